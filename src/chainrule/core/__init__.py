@@ -1,0 +1,13 @@
+"""The core: primitives and their registry, levels, the Tracer base and ``bind``.
+
+Everything the engines and the rules share lives here; the engines
+(:mod:`chainrule.forward`, :mod:`chainrule.reverse`) and the rule modules
+never import each other and meet only through these objects.
+"""
+
+from .level import Level, active_levels
+from .primitive import EMPTY, FUNCTIONS, PRIMITIVES, UFUNCS, Meta, Primitive, primitive_of, register_function
+from .tracer import Tracer, bind, canonical_operand
+
+__all__ = ["Level", "active_levels", "EMPTY", "FUNCTIONS", "PRIMITIVES", "UFUNCS", "Meta",
+           "Primitive", "primitive_of", "register_function", "Tracer", "bind", "canonical_operand"]

@@ -1,0 +1,55 @@
+"""Levels: the stack of active transformations.
+
+Every transform (one ``jvp``, one ``vjp``) pushes a fresh :class:`Level` and
+pops it when it returns.  A tracer belongs to exactly one level.  When a
+primitive is applied, the argument whose level is innermost (highest
+``depth``) decides which engine handles the call; tracers of outer levels are
+constants to it, and the engine computes its primal result by binding the
+same primitive again one level down.
+
+This is what makes nested derivatives correct.  In d/dx [x * d/dy (x + y)]
+the inner derivative must treat ``x`` as a constant: ``x`` is a tracer of the
+outer level, so the inner level sees it as a constant, the inner derivative
+is 1, and the outer one is 1 (not 2, the classic "perturbation confusion").
+
+Levels have identity: a tracer compares its level with ``is``.  Depths come
+from one counter that only grows, so a level created while another is active
+is always deeper than it.  A popped level is marked inactive; using one of its
+tracers afterwards raises :class:`LeakedTracerError`.
+"""
+
+import itertools
+
+__all__ = ["Level", "active_levels"]
+
+_depths = itertools.count(1)
+_stack = []
+
+
+class Level:
+    """Base class of the engines' levels; subclasses implement ``process``."""
+
+    __slots__ = ("depth", "active", "__weakref__")
+
+    def __init__(self):
+        self.depth = next(_depths)
+        self.active = False
+
+    def process(self, prim, args, params):          # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.active = True
+        _stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        self.active = False
+        popped = _stack.pop()
+        assert popped is self, "levels must be popped in the order they were pushed"
+        return False
+
+
+def active_levels():
+    """The active levels, outermost first (a copy)."""
+    return list(_stack)

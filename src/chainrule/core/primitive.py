@@ -1,0 +1,132 @@
+"""Primitives and the registry that maps NumPy callables to them.
+
+A :class:`Primitive` is one differentiable operation: a name, its NumPy
+implementation, and one JVP and one VJP rule per argument.  The engines call
+the rules in a single internal convention, ``rule(t, vals, params)``, where
+``vals = (out, *args)`` and ``params`` holds the keyword-only static
+parameters; the declaration helpers in :mod:`chainrule.rules._declare` hide
+that convention from rule authors.
+
+``needs[i]`` lists the positions of ``vals`` (0 is the output, 1 the first
+argument, ...) that the VJP of argument ``i`` reads.  The reverse engine keeps
+only those values on its tape and replaces the others by a :class:`Meta`
+holding their shape and dtype, so a linear operation keeps no arrays at all.
+
+The registry has two tables.  ``UFUNCS`` maps a ``numpy.ufunc`` to its
+primitive; ``FUNCTIONS`` maps any other NumPy function to a *frontend*, a
+Python function with NumPy's signature that canonicalises the arguments
+(arrays positional, static parameters keyword-only and normalised) and calls
+:func:`chainrule.core.bind`.
+"""
+
+import numpy as np
+
+__all__ = ["Primitive", "Meta", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY"]
+
+EMPTY = {}                  # the shared params dict of primitives without static parameters
+
+UFUNCS = {}                 # numpy.ufunc -> Primitive
+FUNCTIONS = {}              # numpy function -> frontend
+PRIMITIVES = []             # every primitive ever made, in creation order
+
+
+class Primitive:
+    """One operation the engines can differentiate.
+
+    ``jvps``/``vjps`` are ``None`` until rules are declared; ``differentiable``
+    is False for operations whose output is a constant (``floor``, comparisons).
+    ``arity`` is ``None`` for variadic primitives (``concatenate``), whose
+    ``jvps``/``vjps`` are then a single rule that also receives the argument
+    index: ``rule(i, t, vals, params)``.
+    """
+
+    __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans",
+                 "differentiable", "multiple_results", "convention", "__weakref__")
+
+    def __init__(self, name, impl, arity=1):
+        self.name = name
+        self.impl = impl
+        self.arity = arity
+        self.jvps = None
+        self.vjps = None
+        self.needs = None
+        self.save_plans = None
+        self.differentiable = True
+        self.multiple_results = False
+        self.convention = None      # a sentence on the value chosen where no derivative exists
+        PRIMITIVES.append(self)
+
+    @property
+    def declared(self):
+        return self.jvps is not None or not self.differentiable
+
+    def set_rules(self, jvps, vjps, needs):
+        """Install the per-argument rules and precompute what the tape keeps.
+
+        ``save_plans[mask]`` answers, for the set of arguments that are traced
+        at a level (bit ``i`` of ``mask`` set for argument ``i``), which
+        positions of ``vals`` the tape must keep.
+        """
+        self.jvps = jvps
+        self.vjps = vjps
+        self.needs = needs
+        if self.arity is None:
+            self.save_plans = None
+            return
+        plans = []
+        for mask in range(1 << self.arity):
+            keep = set()
+            for i in range(self.arity):
+                if mask >> i & 1:
+                    keep |= needs[i]
+            plans.append(tuple(k in keep for k in range(self.arity + 1)))
+        self.save_plans = tuple(plans)
+
+    def __repr__(self):
+        return f"<Primitive {self.name}>"
+
+
+def primitive_of(fn, name=None, arity=1):
+    """The primitive of a NumPy ufunc, created (without rules) on first request.
+
+    The Tracer operators and the rule modules both ask for ``np.multiply``'s
+    primitive and get the same object, so the operators need no lookup per
+    operation and the rules fill it in when they are imported.
+    """
+    prim = UFUNCS.get(fn)
+    if prim is None:
+        if name is None:
+            name = f"numpy.{fn.__name__}"
+        prim = Primitive(name, fn, fn.nin if isinstance(fn, np.ufunc) else arity)
+        UFUNCS[fn] = prim
+    return prim
+
+
+def register_function(np_fn, frontend):
+    """Route ``np_fn`` called on traced values to ``frontend``."""
+    FUNCTIONS[np_fn] = frontend
+    return frontend
+
+
+class Meta:
+    """Shape and dtype of a value the tape did not keep (``.shape``, ``.ndim``, ``.dtype``, ``.size``)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"Meta(shape={self.shape}, dtype={self.dtype})"

@@ -1,0 +1,263 @@
+"""The Tracer base type and ``bind``, the single entry point of every operation.
+
+A tracer stands in for an array while a transform runs.  It implements
+NumPy's dispatch protocols (``__array_ufunc__`` for ufuncs such as
+``np.sin``, ``__array_function__`` for everything else such as ``np.sum``)
+and the Python operators, so plain ``import numpy as np`` code runs on it
+unchanged.  Every path ends in :func:`bind`, which hands the primitive to the
+innermost level among the arguments (see :mod:`chainrule.core.level`).
+
+Anything that would silently drop a derivative raises instead:
+``float(t)``, ``np.asarray(t)``, writes into arrays, and NumPy functions that
+have no rule.
+"""
+
+import operator
+
+import numpy as np
+
+from ..errors import InPlaceError, LeakedTracerError, NotDifferentiableError, TracerConversionError
+from .primitive import EMPTY, FUNCTIONS, UFUNCS, primitive_of
+
+__all__ = ["Tracer", "bind", "canonical_operand"]
+
+
+def bind(prim, args, params=EMPTY):
+    """Apply ``prim`` to ``args``: plain NumPy if nothing is traced, else the innermost level's engine."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer):
+            lv = a._level
+            if top is None or lv.depth > top.depth:
+                top = lv
+    if top is None:
+        return prim.impl(*args, **params)
+    if not top.active:
+        raise LeakedTracerError(
+            f"{prim.name} was applied to a traced value whose transform has already returned "
+            "(a tracer leaked out, e.g. stored in a global or a closure). Return values from the "
+            "differentiated function instead of storing them."
+        )
+    return top.process(prim, args, params)
+
+
+_PLAIN = frozenset({float, int, bool, np.ndarray, np.float64, np.float32, np.float16,
+                    np.int64, np.int32, np.bool_, complex, np.complex128, np.complex64})
+
+
+def canonical_operand(x):
+    """Tracers, arrays and scalars pass; lists and other array-likes become arrays."""
+    if type(x) in _PLAIN or isinstance(x, Tracer):
+        return x
+    return np.asarray(x)
+
+
+def _fn_name(fn):
+    mod = getattr(fn, "__module__", None) or "numpy"
+    if mod.startswith("numpy") and mod.count(".") and not mod.startswith(("numpy.linalg", "numpy.fft")):
+        mod = "numpy"
+    return f"{mod}.{getattr(fn, '__name__', repr(fn))}"
+
+
+def _conversion_error(what):
+    return TracerConversionError(
+        f"{what} of a traced value would drop its derivative. Keep the value as it is "
+        "(NumPy functions and operators accept it); use np.stack or np.concatenate to build an "
+        "array from traced values; read the number only outside the differentiated function."
+    )
+
+
+_add = primitive_of(np.add)
+_subtract = primitive_of(np.subtract)
+_multiply = primitive_of(np.multiply)
+_divide = primitive_of(np.true_divide)
+_power = primitive_of(np.power)
+_negative = primitive_of(np.negative)
+_positive = primitive_of(np.positive)
+_absolute = primitive_of(np.absolute)
+_matmul = primitive_of(np.matmul)
+_floor_divide = primitive_of(np.floor_divide)
+_remainder = primitive_of(np.remainder)
+_less = primitive_of(np.less)
+_less_equal = primitive_of(np.less_equal)
+_greater = primitive_of(np.greater)
+_greater_equal = primitive_of(np.greater_equal)
+_equal = primitive_of(np.equal)
+_not_equal = primitive_of(np.not_equal)
+
+_c = canonical_operand
+
+
+class Tracer:
+    """A traced value.  Subclasses add what their engine carries (a tangent, a tape node).
+
+    ``primal`` is the value one level down: an array, a NumPy or Python
+    scalar, or a tracer of an outer level when transforms are nested.
+    """
+
+    __slots__ = ("_level", "primal")
+    __array_priority__ = 1000
+
+    # -- array attributes, read from the primal ---------------------------------
+    @property
+    def shape(self):
+        return getattr(self.primal, "shape", ())
+
+    @property
+    def ndim(self):
+        return len(getattr(self.primal, "shape", ()))
+
+    @property
+    def size(self):
+        n = 1
+        for d in getattr(self.primal, "shape", ()):
+            n *= d
+        return n
+
+    @property
+    def dtype(self):
+        p = self.primal
+        return p.dtype if hasattr(p, "dtype") else np.result_type(p)
+
+    def __len__(self):
+        return len(self.primal)
+
+    def __iter__(self):
+        for i in range(len(self.primal)):
+            yield self[i]
+
+    # -- the NumPy protocols --------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if "out" in kwargs:
+            raise InPlaceError(
+                f"numpy.{ufunc.__name__}(..., out=...) writes into an array in place, which "
+                "chainrule cannot differentiate. Use the returned value instead (y = f(x), not out=y)."
+            )
+        if method == "__call__":
+            prim = UFUNCS.get(ufunc)
+            if prim is None or not prim.declared:
+                raise NotDifferentiableError(f"numpy.{ufunc.__name__}")
+            if kwargs:
+                raise NotDifferentiableError(
+                    f"numpy.{ufunc.__name__}", f"keyword arguments {sorted(kwargs)} are not supported")
+            return bind(prim, tuple(map(_c, inputs)), EMPTY)
+        frontend = FUNCTIONS.get((ufunc, method))
+        if frontend is None:
+            if method == "at":
+                raise InPlaceError(f"numpy.{ufunc.__name__}.at writes into an array in place; "
+                                   "chainrule cannot differentiate it. Build a new array instead.")
+            raise NotDifferentiableError(f"numpy.{ufunc.__name__}.{method}")
+        return frontend(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        frontend = FUNCTIONS.get(func)
+        if frontend is None:
+            raise NotDifferentiableError(_fn_name(func))
+        return frontend(*args, **kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise _conversion_error("np.asarray() / np.array()")
+
+    def __float__(self):
+        raise _conversion_error("float()")
+
+    def __int__(self):
+        raise _conversion_error("int()")
+
+    def __complex__(self):
+        raise _conversion_error("complex()")
+
+    def __index__(self):
+        raise _conversion_error("Using as an index")
+
+    def __bool__(self):
+        # Control flow on a traced value follows its primal value; no derivative is lost.
+        return bool(self.primal)
+
+    def __setitem__(self, key, value):
+        raise InPlaceError(
+            "item assignment into a traced array (x[i] = ...) is an in-place write that chainrule "
+            "cannot differentiate. Build the new array functionally, e.g. with np.where, "
+            "np.concatenate or x + np.eye(...)[i] * (value - x[i])."
+        )
+
+    def __format__(self, spec):
+        return format(self.primal, spec)
+
+    # -- operators ------------------------------------------------------------
+    def __add__(self, other): return bind(_add, (self, _c(other)))
+    def __radd__(self, other): return bind(_add, (_c(other), self))
+    def __sub__(self, other): return bind(_subtract, (self, _c(other)))
+    def __rsub__(self, other): return bind(_subtract, (_c(other), self))
+    def __mul__(self, other): return bind(_multiply, (self, _c(other)))
+    def __rmul__(self, other): return bind(_multiply, (_c(other), self))
+    def __truediv__(self, other): return bind(_divide, (self, _c(other)))
+    def __rtruediv__(self, other): return bind(_divide, (_c(other), self))
+    def __pow__(self, other): return bind(_power, (self, _c(other)))
+    def __rpow__(self, other): return bind(_power, (_c(other), self))
+    def __matmul__(self, other): return bind(_matmul, (self, _c(other)))
+    def __rmatmul__(self, other): return bind(_matmul, (_c(other), self))
+    def __floordiv__(self, other): return bind(_floor_divide, (self, _c(other)))
+    def __rfloordiv__(self, other): return bind(_floor_divide, (_c(other), self))
+    def __mod__(self, other): return bind(_remainder, (self, _c(other)))
+    def __rmod__(self, other): return bind(_remainder, (_c(other), self))
+    def __neg__(self): return bind(_negative, (self,))
+    def __pos__(self): return bind(_positive, (self,))
+    def __abs__(self): return bind(_absolute, (self,))
+    def __lt__(self, other): return bind(_less, (self, _c(other)))
+    def __le__(self, other): return bind(_less_equal, (self, _c(other)))
+    def __gt__(self, other): return bind(_greater, (self, _c(other)))
+    def __ge__(self, other): return bind(_greater_equal, (self, _c(other)))
+    def __eq__(self, other): return bind(_equal, (self, _c(other)))
+    def __ne__(self, other): return bind(_not_equal, (self, _c(other)))
+    __hash__ = None
+
+    def __getitem__(self, index):
+        return FUNCTIONS[operator.getitem](self, index)
+
+    # -- array methods, routed through the NumPy functions --------------------
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def sum(self, *a, **k): return np.sum(self, *a, **k)
+    def mean(self, *a, **k): return np.mean(self, *a, **k)
+    def prod(self, *a, **k): return np.prod(self, *a, **k)
+    def max(self, *a, **k): return np.max(self, *a, **k)
+    def min(self, *a, **k): return np.min(self, *a, **k)
+    def std(self, *a, **k): return np.std(self, *a, **k)
+    def var(self, *a, **k): return np.var(self, *a, **k)
+    def cumsum(self, *a, **k): return np.cumsum(self, *a, **k)
+    def cumprod(self, *a, **k): return np.cumprod(self, *a, **k)
+    def clip(self, *a, **k): return np.clip(self, *a, **k)
+    def dot(self, other): return np.dot(self, other)
+    def ravel(self, order="C"): return np.ravel(self, order=order)
+    def flatten(self, order="C"): return np.ravel(self, order=order)
+    def squeeze(self, axis=None): return np.squeeze(self, axis=axis)
+    def swapaxes(self, a, b): return np.swapaxes(self, a, b)
+    def diagonal(self, *a, **k): return np.diagonal(self, *a, **k)
+    def trace(self, *a, **k): return np.trace(self, *a, **k)
+    def argmax(self, *a, **k): return np.argmax(self, *a, **k)
+    def argmin(self, *a, **k): return np.argmin(self, *a, **k)
+    def repeat(self, *a, **k): return np.repeat(self, *a, **k)
+    def take(self, *a, **k): return np.take(self, *a, **k)
+    def round(self, decimals=0): return np.round(self, decimals)
+
+    def copy(self):
+        return np.copy(self)
+
+    def astype(self, dtype, copy=True):
+        return FUNCTIONS["astype"](self, dtype)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.primal!r}, level={self._level.depth})"

@@ -1,0 +1,54 @@
+"""Every exception a user of chainrule can see.
+
+Each error subclasses :class:`ChainruleError` and the builtin exception that a
+caller would naturally catch for the same kind of mistake, so ``except
+TypeError`` keeps working in code that did not know about chainrule.  Messages
+name the function or argument at fault and say what to do about it.
+"""
+
+
+class ChainruleError(Exception):
+    """Base class of every error raised by chainrule."""
+
+
+class NotDifferentiableError(ChainruleError, TypeError):
+    """A NumPy function (or one of its arguments) has no derivative rule."""
+
+    def __init__(self, name, detail=None):
+        self.function = name
+        msg = (
+            f"chainrule has no derivative rule for {name}"
+            + (f" ({detail})" if detail else "")
+            + ". Wrap the code that calls it in a function decorated with "
+            "chainrule.custom_jvp or chainrule.custom_vjp and give its rule, "
+            "or declare one with chainrule.extend."
+        )
+        super().__init__(msg)
+
+
+class TracerConversionError(ChainruleError, TypeError):
+    """A traced value was turned into a plain number or array, which would drop its derivative."""
+
+
+class InPlaceError(ChainruleError, TypeError):
+    """An in-place write into or with a traced array."""
+
+
+class LeakedTracerError(ChainruleError, RuntimeError):
+    """A traced value was used after the transform that made it had returned."""
+
+
+class InputDtypeError(ChainruleError, TypeError):
+    """An input to differentiate is an integer, boolean or other non-float value."""
+
+
+class NonScalarOutputError(ChainruleError, TypeError):
+    """``grad`` of a function whose output is not a real scalar."""
+
+
+class ShapeMismatchError(ChainruleError, ValueError):
+    """A tangent or adjoint whose shape or structure does not match its primal."""
+
+
+class ArgnumsError(ChainruleError, ValueError):
+    """``argnums`` names an argument the function was not given."""

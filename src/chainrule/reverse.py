@@ -1,0 +1,211 @@
+"""Reverse mode: record the primal sweep on a tape, then pull adjoints back.
+
+The tape is a Wengert list: one entry per primitive application, in
+execution order, ``(prim, parents, vals, params)``.  ``parents[i]`` is the
+tape index of argument ``i`` (``None`` for a constant) and ``vals`` holds
+``(out, *args)`` -- but only the positions the primitive's VJP rules need
+(``Primitive.needs``); the others are replaced by a :class:`~chainrule.core.Meta`
+with their shape and dtype.  A linear operation therefore keeps no array, and
+a linear time-stepping loop holds O(1) states, not one per step.  Inputs are
+entries of value ``None``.
+
+The backward sweep walks the tape once, from the end, in a plain loop (no
+recursion, so 10^5 chained operations are fine).  Adjoints may carry a
+leading batch axis of k output directions, so ``jacrev`` pulls all m rows of
+a Jacobian in one sweep.  A consuming sweep drops each entry -- and the
+values it kept -- as soon as the entry has been processed.
+"""
+
+import numpy as np
+
+from .core import Level, Meta, Tracer, bind
+from .errors import NotDifferentiableError
+
+__all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward"]
+
+
+class ReverseTracer(Tracer):
+    """A primal value and the index of the tape entry that produced it."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, level, primal, node):
+        self._level = level
+        self.primal = primal
+        self.node = node
+
+
+def _meta(v):
+    # Scalars are kept as they are (cheaper than a Meta); arrays and tracers are not.
+    if isinstance(v, (np.ndarray, Tracer)):
+        return Meta(v.shape, v.dtype)
+    return v
+
+
+class _Select:
+    """Tape marker of output ``k`` of a primitive with several results."""
+
+    __slots__ = ()
+    name = "select"
+
+
+SELECT = _Select()
+
+
+class ReverseLevel(Level):
+    """One reverse-mode transform; owns the tape (a list of entries)."""
+
+    __slots__ = ("tape",)
+
+    def __init__(self):
+        super().__init__()
+        self.tape = []
+
+    def new_input(self, value):
+        node = len(self.tape)
+        self.tape.append(None)
+        return ReverseTracer(self, value, node)
+
+    def process(self, prim, args, params):
+        primals = []
+        parents = []
+        lower = False
+        mask = 0
+        bit = 1
+        for a in args:
+            if isinstance(a, Tracer):
+                if a._level is self:
+                    primals.append(a.primal)
+                    parents.append(a.node)
+                    mask |= bit
+                    bit <<= 1
+                    continue
+                lower = True
+            primals.append(a)
+            parents.append(None)
+            bit <<= 1
+        out = bind(prim, primals, params) if lower else prim.impl(*primals, **params)
+        if not prim.differentiable:
+            return out
+        vjps = prim.vjps
+        if vjps is None:
+            raise NotDifferentiableError(prim.name)
+        plans = prim.save_plans
+        if plans is None:                                   # variadic: keep what any rule needs
+            needs = prim.needs
+            keep = ["out" in needs] + ["args" in needs] * len(primals)
+        else:
+            for i, p in enumerate(parents):
+                if p is not None and vjps[i] is None:
+                    raise NotDifferentiableError(prim.name, f"with respect to argument {i}")
+            keep = plans[mask]
+        vals = [out, *primals]
+        for k, v in enumerate(vals):
+            if not keep[k]:
+                vals[k] = tuple(map(_meta, v)) if k == 0 and prim.multiple_results else _meta(v)
+        tape = self.tape
+        node = len(tape)
+        tape.append((prim, tuple(parents), tuple(vals), params))
+        if prim.multiple_results:
+            outs = []
+            for k, o in enumerate(out):
+                tape.append((SELECT, (node,), k, len(out)))
+                outs.append(ReverseTracer(self, o, len(tape) - 1))
+            return tuple(outs)
+        return ReverseTracer(self, out, node)
+
+
+def _zeros_like_adjoint(meta, batch):
+    return np.zeros(batch + tuple(np.shape(meta)), dtype=getattr(meta, "dtype", np.float64))
+
+
+def sweep_backward(tape, adjoints, consume):
+    """Pull the adjoints in ``adjoints`` (a list as long as the tape) back to the inputs.
+
+    On return ``adjoints[i]`` holds the adjoint of every input entry ``i``
+    that was reached (``None`` otherwise).  With ``consume`` the tape entries
+    are dropped as they are processed, freeing the values they kept.
+    """
+    for i in range(len(tape) - 1, -1, -1):
+        g = adjoints[i]
+        if g is None:
+            continue
+        entry = tape[i]
+        if entry is None:                                   # an input: its adjoint is a result
+            continue
+        adjoints[i] = None
+        if consume:
+            tape[i] = None
+        prim, parents, vals, params = entry
+        if prim is SELECT:
+            parent = parents[0]
+            acc = adjoints[parent]
+            if acc is None:
+                acc = adjoints[parent] = [None] * params
+            acc[vals] = g if acc[vals] is None else acc[vals] + g
+            continue
+        if prim.multiple_results:
+            known = next(x for x in g if x is not None)
+            outs = vals[0]
+            batch = tuple(np.shape(known))[: np.ndim(known) - np.ndim(outs[g.index(known)])]
+            g = tuple(_zeros_like_adjoint(o, batch) if x is None else x for x, o in zip(g, outs))
+        vjps = prim.vjps
+        variadic = prim.arity is None
+        for j, p in enumerate(parents):
+            if p is None:
+                continue
+            c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
+            a = adjoints[p]
+            adjoints[p] = c if a is None else a + c
+
+
+class Pullback:
+    """The backward half of ``vjp``: call it with one adjoint per output.
+
+    It may be called any number of times (each call sweeps a copy of the
+    tape's index, so the recorded values stay); ``consume=True`` sweeps the
+    tape itself and frees it as it goes, for callers that pull only once.
+    """
+
+    __slots__ = ("tape", "out_nodes", "in_nodes")
+
+    def __init__(self, tape, out_nodes, in_nodes):
+        self.tape = tape
+        self.out_nodes = out_nodes
+        self.in_nodes = in_nodes
+
+    def __call__(self, cotangents, consume=False):
+        tape = self.tape
+        if tape is None:
+            raise RuntimeError("this pullback was consumed by an earlier call with consume=True")
+        adjoints = [None] * len(tape)
+        for node, ct in zip(self.out_nodes, cotangents):
+            if node is not None and ct is not None:
+                a = adjoints[node]
+                adjoints[node] = ct if a is None else a + ct
+        if consume:
+            self.tape = None
+        else:
+            tape = list(tape)
+        sweep_backward(tape, adjoints, consume=True)
+        return [adjoints[n] for n in self.in_nodes]
+
+
+def vjp_flat(fun, primals):
+    """Run ``fun`` (a list of values -> a list of values) on a tape.
+
+    Returns ``(out_primals, pullback)``; ``pullback(cotangents)`` returns one
+    adjoint per input, ``None`` for an input the outputs do not depend on.
+    """
+    with ReverseLevel() as level:
+        inputs = [level.new_input(p) for p in primals]
+        outs = fun(inputs)
+    out_primals, out_nodes = [], []
+    for o in outs:
+        if isinstance(o, ReverseTracer) and o._level is level:
+            out_primals.append(o.primal)
+            out_nodes.append(o.node)
+        else:
+            out_primals.append(o)
+            out_nodes.append(None)
+    return out_primals, Pullback(level.tape, out_nodes, [t.node for t in inputs])

@@ -1,0 +1,87 @@
+"""Shape helpers shared by the rules: fitting tangents and adjoints to shapes.
+
+Tangents and adjoints may carry leading batch axes (``b`` of them, see
+:mod:`chainrule.forward`).  Rules never ask for ``b`` directly; they compute
+it as ``ndim(t) - ndim(x)``.  Everything here is written with NumPy
+functions that chainrule itself differentiates, so that rules built on these
+helpers have derivatives of their own (higher order needs no extra code).
+"""
+
+import numpy as np
+
+__all__ = ["shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
+           "batch_to_back", "batch_to_front"]
+
+
+def shape_of(x):
+    """``x.shape``, and ``()`` for Python scalars."""
+    return getattr(x, "shape", ())
+
+
+def dtype_of(x):
+    """``x.dtype``, and NumPy's dtype for Python scalars."""
+    d = getattr(x, "dtype", None)
+    return d if d is not None else np.result_type(x)
+
+
+def ndim_of(x):
+    return len(getattr(x, "shape", ()))
+
+
+def insert_axes(t, at, count):
+    """Insert ``count`` axes of length 1 before axis ``at``."""
+    if count == 0:
+        return t
+    s = shape_of(t)
+    return np.reshape(t, s[:at] + (1,) * count + s[at:])
+
+
+def fit_tangent(t, x, out):
+    """Turn a tangent of ``x`` (batch + x.shape) into one of ``out`` (batch + out.shape) by broadcasting."""
+    xs = shape_of(x)
+    os = shape_of(out)
+    if xs == os:
+        return t
+    ts = shape_of(t)
+    b = len(ts) - len(xs)
+    t = insert_axes(t, b, len(os) - len(xs))
+    return np.broadcast_to(t, ts[:b] + os)
+
+
+def sum_to(c, b, shape):
+    """Sum ``c`` (b batch axes, then a shape ``shape`` broadcasts to) down to batch + ``shape``."""
+    cs = shape_of(c)
+    body = cs[b:]
+    if body == shape:
+        return c
+    lead = len(body) - len(shape)
+    axes = tuple(range(b, b + lead)) + tuple(
+        b + lead + i for i, d in enumerate(shape) if d == 1 and body[lead + i] != 1)
+    if axes:
+        c = np.sum(c, axis=axes)
+    return np.reshape(c, cs[:b] + tuple(shape))
+
+
+def fit_adjoint(c, x, out):
+    """Sum an adjoint contribution of ``out``'s shape over the axes along which ``x`` was broadcast."""
+    xs = shape_of(x)
+    os = shape_of(out)
+    if xs == os:
+        return c
+    return sum_to(c, len(shape_of(c)) - len(os), xs)
+
+
+def batch_to_back(t, b):
+    """Move the first ``b`` axes of ``t`` to the end."""
+    if b == 0:
+        return t
+    n = ndim_of(t)
+    return np.transpose(t, tuple(range(b, n)) + tuple(range(b)))
+
+
+def batch_to_front(t, b):
+    """Move the last ``b`` axes of ``t`` to the front."""
+    if b == 0:
+        return t
+    n = ndim_of(t)
+    return np.transpose(t, tuple(range(n - b, n)) + tuple(range(n - b)))

@@ -1,0 +1,152 @@
+"""Declaration helpers: how a rule module says what the derivative of a function is.
+
+* ``elementwise(np.sin, lambda x: np.cos(x))`` -- give the local partial
+  derivative of the output with respect to each argument, once; both the JVP
+  (partial times tangent) and the VJP (adjoint times partial, summed over
+  broadcast axes) are generated from it.  A partial's parameter names say what
+  it reads: ``out`` and the argument names (``x, y, z`` by default), so the
+  reverse engine keeps exactly those values.  A number is a constant partial
+  (``np.add`` is ``1, 1``); ``None`` marks an argument without a derivative.
+* ``linear(prim, jvp, vjp)`` -- a function linear in its traced argument; its
+  VJP needs no saved values.
+* ``rule(prim, jvps, vjps, needs)`` -- the general form, one JVP and one VJP
+  per argument, each ``f(t, out, *args, **params)``.
+* ``nondifferentiable(np.floor, ...)`` -- the output is a constant on purpose.
+
+Every helper writes into the :class:`~chainrule.core.Primitive`; engines
+reach rules only through it.
+"""
+
+import numpy as np
+
+from ..core import Primitive, primitive_of
+from ._broadcast import fit_adjoint, fit_tangent
+
+__all__ = ["elementwise", "linear", "rule", "nondifferentiable", "as_primitive"]
+
+
+def as_primitive(target):
+    if isinstance(target, Primitive):
+        return target
+    if isinstance(target, np.ufunc):
+        return primitive_of(target)
+    raise TypeError(f"expected a Primitive or a numpy ufunc, got {target!r}")
+
+
+def _positions(fn, argnames):
+    code = fn.__code__
+    names = code.co_varnames[: code.co_argcount]
+    pos = []
+    for n in names:
+        if n == "out":
+            pos.append(0)
+        elif n in argnames:
+            pos.append(1 + argnames.index(n))
+        else:
+            raise TypeError(f"parameter {n!r} of a partial derivative must be 'out' or one of {argnames}")
+    return tuple(pos)
+
+
+def _reader(fn, pos):
+    """``vals -> fn(selected vals)`` without building an argument list per call."""
+    if len(pos) == 0:
+        return lambda vals: fn()
+    if len(pos) == 1:
+        (k,) = pos
+        return lambda vals: fn(vals[k])
+    if len(pos) == 2:
+        k, m = pos
+        return lambda vals: fn(vals[k], vals[m])
+    return lambda vals: fn(*[vals[k] for k in pos])
+
+
+def _elementwise_rules(i, partial, arity, argnames):
+    """(jvp, vjp, needs) of argument ``i`` from its local partial derivative."""
+    a = i + 1
+    if partial is None:
+        return None, None, frozenset()
+    if not callable(partial):
+        c = partial
+        if arity == 1:
+            if c == 1:
+                return (lambda t, vals, params: t), (lambda g, vals, params: g), frozenset()
+            return (lambda t, vals, params: c * t), (lambda g, vals, params: c * g), frozenset()
+        if c == 1:
+            return ((lambda t, vals, params: fit_tangent(t, vals[a], vals[0])),
+                    (lambda g, vals, params: fit_adjoint(g, vals[a], vals[0])), frozenset())
+        return ((lambda t, vals, params: c * fit_tangent(t, vals[a], vals[0])),
+                (lambda g, vals, params: fit_adjoint(c * g, vals[a], vals[0])), frozenset())
+    pos = _positions(partial, argnames)
+    d = _reader(partial, pos)
+    if arity == 1:
+        return (lambda t, vals, params: d(vals) * t), (lambda g, vals, params: g * d(vals)), frozenset(pos)
+    return ((lambda t, vals, params: fit_tangent(t, vals[a], vals[0]) * d(vals)),
+            (lambda g, vals, params: fit_adjoint(g * d(vals), vals[a], vals[0])), frozenset(pos))
+
+
+def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None):
+    """Declare an elementwise function by its local partial derivatives, one per argument.
+
+    >>> elementwise(np.sin, lambda x: np.cos(x))              # doctest: +SKIP
+    >>> elementwise(np.multiply, lambda y: y, lambda x: x)     # doctest: +SKIP
+    """
+    prim = as_primitive(target)
+    arity = len(partials)
+    names = tuple(argnames[:arity])
+    rules = [_elementwise_rules(i, p, arity, names) for i, p in enumerate(partials)]
+    prim.set_rules(tuple(r[0] for r in rules), tuple(r[1] for r in rules), tuple(r[2] for r in rules))
+    prim.convention = convention
+    return prim
+
+
+def _wrap(fn):
+    if fn is None:
+        return None
+    return lambda t, vals, params: fn(t, *vals, **params)
+
+
+_NAMES = ("out", "x", "y", "z", "w")
+
+
+def rule(target, jvps, vjps, needs=None, convention=None):
+    """Declare a primitive by one JVP and one VJP per argument (``None``: not differentiable there).
+
+    Each rule is ``f(t, out, *args, **params)``.  ``needs[i]`` names what the VJP
+    of argument ``i`` reads ("out", "x", "y", ...); by default everything.
+    """
+    prim = as_primitive(target)
+    arity = len(jvps)
+    if needs is None:
+        needs = [frozenset(range(arity + 1))] * arity
+    else:
+        needs = [frozenset(_NAMES.index(n) for n in names) for names in needs]
+    prim.set_rules(tuple(map(_wrap, jvps)), tuple(map(_wrap, vjps)), tuple(needs))
+    prim.convention = convention
+    return prim
+
+
+def linear(target, jvp, vjp):
+    """Declare a primitive linear in its single argument: the VJP keeps no values."""
+    return rule(target, (jvp,), (vjp,), needs=((),))
+
+
+def nondifferentiable(*targets, convention=None):
+    """Declare functions whose outputs are constants (piecewise constant, integer or boolean)."""
+    for target in targets:
+        prim = as_primitive(target)
+        prim.differentiable = False
+        prim.convention = convention or "piecewise constant: the derivative is zero"
+
+
+def variadic(target, jvp, vjp, needs=None):
+    """Declare a primitive taking any number of array arguments (``np.concatenate``).
+
+    ``jvp(i, t, out, *args, **params)`` and ``vjp(i, g, out, *args, **params)``
+    receive the index ``i`` of the argument; ``needs`` names what the VJPs read
+    ("out", "args"); by default everything.
+    """
+    prim = as_primitive(target)
+    prim.set_rules(lambda i, t, vals, params: jvp(i, t, *vals, **params),
+                   lambda i, g, vals, params: vjp(i, g, *vals, **params),
+                   frozenset(("out", "args") if needs is None else needs))
+    return prim

@@ -1,0 +1,114 @@
+"""Indexing: ``x[index]`` and its adjoint, a scatter-add.
+
+The index is canonicalised once, at the call: a tuple of ints, slices,
+``None`` and integer arrays, with the ellipsis expanded and boolean masks
+replaced by their ``nonzero()`` integer arrays.  Because the canonical index
+names every axis of ``x`` explicitly, extra axes *after* them are left alone;
+the rules therefore move batch axes to the back, index, and move them to the
+front again.  That sidesteps NumPy's rule that separated advanced indices put
+their axes first, which would otherwise displace a leading batch axis.
+
+The adjoint of ``x[index]`` is ``index_add``: zeros of ``x``'s shape with the
+adjoint added at ``index`` (repeated integer indices accumulate).  The two are
+each other's transposes, so derivatives of any order follow.
+"""
+
+import operator
+
+import numpy as np
+
+from ..core import Primitive, Tracer, bind, register_function
+from ..errors import TracerConversionError
+from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
+from ._declare import linear
+
+
+def canonical_index(index, shape):
+    """A tuple that indexes the first ``len(shape)`` axes explicitly (see the module doc)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    items = []
+    for k in index:
+        if isinstance(k, Tracer):
+            raise TracerConversionError(
+                "indexing with a traced value: indices must be integers, slices or masks that do not "
+                "depend on the differentiated inputs (a boolean mask such as x > 0 is fine).")
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            items.append(k)
+        elif isinstance(k, (int, np.integer)):
+            items.append(int(k))
+        else:
+            a = np.asarray(k)
+            if a.dtype == bool:
+                if a.ndim == 0:
+                    raise IndexError("a scalar boolean index is not supported under differentiation")
+                items.extend(a.nonzero())
+            elif a.dtype.kind in "iu":
+                items.append(a)
+            else:
+                raise IndexError(f"arrays used as indices must be of integer or boolean type, not {a.dtype}")
+    used = sum(1 for k in items if k is not None and k is not Ellipsis)
+    if used > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, "
+                         f"but {used} were indexed")
+    if Ellipsis in [k for k in items if not isinstance(k, np.ndarray)]:
+        at = next(i for i, k in enumerate(items) if k is Ellipsis and not isinstance(k, np.ndarray))
+        items[at:at + 1] = [slice(None)] * (len(shape) - used)
+    else:
+        items.extend([slice(None)] * (len(shape) - used))
+    return tuple(items)
+
+
+def _impl_getitem(x, *, index):
+    return x[index]
+
+
+def _impl_index_add(g, *, index, shape, out_ndim, basic):
+    """zeros(shape + trailing axes of g) with g added at ``index`` (``out_ndim``: ndim of x[index])."""
+    z = np.zeros(tuple(shape) + np.shape(g)[out_ndim:], dtype=np.result_type(g))
+    if basic:
+        z[index] = g
+    else:
+        np.add.at(z, index, g)
+    return z
+
+
+getitem_p = Primitive("getitem", _impl_getitem)
+index_add_p = Primitive("index_add", _impl_index_add)
+
+
+def _getitem_jvp(t, out, x, *, index):
+    b = ndim_of(t) - ndim_of(x)
+    return batch_to_front(bind(getitem_p, (batch_to_back(t, b),), {"index": index}), b)
+
+
+def _getitem_vjp(g, out, x, *, index):
+    b = ndim_of(g) - ndim_of(out)
+    params = {"index": index, "shape": shape_of(x), "out_ndim": ndim_of(out), "basic": _is_basic(index)}
+    return batch_to_front(bind(index_add_p, (batch_to_back(g, b),), params), b)
+
+
+def _index_add_jvp(t, out, g, *, index, shape, out_ndim, basic):
+    b = ndim_of(t) - ndim_of(g)
+    return batch_to_front(bind(index_add_p, (batch_to_back(t, b),),
+                               {"index": index, "shape": shape, "out_ndim": out_ndim, "basic": basic}), b)
+
+
+def _index_add_vjp(c, out, g, *, index, shape, out_ndim, basic):
+    b = ndim_of(c) - ndim_of(out)
+    return batch_to_front(bind(getitem_p, (batch_to_back(c, b),), {"index": index}), b)
+
+
+linear(getitem_p, _getitem_jvp, _getitem_vjp)
+linear(index_add_p, _index_add_jvp, _index_add_vjp)
+
+
+def _is_basic(index):
+    return not any(isinstance(k, np.ndarray) for k in index)
+
+
+def _getitem(x, index):
+    return bind(getitem_p, (x,), {"index": canonical_index(index, shape_of(x))})
+
+
+register_function(operator.getitem, _getitem)

@@ -1,0 +1,141 @@
+"""The one adapter between user functions and the flat transforms.
+
+The engines work on flat lists of values.  :class:`FlatFun` turns a user
+function, its arguments, ``argnums`` and ``has_aux`` into such a flat
+function, and remembers the output structure (and the auxiliary output) of
+its last call.  Every public transform goes through it, so ``argnums``,
+``has_aux`` and pytrees behave alike everywhere.
+"""
+
+import numpy as np
+
+from ..core import Tracer
+from ..errors import ArgnumsError, InputDtypeError, ShapeMismatchError
+from ..pytree import flatten, unflatten
+
+__all__ = ["FlatFun", "normalize_argnums", "check_input", "strip", "dtype_of", "shape_of",
+           "match_structure"]
+
+
+def _fname(f):
+    return getattr(f, "__name__", None) or type(f).__name__
+
+
+def normalize_argnums(f, argnums, nargs):
+    """``(single, argnums tuple)``; raises :class:`ArgnumsError` when out of range."""
+    single = isinstance(argnums, (int, np.integer))
+    nums = (argnums,) if single else tuple(argnums)
+    if not nums:
+        raise ArgnumsError(f"argnums of {_fname(f)} is empty; name at least one argument to differentiate")
+    out = []
+    for a in nums:
+        if not isinstance(a, (int, np.integer)) or not -nargs <= a < nargs:
+            raise ArgnumsError(
+                f"argnums={argnums!r} but {_fname(f)} was called with {nargs} positional "
+                f"argument{'s' if nargs != 1 else ''}; argnums must be integers in [0, {nargs}).")
+        out.append(int(a) % nargs)
+    return single, tuple(out)
+
+
+def dtype_of(x):
+    d = getattr(x, "dtype", None)
+    return d if d is not None else np.result_type(x)
+
+
+def shape_of(x):
+    return getattr(x, "shape", ())
+
+
+def check_input(x, where):
+    """A float leaf to differentiate, or an error that says which leaf and what to do."""
+    if isinstance(x, Tracer) or isinstance(x, (float, np.floating)):
+        return x
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return x
+    if isinstance(x, (bool, int, np.integer, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype.kind in "biu"):
+        kind = type(x).__name__ if not isinstance(x, np.ndarray) else f"an array of {x.dtype}"
+        raise InputDtypeError(
+            f"{where} is {kind}; chainrule differentiates floating-point values only. "
+            "Pass a float (2.0 rather than 2) or convert with np.asarray(x, dtype=float); "
+            "to keep it fixed, leave it out of argnums.")
+    if isinstance(x, (complex, np.complexfloating)) or (isinstance(x, np.ndarray) and x.dtype.kind == "c"):
+        raise InputDtypeError(
+            f"{where} is complex; chainrule differentiates real floating-point values. Split it into "
+            "real and imaginary parts (two real arguments) and differentiate with respect to those.")
+    try:
+        a = np.asarray(x)
+    except Exception:
+        a = None
+    if a is not None and a.dtype.kind == "f":
+        return a
+    raise InputDtypeError(f"{where} is a {type(x).__name__}, not an array of floats; "
+                          "pass NumPy arrays, floats, or tuples, lists and dicts of them.")
+
+
+def strip(tree):
+    """Replace tracers of finished transforms by their primal values (for auxiliary outputs)."""
+    def one(x):
+        while isinstance(x, Tracer) and not x._level.active:
+            x = x.primal
+        return x
+    leaves, td = flatten(tree)
+    return unflatten(td, [one(x) for x in leaves])
+
+
+def match_structure(what, given, expected_tree, expected_leaves):
+    """Flatten ``given`` and check it matches ``expected`` leaf for leaf in structure and shape."""
+    leaves, td = flatten(given)
+    if td != expected_tree:
+        raise ShapeMismatchError(f"{what} has structure {td!r}, but it must match {expected_tree!r}")
+    out = []
+    for i, (g, e) in enumerate(zip(leaves, expected_leaves)):
+        gs, es = np.shape(g), shape_of(e)
+        if gs != es:
+            raise ShapeMismatchError(f"{what}: leaf {i} has shape {gs}, but the value it belongs to has "
+                                     f"shape {es}")
+        dt = dtype_of(e)
+        if dt.kind == "f" and not isinstance(g, Tracer):
+            g = np.asarray(g, dtype=dt) if isinstance(g, np.ndarray) or gs else dt.type(g)
+        out.append(g)
+    return out
+
+
+class FlatFun:
+    """``f`` as a function of the flat list of the leaves of ``args[argnums]``."""
+
+    def __init__(self, f, args, argnums, has_aux=False):
+        self.f = f
+        self.args = args
+        self.single, self.argnums = normalize_argnums(f, argnums, len(args))
+        self.has_aux = has_aux
+        diff = tuple(args[i] for i in self.argnums)
+        leaves, self.in_tree = flatten(diff[0] if self.single else diff)
+        name = _fname(f)
+        self.in_leaves = [check_input(x, f"argument {self.argnums} of {name} (leaf {k})" if len(leaves) > 1
+                                      else f"argument {self.argnums[0] if self.single else self.argnums} of {name}")
+                          for k, x in enumerate(leaves)]
+        self.out_tree = None
+        self.aux = None
+
+    def __call__(self, leaves):
+        diff = unflatten(self.in_tree, leaves)
+        if self.single:
+            diff = (diff,)
+        full = list(self.args)
+        for i, v in zip(self.argnums, diff):
+            full[i] = v
+        out = self.f(*full)
+        if self.has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError(f"{_fname(self.f)} was given has_aux=True, so it must return a pair "
+                                f"(output, auxiliary data); it returned {type(out).__name__}")
+            out, self.aux = out
+        out_leaves, self.out_tree = flatten(out)
+        return out_leaves
+
+    def inputs(self, leaves):
+        """Rebuild the differentiated arguments' structure (one tree, or a tuple for several argnums)."""
+        return unflatten(self.in_tree, leaves)
+
+    def outputs(self, leaves):
+        return unflatten(self.out_tree, leaves)

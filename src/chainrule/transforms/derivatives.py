@@ -1,0 +1,284 @@
+"""The public transforms: jvp, vjp, grad, value_and_grad, jacfwd, jacrev, hessian, hvp.
+
+Each is a short composition of the two flat engines
+(:func:`chainrule.forward.jvp_flat`, :func:`chainrule.reverse.vjp_flat`)
+and the adapter (:class:`~chainrule.transforms.adapter.FlatFun`): ``grad`` is
+``vjp`` with a seed of 1; ``jacfwd`` is one batched ``jvp`` over the basis of
+the input space; ``jacrev`` is one batched pullback over the basis of the
+output space; ``hessian`` is ``jacfwd(jacrev(f))``; ``hvp`` is
+``jvp(grad(f))``.  Names, arguments and output layouts follow JAX.
+"""
+
+import functools
+
+import numpy as np
+
+from ..core import Tracer
+from ..errors import NonScalarOutputError
+from ..forward import jvp_flat
+from ..reverse import vjp_flat
+from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip
+from .mode import directions_per_sweep
+
+__all__ = ["jvp", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "hvp"]
+
+
+def _zeros(batch, like):
+    dt = dtype_of(like)
+    return np.zeros(batch + shape_of(like), dtype=dt if dt.kind == "f" else np.float64)
+
+
+def _finish(adjoint, x, batch=()):
+    """An input's adjoint: zeros where nothing reached it, in the input's dtype."""
+    if adjoint is None:
+        return _zeros(batch, x)
+    dt = dtype_of(x)
+    if dtype_of(adjoint) != dt:
+        adjoint = adjoint.astype(dt) if isinstance(adjoint, Tracer) else np.asarray(adjoint, dtype=dt)
+    if batch == () and shape_of(adjoint) == () and not isinstance(adjoint, Tracer):
+        adjoint = dt.type(adjoint)
+    return adjoint
+
+
+def _bind_kwargs(fun, kwargs):
+    return functools.partial(fun, **kwargs) if kwargs else fun
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """Forward mode: the value of ``fun(*primals)`` and its derivative in direction ``tangents``.
+
+    ``primals`` and ``tangents`` are tuples with one entry per argument of
+    ``fun``, each a pytree; a tangent has the structure, shapes and dtypes of
+    its primal.  Returns ``(out, out_tangent)`` (and ``aux`` with
+    ``has_aux``), where ``out_tangent`` has the structure of ``out``.
+    Cost: one forward sweep, about 2-3 evaluations of ``fun``; nothing is kept.
+
+    >>> import numpy as np
+    >>> out, t = jvp(lambda x, y: x * y + np.sin(x), (2.0, 3.0), (1.0, 0.0))
+    >>> round(float(t), 12)
+    2.583853163453
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples "
+                        "with one entry per argument of fun, e.g. jvp(f, (x,), (v,))")
+    flat = FlatFun(fun, tuple(primals), tuple(range(len(primals))), has_aux)
+    t_leaves = match_structure("tangents", tuple(tangents), flat.in_tree, flat.in_leaves)
+    outs, touts = jvp_flat(flat, flat.in_leaves, t_leaves)
+    touts = [_zeros((), o) if t is None else t for o, t in zip(outs, touts)]
+    result = (flat.outputs(outs), flat.outputs(touts))
+    return result + (strip(flat.aux),) if has_aux else result
+
+
+def vjp(fun, *primals, has_aux=False):
+    """Reverse mode: the value of ``fun(*primals)`` and a function pulling adjoints back.
+
+    Returns ``(out, vjp_fn)`` (and ``aux`` with ``has_aux``).  ``vjp_fn(ct)``
+    takes an adjoint ``ct`` with the structure and shapes of ``out`` and
+    returns a tuple with one adjoint per primal, ``ct^T J``.  It may be called
+    many times; the recorded tape lives as long as ``vjp_fn``.
+    Cost: one forward sweep that records a tape, one backward sweep per call.
+
+    >>> import numpy as np
+    >>> out, vjp_fn = vjp(lambda x, y: x * y + np.sin(x), 2.0, 3.0)
+    >>> [round(float(v), 12) for v in vjp_fn(1.0)]
+    [2.583853163453, 2.0]
+    """
+    flat = FlatFun(fun, primals, tuple(range(len(primals))), has_aux)
+    outs, pullback = vjp_flat(flat, flat.in_leaves)
+
+    def vjp_fn(cotangent):
+        cts = match_structure("the cotangent passed to vjp_fn", cotangent, flat.out_tree, outs)
+        adjoints = pullback(cts)
+        return tuple(flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)]))
+
+    result = (flat.outputs(outs), vjp_fn)
+    return result + (strip(flat.aux),) if has_aux else result
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """Like :func:`grad`, but the new function returns ``(value, gradient)``.
+
+    With ``has_aux`` it returns ``((value, aux), gradient)``, as JAX does.
+
+    >>> import numpy as np
+    >>> v, g = value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> float(v), g.tolist()
+    (5.0, [2.0, 4.0])
+    """
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+        outs, pullback = vjp_flat(flat, flat.in_leaves)
+        if len(outs) != 1 or shape_of(outs[0]) != () or dtype_of(outs[0]).kind != "f":
+            what = (f"{len(outs)} outputs" if len(outs) != 1 else
+                    f"an output of shape {shape_of(outs[0])} and dtype {dtype_of(outs[0])}")
+            raise NonScalarOutputError(
+                f"grad requires {getattr(fun, '__name__', 'the function')} to return one real scalar, "
+                f"but it returned {what}. Use jacobian/jacrev/jacfwd for the full Jacobian, vjp with "
+                "your own adjoint, or reduce the output (e.g. np.sum) first.")
+        adjoints = pullback([dtype_of(outs[0]).type(1)], consume=True)
+        grads = flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)])
+        value = flat.outputs(outs)
+        return ((value, strip(flat.aux)) if has_aux else value), grads
+
+    return value_and_grad_fun
+
+
+def grad(fun, argnums=0, has_aux=False):
+    """The gradient of a scalar function, by reverse mode.
+
+    ``argnums`` (an int or a tuple of ints) says which positional arguments to
+    differentiate; the gradient has the structure of that argument (a tuple of
+    them for a tuple ``argnums``).  ``fun`` must return a real scalar.
+    Cost: one recorded forward sweep and one backward sweep, whatever the
+    number of inputs.
+
+    >>> import numpy as np
+    >>> f = lambda x, y: x * y + np.sin(x)
+    >>> [round(float(g), 12) for g in grad(f, argnums=(0, 1))(2.0, 3.0)]
+    [2.583853163453, 2.0]
+    """
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return grad_fun
+
+
+def _basis_chunk(start, count, total):
+    e = np.zeros((count, total))
+    e[np.arange(count), start + np.arange(count)] = 1.0
+    return e
+
+
+def _split(chunk, leaves):
+    """Columns of a (k, total) basis chunk as one (k, *leaf.shape) direction per leaf."""
+    out, off = [], 0
+    k = chunk.shape[0]
+    for x in leaves:
+        size = int(np.prod(shape_of(x), dtype=np.int64))
+        out.append(chunk[:, off:off + size].reshape((k,) + shape_of(x)).astype(dtype_of(x), copy=False))
+        off += size
+    return out
+
+
+def _concat(parts):
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def _sizes(leaves):
+    return [int(np.prod(shape_of(x), dtype=np.int64)) for x in leaves]
+
+
+def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian by forward mode: one batched sweep over the n input directions.
+
+    For ``fun: R^n -> R^m`` the Jacobian of output leaf ``o`` with respect to
+    input leaf ``x`` has shape ``o.shape + x.shape``; pytrees nest as in JAX
+    (the output structure, each leaf replaced by the input structure).  The
+    n basis directions travel together as one leading batch axis, ``chunk_size``
+    at a time (default: a memory-bounded chunk).
+    Cost: about n directions' worth of arithmetic in ceil(n / chunk) sweeps;
+    no tape.  Prefer it when n is small compared with m.
+
+    >>> import numpy as np
+    >>> jacfwd(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()
+    [[2.0, 0.0], [0.0, 2.0]]
+    """
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+        leaves = flat.in_leaves
+        sizes = _sizes(leaves)
+        n = sum(sizes)
+        k = directions_per_sweep(n, chunk_size)
+        pieces, outs = None, None
+        for start in range(0, max(n, 1), k):
+            count = min(k, n - start)
+            outs, touts = jvp_flat(flat, leaves, _split(_basis_chunk(start, count, n), leaves))
+            touts = [_zeros((count,), o) if t is None else t for o, t in zip(outs, touts)]
+            pieces = [[t] for t in touts] if pieces is None else [p + [t] for p, t in zip(pieces, touts)]
+        blocks = []
+        for o, parts in zip(outs, pieces):
+            full = _concat(parts)                              # (n, *o.shape)
+            row, off = [], 0
+            for x, size in zip(leaves, sizes):
+                b = np.moveaxis(full[off:off + size], 0, -1)
+                row.append(np.reshape(b, shape_of(o) + shape_of(x)))
+                off += size
+            blocks.append(flat.inputs(row))
+        jac = flat.outputs(blocks)
+        return (jac, strip(flat.aux)) if has_aux else jac
+
+    return jac_fun
+
+
+def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian by reverse mode: one recorded sweep, then batched pullbacks over the m outputs.
+
+    Same layout as :func:`jacfwd`.  The m basis adjoints travel together as
+    one leading batch axis, ``chunk_size`` at a time.
+    Cost: one forward sweep that keeps a tape, and about m directions' worth
+    of backward arithmetic.  Prefer it when m is small compared with n.
+
+    >>> import numpy as np
+    >>> jacrev(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()
+    [[2.0, 0.0], [0.0, 2.0]]
+    """
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+        leaves = flat.in_leaves
+        outs, pullback = vjp_flat(flat, leaves)
+        out_sizes = _sizes(outs)
+        m = sum(out_sizes)
+        k = directions_per_sweep(m, chunk_size)
+        pieces = [[] for _ in leaves]
+        starts = list(range(0, max(m, 1), k))
+        for start in starts:
+            count = min(k, m - start)
+            seeds = _split(_basis_chunk(start, count, m), outs)
+            adjoints = pullback(seeds, consume=start == starts[-1])
+            for p, a, x in zip(pieces, adjoints, leaves):
+                p.append(_finish(a, x, (count,)))
+        fulls = [_concat(p) for p in pieces]                   # (m, *x.shape) per input leaf
+        blocks, off = [], 0
+        for o, size in zip(outs, out_sizes):
+            blocks.append(flat.inputs([np.reshape(f[off:off + size], shape_of(o) + shape_of(x))
+                                       for f, x in zip(fulls, leaves)]))
+            off += size
+        jac = flat.outputs(blocks)
+        return (jac, strip(flat.aux)) if has_aux else jac
+
+    return jac_fun
+
+
+def hessian(fun, argnums=0, has_aux=False):
+    """The Hessian of a scalar function: ``jacfwd(jacrev(fun))``, forward over reverse.
+
+    For an input of shape s the Hessian has shape ``s + s``.
+    Cost: one recorded sweep plus a backward sweep, pushed forward along n
+    directions at once.
+
+    >>> import numpy as np
+    >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
+    [[6.0, 0.0], [0.0, 12.0]]
+    """
+    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+
+
+def hvp(fun, x, v):
+    """The Hessian of scalar ``fun`` at ``x`` times ``v``, without forming the Hessian.
+
+    ``fun`` takes one argument (a pytree); ``v`` has the structure of ``x``.
+    Forward over reverse: one ``jvp`` of ``grad(fun)``, about the cost of
+    4-5 evaluations of ``fun``.
+
+    >>> import numpy as np
+    >>> hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 1.0])).tolist()
+    [6.0, 12.0]
+    """
+    return jvp(grad(fun), (x,), (v,))[1]
