@@ -38,17 +38,15 @@ class ForwardLevel(Level):
     def process(self, prim, args, params):
         primals = []
         tangents = []
-        lower = False
         for a in args:
             if isinstance(a, Tracer):
                 if a._level is self:
                     primals.append(a.primal)
                     tangents.append(a.tangent)
                     continue
-                lower = True
             primals.append(a)
             tangents.append(None)
-        out = bind(prim, primals, params) if lower else prim.impl(*primals, **params)
+        out = bind(prim, primals, params) if self.nested else prim.impl(*primals, **params)
         if not prim.differentiable:
             return out
         jvps = prim.jvps

@@ -69,7 +69,6 @@ class ReverseLevel(Level):
     def process(self, prim, args, params):
         primals = []
         parents = []
-        lower = False
         mask = 0
         bit = 1
         for a in args:
@@ -80,11 +79,10 @@ class ReverseLevel(Level):
                     mask |= bit
                     bit <<= 1
                     continue
-                lower = True
             primals.append(a)
             parents.append(None)
             bit <<= 1
-        out = bind(prim, primals, params) if lower else prim.impl(*primals, **params)
+        out = bind(prim, primals, params) if self.nested else prim.impl(*primals, **params)
         if not prim.differentiable:
             return out
         vjps = prim.vjps
@@ -119,12 +117,13 @@ def _zeros_like_adjoint(meta, batch):
     return np.zeros(batch + tuple(np.shape(meta)), dtype=getattr(meta, "dtype", np.float64))
 
 
-def sweep_backward(tape, adjoints, consume):
+def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
     """Pull the adjoints in ``adjoints`` (a list as long as the tape) back to the inputs.
 
     On return ``adjoints[i]`` holds the adjoint of every input entry ``i``
-    that was reached (``None`` otherwise).  With ``consume`` the tape entries
-    are dropped as they are processed, freeing the values they kept.
+    that was reached (``None`` otherwise); with ``keep_adjoints`` (for
+    ``explain``) the intermediates' adjoints stay too.  With ``consume`` the
+    tape entries are dropped as they are processed, freeing the values they kept.
     """
     for i in range(len(tape) - 1, -1, -1):
         g = adjoints[i]
@@ -133,7 +132,8 @@ def sweep_backward(tape, adjoints, consume):
         entry = tape[i]
         if entry is None:                                   # an input: its adjoint is a result
             continue
-        adjoints[i] = None
+        if not keep_adjoints:
+            adjoints[i] = None
         if consume:
             tape[i] = None
         prim, parents, vals, params = entry

@@ -12,6 +12,11 @@ the inner derivative must treat ``x`` as a constant: ``x`` is a tracer of the
 outer level, so the inner level sees it as a constant, the inner derivative
 is 1, and the outer one is 1 (not 2, the classic "perturbation confusion").
 
+An engine computes an operation's primal result by binding it again, so the
+outer levels see it too.  A level pushed while no other was active
+(``nested`` False) can only ever meet plain values, so it skips that and
+calls NumPy directly -- the common, unnested case pays nothing for nesting.
+
 Levels have identity: a tracer compares its level with ``is``.  Depths come
 from one counter that only grows, so a level created while another is active
 is always deeper than it.  A popped level is marked inactive; using one of its
@@ -29,16 +34,18 @@ _stack = []
 class Level:
     """Base class of the engines' levels; subclasses implement ``process``."""
 
-    __slots__ = ("depth", "active", "__weakref__")
+    __slots__ = ("depth", "active", "nested", "__weakref__")
 
     def __init__(self):
         self.depth = next(_depths)
         self.active = False
+        self.nested = False
 
     def process(self, prim, args, params):          # pragma: no cover - abstract
         raise NotImplementedError
 
     def __enter__(self):
+        self.nested = bool(_stack)
         self.active = True
         _stack.append(self)
         return self

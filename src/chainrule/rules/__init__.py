@@ -5,3 +5,8 @@ functions with the helpers of :mod:`chainrule.rules._declare`.
 """
 
 from . import elementwise, indexing, linalg, reductions, shape  # noqa: F401  (registration)
+
+from ..core import PRIMITIVES as _ALL
+
+BUILTIN = tuple(p for p in _ALL if p.declared)
+"""The primitives chainrule itself declares (user extensions come later and are not in it)."""

@@ -32,6 +32,8 @@ elementwise(np.multiply, lambda y: y, lambda x: x)
 elementwise(np.true_divide, lambda y: 1 / y, lambda out, y: -out / y)
 elementwise(np.power, _power_base, _power_exponent,
             convention="d/dy x**y is 0 at x == 0 and nan for x < 0")
+elementwise(np.remainder, 1, lambda x, y: -np.floor_divide(x, y),
+            convention="at a jump of x % y the one-sided derivative of the continuous piece is used")
 elementwise(np.negative, -1)
 elementwise(np.positive, 1)
 elementwise(np.absolute, lambda x: np.sign(x), convention="abs'(0) = 0")

@@ -1,0 +1,1 @@
+"""Tools around the transforms: gradient checking (and, later, explain, advise, the CLI)."""

@@ -1,0 +1,107 @@
+"""Recording the evaluation trace: every primitive application with its values.
+
+``evaluation_trace(f, args, tangents, adjoint)`` runs ``f`` once under each
+engine with recording levels and returns one :class:`TraceRow` per
+primitive application, in execution order (a Wengert list): the operation,
+its operands, its primal value, its tangent in the seed direction and its
+adjoint for the seed adjoint.  ``explain`` renders these rows; tests read them.
+The recording levels are subclasses, so the engines' hot paths pay nothing
+when nobody records.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core import Tracer
+from ..forward import ForwardLevel, ForwardTracer
+from ..reverse import ReverseLevel, ReverseTracer, sweep_backward
+
+__all__ = ["TraceRow", "evaluation_trace"]
+
+
+@dataclass
+class TraceRow:
+    """One line of the Wengert list: ``name = op(operands)``."""
+
+    name: str          # "x0", "x1" for inputs, "v1", "v2", ... for intermediates
+    op: str            # the primitive, or "input"
+    operands: tuple    # names of traced operands, reprs of constants
+    primal: object
+    tangent: object = None
+    adjoint: object = None
+
+
+class _RecordingForward(ForwardLevel):
+    __slots__ = ("names", "rows")
+
+    def process(self, prim, args, params):
+        out = super().process(prim, args, params)
+        if isinstance(out, ForwardTracer) and out._level is self:
+            self.rows.append((prim, args, params, out))
+            self.names[id(out)] = out
+        return out
+
+
+class _RecordingReverse(ReverseLevel):
+    __slots__ = ("rows",)
+
+    def process(self, prim, args, params):
+        out = super().process(prim, args, params)
+        if isinstance(out, ReverseTracer) and out._level is self:
+            self.rows.append((prim, args, params, out))
+        return out
+
+
+def _operand(a, names):
+    if isinstance(a, Tracer):
+        return names.get(id(a), "?")
+    if np.ndim(a) == 0:
+        return repr(float(a)) if isinstance(a, (float, np.floating)) else repr(a)
+    return f"const{np.shape(a)}"
+
+
+def evaluation_trace(f, args, tangents=None, adjoint=None):
+    """The rows of ``f(*args)``'s evaluation trace (a flat function of flat float arguments).
+
+    ``tangents`` (default: the first basis direction) seeds the forward sweep;
+    ``adjoint`` (default: 1 for each output entry) seeds the reverse sweep.
+    """
+    args = list(args)
+    if tangents is None:
+        tangents = [np.ones_like(a, dtype=float) * (i == 0) for i, a in enumerate(args)]
+    # reverse sweep, recorded
+    rev = _RecordingReverse()
+    rev.rows = []
+    with rev:
+        inputs = [rev.new_input(a) for a in args]
+        out = f(*inputs)
+    names = {id(t): f"x{i}" for i, t in enumerate(inputs)}
+    rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
+    node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
+    for k, (prim, op_args, params, o) in enumerate(rev.rows, start=1):
+        names[id(o)] = f"v{k}"
+        row = TraceRow(f"v{k}", prim.name.replace("numpy.", ""), tuple(_operand(a, names) for a in op_args),
+                       o.primal)
+        rows.append(row)
+        node_row[o.node] = row
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    adjoints = [None] * len(rev.tape)
+    seeds = adjoint if isinstance(adjoint, (tuple, list)) else (adjoint,) * len(outs)
+    for o, s in zip(outs, seeds):
+        if isinstance(o, ReverseTracer):
+            adjoints[o.node] = np.ones_like(o.primal, dtype=float) if s is None else s
+    sweep_backward(list(rev.tape), adjoints, consume=True, keep_adjoints=True)
+    for node, row in node_row.items():
+        row.adjoint = adjoints[node]
+    # forward sweep, recorded: the same program, so the same sequence of operations
+    fwd = _RecordingForward()
+    fwd.rows, fwd.names = [], {}
+    with fwd:
+        f_inputs = [ForwardTracer(fwd, a, t) for a, t in zip(args, tangents)]
+        f(*f_inputs)
+    for row, t in zip(rows, tangents):
+        row.tangent = t
+    for row, (_, _, _, o) in zip(rows[len(args):], fwd.rows):
+        row.tangent = o.tangent
+    return rows

@@ -1,0 +1,106 @@
+"""Nothing silently wrong: every misuse raises an error that names the problem and the remedy."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_function_without_rule_is_named():
+    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.fft\.fft.*custom_jvp"):
+        cr.grad(lambda x: np.sum(np.fft.fft(x).real))(np.ones(4))
+    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.bitwise_and"):
+        cr.jvp(lambda x: np.bitwise_and(x, x), (np.ones(2),), (np.ones(2),))
+    assert issubclass(cr.NotDifferentiableError, TypeError)
+
+
+def test_ufunc_methods_without_rule():
+    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.multiply\.reduce"):
+        cr.grad(lambda x: np.multiply.reduce(x))(np.ones(3))
+
+
+@pytest.mark.parametrize("convert", [float, int, np.asarray, np.array, complex])
+def test_conversion_of_a_traced_value(convert):
+    with pytest.raises(cr.TracerConversionError, match="drop its derivative"):
+        cr.grad(lambda x: convert(x) * 1.0)(np.float64(2.0))
+
+
+def test_in_place_writes():
+    with pytest.raises(cr.InPlaceError, match="in place"):
+        cr.grad(lambda x: np.sin(x, out=np.zeros(3)).sum())(np.ones(3))
+
+    def set_item(x):
+        x[0] = 1.0
+        return x.sum()
+    with pytest.raises(cr.InPlaceError, match="item assignment"):
+        cr.grad(set_item)(np.ones(3))
+
+    def write_into_array(x):
+        buf = np.zeros(3)
+        buf += x
+        return buf.sum()
+    with pytest.raises(cr.InPlaceError):
+        cr.grad(write_into_array)(np.ones(3))
+
+    def store_into_array(x):
+        buf = np.zeros(3)
+        buf[0] = x[0]
+        return buf.sum()
+    # NumPy asks float() first, then replaces our error by its own ValueError: not silent, but terse.
+    with pytest.raises((cr.TracerConversionError, ValueError)):
+        cr.grad(store_into_array)(np.ones(3))
+
+
+@pytest.mark.parametrize("bad", [2, True, np.arange(3), np.array([True, False])])
+def test_integer_and_boolean_inputs(bad):
+    with pytest.raises(cr.InputDtypeError, match="floating-point"):
+        cr.grad(lambda x: np.sum(x * 1.0))(bad)
+
+
+def test_complex_input():
+    with pytest.raises(cr.InputDtypeError, match="complex"):
+        cr.grad(lambda x: np.sum(x * 1.0))(np.ones(2) + 1j)
+
+
+def test_grad_of_non_scalar_output():
+    with pytest.raises(cr.NonScalarOutputError, match=r"shape \(3,\).*jacobian"):
+        cr.grad(np.sin)(np.ones(3))
+    with pytest.raises(cr.NonScalarOutputError, match="2 outputs"):
+        cr.grad(lambda x: (x, x))(1.0)
+
+
+def test_tangent_and_adjoint_shape_mismatch():
+    with pytest.raises(cr.ShapeMismatchError, match=r"shape \(2,\).*\(3,\)"):
+        cr.jvp(np.sin, (np.ones(3),), (np.ones(2),))
+    _, pullback = cr.vjp(np.sin, np.ones(3))
+    with pytest.raises(cr.ShapeMismatchError, match="cotangent"):
+        pullback(np.ones(4))
+    with pytest.raises(cr.ShapeMismatchError, match="structure"):
+        cr.jvp(lambda x, y: x * y, (1.0, 2.0), (1.0,))
+
+
+def test_argnums_out_of_range():
+    with pytest.raises(cr.ArgnumsError, match=r"argnums=2.*2 positional"):
+        cr.grad(lambda x, y: x * y, argnums=2)(1.0, 2.0)
+    with pytest.raises(cr.ArgnumsError):
+        cr.jacfwd(lambda x: x, argnums=(0, 1))(np.ones(2))
+
+
+def test_errors_share_a_base_and_builtins():
+    for err, builtin in [(cr.InPlaceError, TypeError), (cr.ShapeMismatchError, ValueError),
+                         (cr.LeakedTracerError, RuntimeError), (cr.ArgnumsError, ValueError)]:
+        assert issubclass(err, cr.ChainruleError) and issubclass(err, builtin)
+
+
+def test_has_aux_must_return_a_pair():
+    with pytest.raises(TypeError, match="has_aux"):
+        cr.grad(lambda x: x * 2.0, has_aux=True)(1.0)
+
+
+def test_control_flow_on_traced_values_follows_the_primal():
+    def relu_ish(x):
+        if x > 0:
+            return x * x
+        return -x
+    assert cr.grad(relu_ish)(3.0) == 6.0
+    assert cr.grad(relu_ish)(-3.0) == -1.0
