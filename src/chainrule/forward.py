@@ -13,7 +13,7 @@ Nothing is kept once an operation has returned, so memory stays at the
 primal's plus one tangent per live value.
 """
 
-from .core import Level, Tracer, bind
+from .core import EMPTY, Level, Tracer, bind
 from .errors import NotDifferentiableError
 
 __all__ = ["ForwardTracer", "ForwardLevel", "jvp_flat"]
@@ -39,14 +39,36 @@ class ForwardLevel(Level):
         primals = []
         tangents = []
         for a in args:
-            if isinstance(a, Tracer):
-                if a._level is self:
-                    primals.append(a.primal)
-                    tangents.append(a.tangent)
-                    continue
-            primals.append(a)
-            tangents.append(None)
-        out = bind(prim, primals, params) if self.nested else prim.impl(*primals, **params)
+            if type(a) is ForwardTracer and a._level is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+            else:
+                primals.append(a)
+                tangents.append(None)
+        if self.nested:
+            out = bind(prim, primals, params)
+        elif params is EMPTY:
+            out = prim.impl(*primals)
+        else:
+            out = prim.impl(*primals, **params)
+        if not prim.fast:
+            return self._process_rare(prim, primals, tangents, out, params)
+        jvps = prim.jvps
+        vals = (out, *primals)
+        t_out = None
+        i = 0
+        for t in tangents:
+            if t is not None:
+                rule = jvps[i]
+                if rule is None:
+                    raise NotDifferentiableError(prim.name, f"with respect to argument {i}")
+                c = rule(t, vals, params)
+                t_out = c if t_out is None else t_out + c
+            i += 1
+        return ForwardTracer(self, out, t_out)
+
+    def _process_rare(self, prim, primals, tangents, out, params):
+        """Non-differentiable, variadic and multiple-result primitives."""
         if not prim.differentiable:
             return out
         jvps = prim.jvps

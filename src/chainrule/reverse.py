@@ -18,7 +18,7 @@ values it kept -- as soon as the entry has been processed.
 
 import numpy as np
 
-from .core import Level, Meta, Tracer, bind
+from .core import EMPTY, Level, Meta, Tracer, bind
 from .errors import NotDifferentiableError
 
 __all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward"]
@@ -35,9 +35,12 @@ class ReverseTracer(Tracer):
         self.node = node
 
 
+_ARRAYS = (np.ndarray, Tracer)
+
+
 def _meta(v):
     # Scalars are kept as they are (cheaper than a Meta); arrays and tracers are not.
-    if isinstance(v, (np.ndarray, Tracer)):
+    if isinstance(v, _ARRAYS):
         return Meta(v.shape, v.dtype)
     return v
 
@@ -47,6 +50,7 @@ class _Select:
 
     __slots__ = ()
     name = "select"
+    fast = False
 
 
 SELECT = _Select()
@@ -72,31 +76,53 @@ class ReverseLevel(Level):
         mask = 0
         bit = 1
         for a in args:
-            if isinstance(a, Tracer):
-                if a._level is self:
-                    primals.append(a.primal)
-                    parents.append(a.node)
-                    mask |= bit
-                    bit <<= 1
-                    continue
-            primals.append(a)
-            parents.append(None)
+            if type(a) is ReverseTracer and a._level is self:
+                primals.append(a.primal)
+                parents.append(a.node)
+                mask |= bit
+            else:
+                primals.append(a)
+                parents.append(None)
             bit <<= 1
-        out = bind(prim, primals, params) if self.nested else prim.impl(*primals, **params)
+        if self.nested:
+            out = bind(prim, primals, params)
+        elif params is EMPTY:
+            out = prim.impl(*primals)
+        else:
+            out = prim.impl(*primals, **params)
+        if not prim.fast:
+            return self._process_rare(prim, primals, parents, mask, out, params)
+        drop = prim.save_plans[mask]
+        if drop is None:
+            raise prim.missing_rule(parents)
+        vals = (out, *primals)
+        if drop:
+            vals = list(vals)
+            for k in drop:
+                v = vals[k]
+                if isinstance(v, _ARRAYS):
+                    vals[k] = Meta(v.shape, v.dtype)
+            vals = tuple(vals)
+        tape = self.tape
+        node = len(tape)
+        tape.append((prim, tuple(parents), vals, params))
+        return ReverseTracer(self, out, node)
+
+    def _process_rare(self, prim, primals, parents, mask, out, params):
+        """Non-differentiable, variadic and multiple-result primitives."""
         if not prim.differentiable:
             return out
         vjps = prim.vjps
         if vjps is None:
             raise NotDifferentiableError(prim.name)
-        plans = prim.save_plans
-        if plans is None:                                   # variadic: keep what any rule needs
+        if prim.arity is None:                              # variadic: keep what any rule needs
             needs = prim.needs
             keep = ["out" in needs] + ["args" in needs] * len(primals)
         else:
-            for i, p in enumerate(parents):
-                if p is not None and vjps[i] is None:
-                    raise NotDifferentiableError(prim.name, f"with respect to argument {i}")
-            keep = plans[mask]
+            drop = prim.save_plans[mask]
+            if drop is None:
+                raise prim.missing_rule(parents)
+            keep = [k not in drop for k in range(len(primals) + 1)]
         vals = [out, *primals]
         for k, v in enumerate(vals):
             if not keep[k]:
@@ -137,26 +163,41 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
         if consume:
             tape[i] = None
         prim, parents, vals, params = entry
-        if prim is SELECT:
-            parent = parents[0]
-            acc = adjoints[parent]
-            if acc is None:
-                acc = adjoints[parent] = [None] * params
-            acc[vals] = g if acc[vals] is None else acc[vals] + g
+        if not prim.fast:
+            _backward_rare(prim, parents, vals, params, g, adjoints)
             continue
-        if prim.multiple_results:
-            known = next(x for x in g if x is not None)
-            outs = vals[0]
-            batch = tuple(np.shape(known))[: np.ndim(known) - np.ndim(outs[g.index(known)])]
-            g = tuple(_zeros_like_adjoint(o, batch) if x is None else x for x, o in zip(g, outs))
         vjps = prim.vjps
-        variadic = prim.arity is None
-        for j, p in enumerate(parents):
-            if p is None:
-                continue
-            c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
-            a = adjoints[p]
-            adjoints[p] = c if a is None else a + c
+        j = 0
+        for p in parents:
+            if p is not None:
+                c = vjps[j](g, vals, params)
+                a = adjoints[p]
+                adjoints[p] = c if a is None else a + c
+            j += 1
+
+
+def _backward_rare(prim, parents, vals, params, g, adjoints):
+    """The backward step of select markers, variadic and multiple-result primitives."""
+    if prim is SELECT:
+        parent = parents[0]
+        acc = adjoints[parent]
+        if acc is None:
+            acc = adjoints[parent] = [None] * params
+        acc[vals] = g if acc[vals] is None else acc[vals] + g
+        return
+    if prim.multiple_results:
+        outs = vals[0]
+        k = next(k for k, x in enumerate(g) if x is not None)
+        batch = tuple(np.shape(g[k]))[: np.ndim(g[k]) - len(np.shape(outs[k]))]
+        g = tuple(_zeros_like_adjoint(o, batch) if x is None else x for x, o in zip(g, outs))
+    vjps = prim.vjps
+    variadic = prim.arity is None
+    for j, p in enumerate(parents):
+        if p is None:
+            continue
+        c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
+        a = adjoints[p]
+        adjoints[p] = c if a is None else a + c
 
 
 class Pullback:

@@ -40,8 +40,8 @@ class Primitive:
     index: ``rule(i, t, vals, params)``.
     """
 
-    __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans",
-                 "differentiable", "multiple_results", "convention", "__weakref__")
+    __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans", "differentiable",
+                 "multiple_results", "convention", "fast", "__weakref__")
 
     def __init__(self, name, impl, arity=1):
         self.name = name
@@ -54,33 +54,54 @@ class Primitive:
         self.differentiable = True
         self.multiple_results = False
         self.convention = None      # a sentence on the value chosen where no derivative exists
+        self.fast = False           # rules declared, one result, fixed arity: the engines' common path
         PRIMITIVES.append(self)
 
     @property
     def declared(self):
         return self.jvps is not None or not self.differentiable
 
-    def set_rules(self, jvps, vjps, needs):
+    def missing_rule(self, parents):
+        """The error for a traced argument without a VJP rule (``parents[i]`` not None)."""
+        from ..errors import NotDifferentiableError
+        if self.vjps is None:
+            return NotDifferentiableError(self.name)
+        i = next(i for i, p in enumerate(parents) if p is not None and self.vjps[i] is None)
+        return NotDifferentiableError(self.name, f"with respect to argument {i}")
+
+    def set_rules(self, jvps, vjps, needs, multiple_results=False):
         """Install the per-argument rules and precompute what the tape keeps.
 
         ``save_plans[mask]`` answers, for the set of arguments that are traced
         at a level (bit ``i`` of ``mask`` set for argument ``i``), which
-        positions of ``vals`` the tape must keep.
+        positions of ``vals`` the tape may drop -- or ``None`` when a traced
+        argument has no VJP rule.
         """
         self.jvps = jvps
         self.vjps = vjps
         self.needs = needs
+        self.differentiable = True
+        self.multiple_results = multiple_results
+        self.fast = self.arity is not None and not multiple_results
         if self.arity is None:
             self.save_plans = None
             return
         plans = []
         for mask in range(1 << self.arity):
+            active = [i for i in range(self.arity) if mask >> i & 1]
+            if any(vjps[i] is None for i in active):
+                plans.append(None)
+                continue
             keep = set()
-            for i in range(self.arity):
-                if mask >> i & 1:
-                    keep |= needs[i]
-            plans.append(tuple(k in keep for k in range(self.arity + 1)))
+            for i in active:
+                keep |= needs[i]
+            plans.append(tuple(k for k in range(self.arity + 1) if k not in keep))
         self.save_plans = tuple(plans)
+
+    def set_nondifferentiable(self, convention):
+        self.differentiable = False
+        self.fast = False
+        self.convention = convention
 
     def __repr__(self):
         return f"<Primitive {self.name}>"

@@ -33,11 +33,7 @@ def bind(prim, args, params=EMPTY):
     if top is None:
         return prim.impl(*args, **params)
     if not top.active:
-        raise LeakedTracerError(
-            f"{prim.name} was applied to a traced value whose transform has already returned "
-            "(a tracer leaked out, e.g. stored in a global or a closure). Return values from the "
-            "differentiated function instead of storing them."
-        )
+        raise _leaked(prim)
     return top.process(prim, args, params)
 
 
@@ -128,6 +124,12 @@ class Tracer:
 
     # -- the NumPy protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            prim = UFUNCS.get(ufunc)
+            if prim is not None and (prim.fast or prim.declared):
+                if len(inputs) == 1:                    # the one input is self
+                    return _unary_op(prim, self)
+                return bind(prim, tuple(map(_c, inputs)), EMPTY)
         if "out" in kwargs:
             raise InPlaceError(
                 f"numpy.{ufunc.__name__}(..., out=...) writes into an array in place, which "
@@ -184,32 +186,10 @@ class Tracer:
     def __format__(self, spec):
         return format(self.primal, spec)
 
-    # -- operators ------------------------------------------------------------
-    def __add__(self, other): return bind(_add, (self, _c(other)))
-    def __radd__(self, other): return bind(_add, (_c(other), self))
-    def __sub__(self, other): return bind(_subtract, (self, _c(other)))
-    def __rsub__(self, other): return bind(_subtract, (_c(other), self))
-    def __mul__(self, other): return bind(_multiply, (self, _c(other)))
-    def __rmul__(self, other): return bind(_multiply, (_c(other), self))
-    def __truediv__(self, other): return bind(_divide, (self, _c(other)))
-    def __rtruediv__(self, other): return bind(_divide, (_c(other), self))
-    def __pow__(self, other): return bind(_power, (self, _c(other)))
-    def __rpow__(self, other): return bind(_power, (_c(other), self))
-    def __matmul__(self, other): return bind(_matmul, (self, _c(other)))
-    def __rmatmul__(self, other): return bind(_matmul, (_c(other), self))
-    def __floordiv__(self, other): return bind(_floor_divide, (self, _c(other)))
-    def __rfloordiv__(self, other): return bind(_floor_divide, (_c(other), self))
-    def __mod__(self, other): return bind(_remainder, (self, _c(other)))
-    def __rmod__(self, other): return bind(_remainder, (_c(other), self))
-    def __neg__(self): return bind(_negative, (self,))
-    def __pos__(self): return bind(_positive, (self,))
-    def __abs__(self): return bind(_absolute, (self,))
-    def __lt__(self, other): return bind(_less, (self, _c(other)))
-    def __le__(self, other): return bind(_less_equal, (self, _c(other)))
-    def __gt__(self, other): return bind(_greater, (self, _c(other)))
-    def __ge__(self, other): return bind(_greater_equal, (self, _c(other)))
-    def __eq__(self, other): return bind(_equal, (self, _c(other)))
-    def __ne__(self, other): return bind(_not_equal, (self, _c(other)))
+    # -- operators (see _binary below) ---------------------------------------------
+    def __neg__(self): return _unary_op(_negative, self)
+    def __pos__(self): return _unary_op(_positive, self)
+    def __abs__(self): return _unary_op(_absolute, self)
     __hash__ = None
 
     def __getitem__(self, index):
@@ -261,3 +241,51 @@ class Tracer:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.primal!r}, level={self._level.depth})"
+
+
+def _leaked(prim):
+    return LeakedTracerError(
+        f"{prim.name} was applied to a traced value whose transform has already returned "
+        "(a tracer leaked out, e.g. stored in a global or a closure). Return values from the "
+        "differentiated function instead of storing them.")
+
+
+def _unary_op(prim, x):
+    level = x._level
+    if not level.active:
+        raise _leaked(prim)
+    return level.process(prim, (x,), EMPTY)
+
+
+def _binary(prim):
+    """``x op y`` for a tracer ``x``: straight to its level unless ``y`` is a tracer too."""
+    def op(self, other):
+        if isinstance(other, Tracer):
+            return bind(prim, (self, other))
+        level = self._level
+        if not level.active:
+            raise _leaked(prim)
+        return level.process(prim, (self, other if type(other) in _PLAIN else _c(other)), EMPTY)
+    return op
+
+
+def _reflected(prim):
+    """``y op x`` for a tracer ``x`` when ``y`` did not handle it."""
+    def op(self, other):
+        if isinstance(other, Tracer):
+            return bind(prim, (other, self))
+        level = self._level
+        if not level.active:
+            raise _leaked(prim)
+        return level.process(prim, (other if type(other) in _PLAIN else _c(other), self), EMPTY)
+    return op
+
+
+for _name, _prim in [("add", _add), ("sub", _subtract), ("mul", _multiply), ("truediv", _divide),
+                     ("pow", _power), ("matmul", _matmul), ("floordiv", _floor_divide),
+                     ("mod", _remainder)]:
+    setattr(Tracer, f"__{_name}__", _binary(_prim))
+    setattr(Tracer, f"__r{_name}__", _reflected(_prim))
+for _name, _prim in [("lt", _less), ("le", _less_equal), ("gt", _greater), ("ge", _greater_equal),
+                     ("eq", _equal), ("ne", _not_equal)]:
+    setattr(Tracer, f"__{_name}__", _binary(_prim))

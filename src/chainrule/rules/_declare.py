@@ -133,9 +133,7 @@ def linear(target, jvp, vjp):
 def nondifferentiable(*targets, convention=None):
     """Declare functions whose outputs are constants (piecewise constant, integer or boolean)."""
     for target in targets:
-        prim = as_primitive(target)
-        prim.differentiable = False
-        prim.convention = convention or "piecewise constant: the derivative is zero"
+        as_primitive(target).set_nondifferentiable(convention or "piecewise constant: the derivative is zero")
 
 
 def variadic(target, jvp, vjp, needs=None):
