@@ -77,3 +77,12 @@ def test_linear_loop_keeps_no_states_on_the_tape():
         if entry is not None:
             seen.extend(v for v in entry[2] if isinstance(v, np.ndarray) and v.shape == (50,))
     assert seen == []             # matmul keeps A only; the scalings keep nothing
+
+
+def test_tape_keeps_what_the_rules_need():
+    from chainrule.reverse import tape_nbytes, vjp_flat
+    x = np.ones(1000)
+    _, pb = vjp_flat(lambda xs: [np.sum(np.sin(xs[0]) * 2.0)], [x])
+    assert 8000 <= tape_nbytes(pb.tape) <= 8100   # sin keeps x; the scaling and the sum keep no arrays
+    _, pb = vjp_flat(lambda xs: [np.sum(np.tanh(xs[0]) * xs[0])], [x])
+    assert 16000 <= tape_nbytes(pb.tape) <= 16100  # tanh keeps its output; the product both factors

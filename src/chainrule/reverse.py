@@ -21,7 +21,7 @@ import numpy as np
 from .core import EMPTY, Level, Meta, Tracer, bind
 from .errors import NotDifferentiableError
 
-__all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward"]
+__all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward", "tape_nbytes"]
 
 
 class ReverseTracer(Tracer):
@@ -250,3 +250,29 @@ def vjp_flat(fun, primals):
             out_primals.append(o)
             out_nodes.append(None)
     return out_primals, Pullback(level.tape, out_nodes, [t.node for t in inputs])
+
+
+def _nbytes(v):
+    if isinstance(v, np.ndarray):
+        return v.nbytes
+    if isinstance(v, np.generic):
+        return v.itemsize
+    if isinstance(v, tuple):
+        return sum(_nbytes(x) for x in v)
+    if isinstance(v, Tracer):
+        return _nbytes(v.primal)
+    return 0
+
+
+def tape_nbytes(tape):
+    """Bytes of array data the tape keeps for the backward sweep (values shared by entries count once)."""
+    seen = set()
+    total = 0
+    for entry in tape:
+        if entry is None:
+            continue
+        for v in entry[2] if isinstance(entry[2], tuple) else ():
+            if id(v) not in seen:
+                seen.add(id(v))
+                total += _nbytes(v)
+    return total

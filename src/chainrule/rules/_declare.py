@@ -108,11 +108,14 @@ def _wrap(fn):
 _NAMES = ("out", "x", "y", "z", "w")
 
 
-def rule(target, jvps, vjps, needs=None, convention=None):
+def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False):
     """Declare a primitive by one JVP and one VJP per argument (``None``: not differentiable there).
 
     Each rule is ``f(t, out, *args, **params)``.  ``needs[i]`` names what the VJP
     of argument ``i`` reads ("out", "x", "y", ...); by default everything.
+    With ``multiple_results`` the primitive returns a tuple: ``out`` is that
+    tuple, a JVP returns a tuple of tangents, and a VJP receives a tuple of
+    adjoints (zeros filled in for outputs that received none).
     """
     prim = as_primitive(target)
     arity = len(jvps)
@@ -120,7 +123,7 @@ def rule(target, jvps, vjps, needs=None, convention=None):
         needs = [frozenset(range(arity + 1))] * arity
     else:
         needs = [frozenset(_NAMES.index(n) for n in names) for names in needs]
-    prim.set_rules(tuple(map(_wrap, jvps)), tuple(map(_wrap, vjps)), tuple(needs))
+    prim.set_rules(tuple(map(_wrap, jvps)), tuple(map(_wrap, vjps)), tuple(needs), multiple_results)
     prim.convention = convention
     return prim
 
