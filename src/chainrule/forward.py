@@ -35,6 +35,16 @@ class ForwardLevel(Level):
 
     __slots__ = ()
 
+    def process_unary(self, prim, a):
+        if self.nested or not prim.fast:
+            return self.process(prim, (a,), EMPTY)
+        x = a.primal
+        out = prim.impl(x)
+        rule = prim.jvps[0]
+        if rule is None:
+            raise NotDifferentiableError(prim.name, "with respect to argument 0")
+        return ForwardTracer(self, out, rule(a.tangent, (out, x), EMPTY))
+
     def process(self, prim, args, params):
         primals = []
         tangents = []

@@ -38,6 +38,16 @@ class ReverseTracer(Tracer):
 _ARRAYS = (np.ndarray, Tracer)
 
 
+def _drop(vals, drop):
+    """``vals`` with the arrays at positions ``drop`` replaced by their Meta."""
+    vals = list(vals)
+    for k in drop:
+        v = vals[k]
+        if isinstance(v, _ARRAYS):
+            vals[k] = Meta(v.shape, v.dtype)
+    return tuple(vals)
+
+
 def _meta(v):
     # Scalars are kept as they are (cheaper than a Meta); arrays and tracers are not.
     if isinstance(v, _ARRAYS):
@@ -70,7 +80,72 @@ class ReverseLevel(Level):
         self.tape.append(None)
         return ReverseTracer(self, value, node)
 
+    def process_unary(self, prim, a):
+        if self.nested or not prim.fast:
+            return self.process(prim, (a,), EMPTY)
+        x = a.primal
+        out = prim.impl(x)
+        drop = prim.save_plans[1]
+        if drop is None:
+            raise prim.missing_rule((a.node,))
+        vals = (out, x)
+        if drop and (type(out) is np.ndarray or type(x) is np.ndarray):
+            vals = _drop(vals, drop)
+        tape = self.tape
+        node = len(tape)
+        tape.append((prim, (a.node,), vals, EMPTY))
+        return ReverseTracer(self, out, node)
+
     def process(self, prim, args, params):
+        # Unrolled for one and two arguments, the bulk of all operations.
+        n = len(args)
+        if n == 1:
+            a = args[0]                                     # the only argument: it is ours
+            x = a.primal
+            parents = (a.node,)
+            mask = 1
+            primals = (x,)
+        elif n == 2:
+            a, b = args
+            if type(a) is ReverseTracer and a._level is self:
+                x = a.primal
+                pa = a.node
+                mask = 1
+            else:
+                x = a
+                pa = None
+                mask = 0
+            if type(b) is ReverseTracer and b._level is self:
+                y = b.primal
+                parents = (pa, b.node)
+                mask |= 2
+            else:
+                y = b
+                parents = (pa, None)
+            primals = (x, y)
+        else:
+            return self._process_general(prim, args, params)
+        if self.nested:
+            out = bind(prim, primals, params)
+        elif params is EMPTY:
+            out = prim.impl(*primals)
+        else:
+            out = prim.impl(*primals, **params)
+        if not prim.fast:
+            return self._process_rare(prim, list(primals), list(parents), mask, out, params)
+        drop = prim.save_plans[mask]
+        if drop is None:
+            raise prim.missing_rule(parents)
+        vals = (out, *primals)
+        if drop and (self.nested or type(out) is np.ndarray or type(x) is np.ndarray
+                     or (n == 2 and type(y) is np.ndarray)):
+            vals = _drop(vals, drop)
+        tape = self.tape
+        node = len(tape)
+        tape.append((prim, parents, vals, params))
+        return ReverseTracer(self, out, node)
+
+    def _process_general(self, prim, args, params):
         primals = []
         parents = []
         mask = 0
@@ -84,28 +159,15 @@ class ReverseLevel(Level):
                 primals.append(a)
                 parents.append(None)
             bit <<= 1
-        if self.nested:
-            out = bind(prim, primals, params)
-        elif params is EMPTY:
-            out = prim.impl(*primals)
-        else:
-            out = prim.impl(*primals, **params)
+        out = bind(prim, primals, params) if self.nested else prim.impl(*primals, **params)
         if not prim.fast:
             return self._process_rare(prim, primals, parents, mask, out, params)
         drop = prim.save_plans[mask]
         if drop is None:
             raise prim.missing_rule(parents)
-        vals = (out, *primals)
-        if drop:
-            vals = list(vals)
-            for k in drop:
-                v = vals[k]
-                if isinstance(v, _ARRAYS):
-                    vals[k] = Meta(v.shape, v.dtype)
-            vals = tuple(vals)
         tape = self.tape
         node = len(tape)
-        tape.append((prim, tuple(parents), vals, params))
+        tape.append((prim, tuple(parents), _drop((out, *primals), drop), params))
         return ReverseTracer(self, out, node)
 
     def _process_rare(self, prim, primals, parents, mask, out, params):

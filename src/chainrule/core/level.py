@@ -25,6 +25,8 @@ tracers afterwards raises :class:`LeakedTracerError`.
 
 import itertools
 
+from .primitive import EMPTY
+
 __all__ = ["Level", "active_levels"]
 
 _depths = itertools.count(1)
@@ -43,6 +45,10 @@ class Level:
 
     def process(self, prim, args, params):          # pragma: no cover - abstract
         raise NotImplementedError
+
+    def process_unary(self, prim, x):
+        """``process(prim, (x,), EMPTY)`` for a tracer ``x`` of this level; engines specialise it."""
+        return self.process(prim, (x,), EMPTY)
 
     def __enter__(self):
         self.nested = bool(_stack)

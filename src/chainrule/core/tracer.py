@@ -128,7 +128,10 @@ class Tracer:
             prim = UFUNCS.get(ufunc)
             if prim is not None and (prim.fast or prim.declared):
                 if len(inputs) == 1:                    # the one input is self
-                    return _unary_op(prim, self)
+                    level = self._level
+                    if level.active:
+                        return level.process_unary(prim, self)
+                    raise _leaked(prim)
                 return bind(prim, tuple(map(_c, inputs)), EMPTY)
         if "out" in kwargs:
             raise InPlaceError(
@@ -254,7 +257,7 @@ def _unary_op(prim, x):
     level = x._level
     if not level.active:
         raise _leaked(prim)
-    return level.process(prim, (x,), EMPTY)
+    return level.process_unary(prim, x)
 
 
 def _binary(prim):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core import Tracer
+from ..core import EMPTY, Tracer
 from ..forward import ForwardLevel, ForwardTracer
 from ..reverse import ReverseLevel, ReverseTracer, sweep_backward
 
@@ -35,6 +35,9 @@ class TraceRow:
 class _RecordingForward(ForwardLevel):
     __slots__ = ("names", "rows")
 
+    def process_unary(self, prim, x):             # route the engine's shortcut through process
+        return self.process(prim, (x,), EMPTY)
+
     def process(self, prim, args, params):
         out = super().process(prim, args, params)
         if isinstance(out, ForwardTracer) and out._level is self:
@@ -45,6 +48,9 @@ class _RecordingForward(ForwardLevel):
 
 class _RecordingReverse(ReverseLevel):
     __slots__ = ("rows",)
+
+    def process_unary(self, prim, x):             # route the engine's shortcut through process
+        return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
         out = super().process(prim, args, params)
