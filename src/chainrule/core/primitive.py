@@ -107,7 +107,7 @@ class Primitive:
         return f"<Primitive {self.name}>"
 
 
-def primitive_of(fn, name=None, arity=1):
+def primitive_of(fn, name=None, arity=1, impl=None):
     """The primitive of a NumPy ufunc, created (without rules) on first request.
 
     The Tracer operators and the rule modules both ask for ``np.multiply``'s
@@ -118,7 +118,7 @@ def primitive_of(fn, name=None, arity=1):
     if prim is None:
         if name is None:
             name = f"numpy.{fn.__name__}"
-        prim = Primitive(name, fn, fn.nin if isinstance(fn, np.ufunc) else arity)
+        prim = Primitive(name, fn if impl is None else impl, fn.nin if isinstance(fn, np.ufunc) else arity)
         UFUNCS[fn] = prim
     return prim
 

@@ -63,23 +63,26 @@ def _conversion_error(what):
     )
 
 
-_add = primitive_of(np.add)
-_subtract = primitive_of(np.subtract)
-_multiply = primitive_of(np.multiply)
-_divide = primitive_of(np.true_divide)
-_power = primitive_of(np.power)
-_negative = primitive_of(np.negative)
-_positive = primitive_of(np.positive)
+# The arithmetic primitives compute with Python's operators: on arrays and NumPy scalars they run
+# the same ufuncs, but calling e.g. np.multiply on two scalars costs ~15x more than ``x * y``.
+# (Inputs are NumPy scalars or arrays, never Python floats: the transforms convert them.)
+_add = primitive_of(np.add, impl=operator.add)
+_subtract = primitive_of(np.subtract, impl=operator.sub)
+_multiply = primitive_of(np.multiply, impl=operator.mul)
+_divide = primitive_of(np.true_divide, impl=operator.truediv)
+_power = primitive_of(np.power, impl=operator.pow)
+_negative = primitive_of(np.negative, impl=operator.neg)
+_positive = primitive_of(np.positive, impl=operator.pos)
 _absolute = primitive_of(np.absolute)
 _matmul = primitive_of(np.matmul)
-_floor_divide = primitive_of(np.floor_divide)
-_remainder = primitive_of(np.remainder)
-_less = primitive_of(np.less)
-_less_equal = primitive_of(np.less_equal)
-_greater = primitive_of(np.greater)
-_greater_equal = primitive_of(np.greater_equal)
-_equal = primitive_of(np.equal)
-_not_equal = primitive_of(np.not_equal)
+_floor_divide = primitive_of(np.floor_divide, impl=operator.floordiv)
+_remainder = primitive_of(np.remainder, impl=operator.mod)
+_less = primitive_of(np.less, impl=operator.lt)
+_less_equal = primitive_of(np.less_equal, impl=operator.le)
+_greater = primitive_of(np.greater, impl=operator.gt)
+_greater_equal = primitive_of(np.greater_equal, impl=operator.ge)
+_equal = primitive_of(np.equal, impl=operator.eq)
+_not_equal = primitive_of(np.not_equal, impl=operator.ne)
 
 _c = canonical_operand
 

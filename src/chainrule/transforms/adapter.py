@@ -48,8 +48,10 @@ def shape_of(x):
 
 def check_input(x, where):
     """A float leaf to differentiate, or an error that says which leaf and what to do."""
-    if isinstance(x, Tracer) or isinstance(x, (float, np.floating)):
+    if isinstance(x, Tracer) or isinstance(x, np.floating):
         return x
+    if isinstance(x, float):
+        return np.float64(x)           # NumPy's scalar semantics (x / 0 is inf, not an exception)
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return x
     if isinstance(x, (bool, int, np.integer, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype.kind in "biu"):
