@@ -69,6 +69,10 @@ def flatten(tree):
     >>> flatten({"b": 2.0, "a": (1.0, None)})
     ([1.0, 2.0], TreeDef({'a': (*, None), 'b': *}))
     """
+    kind = type(tree)
+    if kind is not tuple and kind is not list and kind is not dict and tree is not None \
+            and not isinstance(tree, tuple):
+        return [tree], _LEAF                                        # a single leaf: the common case
     leaves = []
     treedef = _flatten(tree, leaves)
     return leaves, treedef
@@ -76,6 +80,8 @@ def flatten(tree):
 
 def unflatten(treedef, leaves):
     """Rebuild the pytree that ``treedef`` describes from ``leaves`` (any iterable)."""
+    if treedef is _LEAF and type(leaves) is list and len(leaves) == 1:
+        return leaves[0]
     it = iter(leaves)
     out = _build(treedef, it)
     if next(it, _END) is not _END:

@@ -77,11 +77,21 @@ def _elementwise_rules(i, partial, arity, argnames):
         return ((lambda t, vals, params: c * fit_tangent(t, vals[a], vals[0])),
                 (lambda g, vals, params: fit_adjoint(c * g, vals[a], vals[0])), frozenset())
     pos = _positions(partial, argnames)
+    if arity == 1 and len(pos) == 1:                    # the common case, without the reader's call
+        (k,) = pos
+        return ((lambda t, vals, params: partial(vals[k]) * t),
+                (lambda g, vals, params: g * partial(vals[k])), frozenset(pos))
     d = _reader(partial, pos)
     if arity == 1:
         return (lambda t, vals, params: d(vals) * t), (lambda g, vals, params: g * d(vals)), frozenset(pos)
-    return ((lambda t, vals, params: fit_tangent(t, vals[a], vals[0]) * d(vals)),
-            (lambda g, vals, params: fit_adjoint(g * d(vals), vals[a], vals[0])), frozenset(pos))
+
+    def vjp(g, vals, params):
+        c = g * d(vals)
+        x, out = vals[a], vals[0]
+        if getattr(x, "shape", ()) == getattr(out, "shape", ()):
+            return c
+        return fit_adjoint(c, x, out)
+    return (lambda t, vals, params: fit_tangent(t, vals[a], vals[0]) * d(vals)), vjp, frozenset(pos)
 
 
 def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None):

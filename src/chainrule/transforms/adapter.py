@@ -47,13 +47,22 @@ def shape_of(x):
 
 
 def check_input(x, where):
-    """A float leaf to differentiate, or an error that says which leaf and what to do."""
-    if isinstance(x, Tracer) or isinstance(x, np.floating):
+    """A float leaf to differentiate, or an error that says which leaf and what to do.
+
+    ``where`` describes the leaf for the error message: a string, or a
+    zero-argument callable that builds it (only on error).
+    """
+    kind = type(x)
+    if kind is np.ndarray and x.dtype.kind == "f":
         return x
-    if isinstance(x, float):
+    if kind is float:
         return np.float64(x)           # NumPy's scalar semantics (x / 0 is inf, not an exception)
+    if isinstance(x, (Tracer, np.floating)):
+        return x
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return x
+    if callable(where):
+        where = where()
     if isinstance(x, (bool, int, np.integer, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype.kind in "biu"):
         kind = type(x).__name__ if not isinstance(x, np.ndarray) else f"an array of {x.dtype}"
         raise InputDtypeError(
@@ -112,21 +121,25 @@ class FlatFun:
         self.has_aux = has_aux
         diff = tuple(args[i] for i in self.argnums)
         leaves, self.in_tree = flatten(diff[0] if self.single else diff)
-        name = _fname(f)
-        self.in_leaves = [check_input(x, f"argument {self.argnums} of {name} (leaf {k})" if len(leaves) > 1
-                                      else f"argument {self.argnums[0] if self.single else self.argnums} of {name}")
+        self.in_leaves = [check_input(x, lambda k=k: self._describe(k, len(leaves)))
                           for k, x in enumerate(leaves)]
         self.out_tree = None
         self.aux = None
 
     def __call__(self, leaves):
+        if self.single and len(leaves) == 1 and self.in_tree.kind is None:   # one plain argument
+            full = list(self.args)
+            full[self.argnums[0]] = leaves[0]
+            return self._finish_call(self.f(*full))
         diff = unflatten(self.in_tree, leaves)
         if self.single:
             diff = (diff,)
         full = list(self.args)
         for i, v in zip(self.argnums, diff):
             full[i] = v
-        out = self.f(*full)
+        return self._finish_call(self.f(*full))
+
+    def _finish_call(self, out):
         if self.has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError(f"{_fname(self.f)} was given has_aux=True, so it must return a pair "
@@ -134,6 +147,11 @@ class FlatFun:
             out, self.aux = out
         out_leaves, self.out_tree = flatten(out)
         return out_leaves
+
+    def _describe(self, k, count):
+        nums = self.argnums[0] if self.single else self.argnums
+        leaf = f" (leaf {k})" if count > 1 else ""
+        return f"argument {nums} of {_fname(self.f)}{leaf}"
 
     def inputs(self, leaves):
         """Rebuild the differentiated arguments' structure (one tree, or a tuple for several argnums)."""
