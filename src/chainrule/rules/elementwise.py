@@ -2,53 +2,203 @@
 
 Broadcasting is handled by the generated rules (tangents are broadcast to the
 output's shape; adjoints are summed back over the broadcast axes), so each
-declaration is just the calculus.
+declaration is just the calculus: the partial derivative of the output with
+respect to each argument, written with NumPy functions so that it is itself
+differentiable (second derivatives come from differentiating the partials).
+
+Partials are written so that they keep the inputs' floating dtype (a float32
+input gives float32 derivatives): constants are Python scalars, which NumPy
+treats as "weak", and masks are booleans, which do not promote.
+
+Where a function has no derivative at a point (a kink, a tie, a jump) the
+value chosen is the one stated in the comment beside the declaration and in
+its ``convention=``, which ``docs/coverage.md`` lists; ``tests/test_conventions.py``
+checks each of them.  Piecewise-constant functions (``floor``, comparisons,
+logical functions) are declared non-differentiable: their outputs are
+constants to every transform.
 """
 
 import numpy as np
 
 from ..core import Primitive, Tracer, bind, canonical_operand, register_function
+from ..errors import InPlaceError
 from ._declare import elementwise, nondifferentiable
 
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+_SCALARS = (int, float, np.integer, np.floating)
 
+
+# -- arithmetic ------------------------------------------------------------------------------
+elementwise(np.add, 1, 1)
+elementwise(np.subtract, 1, -1)
+elementwise(np.multiply, lambda y: y, lambda x: x)
+elementwise(np.true_divide, lambda y: 1 / y, lambda out, y: -out / y)      # also np.divide (same ufunc)
+elementwise(np.negative, -1)
+elementwise(np.positive, 1)
+elementwise(np.reciprocal, lambda out: -out * out)
+elementwise(np.square, lambda x: 2 * x)
+elementwise(np.remainder, 1, lambda x, y: -np.floor_divide(x, y),
+            convention="at a jump of x % y the one-sided derivative of the continuous piece is used")
+elementwise(np.fmod, 1, lambda x, y: -np.trunc(x / y),
+            convention="at a jump of fmod(x, y) the one-sided derivative of the continuous piece is used")
+
+
+# -- powers ----------------------------------------------------------------------------------
 def _safe_log(x):
     """log(x) where x > 0, and log(1) = 0 elsewhere (used where the factor beside it is 0)."""
     return np.log(np.where(x > 0, x, 1.0))
 
 
-def _power_base(x, y):
-    return y * x ** (y - 1)
+def _power_partials(pow_fn):
+    """The two partials of ``pow_fn(x, y)`` (np.power or np.float_power)."""
+
+    def base(x, y):
+        # d/dx x**y = y x**(y-1); where y == 0 it is 0, also at x == 0 (not 0 * inf).
+        if isinstance(y, _SCALARS):                           # a constant exponent: x**2, x**0.5
+            return 0 if y == 0 else y * pow_fn(x, y - 1)
+        both_zero = (x == 0) & (y == 0)
+        return y * pow_fn(x, np.where(both_zero, 1, y - 1))
+
+    def exponent(out, x):
+        # d/dy x**y = x**y log x for x > 0; 0 at x == 0 (the limit for y > 0); nan for x < 0,
+        # where x**y is real only at integer y and has no derivative in y.
+        return np.where(x < 0, np.nan, out * _safe_log(x))
+
+    return base, exponent
 
 
-def _power_exponent(out, x):
-    # d(x**y)/dy = x**y log x for x > 0; taken as 0 at x == 0 (the limit for y > 0);
-    # undefined (nan) for x < 0, where x**y is real only at integer y.
-    return np.where(x < 0, np.nan, out * _safe_log(x))
+_POWER_CONVENTION = ("d/dx x**y = 0 where y == 0 (also at x == 0); d/dy x**y = 0 at x == 0 "
+                     "and nan for x < 0")
+elementwise(np.power, *_power_partials(np.power), convention=_POWER_CONVENTION)
+elementwise(np.float_power, *_power_partials(np.float_power), convention=_POWER_CONVENTION)
+elementwise(np.sqrt, lambda out: 0.5 / out)                  # +inf at 0, the one-sided derivative
+elementwise(np.cbrt, lambda out: 1 / (3 * out * out))        # +inf at 0
 
 
-elementwise(np.add, 1, 1)
-elementwise(np.subtract, 1, -1)
-elementwise(np.multiply, lambda y: y, lambda x: x)
-elementwise(np.true_divide, lambda y: 1 / y, lambda out, y: -out / y)
-elementwise(np.power, _power_base, _power_exponent,
-            convention="d/dy x**y is 0 at x == 0 and nan for x < 0")
-elementwise(np.remainder, 1, lambda x, y: -np.floor_divide(x, y),
-            convention="at a jump of x % y the one-sided derivative of the continuous piece is used")
-elementwise(np.negative, -1)
-elementwise(np.positive, 1)
-elementwise(np.absolute, lambda x: np.sign(x), convention="abs'(0) = 0")
+# -- exponentials and logarithms -------------------------------------------------------------
+elementwise(np.exp, lambda out: out)
+elementwise(np.exp2, lambda out: _LN2 * out)
+elementwise(np.expm1, lambda out: out + 1)
+elementwise(np.log, lambda x: 1 / x)
+elementwise(np.log2, lambda x: 1 / (_LN2 * x))
+elementwise(np.log10, lambda x: 1 / (_LN10 * x))
+elementwise(np.log1p, lambda x: 1 / (1 + x))
+# exp(x - out) = e^x / (e^x + e^y), never overflows
+elementwise(np.logaddexp, lambda out, x: np.exp(x - out), lambda out, y: np.exp(y - out))
+elementwise(np.logaddexp2, lambda out, x: np.exp2(x - out), lambda out, y: np.exp2(y - out))
+
+
+# -- trigonometric and hyperbolic ------------------------------------------------------------
 elementwise(np.sin, lambda x: np.cos(x))
 elementwise(np.cos, lambda x: -np.sin(x))
 elementwise(np.tan, lambda out: 1 + out * out)
-elementwise(np.exp, lambda out: out)
-elementwise(np.log, lambda x: 1 / x)
-elementwise(np.sqrt, lambda out: 0.5 / out)
+elementwise(np.arcsin, lambda x: 1 / np.sqrt(1 - x * x))
+elementwise(np.arccos, lambda x: -1 / np.sqrt(1 - x * x))
+elementwise(np.arctan, lambda x: 1 / (1 + x * x))
+elementwise(np.sinh, lambda x: np.cosh(x))
+elementwise(np.cosh, lambda x: np.sinh(x))
 elementwise(np.tanh, lambda out: 1 - out * out)
+elementwise(np.arcsinh, lambda x: 1 / np.sqrt(x * x + 1))
+elementwise(np.arccosh, lambda x: 1 / np.sqrt(x * x - 1))
+elementwise(np.arctanh, lambda x: 1 / (1 - x * x))
+for _f, _c in ((np.deg2rad, np.pi / 180), (np.radians, np.pi / 180),
+               (np.rad2deg, 180 / np.pi), (np.degrees, 180 / np.pi)):
+    elementwise(_f, float(_c))
 
+
+def _nonzero_or_one(r2):
+    return np.where(r2 > 0, r2, 1.0)
+
+
+# arctan2(x, y) is the angle of the point (y, x); at the origin both partials are taken as 0.
+elementwise(np.arctan2, lambda x, y: y / _nonzero_or_one(x * x + y * y),
+            lambda x, y: -x / _nonzero_or_one(x * x + y * y),
+            convention="both partials are 0 at x == y == 0")
+# hypot(x, y) = |(x, y)|; at the origin both partials are taken as 0 (the subgradient 0, as abs'(0)).
+elementwise(np.hypot, lambda out, x: x / _nonzero_or_one(out), lambda out, y: y / _nonzero_or_one(out),
+            convention="both partials are 0 at x == y == 0")
+
+
+# -- absolute value, signs, extrema ----------------------------------------------------------
+elementwise(np.absolute, lambda x: np.sign(x), convention="abs'(0) = 0")   # also np.abs
+elementwise(np.fabs, lambda x: np.sign(x), convention="fabs'(0) = 0")
+# copysign(x, y) = |x| sign(y): the y-partial is 0 (piecewise constant); at x == 0 the x-partial is 0, as abs'(0)
+elementwise(np.copysign, lambda x, y: np.sign(x) * np.copysign(1.0, y), 0,
+            convention="d/dx is 0 at x == 0 (as abs'(0)); d/dy is 0")
+
+# A tie x == y shares the derivative equally: 0.5 to each argument (the mean of the one-sided ones).
+_TIE = "ties x == y share the derivative equally: 0.5 to each argument"
+elementwise(np.maximum, lambda x, y: 0.5 + 0.5 * np.sign(x - y), lambda x, y: 0.5 - 0.5 * np.sign(x - y),
+            convention=_TIE)
+elementwise(np.minimum, lambda x, y: 0.5 - 0.5 * np.sign(x - y), lambda x, y: 0.5 + 0.5 * np.sign(x - y),
+            convention=_TIE)
+
+
+def _fmax_x(x, y):
+    # fmax ignores a nan argument: the other one gets the whole derivative
+    return np.where(np.isnan(y), 1, np.where(np.isnan(x), 0, 0.5 + 0.5 * np.sign(x - y)))
+
+
+def _fmin_x(x, y):
+    return np.where(np.isnan(y), 1, np.where(np.isnan(x), 0, 0.5 - 0.5 * np.sign(x - y)))
+
+
+_FTIE = _TIE + "; a nan argument gets 0 and the other one 1"
+elementwise(np.fmax, _fmax_x, lambda x, y: _fmax_x(y, x), convention=_FTIE)
+elementwise(np.fmin, _fmin_x, lambda x, y: _fmin_x(y, x), convention=_FTIE)
+
+
+# -- piecewise constant: no derivative -------------------------------------------------------
 nondifferentiable(np.sign, convention="sign'(x) = 0 everywhere, including at 0")
-nondifferentiable(np.floor, np.ceil, np.floor_divide)
+nondifferentiable(np.floor, np.ceil, np.rint, np.trunc, np.floor_divide)
 nondifferentiable(np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                   convention="comparisons are boolean: no derivative")
+nondifferentiable(np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
+                  np.isfinite, np.isnan, np.isinf, np.signbit,
+                  convention="boolean result: no derivative")
+
+
+# -- np.clip(a, a_min, a_max): a function with a primitive of three arguments ------------------
+clip_p = Primitive("numpy.clip", np.clip, arity=3)
+# At x == a_min or x == a_max the derivative goes to x (1), not to the bound: x passes
+# through on the closed interval.  If a_min > a_max NumPy returns a_max, so a_max gets it.
+elementwise(clip_p,
+            lambda x, lo, hi: (lo <= x) & (x <= hi),
+            lambda x, lo, hi: (x < lo) & (lo <= hi),
+            lambda x, lo, hi: (x > hi) | (lo > hi),
+            argnames=("x", "lo", "hi"),
+            convention="at x == a_min or x == a_max the derivative is 1 for x and 0 for the bound")
+
+
+def _clip(a, a_min=None, a_max=None, out=None, **kwargs):
+    if out is not None:
+        raise InPlaceError("numpy.clip(..., out=...) writes in place; use the returned value instead.")
+    a_min = kwargs.pop("min", a_min)
+    a_max = kwargs.pop("max", a_max)
+    if kwargs:
+        raise TypeError(f"numpy.clip: unsupported keyword arguments {sorted(kwargs)}")
+    lo = -np.inf if a_min is None else canonical_operand(a_min)
+    hi = np.inf if a_max is None else canonical_operand(a_max)
+    return bind(clip_p, (canonical_operand(a), lo, hi))
+
+
+register_function(np.clip, _clip)
+
+
+# -- np.round / np.around: a function with a static number of decimals -------------------------
+round_p = Primitive("numpy.round", lambda x, *, decimals: np.round(x, decimals))
+nondifferentiable(round_p)
+
+
+def _round(a, decimals=0, out=None):
+    if out is not None:
+        raise InPlaceError("numpy.round(..., out=...) writes in place; use the returned value instead.")
+    return bind(round_p, (a,), {"decimals": int(decimals)})
+
+
+register_function(np.round, _round)
+register_function(np.around, _round)
 
 
 # -- np.where(condition, x, y) ------------------------------------------------------------
@@ -56,12 +206,18 @@ where_p = Primitive("numpy.where", np.where, arity=3)
 elementwise(where_p, None, lambda c: c, lambda c: ~c, argnames=("c", "x", "y"))
 
 
+def _primal(x):
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
 def _where(condition, x=None, y=None):
+    c = _primal(condition)                              # the condition selects; it carries no derivative
     if x is None and y is None:                         # np.where(c) is np.nonzero(c): indices, no derivative
-        return np.nonzero(condition)
-    c = condition
-    while isinstance(c, Tracer):                        # the condition selects; it carries no derivative
-        c = c.primal
+        return np.nonzero(c)
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
     return bind(where_p, (np.asarray(c, dtype=bool), canonical_operand(x), canonical_operand(y)))
 
 
