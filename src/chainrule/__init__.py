@@ -12,6 +12,7 @@ from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError
                      NonScalarOutputError, NotDifferentiableError, ShapeMismatchError,
                      TracerConversionError)
 from .transforms import grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad, vjp
+from .transforms import Decision, choose_mode, jacobian
 
 __version__ = "0.1.0"
 
@@ -21,3 +22,4 @@ __all__ = [
     "LeakedTracerError", "InputDtypeError", "NonScalarOutputError", "ShapeMismatchError",
     "ArgnumsError",
 ]
+__all__ += ["jacobian", "choose_mode", "Decision"]

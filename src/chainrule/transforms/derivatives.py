@@ -18,7 +18,7 @@ from ..errors import NonScalarOutputError
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip
-from .mode import directions_per_sweep
+from .mode import directions_per_sweep, guess_bytes_per_direction, tape_stats
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "hvp"]
 
@@ -33,11 +33,16 @@ def _finish(adjoint, x, batch=()):
     if adjoint is None:
         return _zeros(batch, x)
     dt = dtype_of(x)
+    if getattr(adjoint, "dtype", None) is dt and (batch or not isinstance(adjoint, np.ndarray)):
+        return adjoint
     if dtype_of(adjoint) != dt:
         adjoint = adjoint.astype(dt) if isinstance(adjoint, Tracer) else np.asarray(adjoint, dtype=dt)
     if batch == () and shape_of(adjoint) == () and not isinstance(adjoint, Tracer):
         adjoint = dt.type(adjoint)
     return adjoint
+
+
+_ONE = {np.dtype(np.float64): np.float64(1.0), np.dtype(np.float32): np.float32(1.0)}
 
 
 def _bind_kwargs(fun, kwargs):
@@ -109,14 +114,15 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     def value_and_grad_fun(*args, **kwargs):
         flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
         outs, pullback = vjp_flat(flat, flat.in_leaves)
-        if len(outs) != 1 or shape_of(outs[0]) != () or dtype_of(outs[0]).kind != "f":
+        dt = dtype_of(outs[0]) if len(outs) == 1 else None
+        if dt is None or dt.kind != "f" or shape_of(outs[0]) != ():
             what = (f"{len(outs)} outputs" if len(outs) != 1 else
                     f"an output of shape {shape_of(outs[0])} and dtype {dtype_of(outs[0])}")
             raise NonScalarOutputError(
                 f"grad requires {getattr(fun, '__name__', 'the function')} to return one real scalar, "
                 f"but it returned {what}. Use jacobian/jacrev/jacfwd for the full Jacobian, vjp with "
                 "your own adjoint, or reduce the output (e.g. np.sum) first.")
-        adjoints = pullback([dtype_of(outs[0]).type(1)], consume=True)
+        adjoints = pullback([_ONE.get(dt) or dt.type(1)], consume=True)
         grads = flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)])
         value = flat.outputs(outs)
         return ((value, strip(flat.aux)) if has_aux else value), grads
@@ -194,7 +200,7 @@ def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
         leaves = flat.in_leaves
         sizes = _sizes(leaves)
         n = sum(sizes)
-        k = directions_per_sweep(n, chunk_size)
+        k = directions_per_sweep(n, chunk_size, guess_bytes_per_direction(leaves))
         pieces, outs = None, None
         for start in range(0, max(n, 1), k):
             count = min(k, n - start)
@@ -235,7 +241,7 @@ def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
         outs, pullback = vjp_flat(flat, leaves)
         out_sizes = _sizes(outs)
         m = sum(out_sizes)
-        k = directions_per_sweep(m, chunk_size)
+        k = directions_per_sweep(m, chunk_size, tape_stats(pullback.tape, leaves, outs).bytes_per_direction)
         pieces = [[] for _ in leaves]
         starts = list(range(0, max(m, 1), k))
         for start in starts:

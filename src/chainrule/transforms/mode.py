@@ -1,20 +1,261 @@
 """The cost model behind the choice of mode and of directions per sweep.
 
-For now it sizes the chunks of ``jacfwd`` and ``jacrev``: how many tangent or
-adjoint directions one vectorised sweep carries.  Every live intermediate
-holds that many copies, so the chunk is capped to keep a sweep's extra memory
-within a budget.
+A full Jacobian of f: R^n -> R^m costs about n tangent directions in forward
+mode and about m adjoint directions in reverse mode, but a direction is not
+the same price in both: a backward step may do twice the arithmetic of a
+tangent step, and reverse mode first records a tape and keeps it.  So the
+model is measured per function, from its first evaluation:
+
+* a recorded sweep (the tape: its length and, by :func:`~chainrule.reverse.tape_nbytes`,
+  the bytes it keeps) and its time ``t_rec``, which also stands for the fixed
+  per-sweep cost of walking the operations;
+* one backward sweep and one forward sweep carrying the same small number
+  ``k0`` of directions, timed; their excess over ``t_rec`` divided by ``k0``
+  is the price of one direction in each mode (``ratio`` = reverse / forward).
+
+A mode's estimated time is ``sweeps * t_rec + directions * per_direction``
+(reverse adds the recording); its memory is ``tape + k * bytes_per_direction +
+jacobian``, where ``k`` -- the directions one sweep carries -- is the largest
+chunk that keeps the sweep within the memory budget (default: a quarter of the
+memory the operating system reports as available).  Every live intermediate
+holds k copies of itself, so a 10^4 x 10^4 Jacobian is built in several
+bounded sweeps instead of one huge one.
+
+:class:`Decision` is the result as data; ``jacobian(mode="auto")`` follows it
+and ``explain`` and ``advise`` print it.
 """
 
-__all__ = ["directions_per_sweep", "DEFAULT_MAX_DIRECTIONS"]
+import math
+import re
+from dataclasses import asdict, dataclass
 
-DEFAULT_MAX_DIRECTIONS = 2048
+import numpy as np
+
+from ..core import Meta
+
+__all__ = ["directions_per_sweep", "DEFAULT_MAX_DIRECTIONS", "available_memory", "default_memory_budget",
+           "parse_bytes", "format_bytes", "TapeStats", "tape_stats", "ModeCost", "Decision", "decide",
+           "LIVE_VALUES", "guess_bytes_per_direction"]
+
+DEFAULT_MAX_DIRECTIONS = 2048   # beyond this, wider batches stop paying: arrays leave the caches
+LIVE_VALUES = 3                 # tangents (or adjoints) alive at once, in units of the largest value
+_TIE = 0.10                     # estimates closer than this: prefer fewer directions
+_FALLBACK_MEMORY = 2 ** 32      # when /proc/meminfo cannot be read
 
 
-def directions_per_sweep(total, chunk_size=None):
-    """How many directions each sweep carries for ``total`` directions in all."""
+def available_memory():
+    """Bytes of memory the operating system reports as available (``MemAvailable`` of /proc/meminfo)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return _FALLBACK_MEMORY
+
+
+def default_memory_budget():
+    """A quarter of the available memory: the default budget of one Jacobian."""
+    return available_memory() // 4
+
+
+_UNITS = {"": 1, "b": 1, "k": 2 ** 10, "kb": 2 ** 10, "m": 2 ** 20, "mb": 2 ** 20, "g": 2 ** 30, "gb": 2 ** 30,
+          "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30}
+
+
+def parse_bytes(budget):
+    """A memory budget in bytes from an int or a string like ``"512MB"`` (``None``: the default).
+
+    >>> parse_bytes("1.5kB"), parse_bytes(4096)
+    (1536, 4096)
+    """
+    if budget is None:
+        return default_memory_budget()
+    if isinstance(budget, str):
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", budget)
+        if not match or match.group(2).lower() not in _UNITS:
+            raise ValueError(f"memory_budget={budget!r} is not a size; write bytes as an int or a string "
+                             "such as '512MB' or '2GB'")
+        budget = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if not budget > 0:
+        raise ValueError(f"memory_budget must be a positive number of bytes, got {budget!r}")
+    return int(budget)
+
+
+def format_bytes(b):
+    """``1536 -> '1.5 kB'``: a size for people."""
+    b = float(b)
+    for unit in ("B", "kB", "MB", "GB"):
+        if b < 1024 or unit == "GB":
+            return f"{b:.0f} {unit}" if unit == "B" else f"{b:.1f} {unit}"
+        b /= 1024
+    return f"{b:.1f} GB"
+
+
+def directions_per_sweep(total, chunk_size=None, bytes_per_direction=None, memory_budget=None):
+    """How many of ``total`` directions one sweep carries.
+
+    ``chunk_size`` (if given) wins.  Otherwise the chunk is the largest that
+    keeps ``k * bytes_per_direction`` within ``memory_budget`` (bytes; default
+    a quarter of the available memory), capped at ``DEFAULT_MAX_DIRECTIONS``,
+    and at least 1.
+
+    >>> directions_per_sweep(10_000, bytes_per_direction=8 * 10_000, memory_budget=2 ** 24)
+    209
+    """
     if chunk_size is not None:
         if int(chunk_size) < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        return min(total, int(chunk_size))
-    return max(1, min(total, DEFAULT_MAX_DIRECTIONS))
+        return max(1, min(total, int(chunk_size)))
+    k = min(total, DEFAULT_MAX_DIRECTIONS)
+    if bytes_per_direction:
+        k = min(k, parse_bytes(memory_budget) // int(bytes_per_direction))
+    return max(1, k)
+
+
+def _nbytes(v):
+    if isinstance(v, (tuple, list)):
+        return sum(_nbytes(x) for x in v)
+    if isinstance(v, (np.ndarray, Meta)) or hasattr(v, "shape"):
+        return int(np.prod(v.shape, dtype=np.int64)) * np.dtype(getattr(v, "dtype", np.float64)).itemsize
+    return 8
+
+
+def guess_bytes_per_direction(inputs):
+    """Bytes per tangent direction when only the inputs are known (``jacfwd`` before its first sweep).
+
+    Assumes the intermediates are about as large as the inputs together.
+    """
+    return LIVE_VALUES * max(sum(_nbytes(x) for x in inputs), 8)
+
+
+@dataclass(frozen=True)
+class TapeStats:
+    """What a recorded sweep tells about a function: sizes and operation count."""
+
+    n: int                  # total input size
+    m: int                  # total output size
+    operations: int         # tape entries (primitive applications)
+    tape_bytes: int         # bytes the tape keeps for the backward sweep
+    largest_value: int      # bytes of the largest intermediate value
+    input_bytes: int
+    output_bytes: int
+
+    @property
+    def bytes_per_direction(self):
+        """Extra bytes one more tangent or adjoint direction costs in a sweep."""
+        return LIVE_VALUES * self.largest_value + self.input_bytes + self.output_bytes
+
+
+def tape_stats(tape, inputs, outputs):
+    """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on."""
+    from ..reverse import tape_nbytes
+    entries = [e for e in tape if e is not None]
+    largest = max([_nbytes(e[2][0]) for e in entries if isinstance(e[2], tuple)] + [_nbytes(x) for x in inputs]
+                  + [8])
+    n = sum(int(np.prod(np.shape(x), dtype=np.int64)) for x in inputs)
+    m = sum(int(np.prod(np.shape(o), dtype=np.int64)) for o in outputs)
+    return TapeStats(n, m, len(entries), tape_nbytes(tape), largest, sum(_nbytes(x) for x in inputs),
+                     sum(_nbytes(o) for o in outputs))
+
+
+@dataclass(frozen=True)
+class ModeCost:
+    """The estimated cost of a full Jacobian in one mode."""
+
+    directions: int             # n for forward, m for reverse
+    directions_per_sweep: int   # k: directions one sweep carries within the budget
+    sweeps: int                 # ceil(directions / k)
+    seconds: float              # estimated time of the full Jacobian
+    bytes: int                  # estimated peak memory: tape + k directions + the Jacobian
+    fits: bool                  # whether even one direction per sweep fits the budget
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The mode ``jacobian(mode="auto")`` uses, and why, as data.
+
+    ``ratio`` is the measured cost of one reverse direction over one forward
+    direction for this function; ``reason`` says the decision in one sentence.
+    """
+
+    mode: str                   # "forward" or "reverse"
+    n: int
+    m: int
+    forward: ModeCost
+    reverse: ModeCost
+    ratio: float
+    operations: int
+    tape_bytes: int
+    memory_budget: int
+    reason: str
+
+    @property
+    def chosen(self):
+        return self.forward if self.mode == "forward" else self.reverse
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _cost(directions, per_direction_s, sweep_s, fixed_s, per_direction_b, fixed_b, result_b, budget):
+    """``fixed_b`` (the tape) counts against the budget; ``result_b`` (the Jacobian) is reported only."""
+    k = directions_per_sweep(max(directions, 1), bytes_per_direction=per_direction_b,
+                             memory_budget=max(budget - fixed_b, 1))
+    sweeps = math.ceil(directions / k) if directions else 0
+    seconds = fixed_s + sweeps * sweep_s + directions * per_direction_s
+    return ModeCost(directions, k, sweeps, seconds, fixed_b + k * per_direction_b + result_b,
+                    fixed_b + per_direction_b <= budget)
+
+
+def decide(stats, t_record, t_forward, t_reverse, probe, memory_budget=None):
+    """The :class:`Decision` from a recorded sweep's ``stats`` and timed probe sweeps.
+
+    ``t_record`` is the time of the recorded primal sweep; ``t_forward`` and
+    ``t_reverse`` the times of a forward sweep and a backward sweep carrying
+    ``probe`` directions each.  Times in seconds, budget in bytes.
+    """
+    budget = parse_bytes(memory_budget)
+    n, m = stats.n, stats.m
+    probe = max(probe, 1)
+    floor = 0.05 * t_record / probe               # a direction never costs less than this
+    per_fwd = max((t_forward - t_record) / probe, floor)
+    per_rev = max((t_reverse - t_record) / probe, floor)
+    jac_bytes = 8 * n * m
+    fwd = _cost(n, per_fwd, t_record, 0.0, stats.bytes_per_direction, 0, jac_bytes, budget)
+    rev = _cost(m, per_rev, t_record, t_record, stats.bytes_per_direction, stats.tape_bytes, jac_bytes, budget)
+    ratio = per_rev / per_fwd
+    if fwd.fits != rev.fits:
+        mode = "forward" if fwd.fits else "reverse"
+        other = rev if fwd.fits else fwd
+        why = (f"only {mode} mode fits the memory budget of {format_bytes(budget)}: "
+               f"the other needs at least {format_bytes(stats.tape_bytes + stats.bytes_per_direction)} for one direction")
+    else:
+        close = abs(fwd.seconds - rev.seconds) <= _TIE * min(fwd.seconds, rev.seconds)
+        if close:
+            mode = "forward" if n <= m else "reverse"
+        else:
+            mode = "forward" if fwd.seconds < rev.seconds else "reverse"
+        mine, other = (fwd, rev) if mode == "forward" else (rev, fwd)
+        word = {"forward": "tangent", "reverse": "adjoint"}
+        sym = {"forward": "n", "reverse": "m"}
+        o_mode = "reverse" if mode == "forward" else "forward"
+        why = (f"{mode}: {sym[mode]} = {mine.directions} {word[mode]} direction{'s' * (mine.directions != 1)} "
+               f"in {mine.sweeps} sweep{'s' * (mine.sweeps != 1)} are estimated at {_fmt_s(mine.seconds)} "
+               f"against {_fmt_s(other.seconds)} for {sym[o_mode]} = {other.directions} {word[o_mode]} "
+               f"direction{'s' * (other.directions != 1)}"
+               + (" (within 10%, so the mode with fewer directions)" if close else "")
+               + f"; a reverse direction costs {ratio:.2g}x a forward one here"
+               + (f" and the tape keeps {format_bytes(stats.tape_bytes)}" if stats.tape_bytes else ""))
+        if not fwd.fits:
+            why += f"; neither mode fits the budget of {format_bytes(budget)}, so sweeps carry one direction"
+    return Decision(mode, n, m, fwd, rev, ratio, stats.operations, stats.tape_bytes, budget, why + ".")
+
+
+def _fmt_s(s):
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.0f} us"

@@ -1,0 +1,150 @@
+"""The cost model (transforms/mode.py) and jacobian with automatic mode choice.
+
+Choices are asserted through the model's estimates and on shapes where the
+two modes differ by a wide margin; measured timings live in
+benchmarks/jacobian_modes.py, never here.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.transforms.mode import (TapeStats, available_memory, decide, directions_per_sweep,
+                                       parse_bytes)
+
+RNG = np.random.default_rng(7)
+
+
+def tanh_layers(n, m, hidden=64, seed=0):
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((hidden, n)) / np.sqrt(n)
+    w2 = rng.standard_normal((m, hidden)) / np.sqrt(hidden)
+    return lambda x: np.tanh(w2 @ np.tanh(w1 @ x))
+
+
+def stats(n, m, operations=10, tape_bytes=1000, largest=800):
+    return TapeStats(n, m, operations, tape_bytes, largest, 8 * n, 8 * m)
+
+
+@pytest.mark.parametrize("n, m, mode", [(4, 2000, "forward"), (2000, 4, "reverse")])
+def test_auto_picks_the_mode_with_few_directions_on_lopsided_shapes(n, m, mode):
+    d = cr.choose_mode(tanh_layers(n, m), RNG.standard_normal(n))
+    assert (d.mode, d.n, d.m) == (mode, n, m)
+    assert d.reason.startswith(mode) and d.reason.endswith(".")
+    assert d.chosen.seconds < (d.reverse if mode == "forward" else d.forward).seconds
+
+
+@pytest.mark.parametrize("n, m", [(4, 2000), (2000, 4), (200, 200), (1000, 1000)])
+def test_the_choice_is_the_cheaper_estimate_or_within_ten_percent(n, m):
+    d = cr.choose_mode(tanh_layers(n, m), RNG.standard_normal(n))
+    other = d.reverse if d.mode == "forward" else d.forward
+    assert d.chosen.seconds <= 1.1 * other.seconds
+    assert d.forward.directions == n and d.reverse.directions == m
+    for c in (d.forward, d.reverse):
+        assert c.sweeps == -(-c.directions // c.directions_per_sweep)
+
+
+def test_the_measured_ratio_decides_between_equal_shapes():
+    s = stats(100, 100)
+    cheap_forward = decide(s, t_record=1e-4, t_forward=1e-4 + 8e-4, t_reverse=1e-4 + 8 * 3e-4, probe=8)
+    cheap_reverse = decide(s, t_record=1e-4, t_forward=1e-4 + 8 * 3e-4, t_reverse=1e-4 + 8e-4, probe=8)
+    assert cheap_forward.mode == "forward" and cheap_forward.ratio == pytest.approx(3.0)
+    assert cheap_reverse.mode == "reverse" and cheap_reverse.ratio == pytest.approx(1 / 3)
+
+
+def test_a_tie_goes_to_the_mode_with_fewer_directions():
+    # one direction costs 1e-4 s in both modes; the sweeps themselves are nearly free
+    near = decide(stats(11, 10), 1e-6, 1e-6 + 8e-4, 1e-6 + 8e-4, probe=8)
+    assert near.mode == "reverse" and near.forward.seconds > near.reverse.seconds
+    tie = decide(stats(10, 11), 1e-6, 1e-6 + 8e-4, 1e-6 + 8e-4, probe=8)
+    assert tie.mode == "forward" and tie.forward.seconds < tie.reverse.seconds
+    # within 10% but the slower one has fewer directions: still the fewer directions
+    slow = decide(stats(10, 11), 1e-6, 1e-6 + 8 * 1.05e-4, 1e-6 + 8 * 0.9e-4, probe=8)
+    assert slow.mode == "forward" and slow.forward.seconds > slow.reverse.seconds and "within 10%" in slow.reason
+
+
+def test_a_tape_larger_than_the_budget_forces_forward():
+    s = stats(10_000, 10, tape_bytes=10 ** 9)
+    d = decide(s, 1e-3, 2e-3, 2e-3, probe=8, memory_budget=10 ** 8)
+    assert d.mode == "forward" and not d.reverse.fits and d.forward.fits
+    assert "memory budget" in d.reason
+    assert decide(s, 1e-3, 2e-3, 2e-3, probe=8, memory_budget=10 ** 10).mode == "reverse"
+
+
+def test_chunks_come_from_the_memory_budget():
+    # a 10^4 x 10^4 Jacobian: one direction of every intermediate costs ~ 3 * 80 kB
+    per_direction = 3 * 8 * 10_000
+    k = directions_per_sweep(10_000, bytes_per_direction=per_direction, memory_budget=2 ** 26)
+    assert 1 <= k < 10_000 and k * per_direction <= 2 ** 26 < (k + 1) * per_direction
+    assert directions_per_sweep(10_000, bytes_per_direction=10 ** 9, memory_budget=10 ** 6) == 1
+    assert directions_per_sweep(5, chunk_size=3) == 3
+    d = decide(stats(10_000, 10_000, largest=80_000), 1e-3, 2e-3, 2e-3, probe=8, memory_budget=2 ** 26)
+    assert d.forward.directions_per_sweep < 10_000 and d.forward.sweeps > 1
+    assert d.forward.bytes - 8 * 10 ** 8 <= 2 ** 26
+
+
+def test_budget_parsing_and_errors():
+    assert parse_bytes("512MB") == 512 * 2 ** 20 and parse_bytes("2 GB") == 2 * 2 ** 30
+    assert parse_bytes(None) == available_memory() // 4 > 0
+    with pytest.raises(ValueError, match="not a size"):
+        parse_bytes("lots")
+    with pytest.raises(ValueError, match="positive"):
+        parse_bytes(0)
+    with pytest.raises(ValueError, match="chunk_size"):
+        directions_per_sweep(4, chunk_size=0)
+    with pytest.raises(ValueError, match="'auto', 'forward', 'reverse'"):
+        cr.jacobian(np.sin, mode="fwd")
+
+
+@pytest.mark.parametrize("n, m", [(3, 40), (40, 3), (9, 9), (1, 1)])
+def test_forced_modes_equal_jacfwd_and_jacrev_and_auto_agrees(n, m):
+    f, x = tanh_layers(n, m, hidden=7), RNG.standard_normal(n)
+    fwd, rev = cr.jacfwd(f)(x), cr.jacrev(f)(x)
+    assert np.array_equal(cr.jacobian(f, mode="forward")(x), fwd)
+    assert np.array_equal(cr.jacobian(f, mode="reverse")(x), rev)
+    auto = cr.jacobian(f)
+    for _ in range(2):                              # first call measures, second reuses the decision
+        got = auto(x)
+        assert got.shape == (m, n) and np.allclose(got, fwd, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["auto", "forward", "reverse"])
+def test_a_small_budget_gives_several_sweeps_and_the_same_jacobian(mode):
+    f, x = tanh_layers(30, 50, hidden=20), RNG.standard_normal(30)
+    want = cr.jacfwd(f)(x)
+    budget = 20 * 3 * 8 * 50                        # room for about 20 directions
+    assert np.allclose(cr.jacobian(f, mode=mode, memory_budget=budget)(x), want, rtol=1e-12, atol=1e-14)
+    d = cr.choose_mode(f, x, memory_budget=budget)
+    assert 1 < d.chosen.sweeps and d.chosen.directions_per_sweep < min(30, 50)
+
+
+def test_pytrees_argnums_and_aux():
+    def f(p, scale):
+        return {"a": np.sin(p["w"]) * scale, "b": np.sum(p["v"] ** 2)}, "aux"
+    p = {"w": RNG.standard_normal((2, 3)), "v": RNG.standard_normal(4)}
+    got, aux = cr.jacobian(f, has_aux=True)(p, 2.0)
+    want, _ = cr.jacrev(f, has_aux=True)(p, 2.0)
+    assert aux == "aux"
+    assert got["a"]["w"].shape == (2, 3, 2, 3) and got["b"]["v"].shape == (4,)
+    for o in ("a", "b"):
+        for i in ("w", "v"):
+            assert np.allclose(got[o][i], want[o][i], atol=1e-14)
+    both = cr.jacobian(lambda x, y: x * y, argnums=(0, 1))(np.ones(2), np.arange(2.0))
+    assert np.allclose(both[0], np.diag([0.0, 1.0])) and np.allclose(both[1], np.eye(2))
+
+
+@pytest.mark.parametrize("n, m", [(4, 2000), (2000, 4)])
+def test_auto_reuses_its_first_evaluation(n, m):
+    """The probes are part of the answer: the tape and the probe sweep are the only evaluations."""
+    inner, calls = tanh_layers(n, m, hidden=8), []
+
+    def f(x):
+        calls.append(1)
+        return inner(x)
+    x = RNG.standard_normal(n)
+    jac = cr.jacobian(f)
+    jac(x)
+    assert len(calls) == 2                          # one taped sweep + one forward probe
+    calls.clear()
+    jac(x)
+    assert len(calls) == 1                          # later calls: the chosen mode alone, in one sweep
