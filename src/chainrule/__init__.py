@@ -13,6 +13,7 @@ from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError
                      TracerConversionError)
 from .transforms import grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .transforms import Decision, choose_mode, jacobian
+from .tools.explain import Explanation, explain
 
 __version__ = "0.1.0"
 
@@ -22,4 +23,4 @@ __all__ = [
     "LeakedTracerError", "InputDtypeError", "NonScalarOutputError", "ShapeMismatchError",
     "ArgnumsError",
 ]
-__all__ += ["jacobian", "choose_mode", "Decision"]
+__all__ += ["jacobian", "choose_mode", "Decision", "explain", "Explanation"]

@@ -30,19 +30,20 @@ class TraceRow:
     primal: object
     tangent: object = None
     adjoint: object = None
+    params: dict = None    # the primitive's static parameters (axis, shape, ...)
+    output: int = None     # the position among the function's outputs, for an output row
 
 
 class _RecordingForward(ForwardLevel):
-    __slots__ = ("names", "rows")
+    __slots__ = ("rows",)
 
     def process_unary(self, prim, x):             # route the engine's shortcut through process
         return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
         out = super().process(prim, args, params)
-        if isinstance(out, ForwardTracer) and out._level is self:
+        if (isinstance(out, ForwardTracer) and out._level is self) or _traced_tuple(out, self):
             self.rows.append((prim, args, params, out))
-            self.names[id(out)] = out
         return out
 
 
@@ -54,9 +55,13 @@ class _RecordingReverse(ReverseLevel):
 
     def process(self, prim, args, params):
         out = super().process(prim, args, params)
-        if isinstance(out, ReverseTracer) and out._level is self:
+        if (isinstance(out, ReverseTracer) and out._level is self) or _traced_tuple(out, self):
             self.rows.append((prim, args, params, out))
         return out
+
+
+def _traced_tuple(out, level):
+    return isinstance(out, tuple) and bool(out) and all(isinstance(o, Tracer) and o._level is level for o in out)
 
 
 def _operand(a, names):
@@ -85,13 +90,18 @@ def evaluation_trace(f, args, tangents=None, adjoint=None):
     names = {id(t): f"x{i}" for i, t in enumerate(inputs)}
     rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
     node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
-    for k, (prim, op_args, params, o) in enumerate(rev.rows, start=1):
+    k = 0
+    for prim, op_args, params, o in _expand(rev.rows):
+        k += 1
         names[id(o)] = f"v{k}"
-        row = TraceRow(f"v{k}", prim.name.replace("numpy.", ""), tuple(_operand(a, names) for a in op_args),
-                       o.primal)
+        row = TraceRow(f"v{k}", prim, tuple(_operand(a, names) for a in op_args), o.primal,
+                       params=dict(params) if params else None)
         rows.append(row)
         node_row[o.node] = row
     outs = out if isinstance(out, (tuple, list)) else (out,)
+    for j, o in enumerate(outs):
+        if isinstance(o, ReverseTracer) and o.node in node_row and node_row[o.node].output is None:
+            node_row[o.node].output = j
     adjoints = [None] * len(rev.tape)
     seeds = adjoint if isinstance(adjoint, (tuple, list)) else (adjoint,) * len(outs)
     for o, s in zip(outs, seeds):
@@ -102,12 +112,23 @@ def evaluation_trace(f, args, tangents=None, adjoint=None):
         row.adjoint = adjoints[node]
     # forward sweep, recorded: the same program, so the same sequence of operations
     fwd = _RecordingForward()
-    fwd.rows, fwd.names = [], {}
+    fwd.rows = []
     with fwd:
         f_inputs = [ForwardTracer(fwd, a, t) for a, t in zip(args, tangents)]
         f(*f_inputs)
     for row, t in zip(rows, tangents):
         row.tangent = t
-    for row, (_, _, _, o) in zip(rows[len(args):], fwd.rows):
+    for row, (_, _, _, o) in zip(rows[len(args):], _expand(fwd.rows)):
         row.tangent = o.tangent
     return rows
+
+
+def _expand(recorded):
+    """Recorded applications as ``(op name, args, params, tracer)``, one per result."""
+    for prim, op_args, params, o in recorded:
+        name = prim.name.replace("numpy.", "")
+        if isinstance(o, tuple):
+            for j, oj in enumerate(o):
+                yield f"{name}[{j}]", op_args, params, oj
+        else:
+            yield name, op_args, params, o

@@ -242,7 +242,7 @@ def decide(stats, t_record, t_forward, t_reverse, probe, memory_budget=None):
         sym = {"forward": "n", "reverse": "m"}
         o_mode = "reverse" if mode == "forward" else "forward"
         why = (f"{mode}: {sym[mode]} = {mine.directions} {word[mode]} direction{'s' * (mine.directions != 1)} "
-               f"in {mine.sweeps} sweep{'s' * (mine.sweeps != 1)} are estimated at {_fmt_s(mine.seconds)} "
+               f"in {mine.sweeps} sweep{'s' * (mine.sweeps != 1)}, estimated at {_fmt_s(mine.seconds)}, "
                f"against {_fmt_s(other.seconds)} for {sym[o_mode]} = {other.directions} {word[o_mode]} "
                f"direction{'s' * (other.directions != 1)}"
                + (" (within 10%, so the mode with fewer directions)" if close else "")
