@@ -73,3 +73,64 @@ case("isfinite / isnan / isinf / signbit (constant)",
      covers=["numpy.isfinite", "numpy.isnan", "numpy.isinf", "numpy.signbit"])
 case("where with scalars and broadcasting", lambda x: np.where(x > 0, x ** 2, 1.0) + np.where(x < 0.5, 0.0, x),
      (2, 3), covers=["numpy.where"])
+
+# -- reductions and scans -------------------------------------------------------------------------
+R3 = (2, 3, 4)
+for axis in (None, 0, (0, 2), -1):
+    case(f"prod axis={axis}", lambda x, a=axis: np.prod(x, axis=a), R3, covers=["numpy.prod"], domain=(0.5, 1.5))
+    case(f"max axis={axis}", lambda x, a=axis: np.max(x, axis=a), R3, covers=["numpy.max"])
+    case(f"min axis={axis} keepdims", lambda x, a=axis: np.min(x, axis=a, keepdims=True), R3, covers=["numpy.min"])
+    case(f"var axis={axis}", lambda x, a=axis: np.var(x, axis=a), R3, covers=["numpy.sum", "numpy.square"])
+    case(f"std axis={axis} ddof=1", lambda x, a=axis: np.std(x, axis=a, ddof=1), R3, covers=["root"])
+case("prod with one zero", lambda x: np.prod(x * np.array([1.0, 0.0, 1.0, 1.0])[:, None], axis=0), (4, 2),
+     covers=["numpy.prod"])
+case("prod with two zeros", lambda x: np.prod(x * np.array([0.0, 1.0, 0.0, 1.0])[:, None], axis=0), (4, 2),
+     covers=["numpy.prod"])
+case("prod keepdims, method", lambda x: np.prod(x, axis=1, keepdims=True) * x.prod()
+     + np.prod(x, axis=0)[:, None], (3, 3), covers=["numpy.prod"], domain=(0.5, 1.5))
+case("amax / amin / methods / maximum.reduce", lambda x: np.amax(x, axis=0) * np.amin(x, axis=0) + x.max(axis=0)
+     - x.min(axis=0) + np.maximum.reduce(x, axis=0) * np.minimum.reduce(x), (3, 2),
+     covers=["numpy.max", "numpy.min"])
+case("max of a constant-shifted input (no ties)", lambda x: np.max(x ** 2 + np.arange(4.0)), (4,),
+     covers=["numpy.max"])
+for axis in (None, 0, 1, -1):
+    case(f"cumsum axis={axis}", lambda x, a=axis: np.cumsum(x, axis=a) ** 2, R3, covers=["numpy.cumsum"])
+    case(f"cumprod axis={axis}", lambda x, a=axis: np.cumprod(x, axis=a), R3, covers=["numpy.cumprod"],
+         domain=(0.5, 1.5))
+case("cumprod long axis (several doubling steps)", lambda x: np.cumprod(x, axis=0), (11, 2),
+     covers=["numpy.cumprod"], domain=(0.7, 1.3))
+case("cumprod with zeros", lambda x: np.cumprod(x * np.array([1.0, 0.0, 1.0, 0.0, 1.0])), (5,),
+     covers=["numpy.cumprod"])
+case("add.accumulate / multiply.accumulate / methods", lambda x: np.add.accumulate(x) * np.multiply.accumulate(x)
+     + x.cumsum(axis=1) * x.cumprod(axis=1), (3, 2), covers=["numpy.cumsum", "numpy.cumprod"], domain=(0.5, 1.5))
+case("mean / var / std of a product", lambda x, y: np.std(x * y, axis=0) + np.var(x, ddof=1) * np.mean(y),
+     (3, 4), (4,), covers=["root", "numpy.square", "numpy.sum"])
+case("std keepdims, correction=", lambda x: np.std(x, axis=(0, 1), keepdims=True, correction=1) * x, (2, 3),
+     covers=["root"])
+case("diff n=1, n=2, axis=0", lambda x: np.diff(x) ** 2 + np.diff(x, n=2, axis=0).sum(), (4, 4),
+     covers=["getitem", "numpy.subtract"])
+case("diff prepend / append", lambda x: np.diff(x, prepend=0.0, append=x[-1:] ** 2), (5,),
+     covers=["getitem", "numpy.concatenate"])
+case("trace, offsets and axes", lambda x: np.trace(x) + np.trace(x, 1) * np.trace(x, -1)
+     + np.sum(np.trace(x[None] * x[:, :, None], axis1=1, axis2=2) ** 2) + x.trace(), (3, 3), covers=["getitem"])
+case("average: unweighted, weighted, 1-D weights", lambda x, w: np.average(x) + np.average(x, axis=1, weights=w)
+     .sum() + np.sum(np.average(x, axis=0, weights=w[:2] + 2.0, returned=True)[0]), (2, 3), (3,),
+     covers=["numpy.sum"], domain=(0.5, 2))
+case("nansum / nanmean", lambda x: np.nansum(np.where([True, False, True], x, np.nan), axis=1)
+     * np.nanmean(np.where(x > 0, x, np.nan)), (2, 3), covers=["numpy.where"], domain=(-1, 2))
+NORM_ORDS = [None, 1, 2, np.inf, -np.inf, 3, 0.5]
+for o in NORM_ORDS:
+    case(f"vector norm ord={o}", lambda x, o=o: np.linalg.norm(x, ord=o), (5,), covers=["root", "numpy.absolute"],
+         domain=(0.2, 2))
+    case(f"vector norm ord={o} axis=1 keepdims", lambda x, o=o: np.linalg.norm(x, ord=o, axis=1, keepdims=True) * x,
+         (2, 4), covers=["root"], domain=(-2, -0.2))
+for o in [None, "fro", 1, -1, np.inf, -np.inf]:
+    case(f"matrix norm ord={o}", lambda x, o=o: np.linalg.norm(x, ord=o, axis=(0, 1)), (3, 4), covers=["root"])
+    case(f"matrix norm ord={o} axis=(2, 0) keepdims", lambda x, o=o: np.linalg.norm(x, ord=o, axis=(2, 0),
+         keepdims=True), (3, 2, 4), covers=["root"])
+# nuc, 2 and -2 go through np.linalg.svdvals
+for o in ["nuc", 2, -2]:
+    case(f"matrix norm ord={o}", lambda x, o=o: np.linalg.norm(x, ord=o), (3, 4), covers=["numpy.sum"])
+    case(f"matrix norm ord={o} stacked axis=(2, 1)", lambda x, o=o: np.linalg.norm(x, ord=o, axis=(2, 1)), (2, 3, 2),
+         covers=["numpy.max"])
+case("norm of the whole array, keepdims", lambda x: np.linalg.norm(x, keepdims=True) * x, (2, 3), covers=["root"])

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..core import Primitive, Tracer, bind, canonical_operand, register_function
 from ..errors import InPlaceError
-from ._declare import elementwise, nondifferentiable
+from ._broadcast import fit_adjoint, fit_tangent
+from ._declare import elementwise, nondifferentiable, rule
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -202,8 +203,17 @@ register_function(np.around, _round)
 
 
 # -- np.where(condition, x, y) ------------------------------------------------------------
+# The rules select rather than multiply by the mask, so that a nan or inf tangent of the branch
+# not taken stays out (nan * 0 is nan): np.where(x > 0, np.log(x), 0) has derivative 0 at x <= 0.
 where_p = Primitive("numpy.where", np.where, arity=3)
-elementwise(where_p, None, lambda c: c, lambda c: ~c, argnames=("c", "x", "y"))
+rule(where_p,
+     (None,
+      lambda t, out, c, x, y: np.where(c, fit_tangent(t, x, out), 0),
+      lambda t, out, c, x, y: np.where(c, 0, fit_tangent(t, y, out))),
+     (None,
+      lambda g, out, c, x, y: fit_adjoint(np.where(c, g, 0), x, out),
+      lambda g, out, c, x, y: fit_adjoint(np.where(c, 0, g), y, out)),
+     needs=((), ("x",), ("x",)))          # positions: "x" is the first argument, the condition
 
 
 def _primal(x):
