@@ -90,3 +90,14 @@ def agree(label, got, want, rtol=1e-8, atol=1e-10):
     if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol):
         raise AssertionError(f"{label}: derivative disagrees with the reference "
                              f"(max difference {np.max(np.abs(got - want)) if got.shape == want.shape else 'shape'})")
+
+
+COMPILE_TIMES = {}
+
+
+def first_call(label, fn):
+    """Call ``fn`` once, recording how long the first call took (JAX's jit compiles then)."""
+    t0 = time.perf_counter()
+    out = fn()
+    COMPILE_TIMES[label] = time.perf_counter() - t0
+    return out
