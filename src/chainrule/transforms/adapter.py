@@ -23,6 +23,8 @@ def _fname(f):
 
 def normalize_argnums(f, argnums, nargs):
     """``(single, argnums tuple)``; raises :class:`ArgnumsError` when out of range."""
+    if type(argnums) is int and 0 <= argnums < nargs:               # the common case, quickly
+        return True, (argnums,)
     single = isinstance(argnums, (int, np.integer))
     nums = (argnums,) if single else tuple(argnums)
     if not nums:
@@ -46,12 +48,8 @@ def shape_of(x):
     return getattr(x, "shape", ())
 
 
-def check_input(x, where):
-    """A float leaf to differentiate, or an error that says which leaf and what to do.
-
-    ``where`` describes the leaf for the error message: a string, or a
-    zero-argument callable that builds it (only on error).
-    """
+def check_input(x, flat, k):
+    """Leaf ``k`` of ``flat``'s inputs as a float to differentiate, or an error naming it and what to do."""
     kind = type(x)
     if kind is np.ndarray and x.dtype.kind == "f":
         return x
@@ -61,8 +59,7 @@ def check_input(x, where):
         return x
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return x
-    if callable(where):
-        where = where()
+    where = flat._describe(k)
     if isinstance(x, (bool, int, np.integer, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype.kind in "biu"):
         kind = type(x).__name__ if not isinstance(x, np.ndarray) else f"an array of {x.dtype}"
         raise InputDtypeError(
@@ -111,6 +108,10 @@ def match_structure(what, given, expected_tree, expected_leaves):
     return out
 
 
+_PLAIN_LEAVES = frozenset({np.ndarray, float, np.float64, np.float32, np.float16, int, bool,
+                           np.int64, np.int32, np.bool_, complex, np.complex128})
+
+
 class FlatFun:
     """``f`` as a function of the flat list of the leaves of ``args[argnums]``."""
 
@@ -119,22 +120,27 @@ class FlatFun:
         self.args = args
         self.single, self.argnums = normalize_argnums(f, argnums, len(args))
         self.has_aux = has_aux
-        diff = tuple(args[i] for i in self.argnums)
-        leaves, self.in_tree = flatten(diff[0] if self.single else diff)
-        self.in_leaves = [check_input(x, lambda k=k: self._describe(k, len(leaves)))
-                          for k, x in enumerate(leaves)]
+        diff = [args[i] for i in self.argnums]
+        # "plain": every differentiated argument is one array or scalar, the common case;
+        # then no tree needs flattening or rebuilding on the way in.
+        self.plain = all(type(x) in _PLAIN_LEAVES or isinstance(x, Tracer) for x in diff)
+        if self.plain:
+            leaves, self._in_tree = diff, None
+        else:
+            leaves, self._in_tree = flatten(diff[0] if self.single else tuple(diff))
+        self.in_leaves = [check_input(x, self, k) for k, x in enumerate(leaves)]
         self.out_tree = None
         self.aux = None
 
     def __call__(self, leaves):
-        if self.single and len(leaves) == 1 and self.in_tree.kind is None:   # one plain argument
-            full = list(self.args)
-            full[self.argnums[0]] = leaves[0]
+        full = list(self.args)
+        if self.plain:
+            for i, v in zip(self.argnums, leaves):
+                full[i] = v
             return self._finish_call(self.f(*full))
-        diff = unflatten(self.in_tree, leaves)
+        diff = unflatten(self._in_tree, leaves)
         if self.single:
             diff = (diff,)
-        full = list(self.args)
         for i, v in zip(self.argnums, diff):
             full[i] = v
         return self._finish_call(self.f(*full))
@@ -148,14 +154,24 @@ class FlatFun:
         out_leaves, self.out_tree = flatten(out)
         return out_leaves
 
-    def _describe(self, k, count):
+    def _describe(self, k):
         nums = self.argnums[0] if self.single else self.argnums
+        count = len(self.argnums) if self.plain else self._in_tree.num_leaves
         leaf = f" (leaf {k})" if count > 1 else ""
         return f"argument {nums} of {_fname(self.f)}{leaf}"
 
     def inputs(self, leaves):
         """Rebuild the differentiated arguments' structure (one tree, or a tuple for several argnums)."""
-        return unflatten(self.in_tree, leaves)
+        if self.plain:
+            return leaves[0] if self.single else tuple(leaves)
+        return unflatten(self._in_tree, leaves)
+
+    @property
+    def in_tree(self):
+        """The structure of the differentiated arguments (built on demand for plain ones)."""
+        if self._in_tree is None:
+            self._in_tree = flatten(self.inputs(self.in_leaves))[1]
+        return self._in_tree
 
     def outputs(self, leaves):
         return unflatten(self.out_tree, leaves)
