@@ -21,9 +21,9 @@ constants to every transform.
 import numpy as np
 
 from ..core import Primitive, Tracer, bind, canonical_operand, register_function
-from ..errors import InPlaceError
+from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import fit_adjoint, fit_tangent
-from ._declare import elementwise, nondifferentiable, rule
+from ._declare import as_primitive, elementwise, nondifferentiable, rule
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -150,6 +150,28 @@ elementwise(np.fmax, _fmax_x, lambda x, y: _fmax_x(y, x), convention=_FTIE)
 elementwise(np.fmin, _fmin_x, lambda x, y: _fmin_x(y, x), convention=_FTIE)
 
 
+
+
+def real_only(prim):
+    """Make ``prim`` reject complex inputs: its rules are those of a real function of real arguments.
+
+    Holomorphic functions (+, *, exp, sin, ...) differentiate complex intermediates correctly, but
+    |z|, max, clip or sign of a complex value would get a wrong derivative from real rules, silently.
+    """
+    impl = prim.impl
+
+    def checked(*args, **params):
+        for a in args:
+            if np.iscomplexobj(a):
+                raise NotDifferentiableError(
+                    prim.name, "of a complex value: its rule is for real arguments; work with the real "
+                    "and imaginary parts (np.real/np.imag outside the function, or two real arguments)")
+        return impl(*args, **params)
+
+    prim.impl = checked
+    return prim
+
+
 # -- piecewise constant: no derivative -------------------------------------------------------
 nondifferentiable(np.sign, convention="sign'(x) = 0 everywhere, including at 0")
 nondifferentiable(np.floor, np.ceil, np.rint, np.trunc, np.floor_divide)
@@ -185,6 +207,11 @@ def _clip(a, a_min=None, a_max=None, out=None, **kwargs):
 
 
 register_function(np.clip, _clip)
+
+
+for _f in (np.absolute, np.maximum, np.minimum, np.fmax, np.fmin, np.sign):
+    real_only(as_primitive(_f))
+real_only(clip_p)
 
 
 # -- np.round / np.around: a function with a static number of decimals -------------------------

@@ -28,6 +28,7 @@ from ..core import Primitive, Tracer, bind, register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import linear, rule
+from .elementwise import real_only
 
 
 def normalize_axis(axis, ndim):
@@ -61,6 +62,12 @@ def _primal(x):
     while isinstance(x, Tracer):
         x = x.primal
     return x
+
+
+def _real(name, a):
+    """Reject a complex argument of a composition whose formula holds for real values only."""
+    if np.iscomplexobj(_primal(a)):
+        raise NotDifferentiableError(f"numpy.{name}", "of a complex value: only real arguments are supported")
 
 
 def _count(shape, axes):
@@ -149,6 +156,8 @@ def _extremum(name, fn):
 
 max_p, _max = _extremum("max", np.max)
 min_p, _min = _extremum("min", np.min)
+real_only(max_p)
+real_only(min_p)
 for _fn, _front in ((np.max, _max), (np.amax, _max), (np.min, _min), (np.amin, _min)):
     register_function(_fn, _front)
 register_function((np.maximum, "reduce"), lambda a, axis=0, dtype=None, out=None, keepdims=False:
@@ -304,6 +313,7 @@ def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=No
          correction=None):
     _no_out("var", out)
     _unsupported("var", where=where, mean=mean)
+    _real("var", a)
     if correction is not None:
         ddof = correction
     axes = normalize_axis(axis, ndim_of(a))
@@ -381,7 +391,7 @@ def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     _no_out("nanmean", out)
     _unsupported("nanmean", where=where)
     present = ~np.isnan(_primal(a))
-    count = np.sum(present, axis=axis, keepdims=keepdims)
+    count = np.sum(present, axis=axis, keepdims=keepdims).astype(dtype_of(a))
     return _sum(np.where(present, a, 0), axis, dtype, None, keepdims) / count
 
 
@@ -426,6 +436,7 @@ def _matrix_norm(x, row, col, ord):
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):
+    _real("linalg.norm", x)
     nd = ndim_of(x)
     if axis is None:
         if ord is None:

@@ -1,0 +1,250 @@
+"""The values chosen where a derivative does not exist: ties, kinks, zeros, poles.
+
+Each test puts the input exactly on the special point and checks the value
+the convention (``Primitive.convention``, docs/coverage.md) promises, in both
+modes.  Away from these points the case table (test_rules.py) checks the
+same rules against finite differences.  Expected values are computed here
+from the convention's definition, independently of the rules.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def both_modes(f, x):
+    """The full Jacobian of ``f`` at ``x`` by forward and by reverse mode."""
+    return np.asarray(cr.jacfwd(f)(x)), np.asarray(cr.jacrev(f)(x))
+
+
+def assert_both(f, x, expected):
+    fwd, rev = both_modes(f, x)
+    np.testing.assert_allclose(fwd, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rev, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture(autouse=True)
+def no_warnings():
+    """At a convention point the rule must not divide by zero on the way (no RuntimeWarning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        yield
+
+
+# -- ties ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [np.maximum, np.minimum, np.fmax, np.fmin])
+def test_binary_extrema_share_a_tie_equally(fn):
+    x = np.array([1.0, 2.0, 3.0])
+    y = np.array([1.0, 0.0, 5.0])
+    is_x = {np.maximum: x > y, np.minimum: x < y, np.fmax: x > y, np.fmin: x < y}[fn]
+    wx = np.where(x == y, 0.5, is_x.astype(float))
+    assert_both(lambda v: fn(v[0], v[1]), np.stack([x, y]), np.stack([np.diag(wx), np.diag(1 - wx)], axis=-2))
+
+
+def test_relu_at_zero_is_one_half():
+    assert_both(lambda x: np.maximum(x, 0.0), np.array([-1.0, 0.0, 2.0]), np.diag([0.0, 0.5, 1.0]))
+
+
+def test_fmax_gives_the_whole_derivative_to_the_number_beside_a_nan():
+    x = np.array([np.nan, 2.0])
+    y = np.array([1.0, np.nan])
+    assert_both(lambda v: np.fmax(v[0], v[1]), np.stack([x, y]),
+                np.stack([np.diag([0.0, 1.0]), np.diag([1.0, 0.0])], axis=-2))
+
+
+@pytest.mark.parametrize("fn, pick", [(np.max, np.argmax), (np.min, np.argmin), (np.amax, None), (np.amin, None)])
+def test_reduction_extrema_share_ties_equally(fn, pick):
+    x = np.array([[1.0, 3.0, 3.0, 2.0], [0.0, 0.0, 0.0, 0.0], [5.0, -1.0, 4.0, -1.0]])
+    ext = fn(x, axis=1, keepdims=True)
+    tied = (x == ext).astype(float)
+    w = tied / tied.sum(axis=1, keepdims=True)
+    expected = np.zeros((3, 3, 4))
+    for i in range(3):
+        expected[i, i] = w[i]
+    assert_both(lambda v: fn(v, axis=1), x, expected)
+    g = cr.grad(lambda v: fn(v))(x)                              # over all entries: one tie group
+    tied_all = (x == fn(x)).astype(float)
+    np.testing.assert_allclose(g, tied_all / tied_all.sum())
+
+
+def test_max_of_nan_slice_is_nan_not_a_silent_zero():
+    g = cr.grad(lambda v: np.max(v))(np.array([1.0, np.nan]))
+    assert np.all(np.isnan(g))
+
+
+# -- kinks -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [np.abs, np.absolute, np.fabs, abs])
+def test_abs_at_zero_is_zero(fn):
+    assert_both(lambda x: fn(x), np.array([-2.0, 0.0, 3.0]), np.diag([-1.0, 0.0, 1.0]))
+
+
+def test_copysign_at_zero():
+    x = np.array([0.0, 2.0, -2.0])
+    assert_both(lambda v: np.copysign(v, -1.0), x, np.diag([0.0, -1.0, 1.0]))
+    assert_both(lambda y: np.copysign(np.array([1.0, 2.0, 3.0]), y), x, np.zeros((3, 3)))
+
+
+def test_clip_at_the_bounds_passes_x_through():
+    x = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    assert_both(lambda v: np.clip(v, -1.0, 1.0), x, np.diag([0.0, 1.0, 1.0, 1.0, 0.0]))
+
+    def of_bounds(b):                                       # d/d(a_min), d/d(a_max)
+        return np.clip(x, b[0], b[1])
+    fwd, rev = both_modes(of_bounds, np.array([-1.0, 1.0]))
+    expected = np.array([[1, 0], [0, 0], [0, 0], [0, 0], [0, 1.0]])
+    np.testing.assert_allclose(fwd, expected)
+    np.testing.assert_allclose(rev, expected)
+
+
+def test_clip_with_crossed_bounds_follows_a_max():
+    # NumPy returns a_max everywhere when a_min > a_max; so does the derivative
+    g = cr.grad(lambda b: np.sum(np.clip(np.array([0.0, 5.0]), b[0], b[1])))(np.array([3.0, 1.0]))
+    np.testing.assert_allclose(g, [0.0, 2.0])
+
+
+@pytest.mark.parametrize("fn", [np.arctan2, np.hypot])
+def test_origin_of_arctan2_and_hypot_gives_zero(fn):
+    assert_both(lambda v: fn(v[0], v[1]), np.zeros(2), np.zeros(2))
+
+
+@pytest.mark.parametrize("fn", [np.floor, np.ceil, np.rint, np.trunc, np.sign, np.round, np.around])
+def test_piecewise_constant_functions_have_derivative_zero_at_their_jumps(fn):
+    x = np.array([0.0, 1.0, 0.5, -1.5])
+    assert_both(lambda v: v + fn(v), x, np.eye(4))
+
+
+# -- powers -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("power", [np.power, np.float_power])
+def test_power_at_zero_base(power):
+    zero = np.array([0.0])
+    assert_both(lambda x: power(x, 0.0), zero, [[0.0]])          # x**0 is the constant 1: not 0 * inf
+    assert_both(lambda x: power(x, 1.0), zero, [[1.0]])
+    assert_both(lambda x: power(x, 2.0), zero, [[0.0]])
+    assert_both(lambda x: power(x, np.array([0.0])), zero, [[0.0]])    # an array exponent takes the other branch
+    assert_both(lambda y: power(np.array([0.0]), y), np.array([2.0]), [[0.0]])   # d/dy 0**y = 0
+    assert_both(lambda v: power(v[:1], v[1:]), np.array([0.0, 0.0]), [[0.0, 0.0]])
+
+
+@pytest.mark.parametrize("power", [np.power, np.float_power])
+def test_power_of_a_negative_base_with_integer_exponent(power):
+    x = np.array([-2.0, -0.5])
+    for n in (2, 3, -1, -2):
+        assert_both(lambda v: power(v, n), x, np.diag(n * x ** (n - 1.0)))
+    with np.errstate(invalid="ignore"):
+        d = cr.grad(lambda y: np.sum(power(np.array([-2.0]), y)))(np.array([3.0]))
+    assert np.isnan(d).all()                                 # (-2)**y is not real near y = 3
+
+
+def test_power_second_derivative_in_the_exponent_at_zero():
+    # d^2/dx dy x**y = x**(y-1) (1 + y log x); at y == 0, x == 2 it is 1/2 (a traced exponent of 0)
+    h = cr.hessian(lambda v: np.power(v[0], v[1]))(np.array([2.0, 0.0]))
+    np.testing.assert_allclose(h[0, 1], 0.5)
+    np.testing.assert_allclose(h[1, 0], 0.5)
+
+
+# -- products with zeros ------------------------------------------------------------------------------
+def others(x):
+    """Gradient of prod(x): the product of all other entries, by deleting each entry in turn."""
+    return np.array([np.prod(np.delete(x, i)) for i in range(x.size)])
+
+
+def others2(x):
+    """Hessian of prod(x): the product of all entries but i and j, 0 on the diagonal."""
+    n = x.size
+    return np.array([[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(n)] for i in range(n)])
+
+
+@pytest.mark.parametrize("x", [np.array([2.0, 0.0, 3.0, 0.5]), np.array([2.0, 0.0, 3.0, 0.0]),
+                               np.array([0.0, 0.0, 0.0]), np.array([1.5, -2.0, 3.0])],
+                         ids=["one zero", "two zeros", "all zeros", "no zero"])
+@pytest.mark.parametrize("fn", [np.prod, lambda v: np.cumprod(v)[-1]], ids=["prod", "cumprod[-1]"])
+def test_products_with_zeros_first_and_second_order(x, fn):
+    assert_both(fn, x, others(x))
+    np.testing.assert_allclose(cr.hessian(fn)(x), others2(x), atol=1e-12)
+
+
+def test_cumprod_with_a_zero_in_every_position():
+    x = np.array([1.5, -2.0, 0.5, 3.0])
+    for k in range(4):
+        z = x.copy()
+        z[k] = 0.0
+        expected = np.array([[others(z[: i + 1])[j] if j <= i else 0.0 for j in range(4)] for i in range(4)])
+        assert_both(np.cumprod, z, expected)
+
+
+# -- std and norms at zero --------------------------------------------------------------------------
+def test_std_at_zero_variance_is_zero():
+    x = np.full(4, 3.0)
+    assert_both(lambda v: np.std(v), x, np.zeros(4))
+    assert_both(lambda v: np.std(v, ddof=1), x, np.zeros(4))
+    np.testing.assert_allclose(cr.hessian(lambda v: np.std(v))(x), np.zeros((4, 4)))
+    np.testing.assert_allclose(cr.grad(lambda v: np.var(v))(x), np.zeros(4))
+
+
+@pytest.mark.parametrize("ord", [None, 1, 2, 3, np.inf, -np.inf])
+def test_vector_norm_at_zero_is_zero(ord):
+    assert_both(lambda v: np.linalg.norm(v, ord=ord), np.zeros(3), np.zeros(3))
+
+
+@pytest.mark.parametrize("ord", [None, "fro", 1, np.inf])
+def test_matrix_norm_at_zero_is_zero(ord):
+    g = cr.grad(lambda v: np.linalg.norm(v, ord=ord))(np.zeros((2, 3)))
+    np.testing.assert_allclose(g, np.zeros((2, 3)))
+
+
+def test_inf_norm_ties_share_equally():
+    x = np.array([-3.0, 1.0, 3.0])
+    assert_both(lambda v: np.linalg.norm(v, ord=np.inf), x, [-0.5, 0.0, 0.5])
+
+
+def test_nuclear_and_spectral_norm_derivatives():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 3))
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(cr.grad(lambda m: np.linalg.norm(m, "nuc"))(a), u @ vh, atol=1e-12)
+    np.testing.assert_allclose(cr.grad(lambda m: np.linalg.norm(m, 2))(a), np.outer(u[:, 0], vh[0]), atol=1e-12)
+
+
+# -- nan entries and where --------------------------------------------------------------------------
+def test_nan_entries_get_derivative_zero():
+    x = np.array([1.0, np.nan, 2.0])
+    assert_both(lambda v: np.nansum(2.0 * v), x, [2.0, 0.0, 2.0])
+    assert_both(lambda v: np.nanmean(3.0 * v), x, [1.5, 0.0, 1.5])
+
+
+def test_where_drops_the_tangent_of_the_branch_not_taken():
+    # sqrt'(0) = inf: multiplying the tangent by the mask would give inf * 0 = nan
+    x = np.array([0.0, 4.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+            fwd = np.asarray(cr.jacfwd(lambda v: np.where(v > 0, np.sqrt(np.abs(v)), v))(x))
+    np.testing.assert_allclose(fwd, np.diag([1.0, 0.25]))
+
+
+# -- dtypes ------------------------------------------------------------------------------------------
+FLOAT32 = [np.maximum, np.fmin, np.logaddexp, np.arctan2, np.hypot, np.copysign,
+           lambda x, y: np.clip(x, -0.5, y), lambda x, y: np.prod(x * y), lambda x, y: np.std(x + y),
+           lambda x, y: np.linalg.norm(x - y, 3), lambda x, y: np.cumprod(x * y), lambda x, y: np.max(x - y),
+           lambda x, y: np.var(x * y, ddof=1), lambda x, y: np.nanmean(x * y), lambda x, y: np.power(x * x, y)]
+
+
+@pytest.mark.parametrize("fn", FLOAT32, ids=range(len(FLOAT32)))
+def test_float32_in_float32_out(fn):
+    x = np.array([0.5, -1.0, 1.5], dtype=np.float32)
+    y = np.array([1.0, 0.25, -2.0], dtype=np.float32)
+    gx, gy = cr.grad(lambda a, b: np.sum(fn(a, b)), argnums=(0, 1))(x, y)
+    assert gx.dtype == np.float32 and gy.dtype == np.float32
+    t = cr.jvp(lambda a, b: fn(a, b), (x, y), (x, y))[1]
+    assert np.asarray(t).dtype == np.float32
+    g64 = cr.grad(lambda a, b: np.sum(fn(a, b)), argnums=(0, 1))(x.astype(float), y.astype(float))
+    np.testing.assert_allclose(gx, g64[0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fn", [lambda x: np.abs(x * 1j), lambda x: np.maximum(x * 1j, 0.0), lambda x: np.sign(x + 1j),
+                                lambda x: np.std(x + 1j), lambda x: np.linalg.norm(x * 1j), lambda x: np.max(x + 1j),
+                                lambda x: np.clip(x + 1j, 0, 1)])
+def test_real_rules_refuse_complex_intermediates(fn):
+    with pytest.raises(cr.NotDifferentiableError, match="complex"):
+        cr.jacfwd(fn)(np.array([1.0, 2.0]))
