@@ -267,6 +267,9 @@ def _binary(prim):
     """``x op y`` for a tracer ``x``: straight to its level unless ``y`` is a tracer too."""
     def op(self, other):
         if isinstance(other, Tracer):
+            level = self._level
+            if other._level is level and level.active:          # both of one level: no search
+                return level.process(prim, (self, other), EMPTY)
             return bind(prim, (self, other))
         level = self._level
         if not level.active:

@@ -25,6 +25,10 @@ def normalize_argnums(f, argnums, nargs):
     """``(single, argnums tuple)``; raises :class:`ArgnumsError` when out of range."""
     if type(argnums) is int and 0 <= argnums < nargs:               # the common case, quickly
         return True, (argnums,)
+    key = (argnums, nargs) if type(argnums) is tuple else None
+    known = _ARGNUMS.get(key)
+    if known is not None:
+        return known
     single = isinstance(argnums, (int, np.integer))
     nums = (argnums,) if single else tuple(argnums)
     if not nums:
@@ -36,7 +40,12 @@ def normalize_argnums(f, argnums, nargs):
                 f"argnums={argnums!r} but {_fname(f)} was called with {nargs} positional "
                 f"argument{'s' if nargs != 1 else ''}; argnums must be integers in [0, {nargs}).")
         out.append(int(a) % nargs)
+    if key is not None and len(_ARGNUMS) < 1024:
+        _ARGNUMS[key] = (single, tuple(out))
     return single, tuple(out)
+
+
+_ARGNUMS = {}                   # (argnums tuple, nargs) -> normalized, for repeated calls
 
 
 def dtype_of(x):
@@ -123,7 +132,12 @@ class FlatFun:
         diff = [args[i] for i in self.argnums]
         # "plain": every differentiated argument is one array or scalar, the common case;
         # then no tree needs flattening or rebuilding on the way in.
-        self.plain = all(type(x) in _PLAIN_LEAVES or isinstance(x, Tracer) for x in diff)
+        plain = True
+        for x in diff:
+            if type(x) not in _PLAIN_LEAVES and not isinstance(x, Tracer):
+                plain = False
+                break
+        self.plain = plain
         if self.plain:
             leaves, self._in_tree = diff, None
         else:

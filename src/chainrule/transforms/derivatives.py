@@ -112,22 +112,27 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     """
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
-        outs, pullback = vjp_flat(flat, flat.in_leaves)
-        dt = dtype_of(outs[0]) if len(outs) == 1 else None
-        if dt is None or dt.kind != "f" or shape_of(outs[0]) != ():
-            what = (f"{len(outs)} outputs" if len(outs) != 1 else
-                    f"an output of shape {shape_of(outs[0])} and dtype {dtype_of(outs[0])}")
-            raise NonScalarOutputError(
-                f"grad requires {getattr(fun, '__name__', 'the function')} to return one real scalar, "
-                f"but it returned {what}. Use jacobian/jacrev/jacfwd for the full Jacobian, vjp with "
-                "your own adjoint, or reduce the output (e.g. np.sum) first.")
-        adjoints = pullback([_ONE.get(dt) or dt.type(1)], consume=True)
-        grads = flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)])
-        value = flat.outputs(outs)
-        return ((value, strip(flat.aux)) if has_aux else value), grads
+        value, grads, aux = _value_and_grad(fun, args, kwargs, argnums, has_aux)
+        return ((value, aux) if has_aux else value), grads
 
     return value_and_grad_fun
+
+
+def _value_and_grad(fun, args, kwargs, argnums, has_aux):
+    """``(value, gradient, aux)``: one recorded sweep and one consuming backward sweep."""
+    flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+    outs, pullback = vjp_flat(flat, flat.in_leaves)
+    dt = dtype_of(outs[0]) if len(outs) == 1 else None
+    if dt is None or dt.kind != "f" or shape_of(outs[0]) != ():
+        what = (f"{len(outs)} outputs" if len(outs) != 1 else
+                f"an output of shape {shape_of(outs[0])} and dtype {dtype_of(outs[0])}")
+        raise NonScalarOutputError(
+            f"grad requires {getattr(fun, '__name__', 'the function')} to return one real scalar, "
+            f"but it returned {what}. Use jacobian/jacrev/jacfwd for the full Jacobian, vjp with "
+            "your own adjoint, or reduce the output (e.g. np.sum) first.")
+    adjoints = pullback([_ONE.get(dt) or dt.type(1)], consume=True)
+    grads = flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)])
+    return flat.outputs(outs), grads, (strip(flat.aux) if has_aux else None)
 
 
 def grad(fun, argnums=0, has_aux=False):
@@ -144,12 +149,10 @@ def grad(fun, argnums=0, has_aux=False):
     >>> [round(float(g), 12) for g in grad(f, argnums=(0, 1))(2.0, 3.0)]
     [2.583853163453, 2.0]
     """
-    vg = value_and_grad(fun, argnums, has_aux)
-
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
-        value, g = vg(*args, **kwargs)
-        return (g, value[1]) if has_aux else g
+        _, g, aux = _value_and_grad(fun, args, kwargs, argnums, has_aux)
+        return (g, aux) if has_aux else g
 
     return grad_fun
 
