@@ -1,5 +1,146 @@
-"""Rows of the case table for products and linear algebra (see tests/cases.py)."""
+"""Rows of the case table for products and linear algebra (see tests/cases.py).
 
-import numpy as np  # noqa: F401
+Inputs are uniform in (-2, 2); matrices are built from them to be well conditioned (a shift by a
+multiple of the identity, or x x^T + c I for the symmetric positive definite ones), with distinct
+eigenvalues and singular values.  Functions of eigenvectors and singular vectors are invariant
+under their sign (the product of a column with its first entry, u v^T), which is as far as they
+are defined.  tests/test_linalg_limits.py checks the same rules close to their limits.
+"""
 
-from .cases import case  # noqa: F401
+import numpy as np
+
+from .cases import case
+
+
+def _cat(*xs):
+    return np.concatenate([np.ravel(x) for x in xs])
+
+
+def _mT(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _spd(x):
+    return x @ _mT(x) + 3.0 * np.eye(x.shape[-1])
+
+
+def _shift(x):
+    return x + 4.0 * np.eye(x.shape[-1])
+
+
+MM = ["numpy.matmul"]
+
+# -- products -------------------------------------------------------------------------------------------
+case("dot N-D x 2-D", lambda a, b: np.dot(a, b), (2, 3, 4), (4, 2), covers=MM + ["numpy.reshape"])
+case("dot N-D x N-D", lambda a, b: np.dot(a, b), (2, 3), (2, 3, 2), covers=MM + ["numpy.transpose"])
+case("dot N-D x 1-D", lambda a, b: np.dot(a, b), (2, 3, 4), (4,), covers=MM)
+case("vdot", lambda a, b: np.vdot(a, b), (2, 3), (3, 2), covers=MM + ["numpy.reshape"])
+case("inner", lambda a, b: np.inner(a, b) + np.inner(a[0, 0], b[0]).sum(), (2, 3), (4, 3), covers=MM)
+case("outer", lambda a, b: np.outer(a, b), (2, 2), (3,), covers=["numpy.multiply"])
+case("tensordot int", lambda a, b: np.tensordot(a, b, 2), (2, 3, 4), (3, 4, 2), covers=MM)
+case("tensordot axes", lambda a, b: np.tensordot(a, b, axes=([0, 2], [2, 0])), (2, 3, 4), (4, 3, 2), covers=MM)
+case("kron", lambda a, b: np.kron(a, b), (2, 3), (3, 2), covers=["numpy.multiply", "numpy.reshape"])
+case("kron of different ndim", lambda a, b: np.kron(a, b), (2,), (2, 2, 3), covers=["numpy.multiply"])
+case("cross", lambda a, b: np.cross(a, b), (4, 3), (3,), covers=["getitem", "numpy.concatenate"])
+case("cross along axis 0", lambda a, b: np.cross(a, b, axis=0), (3, 2), (3, 2), covers=["getitem"])
+case("matrix_power", lambda a: np.linalg.matrix_power(a, 5) + np.linalg.matrix_power(a, 1), (3, 3), covers=MM)
+case("matrix_power negative", lambda a: np.linalg.matrix_power(_shift(a), -3), (2, 3, 3),
+     covers=MM + ["numpy.linalg.inv"])
+case("multi_dot", lambda a, b, c: np.linalg.multi_dot([a, b, c, a[0]]), (2, 5), (5, 3), (3, 5), covers=MM)
+case("multi_dot of two, 1-D first", lambda a, b: np.linalg.multi_dot([a, b]), (3,), (3, 4), covers=MM)
+
+# -- einsum -----------------------------------------------------------------------------------------------
+EIN = ["numpy.einsum"]
+case("einsum matmul", lambda a, b: np.einsum("ij,jk->ik", a, b), (2, 3), (3, 4), covers=EIN)
+case("einsum trace (implicit)", lambda a: np.einsum("ii", a), (3, 3), covers=EIN)
+case("einsum diagonal", lambda a: np.einsum("ii->i", a) ** 2, (3, 3), covers=EIN)
+case("einsum repeated index with a free one", lambda a, b: np.einsum("iij,ik->jk", a, b), (3, 3, 2), (3, 4),
+     covers=EIN)
+case("einsum implicit output order", lambda a, b: np.einsum("kj,ji", a, b), (2, 3), (3, 4), covers=EIN)
+case("einsum summed in one operand only", lambda a, b: np.einsum("ij,k->i", a, b), (2, 3), (4,), covers=EIN)
+case("einsum ellipsis with broadcasting", lambda a, b: np.einsum("...ij,...jk->...ik", a, b), (2, 1, 2, 3),
+     (4, 3, 2), covers=EIN + ["numpy.broadcast_to"])
+case("einsum three operands", lambda a, b, c: np.einsum("ij,jk,kl->li", a, b, c), (2, 3), (3, 4), (4, 2),
+     covers=EIN)
+case("einsum outer and elementwise", lambda a, b: np.einsum("i,i,j->ij", a, a, b), (3,), (2,), covers=EIN)
+case("einsum interleaved form", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [2, 0]), (2, 3), (3, 2),
+     covers=EIN)
+
+# -- inverses and determinants ---------------------------------------------------------------------------------
+case("inv", lambda a: np.linalg.inv(_shift(a)), (3, 3), covers=["numpy.linalg.inv"])
+case("inv of a stack", lambda a: np.linalg.inv(_shift(a)), (2, 3, 3), covers=["numpy.linalg.inv"])
+case("solve matrix", lambda a, b: np.linalg.solve(_shift(a), b), (3, 3), (3, 2), covers=["numpy.linalg.solve"])
+case("solve vector", lambda a, b: np.linalg.solve(_shift(a), b), (3, 3), (3,), covers=["numpy.linalg.solve"])
+case("solve broadcast stacks", lambda b, a: np.linalg.solve(_shift(a), b), (2, 3, 2), (3, 3),
+     covers=["numpy.linalg.solve"])
+case("solve stacked a", lambda a, b: np.linalg.solve(_shift(a), b), (2, 3, 3), (3, 1),
+     covers=["numpy.linalg.solve"])
+case("det", lambda a: np.linalg.det(a), (3, 3), covers=["numpy.linalg.det"], domain=(0.5, 2))
+case("det of a stack", lambda a: np.linalg.det(_shift(a)), (2, 3, 3), covers=["numpy.linalg.det"])
+case("slogdet", lambda a: np.linalg.slogdet(_shift(a)).logabsdet * np.linalg.slogdet(a).sign, (2, 3, 3),
+     covers=["numpy.linalg.slogdet"])
+
+# -- factorisations -------------------------------------------------------------------------------------------------
+case("cholesky", lambda a: np.linalg.cholesky(_spd(a)), (3, 3), covers=["numpy.linalg.cholesky"])
+case("cholesky reads the lower triangle", lambda a: np.linalg.cholesky(a + 6.0 * np.eye(3)), (3, 3),
+     covers=["numpy.linalg.cholesky", "numpy.where"])
+case("cholesky upper, stacked", lambda a: np.linalg.cholesky(_spd(a), upper=True), (2, 3, 3),
+     covers=["numpy.linalg.cholesky"])
+
+
+def _eigh_features(a, uplo="L"):
+    w, v = np.linalg.eigh(a, UPLO=uplo)
+    return _cat(w, v * v[..., :1, :])           # sign-invariant: each column times its first entry
+
+
+case("eigh", lambda a: _eigh_features(a + _mT(a)), (3, 3), covers=["numpy.linalg.eigh"])
+case("eigh reads one triangle (L and U)", lambda a: _cat(_eigh_features(a), _eigh_features(a, "U")), (3, 3),
+     covers=["numpy.linalg.eigh"])
+case("eigh of a stack", lambda a: _eigh_features(a + _mT(a)), (2, 3, 3), covers=["numpy.linalg.eigh"])
+case("eigvalsh", lambda a: np.linalg.eigvalsh(a @ _mT(a)), (3, 3), covers=["numpy.linalg.eigh"])
+
+
+def _svd_features(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return _cat(s, u[..., :, :1] * vh[..., :1, :], u * u, _mT(vh) * _mT(vh))     # sign-invariant
+
+
+case("svd tall", _svd_features, (4, 3), covers=["numpy.linalg.svd"])
+case("svd wide", _svd_features, (2, 4), covers=["numpy.linalg.svd"])
+case("svd square stack", _svd_features, (2, 3, 3), covers=["numpy.linalg.svd"])
+case("svd default (square) reconstructs", lambda a: (lambda u, s, vh: (u * s[None]) @ vh)(*np.linalg.svd(a)),
+     (3, 3), covers=["numpy.linalg.svd"])
+case("singular values only", lambda a: np.linalg.svd(a, compute_uv=False), (3, 4),
+     covers=["numpy.linalg.svd(compute_uv=False)"])
+case("qr", lambda a: _cat(*np.linalg.qr(a)), (4, 3), covers=["numpy.linalg.qr"])
+case("qr square stack", lambda a: _cat(*np.linalg.qr(a)), (2, 3, 3), covers=["numpy.linalg.qr"])
+case("qr mode r", lambda a: np.linalg.qr(a, mode="r"), (5, 2), covers=["numpy.linalg.qr"])
+case("pinv wide", lambda a: np.linalg.pinv(a), (2, 4), covers=["numpy.linalg.pinv"])
+case("pinv tall stack", lambda a: np.linalg.pinv(a), (2, 4, 3), covers=["numpy.linalg.pinv"])
+case("pinv of a rank-1 matrix", lambda a, b: np.linalg.pinv(np.outer(a, b)), (3,), (2,),
+     covers=["numpy.linalg.pinv"], domain=(0.5, 2))
+case("lstsq", lambda a, b: _cat(*np.linalg.lstsq(a, b)[:2]), (5, 3), (5, 2), covers=["numpy.linalg.pinv"])
+case("lstsq singular values", lambda a, b: np.linalg.lstsq(a, b)[3] + np.linalg.lstsq(a, b)[0], (4, 3), (4,),
+     covers=["numpy.linalg.svd(compute_uv=False)"])
+
+# -- SciPy (optional) ------------------------------------------------------------------------------------
+try:
+    from chainrule.rules.scipy_linalg import cho_solve, expm, solve_triangular
+except ImportError:                       # SciPy absent: its primitives are not registered either
+    pass
+else:
+    ST = ["scipy.linalg.solve_triangular"]
+    for lower in (True, False):
+        for trans in (0, 1):
+            case(f"solve_triangular lower={lower} trans={trans}",
+                 lambda a, b, lo=lower, tr=trans: solve_triangular(_shift(a), b, lower=lo, trans=tr),
+                 (3, 3), (3, 2), covers=ST)
+    case("solve_triangular unit diagonal, vector", lambda a, b: solve_triangular(a, b, lower=True,
+         unit_diagonal=True), (3, 3), (3,), covers=ST, domain=(-0.5, 0.5))
+    case("solve_triangular, traced right-hand side only", lambda b, a: solve_triangular(_shift(a), b, trans="T"),
+         (3, 2), (3, 3), covers=ST)
+    case("cho_solve lower and upper", lambda a, b: cho_solve((np.linalg.cholesky(_spd(a)), True), b)
+         + cho_solve((np.linalg.cholesky(_spd(a), upper=True), False), b), (3, 3), (3, 2),
+         covers=ST + ["numpy.linalg.cholesky"])
+    case("expm", lambda a: expm(a), (3, 3), covers=["scipy.linalg.expm"], domain=(-1, 1))
+    case("expm of a stack", lambda a: expm(a) * a, (2, 2, 2), covers=["scipy.linalg.expm"], domain=(-1, 1))

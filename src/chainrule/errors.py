@@ -52,3 +52,9 @@ class ShapeMismatchError(ChainruleError, ValueError):
 
 class ArgnumsError(ChainruleError, ValueError):
     """``argnums`` names an argument the function was not given."""
+
+
+class NearlyDegenerateWarning(RuntimeWarning):
+    """A derivative taken where it is nearly undefined: repeated eigenvalues or singular values,
+    or a nearly singular matrix.  Past the threshold (see ``chainrule.rules.linalg``) the rule may
+    have lost more than half of its significant digits, or the derivative may not exist at all."""

@@ -5,6 +5,10 @@ functions with the helpers of :mod:`chainrule.rules._declare`.
 """
 
 from . import elementwise, indexing, linalg, reductions, shape  # noqa: F401  (registration)
+try:  # noqa: E402  SciPy's linear algebra, only when SciPy is installed
+    from . import scipy_linalg  # noqa: F401
+except ImportError:
+    pass
 
 from ..core import PRIMITIVES as _ALL
 

@@ -1,18 +1,44 @@
-"""Products and linear algebra: matmul (and dot on 1-D/2-D operands).
+"""Products and linear algebra.
 
 ``matmul`` is bilinear: the JVP in one argument is the product with the
 tangent in its place, and the VJP is the product with the other factor
 transposed, summed over broadcast stack axes.  1-D operands are promoted to
 matrices (a row for the left, a column for the right) and the promoted axis
 is dropped again, exactly as NumPy does, so the rules treat one case.
+
+The other products are compositions: ``dot``, ``inner``, ``tensordot`` move
+the summed axes together and call ``matmul`` on reshaped operands; ``outer``,
+``kron`` and ``cross`` are broadcasting products of reshaped or indexed
+pieces; ``matrix_power`` and ``multi_dot`` are chains of ``matmul``.
+``einsum`` is one primitive: its subscripts are made explicit once (the
+ellipsis replaced by letters, the implicit output written out), the JVP is
+the same einsum with the tangent in place of operand i, and the VJP of
+operand i is an einsum of the adjoint with the other operands that produces
+operand i's subscripts -- an identity factor restores a repeated index (a
+diagonal) and a vector of ones restores an index summed in operand i only.
+
+The factorisations (``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``,
+``eigh``, ``svd``, ``qr``, ``pinv``) are primitives whose rules are written
+with ``matmul`` and ``solve``, so they are differentiable again.  Their
+derivatives blow up where the factorisation is not unique or the matrix is
+singular; a frontend measures the distance to that limit on the primal and
+emits :class:`chainrule.errors.NearlyDegenerateWarning` when it is below
+``DEGENERACY_TOL`` = sqrt(machine epsilon): past it the derivative may have
+lost more than half of its digits (or does not exist), above it the rules are
+accurate (tests/test_linalg_limits.py checks both sides).  ``eigh`` and
+``svd`` assume distinct eigenvalues and singular values.
 """
+
+import string
+import warnings
+from collections import Counter
 
 import numpy as np
 
-from ..core import bind, primitive_of, register_function
-from ..errors import NotDifferentiableError
-from ._broadcast import insert_axes, ndim_of, shape_of, sum_to
-from ._declare import rule
+from ..core import Primitive, Tracer, bind, primitive_of, register_function
+from ..errors import NearlyDegenerateWarning, NotDifferentiableError
+from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
+from ._declare import rule, variadic
 
 matmul_p = primitive_of(np.matmul)
 
@@ -87,8 +113,740 @@ def _dot(a, b, out=None):
         return np.multiply(a, b)
     if na <= 2 and nb <= 2:
         return np.matmul(a, b)
-    raise NotDifferentiableError("numpy.dot", "of arrays with more than 2 dimensions; use np.tensordot "
-                                 "or np.einsum, or np.matmul for stacks of matrices")
+    return _tensordot(a, b, axes=([na - 1], [max(nb - 2, 0)]))
 
 
 register_function(np.dot, _dot)
+
+
+# == helpers ===================================================================================
+
+def _value(x):
+    """The plain value under any number of tracers (to measure, never to differentiate)."""
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
+def _operand(a):
+    return a if isinstance(a, Tracer) else np.asarray(a)
+
+
+def _diag_part(m):
+    r = np.arange(shape_of(m)[-1])
+    return m[..., r, r]
+
+
+def _diag_embed(v):
+    n = shape_of(v)[-1]
+    return v[..., None] * np.eye(n, dtype=dtype_of(v))
+
+
+def _trace2(m):
+    return np.sum(_diag_part(m), axis=-1)
+
+
+def _strict_lower(n, dtype):
+    return np.tril(np.ones((n, n), dtype=dtype), -1)
+
+
+def _no_out(name, out):
+    if out is not None:
+        from ..errors import InPlaceError
+        raise InPlaceError(f"{name}(..., out=...) writes in place; use the returned value.")
+
+
+DEGENERACY_TOL = float(np.sqrt(np.finfo(np.float64).eps))
+"""Relative distance to a degenerate point (a repeated eigenvalue or singular value, a singular
+matrix) below which a derivative is reported as unreliable with NearlyDegenerateWarning."""
+
+
+def _warn_if_degenerate(name, distance, what):
+    """Warn when ``distance`` (relative, 0 = degenerate) is below DEGENERACY_TOL anywhere in a stack."""
+    d = float(np.min(distance)) if np.size(distance) else np.inf
+    if not d >= DEGENERACY_TOL:             # also catches nan
+        warnings.warn(
+            f"{name}: the derivative is taken at a point with {what} (relative distance {d:.2g} < "
+            f"{DEGENERACY_TOL:.2g}); it may be inaccurate or not exist there.", NearlyDegenerateWarning,
+            stacklevel=4)
+
+
+def _relative_gap(v):
+    """min |v_i - v_j| (i != j) over max |v|, along the last axis; inf for one value."""
+    v = np.asarray(v, dtype=np.float64)
+    n = v.shape[-1]
+    if n < 2:
+        return np.full(v.shape[:-1], np.inf)
+    d = np.abs(v[..., :, None] - v[..., None, :]) + np.where(np.eye(n, dtype=bool), np.inf, 0.0)
+    scale = np.max(np.abs(v), axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(scale > 0, np.min(d, axis=(-2, -1)) / np.where(scale > 0, scale, 1.0), 0.0)
+
+
+def _inverse_condition(a):
+    """1 / cond_2(a) for a stack of square matrices (0 for a singular one)."""
+    s = np.linalg.svd(np.asarray(a, dtype=np.float64), compute_uv=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s[..., 0] > 0, s[..., -1] / np.where(s[..., 0] > 0, s[..., 0], 1.0), 0.0)
+
+
+def _check_square(name, a):
+    s = shape_of(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square")
+
+
+# == products built from matmul ================================================================
+
+def _tensordot(a, b, axes=2):
+    a, b = _operand(a), _operand(b)
+    sa, sb = shape_of(a), shape_of(b)
+    if isinstance(axes, (int, np.integer)):
+        ax_a, ax_b = list(range(len(sa) - int(axes), len(sa))), list(range(int(axes)))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [int(i) % len(sa) for i in np.atleast_1d(ax_a)]
+        ax_b = [int(i) % len(sb) for i in np.atleast_1d(ax_b)]
+    if [sa[i] for i in ax_a] != [sb[j] for j in ax_b]:
+        raise ValueError("shape-mismatch for sum")
+    free_a = [i for i in range(len(sa)) if i not in ax_a]
+    free_b = [j for j in range(len(sb)) if j not in ax_b]
+    k = int(np.prod([sa[i] for i in ax_a], dtype=np.int64))
+    a2 = np.reshape(np.transpose(a, free_a + ax_a), (-1, k))
+    b2 = np.reshape(np.transpose(b, ax_b + free_b), (k, -1))
+    return np.reshape(np.matmul(a2, b2), tuple(sa[i] for i in free_a) + tuple(sb[j] for j in free_b))
+
+
+def _inner(a, b):
+    a, b = _operand(a), _operand(b)
+    if ndim_of(a) == 0 or ndim_of(b) == 0:
+        return np.multiply(a, b)
+    return _tensordot(a, b, axes=([-1], [-1]))
+
+
+def _outer(a, b, out=None):
+    _no_out("numpy.outer", out)
+    return np.reshape(_operand(a), (-1, 1)) * np.reshape(_operand(b), (1, -1))
+
+
+def _vdot(a, b):
+    return np.matmul(np.ravel(_operand(a)), np.ravel(_operand(b)))
+
+
+def _kron(a, b):
+    a, b = _operand(a), _operand(b)
+    nd = max(ndim_of(a), ndim_of(b))
+    sa = (1,) * (nd - ndim_of(a)) + shape_of(a)
+    sb = (1,) * (nd - ndim_of(b)) + shape_of(b)
+    x = np.reshape(a, sum(((n, 1) for n in sa), ()))
+    y = np.reshape(b, sum(((1, n) for n in sb), ()))
+    return np.reshape(x * y, tuple(p * q for p, q in zip(sa, sb)))
+
+
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = np.moveaxis(_operand(a), axisa, -1)
+    b = np.moveaxis(_operand(b), axisb, -1)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product (dimension must be 2 or 3)")
+    if na == nb == 2:
+        return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    a0, a1 = a[..., 0], a[..., 1]
+    b0, b1 = b[..., 0], b[..., 1]
+    a2 = a[..., 2] if na == 3 else None
+    b2 = b[..., 2] if nb == 3 else None
+    c0 = (a1 * b2 if b2 is not None else 0.0) - (a2 * b1 if a2 is not None else 0.0)
+    c1 = (a2 * b0 if a2 is not None else 0.0) - (a0 * b2 if b2 is not None else 0.0)
+    c2 = a0 * b1 - a1 * b0
+    shape = np.broadcast_shapes(shape_of(c0), shape_of(c1), shape_of(c2))
+    c = np.stack([np.broadcast_to(c0, shape), np.broadcast_to(c1, shape), np.broadcast_to(c2, shape)],
+                 axis=-1)
+    return np.moveaxis(c, -1, axisc)
+
+
+def _matrix_power(a, n):
+    a = _operand(a)
+    _check_square("numpy.linalg.matrix_power", a)
+    n = int(n)
+    if n == 0:
+        return np.broadcast_to(np.eye(shape_of(a)[-1], dtype=dtype_of(a)), shape_of(a)).copy()
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    result, power = None, a
+    while n:                                    # binary powering: O(log n) products
+        if n & 1:
+            result = power if result is None else np.matmul(result, power)
+        n >>= 1
+        if n:
+            power = np.matmul(power, power)
+    return result
+
+
+def _chain_order(dims):
+    """Cheapest parenthesisation of a matrix chain with shapes dims[i] x dims[i+1] (split table)."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = np.inf
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _multi_dot(arrays, *, out=None):
+    _no_out("numpy.linalg.multi_dot", out)
+    arrays = [_operand(a) for a in arrays]
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    first_1d, last_1d = ndim_of(arrays[0]) == 1, ndim_of(arrays[-1]) == 1
+    if first_1d:
+        arrays[0] = np.reshape(arrays[0], (1, -1))
+    if last_1d:
+        arrays[-1] = np.reshape(arrays[-1], (-1, 1))
+    dims = [shape_of(a)[0] for a in arrays] + [shape_of(arrays[-1])[1]]
+    split = _chain_order(dims)
+
+    def product(i, j):
+        if i == j:
+            return arrays[i]
+        k = split[i][j]
+        return np.matmul(product(i, k), product(k + 1, j))
+    r = product(0, len(arrays) - 1)
+    if first_1d or last_1d:
+        r = np.reshape(r, tuple(d for d, drop in zip(shape_of(r), (first_1d, last_1d)) if not drop))
+    return r
+
+
+register_function(np.tensordot, _tensordot)
+register_function(np.inner, _inner)
+register_function(np.outer, _outer)
+register_function(np.vdot, _vdot)
+register_function(np.kron, _kron)
+register_function(np.cross, _cross)
+register_function(np.linalg.matrix_power, _matrix_power)
+register_function(np.linalg.multi_dot, _multi_dot)
+
+# == einsum ====================================================================================
+_LETTERS = string.ascii_letters
+
+
+def _einsum_impl(*operands, subscripts):
+    return np.einsum(subscripts, *operands, optimize=len(operands) > 1)
+
+
+einsum_p = Primitive("numpy.einsum", _einsum_impl, arity=None)
+
+
+def _split_subscripts(subscripts):
+    ins, out = subscripts.split("->")
+    return ins.split(","), out
+
+
+def _fresh(used, count):
+    free = [c for c in _LETTERS if c not in used]
+    if len(free) < count:
+        raise ValueError("numpy.einsum: too many distinct indices to differentiate (52 letters at most)")
+    return "".join(free[:count])
+
+
+def _einsum_jvp(i, t, out, *ops, subscripts):
+    ins, rhs = _split_subscripts(subscripts)
+    batch = _fresh(subscripts, ndim_of(t) - ndim_of(ops[i]))
+    ins = list(ins)
+    ins[i] = batch + ins[i]
+    args = list(ops)
+    args[i] = t
+    return bind(einsum_p, tuple(args), {"subscripts": ",".join(ins) + "->" + batch + rhs})
+
+
+def _einsum_vjp(i, g, out, *ops, subscripts):
+    ins, rhs = _split_subscripts(subscripts)
+    target = ins[i]
+    shape = shape_of(ops[i])
+    used = set(subscripts)
+    batch = _fresh(used, ndim_of(g) - ndim_of(out))
+    used |= set(batch)
+    terms = [batch + rhs] + [s for j, s in enumerate(ins) if j != i]
+    args = [g] + [o for j, o in enumerate(ops) if j != i]
+    result, seen = "", set()
+    for c, n in zip(target, shape):
+        if c in seen:                       # a repeated index: a diagonal, restored by an identity factor
+            d = _fresh(used, 1)
+            used.add(d)
+            terms.append(c + d)
+            args.append(np.eye(n, dtype=dtype_of(g)))
+            result += d
+        else:
+            seen.add(c)
+            result += c
+    present = set("".join(terms))
+    for c, n in zip(target, shape):
+        if c not in present:                # summed in operand i only: broadcast back by a vector of ones
+            terms.append(c)
+            args.append(np.ones(n, dtype=dtype_of(g)))
+            present.add(c)
+    return bind(einsum_p, tuple(args), {"subscripts": ",".join(terms) + "->" + batch + result})
+
+
+variadic(einsum_p, _einsum_jvp, _einsum_vjp, needs=("args",))
+
+
+def _sublist_to_letters(sub):
+    return "".join("..." if s is Ellipsis else _LETTERS[int(s)] for s in sub)
+
+
+def canonical_einsum(subscripts, shapes):
+    """Explicit subscripts (no ellipsis, output written out) for operands of the given shapes."""
+    subscripts = subscripts.replace(" ", "")
+    lhs, explicit, rhs = subscripts.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: {len(terms)} operand subscripts for {len(shapes)} operands")
+    letters = set(c for c in subscripts if c.isalpha())
+    ell = max([len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t] + [0])
+    ell_letters = _fresh(letters, ell)
+    canon = []
+    for t, s in zip(terms, shapes):
+        if "..." in t:
+            k = len(s) - (len(t) - 3)
+            t = t.replace("...", ell_letters[ell - k:] if k else "")
+        if len(t) != len(s):
+            raise ValueError(f"einsum: subscripts {t!r} do not match an operand of shape {s}")
+        canon.append(t)
+    if explicit:
+        rhs = rhs.replace("...", ell_letters)
+    else:
+        counts = Counter("".join(t.replace("...", "") for t in terms))
+        rhs = ell_letters + "".join(sorted(c for c, k in counts.items() if k == 1))
+    return ",".join(canon) + "->" + rhs
+
+
+def _einsum(*operands, out=None, optimize=False, **kwargs):
+    _no_out("numpy.einsum", out)
+    if kwargs.get("dtype") is not None or kwargs.get("casting", "safe") != "safe":
+        raise NotDifferentiableError("numpy.einsum", "dtype= and casting= are not supported")
+    if isinstance(operands[0], str):
+        subscripts, ops = operands[0], list(operands[1:])
+    else:                                   # interleaved form: op, sublist, op, sublist, ..., [out sublist]
+        pairs = len(operands) // 2
+        ops = list(operands[0:2 * pairs:2])
+        subscripts = ",".join(_sublist_to_letters(s) for s in operands[1:2 * pairs:2])
+        if len(operands) % 2:
+            subscripts += "->" + _sublist_to_letters(operands[-1])
+    ops = [_operand(o) for o in ops]
+    canon = canonical_einsum(subscripts, [shape_of(o) for o in ops])
+    ins, rhs = _split_subscripts(canon)
+    sizes = {}
+    for t, o in zip(ins, ops):
+        for c, n in zip(t, shape_of(o)):
+            if n != 1:
+                if sizes.setdefault(c, n) != n:
+                    raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {n}")
+    ops = [np.broadcast_to(o, tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(t, shape_of(o))))
+           for t, o in zip(ins, ops)]      # size-1 broadcasting made explicit, so the rules never see it
+    return bind(einsum_p, tuple(ops), {"subscripts": canon})
+
+
+register_function(np.einsum, _einsum)
+
+# == factorisations and inverses ================================================================
+
+# -- inv -------------------------------------------------------------------------------------------
+inv_p = Primitive("numpy.linalg.inv", np.linalg.inv)
+rule(inv_p, (lambda t, out, x: -(out @ t @ out),),
+     (lambda g, out, x: -(_mT(out) @ g @ _mT(out)),), needs=(("out",),))
+
+
+def _inv(a):
+    a = _operand(a)
+    _check_square("numpy.linalg.inv", a)
+    _warn_if_degenerate("numpy.linalg.inv", _inverse_condition(_value(a)), "a nearly singular matrix")
+    return bind(inv_p, (a,))
+
+
+register_function(np.linalg.inv, _inv)
+
+# -- solve (b always a stack of matrices; a vector b becomes a column in the frontend) ------------
+solve_p = Primitive("numpy.linalg.solve", np.linalg.solve, arity=2)
+
+
+def _solve_vjp_b(g, out, a, b):
+    nb = ndim_of(g) - ndim_of(out)
+    return sum_to(np.linalg.solve(_mT(a), g), nb, shape_of(b))
+
+
+def _solve_vjp_a(g, out, a, b):
+    nb = ndim_of(g) - ndim_of(out)
+    return sum_to(-(np.linalg.solve(_mT(a), g) @ _mT(out)), nb, shape_of(a))
+
+
+def _stacked_like(t, x, out):
+    """A tangent of ``x`` with axes of length 1 after its batch axes, so its stack aligns with ``out``'s."""
+    return insert_axes(t, ndim_of(t) - ndim_of(x), ndim_of(out) - ndim_of(x))
+
+
+rule(solve_p,
+     (lambda t, out, a, b: -np.linalg.solve(a, _stacked_like(t, a, out) @ out),
+      lambda t, out, a, b: np.linalg.solve(a, _stacked_like(t, b, out))),
+     (_solve_vjp_a, _solve_vjp_b), needs=(("out", "x"), ("x", "y")))
+
+
+def _solve(a, b):
+    a, b = _operand(a), _operand(b)
+    _check_square("numpy.linalg.solve", a)
+    _warn_if_degenerate("numpy.linalg.solve", _inverse_condition(_value(a)), "a nearly singular matrix")
+    if ndim_of(b) == 1:
+        return bind(solve_p, (a, np.reshape(b, (-1, 1))))[..., 0]
+    return bind(solve_p, (a, b))
+
+
+register_function(np.linalg.solve, _solve)
+
+# -- det and slogdet ---------------------------------------------------------------------------------
+det_p = Primitive("numpy.linalg.det", np.linalg.det)
+rule(det_p, (lambda t, out, x: out * _trace2(np.linalg.solve(x, t)),),
+     (lambda g, out, x: (g * out)[..., None, None] * _mT(np.linalg.inv(x)),))
+
+slogdet_p = Primitive("numpy.linalg.slogdet", lambda x: tuple(np.linalg.slogdet(x)))
+
+
+def _slogdet_jvp(t, out, x):
+    sign, _ = out
+    batch = shape_of(t)[:ndim_of(t) - ndim_of(x)]
+    return np.zeros(batch + shape_of(sign), dtype=dtype_of(t)), _trace2(np.linalg.solve(x, t))
+
+
+# Convention: the sign is piecewise constant (derivative 0); log|det| has derivative inv(x)^T.
+rule(slogdet_p, (_slogdet_jvp,), (lambda g, out, x: g[1][..., None, None] * _mT(np.linalg.inv(x)),),
+     needs=(("x",),), multiple_results=True, convention="sign(det) is piecewise constant: derivative 0")
+
+_SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+
+
+def _det(a):
+    a = _operand(a)
+    _check_square("numpy.linalg.det", a)
+    _warn_if_degenerate("numpy.linalg.det", _inverse_condition(_value(a)), "a nearly singular matrix")
+    return bind(det_p, (a,))
+
+
+def _slogdet(a):
+    a = _operand(a)
+    _check_square("numpy.linalg.slogdet", a)
+    _warn_if_degenerate("numpy.linalg.slogdet", _inverse_condition(_value(a)), "a nearly singular matrix")
+    return _SlogdetResult(*bind(slogdet_p, (a,)))
+
+
+register_function(np.linalg.det, _det)
+register_function(np.linalg.slogdet, _slogdet)
+
+
+# -- symmetric input: the function NumPy computes reads one triangle ---------------------------------
+# Convention: eigh and cholesky read only the lower (UPLO='L', upper=False) or the upper triangle, as
+# NumPy's LAPACK calls do; the derivative is that of this function, so the entries of the other
+# triangle get zero and finite differences in any direction agree with it.
+
+def _symmetric_from(a, lower):
+    n = shape_of(a)[-1]
+    keep = np.tril(np.ones((n, n), dtype=bool)) if lower else np.triu(np.ones((n, n), dtype=bool))
+    return np.where(keep, a, _mT(a))
+
+
+# -- cholesky ----------------------------------------------------------------------------------------
+cholesky_p = Primitive("numpy.linalg.cholesky", np.linalg.cholesky)
+
+
+def _phi_mask(n, dtype):
+    return _strict_lower(n, dtype) + 0.5 * np.eye(n, dtype=dtype)
+
+
+def _cholesky_jvp(t, out, x):
+    n = shape_of(x)[-1]
+    y = np.linalg.solve(out, t)                                 # L^-1 dA
+    z = _mT(np.linalg.solve(out, _mT(y)))                       # L^-1 dA L^-T
+    return out @ (z * _phi_mask(n, dtype_of(out)))
+
+
+def _cholesky_vjp(g, out, x):
+    n = shape_of(out)[-1]
+    p = (_mT(out) @ g) * _phi_mask(n, dtype_of(out))
+    z = np.linalg.solve(_mT(out), p)                            # L^-T P
+    return _mT(np.linalg.solve(_mT(out), _mT(z)))               # L^-T P L^-1
+
+
+rule(cholesky_p, (_cholesky_jvp,), (_cholesky_vjp,), needs=(("out",),))
+
+
+def _cholesky(a, /, *, upper=False):
+    a = _operand(a)
+    _check_square("numpy.linalg.cholesky", a)
+    l_val = np.linalg.cholesky(_value(a), upper=upper)
+    d = np.abs(np.diagonal(l_val, axis1=-2, axis2=-1))
+    _warn_if_degenerate("numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
+                        "a nearly singular matrix")
+    out = bind(cholesky_p, (_symmetric_from(a, lower=not upper),))
+    return _mT(out) if upper else out
+
+
+register_function(np.linalg.cholesky, _cholesky)
+
+# -- eigh --------------------------------------------------------------------------------------------
+eigh_p = Primitive("numpy.linalg.eigh", lambda x: tuple(np.linalg.eigh(x)))
+
+
+def _gap_matrix(w):
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it."""
+    n = shape_of(w)[-1]
+    eye = np.eye(n, dtype=bool)
+    d = w[..., None, :] - w[..., :, None]
+    return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
+
+
+def _eigh_jvp(t, out, x):
+    w, v = out
+    m = _mT(v) @ t @ v
+    return _diag_part(m), v @ (_gap_matrix(w) * m)
+
+
+def _eigh_vjp(g, out, x):
+    w, v = out
+    w_bar, v_bar = g
+    inner = _diag_embed(w_bar) + _gap_matrix(w) * (_mT(v) @ v_bar)
+    return v @ inner @ _mT(v)
+
+
+rule(eigh_p, (_eigh_jvp,), (_eigh_vjp,), needs=(("out",),), multiple_results=True,
+     convention="eigenvalues assumed distinct; NearlyDegenerateWarning below DEGENERACY_TOL")
+_EighResult = type(np.linalg.eigh(np.eye(1)))
+
+
+def _eigh(a, UPLO="L"):
+    a = _operand(a)
+    _check_square("numpy.linalg.eigh", a)
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    _warn_if_degenerate("numpy.linalg.eigh", _relative_gap(np.linalg.eigvalsh(_value(a), UPLO)),
+                        "nearly repeated eigenvalues")
+    return _EighResult(*bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),)))
+
+
+def _eigvalsh(a, UPLO="L"):
+    return _eigh(a, UPLO)[0]
+
+
+register_function(np.linalg.eigh, _eigh)
+register_function(np.linalg.eigvalsh, _eigvalsh)
+
+# -- svd (thin) and singular values -------------------------------------------------------------------
+svd_p = Primitive("numpy.linalg.svd", lambda x: tuple(np.linalg.svd(x, full_matrices=False)))
+
+
+def _svd_gap_matrix(s):
+    """F[i, j] = 1 / (s[j]^2 - s[i]^2) off the diagonal, 0 on it."""
+    return _gap_matrix(s * s)
+
+
+def _svd_jvp(t, out, x):
+    u, s, vh = out
+    v = _mT(vh)
+    m, n = shape_of(x)[-2:]
+    dp = _mT(u) @ t @ v
+    f = _svd_gap_matrix(s)
+    dps = dp * s[..., None, :]
+    sdp = s[..., :, None] * dp
+    du = u @ (f * (dps + _mT(dps)))
+    dv = v @ (f * (sdp + _mT(sdp)))
+    if m > n:
+        du = du + (t @ v - u @ dp) / s[..., None, :]
+    elif n > m:
+        dv = dv + (_mT(t) @ u - v @ _mT(dp)) / s[..., None, :]
+    return du, _diag_part(dp), _mT(dv)
+
+
+def _svd_vjp(g, out, x):
+    u, s, vh = out
+    v = _mT(vh)
+    u_bar, s_bar, vh_bar = g
+    v_bar = _mT(vh_bar)
+    m, n = shape_of(x)[-2:]
+    f = _svd_gap_matrix(s)
+    ut_ubar = _mT(u) @ u_bar
+    vt_vbar = _mT(v) @ v_bar
+    j = f * ut_ubar
+    k = f * vt_vbar
+    p_bar = _diag_embed(s_bar) + (j + _mT(j)) * s[..., None, :] + s[..., :, None] * (k + _mT(k))
+    a_bar = u @ p_bar @ vh
+    if m > n:
+        a_bar = a_bar + ((u_bar - u @ ut_ubar) / s[..., None, :]) @ vh
+    elif n > m:
+        a_bar = a_bar + u @ _mT((v_bar - v @ vt_vbar) / s[..., None, :])
+    return a_bar
+
+
+rule(svd_p, (_svd_jvp,), (_svd_vjp,), needs=(("out", "x"),), multiple_results=True,
+     convention="singular values assumed distinct and non-zero; NearlyDegenerateWarning otherwise")
+
+svdvals_p = Primitive("numpy.linalg.svd(compute_uv=False)", lambda x: np.linalg.svd(x, compute_uv=False))
+
+
+def _svdvals_jvp(t, out, x):
+    u, _, vh = bind(svd_p, (x,))
+    return _diag_part(_mT(u) @ t @ _mT(vh))
+
+
+def _svdvals_vjp(g, out, x):
+    u, _, vh = bind(svd_p, (x,))
+    return (u * g[..., None, :]) @ vh
+
+
+rule(svdvals_p, (_svdvals_jvp,), (_svdvals_vjp,), needs=(("x",),),
+     convention="singular values assumed distinct and non-zero; NearlyDegenerateWarning otherwise")
+_SVDResult = type(np.linalg.svd(np.eye(1)))
+
+
+def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    a = _operand(a)
+    if hermitian:
+        raise NotDifferentiableError("numpy.linalg.svd", "hermitian=True; use hermitian=False or np.linalg.eigh")
+    m, n = shape_of(a)[-2:]
+    s = np.linalg.svd(_value(a), compute_uv=False)
+    smax = np.where(s[..., 0] > 0, s[..., 0], 1.0)
+    distance = np.minimum(s[..., -1] / smax, _relative_gap(s)) if compute_uv else s[..., -1] / smax
+    _warn_if_degenerate("numpy.linalg.svd", distance, "nearly repeated or zero singular values")
+    if not compute_uv:
+        return bind(svdvals_p, (a,))
+    if full_matrices and m != n:
+        raise NotDifferentiableError(
+            "numpy.linalg.svd", "full_matrices=True on a non-square matrix (the added singular vectors are "
+            "not unique); pass full_matrices=False")
+    return _SVDResult(*bind(svd_p, (a,)))
+
+
+register_function(np.linalg.svd, _svd)
+register_function(np.linalg.svdvals, lambda x: _svd(x, compute_uv=False))
+
+# -- qr (reduced, m >= n) ------------------------------------------------------------------------------
+qr_p = Primitive("numpy.linalg.qr", lambda x: tuple(np.linalg.qr(x)))
+
+
+def _qr_jvp(t, out, x):
+    q, r = out
+    n = shape_of(x)[-1]
+    xr = _mT(np.linalg.solve(_mT(r), _mT(t)))                  # dA R^-1
+    c = _mT(q) @ xr
+    low = c * _strict_lower(n, dtype_of(q))
+    omega = low - _mT(low)
+    return q @ (omega - c) + xr, (c - omega) @ r
+
+
+def _qr_vjp(g, out, x):
+    q, r = out
+    q_bar, r_bar = g
+    n = shape_of(x)[-1]
+    m = _mT(q) @ q_bar - r_bar @ _mT(r)
+    c_bar = (m - _mT(m)) * _strict_lower(n, dtype_of(q)) - m
+    x_bar = q_bar + q @ c_bar
+    return _mT(np.linalg.solve(r, _mT(x_bar)))                  # X_bar R^-T
+
+
+rule(qr_p, (_qr_jvp,), (_qr_vjp,), needs=(("out",),), multiple_results=True,
+     convention="full column rank assumed; NearlyDegenerateWarning otherwise")
+_QRResult = type(np.linalg.qr(np.eye(1)))
+
+
+def _qr(a, mode="reduced"):
+    a = _operand(a)
+    m, n = shape_of(a)[-2:]
+    if mode not in ("reduced", "complete", "r") or m < n or (mode == "complete" and m != n):
+        raise NotDifferentiableError(
+            "numpy.linalg.qr", f"mode={mode!r} on a {m}x{n} matrix; differentiable: m >= n with mode "
+            "'reduced' or 'r' (the extra columns of mode='complete' and the case m < n are not unique)")
+    r_val = np.linalg.qr(_value(a), mode="r")
+    d = np.abs(np.diagonal(r_val, axis1=-2, axis2=-1))
+    _warn_if_degenerate("numpy.linalg.qr", np.min(d, -1) / np.where(np.max(d, -1) > 0, np.max(d, -1), 1.0),
+                        "a nearly rank-deficient matrix")
+    q, r = bind(qr_p, (a,))
+    return r if mode == "r" else _QRResult(q, r)
+
+
+register_function(np.linalg.qr, _qr)
+
+# -- pinv and lstsq --------------------------------------------------------------------------------------
+pinv_p = Primitive("numpy.linalg.pinv", lambda x, *, rcond: np.linalg.pinv(x, rcond=rcond))
+
+
+def _pinv_jvp(t, out, x, *, rcond):
+    m, n = shape_of(x)[-2:]
+    i_m = np.eye(m, dtype=dtype_of(out))
+    i_n = np.eye(n, dtype=dtype_of(out))
+    tt = _mT(t)
+    return (-(out @ t @ out) + out @ _mT(out) @ tt @ (i_m - x @ out)
+            + (i_n - out @ x) @ tt @ _mT(out) @ out)
+
+
+def _pinv_vjp(g, out, x, *, rcond):
+    m, n = shape_of(x)[-2:]
+    i_m = np.eye(m, dtype=dtype_of(out))
+    i_n = np.eye(n, dtype=dtype_of(out))
+    gt = _mT(g)
+    return (-(_mT(out) @ g @ _mT(out)) + (i_m - x @ out) @ gt @ out @ _mT(out)
+            + _mT(out) @ out @ gt @ (i_n - out @ x))
+
+
+# Convention: the rank is held fixed (singular values under the cutoff count as exact zeros).
+rule(pinv_p, (_pinv_jvp,), (_pinv_vjp,), needs=(("out", "x"),),
+     convention="rank held fixed: singular values under rcond * s_max are exact zeros")
+
+
+def _effective_rcond(a, rcond, rtol):
+    if rcond is None:
+        if rtol is None:
+            return max(shape_of(a)[-2:]) * np.finfo(dtype_of(a)).eps
+        return rtol
+    return rcond
+
+
+def _pinv_checked(a, rcond, name):
+    s = np.linalg.svd(_value(a), compute_uv=False)
+    smax = np.where(s[..., :1] > 0, s[..., :1], 1.0)
+    kept = np.where(s > rcond * s[..., :1], s / smax, np.inf)
+    _warn_if_degenerate(name, np.min(kept, axis=-1), "a nearly singular kept part (ill-conditioned rank)")
+    return bind(pinv_p, (a,), {"rcond": float(rcond)})
+
+
+_NO_VALUE = object()
+
+
+def _pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
+    a = _operand(a)
+    if rcond is None and rtol is _NO_VALUE:
+        rcond = 1e-15                                              # NumPy's default
+    return _pinv_checked(a, _effective_rcond(a, rcond, None if rtol is _NO_VALUE else rtol),
+                         "numpy.linalg.pinv")
+
+
+def _lstsq(a, b, rcond=None):
+    a, b = _operand(a), _operand(b)
+    m, n = shape_of(a)
+    rc = _effective_rcond(a, rcond, None)
+    x = _pinv_checked(a, rc, "numpy.linalg.lstsq") @ b
+    _, _, rank, _ = np.linalg.lstsq(_value(a), _value(b), rcond=rc)
+    if rank == n and m > n:
+        r = a @ x - b
+        residuals = np.sum(r * r, axis=0)
+        if ndim_of(b) == 1:
+            residuals = np.reshape(residuals, (1,))
+    else:
+        residuals = np.zeros((0,), dtype=dtype_of(a))
+    return x, residuals, rank, _svd(a, compute_uv=False)
+
+
+register_function(np.linalg.pinv, _pinv)
+register_function(np.linalg.lstsq, _lstsq)

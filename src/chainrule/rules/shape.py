@@ -184,3 +184,396 @@ register_function(np.copy, lambda a, order="K", subok=False: +a)
 register_function(np.shape, lambda a: a.shape)
 register_function(np.ndim, lambda a: a.ndim)
 register_function(np.size, lambda a, axis=None: a.size if axis is None else a.shape[axis])
+
+
+# == compositions: every function below is exact in terms of the primitives above and in ==
+# == chainrule.rules.indexing, so its derivatives of every order come from theirs.        ==
+from .indexing import getitem_p, index_add_p  # noqa: E402  (indexing does not import shape)
+
+
+def _value(x):
+    """The plain value under any number of tracers (to read, never to differentiate)."""
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
+def _operand(a):
+    return a if isinstance(a, Tracer) else np.asarray(a)
+
+
+def _axis(axis, ndim):
+    return normalize_axis(axis, ndim)[0]
+
+
+def _take_index(index, axis):
+    """A canonical-ready index that applies ``index`` along ``axis`` and leaves the others alone."""
+    return (slice(None),) * axis + (index,)
+
+
+def _squeeze(a, axis=None):
+    s = shape_of(a)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(s) if d == 1)
+    else:
+        axes = normalize_axis(axis, len(s))
+        for ax in axes:
+            if s[ax] != 1:
+                raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+    return _reshape(a, tuple(d for i, d in enumerate(s) if i not in axes))
+
+
+def _expand_dims(a, axis):
+    s = shape_of(a)
+    n = len(s) + (1 if isinstance(axis, (int, np.integer)) else len(axis))
+    axes = normalize_axis(axis, n)
+    it = iter(s)
+    return _reshape(a, tuple(1 if i in axes else next(it) for i in range(n)))
+
+
+def _atleast(nd, where):
+    def atleast(*arys):
+        res = []
+        for a in arys:
+            a = _operand(a)
+            s = shape_of(a)
+            if len(s) < nd:
+                s = where(s)
+            res.append(_reshape(a, s) if s != shape_of(a) else a)
+        return res[0] if len(res) == 1 else tuple(res)
+    return atleast
+
+
+register_function(np.squeeze, _squeeze)
+register_function(np.expand_dims, _expand_dims)
+register_function(np.atleast_1d, _atleast(1, lambda s: (1,)))
+register_function(np.atleast_2d, _atleast(2, lambda s: (1,) * (2 - len(s)) + s))
+register_function(np.atleast_3d, _atleast(3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,),
+                                                        2: s + (1,)}[len(s)]))
+
+# -- joining: stack = expand_dims + concatenate --------------------------------------------
+
+
+def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    arrays = [_operand(a) for a in arrays]
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    shapes = {shape_of(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    axis = _axis(axis, ndim_of(arrays[0]) + 1)
+    return _concatenate([_expand_dims(a, axis) for a in arrays], axis=axis, out=out)
+
+
+def _hstack(tup, dtype=None, casting="same_kind"):
+    arrs = [_atleast(1, lambda s: (1,))(a) for a in tup]
+    return _concatenate(arrs, axis=0 if ndim_of(arrs[0]) == 1 else 1)
+
+
+def _vstack(tup, dtype=None, casting="same_kind"):
+    return _concatenate([_atleast(2, lambda s: (1,) * (2 - len(s)) + s)(a) for a in tup], axis=0)
+
+
+def _dstack(tup):
+    return _concatenate([np.atleast_3d(_operand(a)) for a in tup], axis=2)
+
+
+def _column_stack(tup):
+    cols = []
+    for a in tup:
+        a = _operand(a)
+        cols.append(_reshape(a, (-1, 1)) if ndim_of(a) < 2 else a)
+    return _concatenate(cols, axis=1)
+
+
+register_function(np.stack, _stack)
+register_function(np.hstack, _hstack)
+register_function(np.vstack, _vstack)
+register_function(np.dstack, _dstack)
+register_function(np.column_stack, _column_stack)
+
+# -- splitting: slices -------------------------------------------------------------------------
+
+
+def _split_at(a, bounds, axis):
+    return [a[_take_index(slice(lo, hi), axis)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _array_split(ary, indices_or_sections, axis=0):
+    axis = _axis(axis, ndim_of(ary))
+    n = shape_of(ary)[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        q, r = divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+        bounds = [0] + list(np.cumsum(sizes))
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    return _split_at(ary, [int(b) for b in bounds], axis)
+
+
+def _split(ary, indices_or_sections, axis=0):
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = shape_of(ary)[_axis(axis, ndim_of(ary))]
+        if n % int(indices_or_sections):
+            raise ValueError("array split does not result in an equal division")
+    return _array_split(ary, indices_or_sections, axis)
+
+
+register_function(np.split, _split)
+register_function(np.array_split, _array_split)
+register_function(np.hsplit, lambda ary, s: _split(ary, s, axis=1 if ndim_of(ary) > 1 else 0))
+register_function(np.vsplit, lambda ary, s: _split(ary, s, axis=0))
+
+# -- repetition: reshape + broadcast_to + reshape ------------------------------------------------
+
+
+def _tile(A, reps):
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    s = shape_of(A)
+    d = max(len(s), len(reps))
+    s = (1,) * (d - len(s)) + s
+    reps = (1,) * (d - len(reps)) + reps
+    x = _reshape(A, sum(((1, n) for n in s), ()))
+    x = _broadcast_to(x, sum(((r, n) for r, n in zip(reps, s)), ()))
+    return _reshape(x, tuple(r * n for r, n in zip(reps, s)))
+
+
+def _repeat(a, repeats, axis=None):
+    if axis is None:
+        a, axis = _ravel(a), 0
+    axis = _axis(axis, ndim_of(a))
+    s = shape_of(a)
+    r = np.asarray(repeats)
+    if r.ndim == 0:
+        r = int(r)
+        x = _expand_dims(a, axis + 1)
+        x = _broadcast_to(x, s[:axis + 1] + (r,) + s[axis + 1:])
+        return _reshape(x, s[:axis] + (s[axis] * r,) + s[axis + 1:])
+    return a[_take_index(np.repeat(np.arange(s[axis]), r), axis)]
+
+
+register_function(np.tile, _tile)
+register_function(np.repeat, _repeat)
+
+# -- flips and rolls: slices ----------------------------------------------------------------------
+
+
+def _flip(m, axis=None):
+    n = ndim_of(m)
+    axes = normalize_axis(axis, n)
+    return m[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(n))]
+
+
+def _roll(a, shift, axis=None):
+    if axis is None:
+        return _reshape(_roll(_ravel(a), shift, 0), shape_of(a))
+    shifts = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
+    total = {}
+    for s, ax in zip(*shifts):
+        ax = _axis(int(ax), ndim_of(a))
+        total[ax] = total.get(ax, 0) + int(s)
+    for ax, s in total.items():
+        n = shape_of(a)[ax]
+        s = s % n if n else 0
+        if s:
+            a = _concatenate([a[_take_index(slice(n - s, None), ax)], a[_take_index(slice(0, n - s), ax)]],
+                             axis=ax)
+    return a
+
+
+def _rot90(m, k=1, axes=(0, 1)):
+    k %= 4
+    a0, a1 = axes
+    if k == 0:
+        return +m
+    if k == 2:
+        return _flip(_flip(m, a0), a1)
+    perm = list(range(ndim_of(m)))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    return _transpose(_flip(m, a1), perm) if k == 1 else _flip(_transpose(m, perm), a1)
+
+
+register_function(np.flip, _flip)
+register_function(np.fliplr, lambda m: _flip(m, 1))
+register_function(np.flipud, lambda m: _flip(m, 0))
+register_function(np.roll, _roll)
+register_function(np.rot90, _rot90)
+
+# -- pad: constant = index_add into zeros (+ the constant border); copy modes = integer gathers ----
+_COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def _pad(array, pad_width, mode="constant", **kwargs):
+    x = _operand(array)
+    s = shape_of(x)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (len(s), 2))
+    if mode == "constant":
+        cv = kwargs.pop("constant_values", 0)
+        if kwargs:
+            raise TypeError(f"unsupported keyword arguments for mode 'constant': {sorted(kwargs)}")
+        if isinstance(cv, Tracer) or any(isinstance(c, Tracer) for c in np.ravel(np.asarray(cv, dtype=object))):
+            raise NotDifferentiableError("numpy.pad", "with respect to constant_values")
+        full = tuple(int(n + b + a) for n, (b, a) in zip(s, widths))
+        index = tuple(slice(int(b), int(b) + n) for n, (b, _) in zip(s, widths))
+        out = bind(index_add_p, (x,), {"index": index, "shape": full, "out_ndim": len(s), "basic": True})
+        border = np.pad(np.zeros(s, dtype=dtype_of(x)), widths, mode="constant", constant_values=cv)
+        return out + border if np.any(border) else out
+    if mode in _COPY_MODES:
+        if kwargs.get("reflect_type", "even") != "even":
+            raise NotDifferentiableError("numpy.pad", "reflect_type='odd'")
+        for ax, (b, a) in enumerate(widths):
+            if b or a:
+                idx = np.pad(np.arange(s[ax]), (int(b), int(a)), mode=mode)   # where each output entry comes from
+                x = x[_take_index(idx, ax)]
+        return x
+    raise NotDifferentiableError("numpy.pad", f"mode={mode!r}; supported: 'constant', " + ", ".join(
+        repr(m) for m in _COPY_MODES))
+
+
+register_function(np.pad, _pad)
+
+# -- gathers: take, take_along_axis --------------------------------------------------------------
+
+
+def _take(a, indices, axis=None, out=None, mode="raise"):
+    if out is not None:
+        from ..errors import InPlaceError
+        raise InPlaceError("numpy.take(..., out=...) writes in place; use the returned value.")
+    if axis is None:
+        a, axis = _ravel(a), 0
+    axis = _axis(axis, ndim_of(a))
+    idx = np.asarray(indices)
+    n = shape_of(a)[axis]
+    if mode == "wrap":
+        idx = idx % n
+    elif mode == "clip":
+        idx = np.clip(idx, 0, n - 1)
+    return a[_take_index(int(idx) if idx.ndim == 0 else idx, axis)]
+
+
+def _along_axis_index(indices, shape, axis):
+    """The advanced index that picks ``indices`` along ``axis`` and keeps every other position."""
+    nd = len(shape)
+    index = []
+    for d in range(nd):
+        if d == axis:
+            index.append(indices)
+        else:
+            index.append(np.arange(shape[d]).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1)))
+    return tuple(index)
+
+
+def _take_along_axis(arr, indices, axis=-1):
+    indices = np.asarray(indices)
+    if axis is None:
+        arr, axis = _ravel(arr), 0
+    axis = _axis(axis, ndim_of(arr))
+    if indices.ndim != ndim_of(arr):
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    return arr[_along_axis_index(indices, shape_of(arr), axis)]
+
+
+register_function(np.take, _take)
+register_function(np.take_along_axis, _take_along_axis)
+
+# -- sort and partition: gathers by the permutation of the primal -------------------------------
+# Convention: at ties the permutation of a stable argsort decides which input each output follows.
+
+
+def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    if order is not None:
+        raise NotDifferentiableError("numpy.sort", "order= (structured arrays)")
+    if axis is None:
+        a, axis = _ravel(a), 0
+    return _take_along_axis(a, np.argsort(_value(a), axis=axis, kind="stable"), axis)
+
+
+def _partition(a, kth, axis=-1, kind="introselect", order=None):
+    if order is not None:
+        raise NotDifferentiableError("numpy.partition", "order= (structured arrays)")
+    if axis is None:
+        a, axis = _ravel(a), 0
+    return _take_along_axis(a, np.argpartition(_value(a), kth, axis=axis), axis)
+
+
+register_function(np.sort, _sort)
+register_function(np.partition, _partition)
+# integer results: computed on the primal, no derivative to carry
+register_function(np.argsort, lambda a, axis=-1, kind=None, order=None, *, stable=None:
+                  np.argsort(_value(a), axis=axis, kind=kind, order=order, stable=stable))
+register_function(np.argpartition, lambda a, kth, axis=-1, kind="introselect", order=None:
+                  np.argpartition(_value(a), kth, axis=axis, kind=kind, order=order))
+
+# -- diagonals and triangles ---------------------------------------------------------------------
+
+
+def _diag_len(shape, offset):
+    n, m = shape
+    return max(0, min(n + min(offset, 0), m - max(offset, 0)))
+
+
+def _diagonal(a, offset=0, axis1=0, axis2=1):
+    n = ndim_of(a)
+    i, j = _axis(axis1, n), _axis(axis2, n)
+    if i == j:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    x = _moveaxis(a, (i, j), (-2, -1))
+    k = _diag_len(shape_of(x)[-2:], int(offset))
+    r = np.arange(k)
+    return x[..., r + max(-offset, 0), r + max(offset, 0)]
+
+
+def _diag(v, k=0):
+    k = int(k)
+    nd = ndim_of(v)
+    if nd == 2:
+        return _diagonal(v, k)
+    if nd != 1:
+        raise ValueError("Input must be 1- or 2-d.")
+    n = shape_of(v)[0]
+    size = n + abs(k)
+    r = np.arange(n)
+    index = (r + max(-k, 0), r + max(k, 0))
+    return bind(index_add_p, (v,), {"index": index, "shape": (size, size), "out_ndim": 1, "basic": False})
+
+
+def _triangle(keep):
+    def tri(m, k=0):
+        s = shape_of(m)
+        mask = keep(np.ones(s[-2:], dtype=bool), k)
+        return np.where(mask, m, np.zeros((), dtype=dtype_of(m)))
+    return tri
+
+
+register_function(np.diagonal, _diagonal)
+register_function(np.diag, _diag)
+register_function(np.triu, _triangle(np.triu))
+register_function(np.tril, _triangle(np.tril))
+
+
+# -- building arrays: np.array(..., like=x) ------------------------------------------------------
+
+
+def _nested(obj):
+    if isinstance(obj, (list, tuple)):
+        return _stack([_nested(o) for o in obj])
+    return _operand(obj)
+
+
+def _array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
+    x = _nested(object)
+    if dtype is not None:
+        x = _astype(x, dtype) if isinstance(x, Tracer) else np.asarray(x, dtype=dtype)
+    if ndim_of(x) < ndmin:
+        x = _reshape(x, (1,) * (ndmin - ndim_of(x)) + shape_of(x))
+    return x
+
+
+# np.array([t1, t2]) calls t1.__array__ (an error): NumPy offers no hook for it.  With like=
+# NumPy dispatches, so np.array([t1, t2], like=t1) builds the traced array (np.stack does too).
+register_function(np.array, _array)
+register_function(np.asarray, lambda a, dtype=None, order=None, *, device=None, copy=None, like=None:
+                  _array(a, dtype))
