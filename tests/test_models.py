@@ -86,3 +86,17 @@ def test_tape_keeps_what_the_rules_need():
     assert 8000 <= tape_nbytes(pb.tape) <= 8100   # sin keeps x; the scaling and the sum keep no arrays
     _, pb = vjp_flat(lambda xs: [np.sum(np.tanh(xs[0]) * xs[0])], [x])
     assert 16000 <= tape_nbytes(pb.tape) <= 16100  # tanh keeps its output; the product both factors
+
+
+def test_in_place_accumulation_leaves_user_arrays_alone():
+    # x feeds many terms: its adjoint is summed from many contributions, some of which are
+    # views of constants (broadcasts) or the seed itself; none may be modified.
+    w = np.arange(1.0, 4.0)
+    w_copy = w.copy()
+    f = lambda x: np.sum(x * w) + np.sum(x) + np.sum(x * x) + np.sum(np.broadcast_to(x, (2, 3)))  # noqa: E731
+    x = np.array([0.5, -1.0, 2.0])
+    g = cr.grad(f)(x)
+    assert np.allclose(g, w + 1 + 2 * x + 2)
+    assert np.array_equal(w, w_copy)
+    g2 = cr.grad(f)(x)
+    assert np.array_equal(g, g2)

@@ -212,7 +212,12 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
     that was reached (``None`` otherwise); with ``keep_adjoints`` (for
     ``explain``) the intermediates' adjoints stay too.  With ``consume`` the
     tape entries are dropped as they are processed, freeing the values they kept.
+
+    Where several contributions meet, the first sum is a fresh array that
+    only this sweep references; further contributions are added into it in
+    place instead of allocating a new array each time.
     """
+    owned = set()
     for i in range(len(tape) - 1, -1, -1):
         g = adjoints[i]
         if g is None:
@@ -234,7 +239,14 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
             if p is not None:
                 c = vjps[j](g, vals, params)
                 a = adjoints[p]
-                adjoints[p] = c if a is None else a + c
+                if a is None:
+                    adjoints[p] = c
+                elif p in owned and type(c) is np.ndarray and c.shape == a.shape and c.dtype == a.dtype:
+                    np.add(a, c, out=a)                     # a buffer this sweep made: add in place
+                else:
+                    a = adjoints[p] = a + c
+                    if type(a) is np.ndarray:
+                        owned.add(p)
             j += 1
 
 
@@ -338,3 +350,24 @@ def tape_nbytes(tape):
                 seen.add(id(v))
                 total += _nbytes(v)
     return total
+
+
+def record(level, prim, args, outs, saved, params):
+    """Append to ``level``'s tape one entry for a call whose results the caller computed itself.
+
+    For rules that must run user code on the values one level down before
+    the entry exists (``custom_vjp`` runs its forward function there, so
+    that outer levels see it).  ``prim`` is variadic with several results;
+    the entry's ``vals`` are ``(outs as Meta, *saved)``, so ``tape_nbytes``
+    counts exactly ``saved``.  Tracers of ``level`` among ``args`` become the
+    parents.  Returns one tracer of ``level`` per output.
+    """
+    parents = tuple(a.node if type(a) is ReverseTracer and a._level is level else None for a in args)
+    tape = level.tape
+    node = len(tape)
+    tape.append((prim, parents, (tuple(_meta(o) for o in outs), *saved), params))
+    tracers = []
+    for k, o in enumerate(outs):
+        tape.append((SELECT, (node,), k, len(outs)))
+        tracers.append(ReverseTracer(level, o, len(tape) - 1))
+    return tracers
