@@ -14,6 +14,7 @@ from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError
 from .transforms import grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .transforms import Decision, choose_mode, jacobian
 from .tools.explain import Explanation, explain
+from .tools.advise import Advice, advise
 
 __version__ = "0.1.0"
 
@@ -23,4 +24,7 @@ __all__ = [
     "LeakedTracerError", "InputDtypeError", "NonScalarOutputError", "ShapeMismatchError",
     "ArgnumsError",
 ]
-__all__ += ["jacobian", "choose_mode", "Decision", "explain", "Explanation"]
+__all__ += ["jacobian", "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice"]
+
+from .transforms import checkpoint, custom_jvp, custom_vjp, loop  # noqa: E402
+__all__ += ["checkpoint", "loop", "custom_jvp", "custom_vjp"]

@@ -265,7 +265,7 @@ def render(e):
         lines += _table(["v", "adjoint", "value"],
                         [[s.name, _bar(s.name), _show(s.adjoint)] for s in reversed(e.steps)])
     lines += ["", f"Totals: n = {e.n} input{'s' * (e.n != 1)}, m = {e.m} output{'s' * (e.m != 1)}, "
-                  f"{e.operations} operations; the reverse sweep keeps {format_bytes(e.tape_bytes)}",
+                  f"{e.operations} operation{'s' * (e.operations != 1)}; the reverse sweep keeps {format_bytes(e.tape_bytes)}",
               "", "Cost of the full Jacobian"]
     rows = []
     for mode in ("forward", "reverse"):

@@ -1,0 +1,133 @@
+"""``advise``: run both modes for real on the user's function and say which to use.
+
+Where ``choose_mode`` estimates from a probe, ``advise`` measures: it computes
+the full Jacobian with ``jacfwd`` and with ``jacrev`` ``repeat`` times each,
+interleaved, takes the median time of each, and the peak memory of one more
+run of each under ``tracemalloc`` (which counts the arrays NumPy allocates).
+The report puts the measured recommendation beside the choice of
+``jacobian(mode="auto")`` and says when they disagree.
+"""
+
+import statistics
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..pytree import flatten
+from ..transforms import choose_mode, jacfwd, jacrev
+from ..transforms.mode import format_bytes
+
+__all__ = ["advise", "Advice", "Measurement"]
+
+_CLOSE = 0.10       # measured times closer than this count as a tie
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One mode, measured: median seconds of a full Jacobian, all samples, peak bytes."""
+
+    mode: str
+    seconds: float
+    samples: tuple
+    peak_bytes: int
+
+
+@dataclass(frozen=True)
+class Advice:
+    """The measured recommendation beside what auto mode would choose."""
+
+    n: int
+    m: int
+    forward: Measurement
+    reverse: Measurement
+    recommendation: str      # "forward" or "reverse", from the measurements
+    auto: object             # the Decision of jacobian(mode="auto")
+    agrees: bool             # whether auto mode picks the measured recommendation (or a tie)
+    reason: str
+
+    def to_dict(self):
+        d = asdict(self)
+        d["auto"] = self.auto.to_dict()
+        return d
+
+    def __str__(self):
+        lines = [f"Full Jacobian of a function R^{self.n} -> R^{self.m}, both modes measured "
+                 f"({len(self.forward.samples)} runs each, median):", ""]
+        width = max(len(f"{x.seconds * 1e3:.3f}") for x in (self.forward, self.reverse))
+        for x in (self.forward, self.reverse):
+            mark = "  <- recommended" if x.mode == self.recommendation else ""
+            lines.append(f"  {x.mode:8s} {x.seconds * 1e3:{width}.3f} ms   peak {format_bytes(x.peak_bytes):>9s}{mark}")
+        lines += ["", f"Recommendation: {self.reason}",
+                  f"Auto mode: {self.auto.reason}"]
+        if not self.agrees:
+            lines.append(f"Note: auto mode would choose {self.auto.mode}, but {self.recommendation} measured faster.")
+        return "\n".join(lines) + "\n"
+
+
+def _peak(fn):
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return max(tracemalloc.get_traced_memory()[1] - base, 0)
+    finally:
+        if started:
+            tracemalloc.stop()
+
+
+def advise(f, *args, argnums=0, repeat=5, memory_budget=None):
+    """Measure the full Jacobian of ``f`` at ``args`` in both modes and recommend one.
+
+    Runs ``jacfwd`` and ``jacrev`` ``repeat`` times each (interleaved, after
+    one warm-up run each, whose results are checked to agree), takes median
+    times, and the peak memory of each under ``tracemalloc``.  Returns an
+    :class:`Advice`; ``str()`` of it is the report.  Cost: about
+    ``2 * (repeat + 2)`` full Jacobians.
+
+    >>> import numpy as np
+    >>> a = advise(lambda x: np.sin(x) * 2.0, np.ones(3), repeat=3)
+    >>> a.recommendation in ("forward", "reverse"), (a.n, a.m)
+    (True, (3, 3))
+    """
+    if int(repeat) < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat!r}")
+    runs = {"forward": jacfwd(f, argnums), "reverse": jacrev(f, argnums)}
+    warm = {mode: fn(*args) for mode, fn in runs.items()}
+    _check_agree(warm["forward"], warm["reverse"])
+    samples = {mode: [] for mode in runs}
+    for _ in range(int(repeat)):
+        for mode, fn in runs.items():
+            t0 = time.perf_counter()
+            fn(*args)
+            samples[mode].append(time.perf_counter() - t0)
+    peaks = {mode: _peak(lambda: fn(*args)) for mode, fn in runs.items()}
+    measured = {mode: Measurement(mode, statistics.median(s), tuple(s), peaks[mode]) for mode, s in samples.items()}
+    fwd, rev = measured["forward"], measured["reverse"]
+    decision = choose_mode(f, *args, argnums=argnums, memory_budget=memory_budget)
+    fast, slow = (fwd, rev) if fwd.seconds <= rev.seconds else (rev, fwd)
+    tie = slow.seconds - fast.seconds <= _CLOSE * fast.seconds
+    if tie:
+        best = fwd if fwd.peak_bytes <= rev.peak_bytes else rev
+        reason = (f"{best.mode}: the two modes are within 10% of each other "
+                  f"({fwd.seconds * 1e3:.3g} ms forward, {rev.seconds * 1e3:.3g} ms reverse), "
+                  f"and {best.mode} mode needs less memory ({format_bytes(best.peak_bytes)} against "
+                  f"{format_bytes((rev if best is fwd else fwd).peak_bytes)}).")
+    else:
+        best = fast
+        reason = (f"{best.mode}: {slow.seconds / fast.seconds:.3g}x faster than {slow.mode} "
+                  f"({fast.seconds * 1e3:.3g} ms against {slow.seconds * 1e3:.3g} ms), peak memory "
+                  f"{format_bytes(fast.peak_bytes)} against {format_bytes(slow.peak_bytes)}.")
+    agrees = decision.mode == best.mode or tie
+    return Advice(decision.n, decision.m, fwd, rev, best.mode, decision, agrees, reason)
+
+
+def _check_agree(a, b):
+    for x, y in zip(flatten(a)[0], flatten(b)[0]):
+        if not np.allclose(np.asarray(x), np.asarray(y), rtol=1e-8, atol=1e-10):
+            raise AssertionError("forward and reverse mode disagree on this function's Jacobian "
+                                 "(a derivative rule may be wrong); please report it")
