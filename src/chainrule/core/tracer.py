@@ -238,6 +238,20 @@ class Tracer:
     def repeat(self, *a, **k): return np.repeat(self, *a, **k)
     def take(self, *a, **k): return np.take(self, *a, **k)
     def round(self, decimals=0): return np.round(self, decimals)
+    def argsort(self, *a, **k): return np.argsort(self, *a, **k)
+    def conj(self):
+        if self.dtype.kind == "c":
+            raise NotDifferentiableError("conj", "of a complex traced value; chainrule differentiates real values")
+        return +self
+    conjugate = conj
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    def sort(self, *a, **k):
+        raise InPlaceError("x.sort() sorts a traced array in place, which chainrule cannot differentiate. "
+                           "Use the returned value of np.sort(x) instead.")
 
     def copy(self):
         return np.copy(self)
