@@ -10,7 +10,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.transforms.mode import (TapeStats, available_memory, decide, directions_per_sweep,
-                                       parse_bytes)
+                                       fit_sweep, parse_bytes)
 
 RNG = np.random.default_rng(7)
 
@@ -46,29 +46,40 @@ def test_the_choice_is_the_cheaper_estimate_or_within_ten_percent(n, m):
 
 def test_the_measured_ratio_decides_between_equal_shapes():
     s = stats(100, 100)
-    cheap_forward = decide(s, t_record=1e-4, t_forward=1e-4 + 8e-4, t_reverse=1e-4 + 8 * 3e-4, probe=8)
-    cheap_reverse = decide(s, t_record=1e-4, t_forward=1e-4 + 8 * 3e-4, t_reverse=1e-4 + 8e-4, probe=8)
+    # (fixed, per direction) seconds of a sweep: reverse directions three times the price of forward ones
+    cheap_forward = decide(s, t_record=1e-4, forward=(1e-4, 1e-4), reverse=(1e-4, 3e-4))
+    cheap_reverse = decide(s, t_record=1e-4, forward=(1e-4, 3e-4), reverse=(1e-4, 1e-4))
     assert cheap_forward.mode == "forward" and cheap_forward.ratio == pytest.approx(3.0)
     assert cheap_reverse.mode == "reverse" and cheap_reverse.ratio == pytest.approx(1 / 3)
+    # n = 64 against m = 1, but a forward sweep costs the same for 1 or 64 directions here
+    flat = decide(stats(64, 1), t_record=1e-4, forward=(1.5e-4, 0.0), reverse=(1e-4, 0.0))
+    assert flat.mode == "forward" and flat.forward.seconds < flat.reverse.seconds
+
+
+def test_fit_sweep_separates_fixed_and_per_direction_costs():
+    assert fit_sweep(3e-3, 10e-3, 8) == pytest.approx((2e-3, 1e-3))
+    assert fit_sweep(3e-3) == (3e-3, 0.0)
+    assert fit_sweep(3e-3, 2e-3, 8) == (3e-3, 0.0)                 # noise: never a negative price
+    assert fit_sweep(3e-3, 5e-3, 1) == (4e-3, 0.0)
 
 
 def test_a_tie_goes_to_the_mode_with_fewer_directions():
     # one direction costs 1e-4 s in both modes; the sweeps themselves are nearly free
-    near = decide(stats(11, 10), 1e-6, 1e-6 + 8e-4, 1e-6 + 8e-4, probe=8)
+    near = decide(stats(11, 10), 1e-6, (1e-6, 1e-4), (1e-6, 1e-4))
     assert near.mode == "reverse" and near.forward.seconds > near.reverse.seconds
-    tie = decide(stats(10, 11), 1e-6, 1e-6 + 8e-4, 1e-6 + 8e-4, probe=8)
+    tie = decide(stats(10, 11), 1e-6, (1e-6, 1e-4), (1e-6, 1e-4))
     assert tie.mode == "forward" and tie.forward.seconds < tie.reverse.seconds
     # within 10% but the slower one has fewer directions: still the fewer directions
-    slow = decide(stats(10, 11), 1e-6, 1e-6 + 8 * 1.05e-4, 1e-6 + 8 * 0.9e-4, probe=8)
+    slow = decide(stats(10, 11), 1e-6, (1e-6, 1.05e-4), (1e-6, 0.9e-4))
     assert slow.mode == "forward" and slow.forward.seconds > slow.reverse.seconds and "within 10%" in slow.reason
 
 
 def test_a_tape_larger_than_the_budget_forces_forward():
     s = stats(10_000, 10, tape_bytes=10 ** 9)
-    d = decide(s, 1e-3, 2e-3, 2e-3, probe=8, memory_budget=10 ** 8)
+    d = decide(s, 1e-3, (1e-3, 1e-4), (1e-3, 1e-4), memory_budget=10 ** 8)
     assert d.mode == "forward" and not d.reverse.fits and d.forward.fits
     assert "memory budget" in d.reason
-    assert decide(s, 1e-3, 2e-3, 2e-3, probe=8, memory_budget=10 ** 10).mode == "reverse"
+    assert decide(s, 1e-3, (1e-3, 1e-4), (1e-3, 1e-4), memory_budget=10 ** 10).mode == "reverse"
 
 
 def test_chunks_come_from_the_memory_budget():
@@ -78,7 +89,7 @@ def test_chunks_come_from_the_memory_budget():
     assert 1 <= k < 10_000 and k * per_direction <= 2 ** 26 < (k + 1) * per_direction
     assert directions_per_sweep(10_000, bytes_per_direction=10 ** 9, memory_budget=10 ** 6) == 1
     assert directions_per_sweep(5, chunk_size=3) == 3
-    d = decide(stats(10_000, 10_000, largest=80_000), 1e-3, 2e-3, 2e-3, probe=8, memory_budget=2 ** 26)
+    d = decide(stats(10_000, 10_000, largest=80_000), 1e-3, (1e-3, 1e-4), (1e-3, 1e-4), memory_budget=2 ** 26)
     assert d.forward.directions_per_sweep < 10_000 and d.forward.sweeps > 1
     assert d.forward.bytes - 8 * 10 ** 8 <= 2 ** 26
 
@@ -144,7 +155,7 @@ def test_auto_reuses_its_first_evaluation(n, m):
     x = RNG.standard_normal(n)
     jac = cr.jacobian(f)
     jac(x)
-    assert len(calls) == 2                          # one taped sweep + one forward probe
+    assert len(calls) == 3                          # one taped sweep + two forward probes
     calls.clear()
     jac(x)
     assert len(calls) == 1                          # later calls: the chosen mode alone, in one sweep

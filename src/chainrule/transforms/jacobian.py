@@ -1,9 +1,10 @@
 """``jacobian`` with the mode chosen per function, and ``choose_mode``, the choice as data.
 
-Auto mode evaluates the function once on a tape, then pushes a few (``k0``)
-directions through a backward sweep and a forward sweep, timing both.  Those
-probes are not thrown away: they are the first ``k0`` rows (reverse) or
-columns (forward) of the Jacobian, and the tape recorded for the measurement
+Auto mode evaluates the function once on a tape, then pushes a few directions
+and then one more through a backward sweep and through a forward sweep,
+timing each (see :mod:`chainrule.transforms.mode`).  Those probes are not
+thrown away: they are the first rows (reverse) or columns (forward) of the
+Jacobian, and the tape recorded for the measurement
 is the tape the reverse Jacobian pulls the remaining rows through.  What auto
 mode spends on top of the chosen mode is the probe of the other mode (and the
 recording, when forward wins).
@@ -18,7 +19,7 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _sizes, _split, _zeros, jacfwd, jacrev
-from .mode import decide, directions_per_sweep, guess_bytes_per_direction, parse_bytes, tape_stats
+from .mode import decide, directions_per_sweep, fit_sweep, guess_bytes_per_direction, parse_bytes, tape_stats
 
 __all__ = ["jacobian", "choose_mode", "PROBE_DIRECTIONS"]
 
@@ -67,7 +68,12 @@ def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=T
 
 
 class _Probe:
-    """The first evaluation of an auto-mode Jacobian: the tape, both probes, the decision."""
+    """The first evaluation of an auto-mode Jacobian: the tape, the timed probes, the decision.
+
+    Each mode is probed twice, with up to ``PROBE_DIRECTIONS`` directions and
+    then with one more; the probes compute the first rows (reverse) or
+    columns (forward) of the Jacobian, which the chosen mode keeps.
+    """
 
     def __init__(self, flat, memory_budget):
         self.flat = flat
@@ -77,33 +83,46 @@ class _Probe:
         t_record = time.perf_counter() - t0
         self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
         n, m = self.stats.n, self.stats.m
-        k0 = self.k0 = max(1, min(n, m, PROBE_DIRECTIONS))
-        t0 = time.perf_counter()
-        self.rows = _pull_rows(flat, self.outs, self.pullback, 0, k0, [[] for _ in leaves], stop=k0,
+        self.rows, self.cols = [[] for _ in leaves], [[] for _ in self.outs]
+        times = {}
+        for mode, total in (("reverse", m), ("forward", n)):
+            many = min(PROBE_DIRECTIONS, total - 1)
+            spans = [(0, many), (many, many + 1)] if many > 0 else [(0, min(1, total))]
+            measured = []
+            for start, stop in spans:
+                if stop <= start:
+                    continue
+                t0 = time.perf_counter()
+                if mode == "reverse":
+                    _pull_rows(flat, self.outs, self.pullback, start, stop - start, self.rows, stop=stop,
                                consume_last=False)
-        t_reverse = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if n:
-            _, touts = jvp_flat(flat, leaves, _split(_basis_chunk(0, min(k0, n), n), leaves))
-            self.cols = [[_zeros((min(k0, n),), o) if t is None else t] for o, t in zip(self.outs, touts)]
-        else:
-            self.cols = [[_zeros((0,), o)] for o in self.outs]
-        t_forward = time.perf_counter() - t0
-        self.decision = decide(self.stats, t_record, t_forward, t_reverse, k0, memory_budget)
+                else:
+                    self._push_cols(start, stop - start)
+                measured.append((time.perf_counter() - t0, stop - start))
+            times[mode] = measured
+        self.done = {mode: sum(k for _, k in times[mode]) for mode in times}
+        fits = {mode: fit_sweep(t[1][0], t[0][0], t[0][1]) if len(t) == 2 else    # (one, many, count)
+                fit_sweep(t[0][0]) if t else (0.0, 0.0) for mode, t in times.items()}
+        self.decision = decide(self.stats, t_record, fits["forward"], fits["reverse"], memory_budget)
+
+    def _push_cols(self, start, count):
+        flat, n = self.flat, self.stats.n
+        outs, touts = jvp_flat(flat, flat.in_leaves, _split(_basis_chunk(start, count, n), flat.in_leaves))
+        for p, o, t in zip(self.cols, outs, touts):
+            p.append(_zeros((count,), o) if t is None else t)
 
     def jacobian(self):
-        flat, leaves, outs = self.flat, self.flat.in_leaves, self.outs
+        flat, outs = self.flat, self.outs
         if self.decision.mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
             n, k = self.stats.n, self.decision.forward.directions_per_sweep
-            for start in range(min(self.k0, n), n, k):
-                count = min(k, n - start)
-                outs, touts = jvp_flat(flat, leaves, _split(_basis_chunk(start, count, n), leaves))
-                for p, o, t in zip(self.cols, outs, touts):
-                    p.append(_zeros((count,), o) if t is None else t)
+            for start in range(self.done["forward"], n, k):
+                self._push_cols(start, min(k, n - start))
+            if n == 0:
+                self.cols = [[_zeros((0,), o)] for o in outs]
             return _assemble_forward(flat, outs, self.cols)
         k = self.decision.reverse.directions_per_sweep
-        pieces = _pull_rows(flat, outs, self.pullback, min(self.k0, self.stats.m), k, self.rows)
+        pieces = _pull_rows(flat, outs, self.pullback, self.done["reverse"], k, self.rows)
         return _assemble_reverse(flat, outs, pieces)
 
 

@@ -7,13 +7,17 @@ tangent step, and reverse mode first records a tape and keeps it.  So the
 model is measured per function, from its first evaluation:
 
 * a recorded sweep (the tape: its length and, by :func:`~chainrule.reverse.tape_nbytes`,
-  the bytes it keeps) and its time ``t_rec``, which also stands for the fixed
-  per-sweep cost of walking the operations;
-* one backward sweep and one forward sweep carrying the same small number
-  ``k0`` of directions, timed; their excess over ``t_rec`` divided by ``k0``
-  is the price of one direction in each mode (``ratio`` = reverse / forward).
+  the bytes it keeps) and its time ``t_rec``;
+* in each mode, a sweep carrying a few directions (up to 8) and a sweep
+  carrying one, timed: the difference is the price of one more direction, the
+  rest the fixed price of a sweep (:func:`fit_sweep`).  ``ratio`` is the
+  price of a reverse direction over a forward one.  The larger probe runs
+  first, so warming up inflates the price of a direction, which errs towards
+  the mode with fewer directions; and no direction is priced below
+  ``SECONDS_PER_ELEMENT`` per entry it touches, so noise cannot make
+  directions free.
 
-A mode's estimated time is ``sweeps * t_rec + directions * per_direction``
+A mode's estimated time is ``sweeps * fixed + directions * per_direction``
 (reverse adds the recording); its memory is ``tape + k * bytes_per_direction +
 jacobian``, where ``k`` -- the directions one sweep carries -- is the largest
 chunk that keeps the sweep within the memory budget (default: a quarter of the
@@ -35,11 +39,12 @@ from ..core import Meta
 
 __all__ = ["directions_per_sweep", "DEFAULT_MAX_DIRECTIONS", "available_memory", "default_memory_budget",
            "parse_bytes", "format_bytes", "TapeStats", "tape_stats", "ModeCost", "Decision", "decide",
-           "LIVE_VALUES", "guess_bytes_per_direction"]
+           "LIVE_VALUES", "guess_bytes_per_direction", "fit_sweep"]
 
 DEFAULT_MAX_DIRECTIONS = 2048   # beyond this, wider batches stop paying: arrays leave the caches
 LIVE_VALUES = 3                 # tangents (or adjoints) alive at once, in units of the largest value
 _TIE = 0.10                     # estimates closer than this: prefer fewer directions
+SECONDS_PER_ELEMENT = 0.5e-9    # a direction costs at least this per entry it touches (a loose lower bound)
 _FALLBACK_MEMORY = 2 ** 32      # when /proc/meminfo cannot be read
 
 
@@ -141,6 +146,7 @@ class TapeStats:
     largest_value: int      # bytes of the largest intermediate value
     input_bytes: int
     output_bytes: int
+    elements: int = 0       # entries of all intermediates, inputs and outputs: what one direction touches
 
     @property
     def bytes_per_direction(self):
@@ -156,8 +162,15 @@ def tape_stats(tape, inputs, outputs):
                   + [8])
     n = sum(int(np.prod(np.shape(x), dtype=np.int64)) for x in inputs)
     m = sum(int(np.prod(np.shape(o), dtype=np.int64)) for o in outputs)
+    elements = sum(_size(e[2][0]) for e in entries if isinstance(e[2], tuple)) + n + m
     return TapeStats(n, m, len(entries), tape_nbytes(tape), largest, sum(_nbytes(x) for x in inputs),
-                     sum(_nbytes(o) for o in outputs))
+                     sum(_nbytes(o) for o in outputs), elements)
+
+
+def _size(v):
+    if isinstance(v, (tuple, list)):
+        return sum(_size(x) for x in v)
+    return int(np.prod(getattr(v, "shape", ()), dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -209,23 +222,41 @@ def _cost(directions, per_direction_s, sweep_s, fixed_s, per_direction_b, fixed_
                     fixed_b + per_direction_b <= budget)
 
 
-def decide(stats, t_record, t_forward, t_reverse, probe, memory_budget=None):
-    """The :class:`Decision` from a recorded sweep's ``stats`` and timed probe sweeps.
+def fit_sweep(t_one, t_many=None, many=0):
+    """``(fixed, per_direction)`` seconds of a sweep from two timed probes.
 
-    ``t_record`` is the time of the recorded primal sweep; ``t_forward`` and
-    ``t_reverse`` the times of a forward sweep and a backward sweep carrying
-    ``probe`` directions each.  Times in seconds, budget in bytes.
+    ``t_one`` is a sweep carrying one direction, ``t_many`` one carrying
+    ``many``; a sweep of k directions then costs ``fixed + k * per_direction``.
+    With no second probe (or ``many == 1``) the whole time counts as fixed.
+
+    >>> fit_sweep(3e-3, 10e-3, 8)
+    (0.002, 0.001)
+    """
+    if not t_many or many <= 1:
+        one = t_one if not t_many else (t_one + t_many) / 2
+        return one, 0.0
+    per = max((t_many - t_one) / (many - 1), 0.0)
+    fixed = max(t_one - per, 0.0)
+    return round(fixed, 15), round(per, 15)
+
+
+def decide(stats, t_record, forward, reverse, memory_budget=None):
+    """The :class:`Decision` from a recorded sweep's ``stats`` and the fitted sweep costs.
+
+    ``t_record`` is the time of the recorded primal sweep; ``forward`` and
+    ``reverse`` are ``(fixed, per_direction)`` seconds of a forward sweep and
+    of a backward sweep (see :func:`fit_sweep`).  The budget is in bytes.
     """
     budget = parse_bytes(memory_budget)
     n, m = stats.n, stats.m
-    probe = max(probe, 1)
-    floor = 0.05 * t_record / probe               # a direction never costs less than this
-    per_fwd = max((t_forward - t_record) / probe, floor)
-    per_rev = max((t_reverse - t_record) / probe, floor)
+    (a_f, per_fwd), (a_r, per_rev) = forward, reverse
+    floor = SECONDS_PER_ELEMENT * stats.elements      # timing noise must not make a direction free
+    per_fwd, per_rev = max(per_fwd, floor), max(per_rev, floor)
     jac_bytes = 8 * n * m
-    fwd = _cost(n, per_fwd, t_record, 0.0, stats.bytes_per_direction, 0, jac_bytes, budget)
-    rev = _cost(m, per_rev, t_record, t_record, stats.bytes_per_direction, stats.tape_bytes, jac_bytes, budget)
-    ratio = per_rev / per_fwd
+    fwd = _cost(n, per_fwd, a_f, 0.0, stats.bytes_per_direction, 0, jac_bytes, budget)
+    rev = _cost(m, per_rev, a_r, t_record, stats.bytes_per_direction, stats.tape_bytes, jac_bytes, budget)
+    # reverse over forward for one more direction; for sweeps dominated by fixed costs, whole sweeps
+    ratio = per_rev / per_fwd if per_fwd > 0 else (a_r + t_record) / max(a_f, 1e-12)
     if fwd.fits != rev.fits:
         mode = "forward" if fwd.fits else "reverse"
         other = rev if fwd.fits else fwd
