@@ -179,14 +179,17 @@ def test_warns_past_the_threshold(name, delta):
     f, oracle, point = LIMITS[name]
     x = point(delta)
     for jac in (cr.jacfwd, cr.jacrev):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore", RuntimeWarning)              # NumPy's own divide-by-zero
             warnings.simplefilter("always", NearlyDegenerateWarning)
-            with pytest.warns(NearlyDegenerateWarning, match="relative distance"):
-                try:
-                    jac(f)(x)
-                except np.linalg.LinAlgError:                               # an error is fine too
-                    pass
+            try:
+                jac(f)(x)
+                raised = False
+            except np.linalg.LinAlgError:                                   # an error is fine too
+                raised = True
+        warned = [w for w in caught if issubclass(w.category, NearlyDegenerateWarning)
+                  and "relative distance" in str(w.message)]
+        assert warned or (raised and delta == 0.0), f"{name} at delta={delta}: no warning (nor an error on the limit)"
 
 
 @np.errstate(divide="ignore", invalid="ignore")          # on the limit the rule divides by 0 (after warning)

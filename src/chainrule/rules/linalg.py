@@ -29,7 +29,9 @@ accurate (tests/test_linalg_limits.py checks both sides).  ``eigh`` and
 ``svd`` assume distinct eigenvalues and singular values.
 """
 
+import os
 import string
+import sys
 import warnings
 from collections import Counter
 
@@ -161,6 +163,17 @@ DEGENERACY_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 matrix) below which a derivative is reported as unreliable with NearlyDegenerateWarning."""
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _caller_level():
+    """The warnings stacklevel of the first frame outside chainrule: the user's call."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _warn_if_degenerate(name, distance, what):
     """Warn when ``distance`` (relative, 0 = degenerate) is below DEGENERACY_TOL anywhere in a stack."""
     d = float(np.min(distance)) if np.size(distance) else np.inf
@@ -168,7 +181,7 @@ def _warn_if_degenerate(name, distance, what):
         warnings.warn(
             f"{name}: the derivative is taken at a point with {what} (relative distance {d:.2g} < "
             f"{DEGENERACY_TOL:.2g}); it may be inaccurate or not exist there.", NearlyDegenerateWarning,
-            stacklevel=4)
+            stacklevel=_caller_level())
 
 
 def _relative_gap(v):
@@ -467,8 +480,12 @@ rule(inv_p, (lambda t, out, x: -(out @ t @ out),),
 def _inv(a):
     a = _operand(a)
     _check_square("numpy.linalg.inv", a)
-    _warn_if_degenerate("numpy.linalg.inv", _inverse_condition(_value(a)), "a nearly singular matrix")
-    return bind(inv_p, (a,))
+    out = bind(inv_p, (a,))
+    norm1 = lambda m: np.max(np.sum(np.abs(m), axis=-2), axis=-1)      # noqa: E731
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rcond = 1.0 / (norm1(_value(a)) * norm1(_value(out)))           # 1 / cond_1: no second factorisation
+    _warn_if_degenerate("numpy.linalg.inv", np.nan_to_num(rcond, nan=0.0), "a nearly singular matrix")
+    return out
 
 
 register_function(np.linalg.inv, _inv)
@@ -587,11 +604,10 @@ rule(cholesky_p, (_cholesky_jvp,), (_cholesky_vjp,), needs=(("out",),))
 def _cholesky(a, /, *, upper=False):
     a = _operand(a)
     _check_square("numpy.linalg.cholesky", a)
-    l_val = np.linalg.cholesky(_value(a), upper=upper)
-    d = np.abs(np.diagonal(l_val, axis1=-2, axis2=-1))
+    out = bind(cholesky_p, (_symmetric_from(a, lower=not upper),))
+    d = np.abs(np.diagonal(_value(out), axis1=-2, axis2=-1))
     _warn_if_degenerate("numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
                         "a nearly singular matrix")
-    out = bind(cholesky_p, (_symmetric_from(a, lower=not upper),))
     return _mT(out) if upper else out
 
 
@@ -632,9 +648,9 @@ def _eigh(a, UPLO="L"):
     _check_square("numpy.linalg.eigh", a)
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
-    _warn_if_degenerate("numpy.linalg.eigh", _relative_gap(np.linalg.eigvalsh(_value(a), UPLO)),
-                        "nearly repeated eigenvalues")
-    return _EighResult(*bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),)))
+    w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),))
+    _warn_if_degenerate("numpy.linalg.eigh", _relative_gap(_value(w)), "nearly repeated eigenvalues")
+    return _EighResult(w, v)
 
 
 def _eigvalsh(a, UPLO="L"):
@@ -716,17 +732,16 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if hermitian:
         raise NotDifferentiableError("numpy.linalg.svd", "hermitian=True; use hermitian=False or np.linalg.eigh")
     m, n = shape_of(a)[-2:]
-    s = np.linalg.svd(_value(a), compute_uv=False)
-    smax = np.where(s[..., 0] > 0, s[..., 0], 1.0)
-    distance = np.minimum(s[..., -1] / smax, _relative_gap(s)) if compute_uv else s[..., -1] / smax
-    _warn_if_degenerate("numpy.linalg.svd", distance, "nearly repeated or zero singular values")
-    if not compute_uv:
-        return bind(svdvals_p, (a,))
-    if full_matrices and m != n:
+    if compute_uv and full_matrices and m != n:
         raise NotDifferentiableError(
             "numpy.linalg.svd", "full_matrices=True on a non-square matrix (the added singular vectors are "
             "not unique); pass full_matrices=False")
-    return _SVDResult(*bind(svd_p, (a,)))
+    out = bind(svd_p, (a,)) if compute_uv else bind(svdvals_p, (a,))
+    s = _value(out[1] if compute_uv else out)
+    smax = np.where(s[..., 0] > 0, s[..., 0], 1.0)
+    distance = np.minimum(s[..., -1] / smax, _relative_gap(s)) if compute_uv else s[..., -1] / smax
+    _warn_if_degenerate("numpy.linalg.svd", distance, "nearly repeated or zero singular values")
+    return _SVDResult(*out) if compute_uv else out
 
 
 register_function(np.linalg.svd, _svd)
@@ -768,11 +783,10 @@ def _qr(a, mode="reduced"):
         raise NotDifferentiableError(
             "numpy.linalg.qr", f"mode={mode!r} on a {m}x{n} matrix; differentiable: m >= n with mode "
             "'reduced' or 'r' (the extra columns of mode='complete' and the case m < n are not unique)")
-    r_val = np.linalg.qr(_value(a), mode="r")
-    d = np.abs(np.diagonal(r_val, axis1=-2, axis2=-1))
+    q, r = bind(qr_p, (a,))
+    d = np.abs(np.diagonal(_value(r), axis1=-2, axis2=-1))
     _warn_if_degenerate("numpy.linalg.qr", np.min(d, -1) / np.where(np.max(d, -1) > 0, np.max(d, -1), 1.0),
                         "a nearly rank-deficient matrix")
-    q, r = bind(qr_p, (a,))
     return r if mode == "r" else _QRResult(q, r)
 
 
