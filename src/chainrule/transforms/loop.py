@@ -137,21 +137,20 @@ class _Loop:
         self.steps = steps
         self.snapshots = snapshots
 
-    def run(self, xs, start=0, stop=None):
+    def run(self, xs, start=0, stop=None, check=None):
+        """Steps ``start .. stop-1`` from ``xs``; ``check(state)`` looks at the state after the first."""
         step = self.step
         for i in range(start, self.steps if stop is None else stop):
             xs = step(xs, i)
+            if check is not None:
+                check(xs)
+                check = None
         return xs
 
 
 def _impl(*xs, call):
-    body = call.extra
-    xs = list(xs)
-    if body.steps:
-        xs = body.step(xs, 0)
-        check_closure(xs, call.depth, "the step function of loop", "part of the state")
-        xs = body.run(xs, 1)
-    return tuple(xs)
+    return tuple(call.extra.run(list(xs), check=lambda xs: check_closure(
+        xs, call.depth, "the step function of loop", "part of the state")))
 
 
 def _pull(body):
@@ -206,10 +205,10 @@ def _run(body, xs, what=None):
     if body.steps == 0:
         return list(xs)
     if not under_reverse(xs):
-        xs = body.step(list(xs), 0)
-        if what is not None and under_reverse(xs):
-            raise closure_error(what, "part of the state")
-        return body.run(xs, 1)
+        def check(xs):
+            if what is not None and under_reverse(xs):
+                raise closure_error(what, "part of the state")
+        return body.run(list(xs), check=check)
     return list(bind(loop_p, tuple(xs), {"call": CallRecord(None, xs, body)}))
 
 
