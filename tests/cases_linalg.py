@@ -66,6 +66,14 @@ case("einsum outer and elementwise", lambda a, b: np.einsum("i,i,j->ij", a, a, b
 case("einsum interleaved form", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [2, 0]), (2, 3), (3, 2),
      covers=EIN)
 
+# check_batching pushes directions through the first argument: these rows put the other operand first
+case("einsum: batched second operand with a diagonal", lambda b, a: np.einsum("ij,jjk->ik", a, b), (3, 3, 2),
+     (2, 3), covers=EIN)
+case("tensordot: batched second operand", lambda b, a: np.tensordot(a, b, axes=([1], [0])), (3, 2), (2, 3),
+     covers=MM)
+case("kron / cross: batched second operand", lambda b, a: np.kron(a, b)[:3, :3] * np.cross(a, b),
+     (3, 3), (3, 3), covers=["numpy.multiply", "getitem"])
+
 # -- inverses and determinants ---------------------------------------------------------------------------------
 case("inv", lambda a: np.linalg.inv(_shift(a)), (3, 3), covers=["numpy.linalg.inv"])
 case("inv of a stack", lambda a: np.linalg.inv(_shift(a)), (2, 3, 3), covers=["numpy.linalg.inv"])

@@ -598,7 +598,8 @@ def _cholesky_vjp(g, out, x):
     return _mT(np.linalg.solve(_mT(out), _mT(z)))               # L^-T P L^-1
 
 
-rule(cholesky_p, (_cholesky_jvp,), (_cholesky_vjp,), needs=(("out",),))
+rule(cholesky_p, (_cholesky_jvp,), (_cholesky_vjp,), needs=(("out",),),
+     convention="reads one triangle (lower; upper with upper=True): the other entries get derivative 0")
 
 
 def _cholesky(a, /, *, upper=False):
@@ -639,7 +640,8 @@ def _eigh_vjp(g, out, x):
 
 
 rule(eigh_p, (_eigh_jvp,), (_eigh_vjp,), needs=(("out",),), multiple_results=True,
-     convention="eigenvalues assumed distinct; NearlyDegenerateWarning below DEGENERACY_TOL")
+     convention="reads one triangle (UPLO), the other gets derivative 0; eigenvalues assumed distinct "
+                "(NearlyDegenerateWarning when nearly repeated)")
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
@@ -656,6 +658,8 @@ def _eigh(a, UPLO="L"):
 def _eigvalsh(a, UPLO="L"):
     return _eigh(a, UPLO)[0]
 
+
+_eigvalsh.convention = eigh_p.convention
 
 register_function(np.linalg.eigh, _eigh)
 register_function(np.linalg.eigvalsh, _eigvalsh)
@@ -706,7 +710,7 @@ def _svd_vjp(g, out, x):
     return a_bar
 
 
-rule(svd_p, (_svd_jvp,), (_svd_vjp,), needs=(("out", "x"),), multiple_results=True,
+rule(svd_p, (_svd_jvp,), (_svd_vjp,), needs=(("out",),), multiple_results=True,
      convention="singular values assumed distinct and non-zero; NearlyDegenerateWarning otherwise")
 
 svdvals_p = Primitive("numpy.linalg.svd(compute_uv=False)", lambda x: np.linalg.svd(x, compute_uv=False))
@@ -862,5 +866,6 @@ def _lstsq(a, b, rcond=None):
     return x, residuals, rank, _svd(a, compute_uv=False)
 
 
+_lstsq.convention = "rank held fixed: singular values under rcond * s_max are exact zeros"
 register_function(np.linalg.pinv, _pinv)
 register_function(np.linalg.lstsq, _lstsq)

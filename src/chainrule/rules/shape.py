@@ -499,13 +499,21 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
     return _take_along_axis(a, np.argpartition(_value(a), kth, axis=axis), axis)
 
 
+def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
+    return np.argsort(_value(a), axis=axis, kind=kind, order=order, stable=stable)
+
+
+def _argpartition(a, kth, axis=-1, kind="introselect", order=None):
+    return np.argpartition(_value(a), kth, axis=axis, kind=kind, order=order)
+
+
+_sort.convention = "at ties each output follows the input a stable argsort puts there"
+_partition.convention = "at ties each output follows the input np.argpartition puts there"
+_argsort.convention = _argpartition.convention = "integer result: computed on the primal, a constant"
 register_function(np.sort, _sort)
 register_function(np.partition, _partition)
-# integer results: computed on the primal, no derivative to carry
-register_function(np.argsort, lambda a, axis=-1, kind=None, order=None, *, stable=None:
-                  np.argsort(_value(a), axis=axis, kind=kind, order=order, stable=stable))
-register_function(np.argpartition, lambda a, kth, axis=-1, kind="introselect", order=None:
-                  np.argpartition(_value(a), kth, axis=axis, kind=kind, order=order))
+register_function(np.argsort, _argsort)
+register_function(np.argpartition, _argpartition)
 
 # -- diagonals and triangles ---------------------------------------------------------------------
 
