@@ -134,3 +134,37 @@ for o in ["nuc", 2, -2]:
     case(f"matrix norm ord={o} stacked axis=(2, 1)", lambda x, o=o: np.linalg.norm(x, ord=o, axis=(2, 1)), (2, 3, 2),
          covers=["numpy.max"])
 case("norm of the whole array, keepdims", lambda x: np.linalg.norm(x, keepdims=True) * x, (2, 3), covers=["root"])
+
+# -- SciPy special functions (rules/special.py; only when SciPy is installed) ------------------------
+try:
+    import scipy.special as sp
+except ImportError:                                         # pragma: no cover - scipy is a test extra
+    sp = None
+if sp is not None:
+    SPECIAL = [(sp.expit, (-3, 3)), (sp.logit, (0.1, 0.9)), (sp.erf, (-2, 2)), (sp.erfc, (-2, 2)),
+               (sp.gammaln, (0.3, 4)), (sp.digamma, (0.3, 4))]
+    for fn, dom in SPECIAL:
+        for s in UNARY_SHAPES:
+            name = "digamma" if fn is sp.digamma else fn.__name__           # its __name__ is "psi"
+            case(f"{name}{s}", fn, s, covers=[f"scipy.special.{name}"], domain=dom)
+    case("gammaln of negatives (between poles)", sp.gammaln, (4,), covers=["scipy.special.gammaln"],
+         domain=(-0.9, -0.1))
+    for fn in (sp.xlogy, sp.xlog1py):
+        for sx, sy in BINARY_SHAPES:
+            case(f"{fn.__name__}{sx}{sy}", fn, sx, sy, covers=[f"scipy.special.{fn.__name__}"], domain=(0.2, 2))
+    case("polygamma n=0..2", lambda x: sp.polygamma(0, x) + sp.polygamma(1, x) * sp.polygamma(2, x), (3,),
+         covers=["scipy.special.polygamma"], domain=(0.5, 3))
+    case("psi (alias of digamma)", lambda x: sp.psi(x) ** 2, (3,), covers=["scipy.special.digamma"], domain=(0.5, 3))
+    for axis in (None, 0, -1, (0, 1)):
+        case(f"logsumexp axis={axis}", lambda x, a=axis: sp.logsumexp(x, axis=a), (2, 3, 2),
+             covers=["scipy.special.logsumexp"])
+        case(f"logsumexp axis={axis} keepdims", lambda x, a=axis: sp.logsumexp(x, axis=a, keepdims=True) * x,
+             (2, 3, 2), covers=["scipy.special.logsumexp"])
+        case(f"softmax axis={axis}", lambda x, a=axis: sp.softmax(x, axis=a), (2, 3, 2),
+             covers=["scipy.special.softmax"])
+        case(f"log_softmax axis={axis}", lambda x, a=axis: sp.log_softmax(x, axis=a), (2, 3, 2),
+             covers=["scipy.special.log_softmax"])
+    case("logsumexp with weights b", lambda x, b: sp.logsumexp(x, axis=1, b=b), (2, 3), (3,),
+         covers=["scipy.special.logsumexp"], domain=(0.2, 2))
+    case("logsumexp of large values (stable)", lambda x: sp.logsumexp(x * 1000.0), (4,),
+         covers=["scipy.special.logsumexp"], domain=(0.5, 1.0))

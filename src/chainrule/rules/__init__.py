@@ -9,6 +9,7 @@ try:  # noqa: E402  SciPy's linear algebra, only when SciPy is installed
     from . import scipy_linalg  # noqa: F401
 except ImportError:
     pass
+from . import special  # noqa: E402,F401  (SciPy's special functions: registers nothing without SciPy)
 
 from ..core import PRIMITIVES as _ALL
 

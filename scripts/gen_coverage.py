@@ -1,0 +1,173 @@
+"""Write docs/coverage.md from chainrule's registry: every supported function, its modes, its conventions.
+
+    python scripts/gen_coverage.py           # rewrite docs/coverage.md
+    python scripts/gen_coverage.py --check   # exit 1 if docs/coverage.md is out of date
+
+The page is generated, never edited by hand; tests/test_coverage_doc.py fails when the
+committed page differs from what this script writes.  It reads three things:
+
+* ``UFUNCS``: NumPy (and SciPy) ufuncs, each with its primitive;
+* ``FUNCTIONS``: the other functions, each routed to a frontend that binds one or more
+  primitives (a frontend whose primitive has the function's own name is listed with that
+  primitive's modes and convention; the others are compositions of primitives, with the
+  convention their frontend states in a ``convention`` attribute, if any);
+* the primitives themselves, for the modes and conventions and for the internal ones no
+  public name reaches directly.
+"""
+
+import argparse
+import operator
+import pathlib
+import sys
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import chainrule  # noqa: E402,F401  (importing it registers the rules)
+from chainrule.core import FUNCTIONS, PRIMITIVES, UFUNCS  # noqa: E402
+from chainrule.rules import BUILTIN  # noqa: E402
+
+DOC = ROOT / "docs" / "coverage.md"
+
+
+def _namespaces():
+    spaces = [("numpy", np), ("numpy.linalg", np.linalg), ("numpy.fft", np.fft)]
+    for name in ("scipy.special", "scipy.linalg"):
+        try:
+            spaces.append((name, __import__(name, fromlist=["_"])))
+        except ImportError:
+            pass
+    return spaces
+
+
+def _public_names(obj):
+    """Every public name of ``obj`` in the namespaces above, e.g. numpy.absolute and numpy.abs."""
+    names = []
+    for prefix, mod in _namespaces():
+        for attr in sorted(dir(mod)):
+            if not attr.startswith("_") and getattr(mod, attr, None) is obj:
+                names.append(f"{prefix}.{attr}")
+    return names
+
+
+def _display(key):
+    """(main name, aliases) of a registry key."""
+    if isinstance(key, tuple):                              # (ufunc, method)
+        ufunc, method = key
+        names = _public_names(ufunc) or [f"numpy.{ufunc.__name__}"]
+        return f"{names[0]}.{method}", []
+    if key is operator.getitem:
+        return "x[index]", []
+    if isinstance(key, str):
+        return f"ndarray.{key}", []
+    names = _public_names(key)
+    if not names:
+        names = [f"{getattr(key, '__module__', '?')}.{getattr(key, '__name__', repr(key))}"]
+    own = getattr(key, "__name__", None)
+    main = next((n for n in names if n.rsplit(".", 1)[1] == own), names[0])
+    return main, [n for n in names if n != main]
+
+
+def _modes(prim):
+    if not prim.differentiable:
+        return "constant"
+    if prim.jvps is None:
+        return "none"
+    if prim.arity is None:
+        return "forward, reverse"
+    missing = [i for i in range(prim.arity) if prim.jvps[i] is None or prim.vjps[i] is None]
+    if not missing:
+        return "forward, reverse"
+    return f"forward, reverse (argument {', '.join(map(str, missing))}: no derivative)"
+
+
+def _convention(prim):
+    c = prim.convention if prim is not None else None
+    return c or ""
+
+
+def _row(cells):
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def render():
+    by_name = {p.name: p for p in PRIMITIVES if p.declared}
+    rows = {}
+    reached = set()
+    for ufunc, prim in UFUNCS.items():
+        if not prim.declared:
+            continue
+        main, aliases = _display(ufunc)
+        rows[main] = (aliases, "ufunc", _modes(prim), _convention(prim))
+        reached.add(prim.name)
+    groups = {}                                             # one row per frontend: np.max and np.amax
+    for key, frontend in FUNCTIONS.items():
+        groups.setdefault(id(frontend), (frontend, []))[1].append(key)
+    for frontend, keys in groups.values():
+        names = []
+        for key in keys:
+            main, aliases = _display(key)
+            names += [main] + aliases
+        main = min(names, key=lambda n: (n.rsplit(".", 1)[-1].startswith("a") and n != "numpy.average", n))
+        aliases = sorted(set(names) - {main})
+        candidates = [main] + aliases + [k for k in keys if isinstance(k, str)]
+        candidates += ["getitem"] if operator.getitem in keys else []
+        prim = next((by_name[n] for n in candidates if n in by_name), None)
+        if prim is not None:
+            if prim.name not in [main] + aliases:
+                aliases.append(prim.name)
+            row = (aliases, "primitive", _modes(prim), _convention(prim))
+            reached.add(prim.name)
+        else:
+            row = (aliases, "composition", "as its parts", getattr(frontend, "convention", "") or "")
+        rows.setdefault(main, row)
+    internal = sorted(p.name for p in BUILTIN if p.name not in reached)
+
+    lines = [
+        "# Supported functions",
+        "",
+        "Generated by `scripts/gen_coverage.py` from chainrule's registry; do not edit by hand.",
+        "",
+        "*Kind*: a **ufunc** or a **primitive** has its own derivative rules; a **composition** is",
+        "computed from other primitives, so its derivatives (of every order) follow from theirs.",
+        "*Modes*: forward and reverse are both generated from one declaration; **constant** marks",
+        "functions declared piecewise constant (their derivative is zero: `floor`, comparisons).",
+        "*Convention*: the value chosen where the derivative does not exist.",
+        "Any other NumPy function raises `chainrule.NotDifferentiableError` naming it.",
+        "",
+        f"{len(rows)} functions and methods, {len(by_name)} primitives with rules.",
+        "",
+        _row(["function", "also", "kind", "modes", "convention where not differentiable"]),
+        _row(["---"] * 5),
+    ]
+    for main in sorted(rows, key=str.lower):
+        aliases, kind, modes, conv = rows[main]
+        lines.append(_row([f"`{main}`", ", ".join(f"`{a}`" for a in aliases), kind, modes, conv]))
+    lines += ["", "## Internal primitives", "",
+              "Primitives that no public name binds directly (the adjoints of other rules and shared steps).",
+              "", _row(["primitive", "modes", "convention"]), _row(["---"] * 3)]
+    for name in internal:
+        p = by_name[name]
+        lines.append(_row([f"`{name}`", _modes(p), _convention(p)]))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if docs/coverage.md is out of date")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not DOC.exists() or DOC.read_text() != text:
+            print("docs/coverage.md is out of date: run python scripts/gen_coverage.py", file=sys.stderr)
+            return 1
+        return 0
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

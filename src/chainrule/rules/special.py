@@ -1,0 +1,159 @@
+"""SciPy's special functions (``scipy.special``), registered only when SciPy is installed.
+
+Most are ufuncs, which dispatch through ``__array_ufunc__`` exactly like
+NumPy's: each is declared by its local partial derivatives.  ``digamma``'s
+derivative is ``polygamma(1, x)``, so ``polygamma`` is a primitive too, with
+``d/dx polygamma(n, x) = polygamma(n + 1, x)``: derivatives of every order.
+
+``logsumexp``, ``softmax``, ``log_softmax`` and ``polygamma`` are Python
+functions that do not dispatch: they convert their input with
+``np.asarray``, which a tracer refuses (``TracerConversionError``), and even
+if they did not, differentiating their internals would be less stable than
+the closed forms.  So each gets a primitive with numerically stable rules
+(``exp(x - out)`` for ``logsumexp``, ``out * (t - <out, t>)`` for
+``softmax``), and the name ``scipy.special.<function>`` is rebound to a thin
+wrapper that calls the primitive when an argument is traced and SciPy's own
+function otherwise (the original stays at ``__wrapped__``).  Code that
+imported the function by name *before* importing chainrule holds SciPy's
+original, which raises ``TracerConversionError`` on traced values.
+"""
+
+import functools
+
+import numpy as np
+
+from ..core import Primitive, Tracer, bind, primitive_of, register_function
+from ..errors import NotDifferentiableError
+from ._broadcast import ndim_of, shape_of
+from ._declare import elementwise, rule
+from .reductions import normalize_axis
+
+try:
+    import scipy.special as sp
+except ImportError:                                     # pragma: no cover - SciPy is optional
+    sp = None
+
+_TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
+
+
+def _ufunc(fn, name=None):
+    return primitive_of(fn, name=f"scipy.special.{name or fn.__name__}")
+
+
+def _traced(args, kwargs):
+    return any(isinstance(a, Tracer) for a in args) or any(isinstance(v, Tracer) for v in kwargs.values())
+
+
+def _dispatch(name, frontend):
+    """Rebind ``scipy.special.<name>`` to call ``frontend`` on traced arguments, SciPy otherwise."""
+    original = getattr(sp, name)
+    original = getattr(original, "__wrapped__", original)
+
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        if _traced(args, kwargs):
+            return frontend(*args, **kwargs)
+        return original(*args, **kwargs)
+
+    setattr(sp, name, wrapper)
+    register_function(wrapper, frontend)
+    return wrapper
+
+
+def _axes(axis, ndim):
+    return normalize_axis(axis, ndim)
+
+
+def _shifted(axis, t, x):
+    return tuple(a + ndim_of(t) - ndim_of(x) for a in axis)
+
+
+def _kept(out, x, axis):
+    """``out`` with 1s at the reduced axes (it was computed with keepdims=False)."""
+    return np.reshape(out, tuple(1 if i in axis else d for i, d in enumerate(shape_of(x))))
+
+
+def _expand(g, out, x, axis):
+    gs = shape_of(g)
+    b = len(gs) - ndim_of(out)
+    return np.reshape(g, gs[:b] + tuple(1 if i in axis else d for i, d in enumerate(shape_of(x))))
+
+
+if sp is not None:
+    # -- ufuncs --------------------------------------------------------------------------------
+    elementwise(_ufunc(sp.expit), lambda out: out * (1 - out))
+    elementwise(_ufunc(sp.logit), lambda x: 1 / (x * (1 - x)))
+    elementwise(_ufunc(sp.erf), lambda x: _TWO_OVER_SQRT_PI * np.exp(-x * x))
+    elementwise(_ufunc(sp.erfc), lambda x: -_TWO_OVER_SQRT_PI * np.exp(-x * x))
+    elementwise(_ufunc(sp.gammaln), lambda x: sp.digamma(x))
+
+    polygamma_p = Primitive("scipy.special.polygamma", lambda x, *, n: sp.polygamma(n, x))
+
+    def _polygamma_next(t, out, x, *, n):
+        return t * bind(polygamma_p, (x,), {"n": n + 1})
+
+    rule(polygamma_p, (_polygamma_next,), (_polygamma_next,), needs=(("x",),))
+    elementwise(_ufunc(sp.digamma, "digamma"), lambda x: bind(polygamma_p, (x,), {"n": 1}))     # also sp.psi
+
+    # xlogy(0, y) = 0 for every y, so the y-partial is 0 where x == 0 (not 0/0 at y == 0).
+    def _x_over(x, d):
+        zero = x == 0
+        return np.where(zero, 0, x / np.where(zero, 1, d))
+
+    elementwise(_ufunc(sp.xlogy), lambda y: np.log(y), lambda x, y: _x_over(x, y),
+                convention="d/dy is 0 where x == 0")
+    elementwise(_ufunc(sp.xlog1py), lambda y: np.log1p(y), lambda x, y: _x_over(x, 1 + y),
+                convention="d/dy is 0 where x == 0")
+
+    # -- logsumexp -----------------------------------------------------------------------------
+    logsumexp_p = Primitive("scipy.special.logsumexp",
+                            lambda x, *, axis, keepdims: sp.logsumexp(x, axis=axis, keepdims=keepdims))
+
+    def _lse_weights(out, x, axis, keepdims):
+        # exp(x - out): the softmax of x along axis, never overflowing
+        return np.exp(x - (out if keepdims else _kept(out, x, axis)))
+
+    rule(logsumexp_p,
+         (lambda t, out, x, *, axis, keepdims:
+          np.sum(t * _lse_weights(out, x, axis, keepdims), axis=_shifted(axis, t, x), keepdims=keepdims),),
+         (lambda g, out, x, *, axis, keepdims:
+          (g if keepdims else _expand(g, out, x, axis)) * _lse_weights(out, x, axis, keepdims),),
+         needs=(("out", "x"),))
+
+    def _logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+        if return_sign:
+            raise NotDifferentiableError("scipy.special.logsumexp", "return_sign=True is not supported")
+        if b is not None:                               # sum b e^a = sum e^(a + log b), for b >= 0
+            with np.errstate(divide="ignore"):
+                a = a + np.log(b)
+        return bind(logsumexp_p, (a,), {"axis": _axes(axis, ndim_of(a)), "keepdims": bool(keepdims)})
+
+    # -- softmax and log_softmax -----------------------------------------------------------------
+    softmax_p = Primitive("scipy.special.softmax", lambda x, *, axis: sp.softmax(x, axis=axis))
+
+    def _softmax_jvp(t, out, x, *, axis):
+        return out * (t - np.sum(out * t, axis=_shifted(axis, t, x), keepdims=True))
+
+    rule(softmax_p, (_softmax_jvp,), (_softmax_jvp,), needs=(("out",),))   # J is symmetric: same rule
+
+    log_softmax_p = Primitive("scipy.special.log_softmax", lambda x, *, axis: sp.log_softmax(x, axis=axis))
+    rule(log_softmax_p,
+         (lambda t, out, x, *, axis: t - np.sum(np.exp(out) * t, axis=_shifted(axis, t, x), keepdims=True),),
+         (lambda g, out, x, *, axis: g - np.exp(out) * np.sum(g, axis=_shifted(axis, g, x), keepdims=True),),
+         needs=(("out",),))
+
+    def _softmax(x, axis=None):
+        return bind(softmax_p, (x,), {"axis": _axes(axis, ndim_of(x))})
+
+    def _log_softmax(x, axis=None):
+        return bind(log_softmax_p, (x,), {"axis": _axes(axis, ndim_of(x))})
+
+    def _polygamma(n, x):
+        if isinstance(n, Tracer) or np.ndim(n) != 0:
+            raise NotDifferentiableError("scipy.special.polygamma", "the order n must be one plain integer")
+        return bind(polygamma_p, (x,), {"n": int(n)})
+
+    _dispatch("logsumexp", _logsumexp)
+    _dispatch("softmax", _softmax)
+    _dispatch("log_softmax", _log_softmax)
+    _dispatch("polygamma", _polygamma)

@@ -1,0 +1,25 @@
+"""docs/coverage.md is generated from the registry and must not go stale."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PAGE = ROOT / "docs" / "coverage.md"
+
+
+def test_committed_coverage_page_matches_the_registry():
+    pytest.importorskip("scipy")                    # the page lists the SciPy rules too
+    # a fresh interpreter: rules that other tests register at run time must not appear
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_coverage.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_declared_primitive_appears_on_the_page():
+    from chainrule.rules import BUILTIN
+    page = PAGE.read_text()
+    missing = sorted(p.name for p in BUILTIN if f"`{p.name}`" not in page)
+    assert not missing, f"primitives not listed in docs/coverage.md: {missing}"

@@ -1,0 +1,154 @@
+"""Property-based tests: random programs built from the registry, checked by the independent oracles.
+
+Hypothesis draws a program -- 1 to 3 inputs of broadcast-compatible shapes and
+3 to 12 operations, each applied to earlier values -- and a seed for the
+input values.  Every intermediate value is an output, so each operation's
+derivative is checked: forward mode against central finite differences and
+reverse mode against forward mode by the dot-product identity
+(chainrule.testing.check_grads).
+
+Each operation keeps its arguments inside the function's domain with a
+smooth map where it needs one (``log(1 + a*a)``, ``arcsin(0.9 tanh a)``) and
+keeps values bounded, so that finite differences stay accurate.  Kinks and
+ties (``abs``, ``maximum``, ``clip``) are included: random inputs avoid them
+except where they coincide exactly (``a - a``), where the chosen conventions
+agree with the finite differences.  Piecewise-constant functions are left
+out, because finite differences across their jumps are meaningless.
+
+The default profile runs 25 programs (tests/conftest.py); ``make test-all``
+runs the ``long`` profile.
+"""
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from chainrule.testing import check_grads
+
+
+def unary(f):
+    return lambda a, b, k: f(a)
+
+
+def binary(f):
+    return lambda a, b, k: f(a, b)
+
+
+def _axis(a, k, allow_none=True):
+    n = np.ndim(a)
+    choices = ([None] if allow_none or n == 0 else []) + list(range(n))
+    return choices[k % len(choices)]
+
+
+def reduction(f):
+    return lambda a, b, k: f(a, axis=_axis(a, k), keepdims=True)
+
+
+def scan(f):
+    def op(a, b, k):
+        if np.ndim(a) == 0:
+            return f(a)
+        return f(a, axis=_axis(a, k, allow_none=False))
+    return op
+
+
+OPS = {
+    # unary, with smooth maps into their domains
+    "sin": unary(np.sin), "cos": unary(np.cos), "tanh": unary(np.tanh), "arctan": unary(np.arctan),
+    "arcsinh": unary(np.arcsinh), "negative": unary(np.negative), "positive": unary(np.positive),
+    "square": unary(lambda a: np.square(np.sin(a))),
+    "exp": unary(lambda a: np.exp(np.tanh(a))), "exp2": unary(lambda a: np.exp2(np.sin(a))),
+    "expm1": unary(lambda a: np.expm1(np.cos(a))), "log": unary(lambda a: np.log(1.0 + a * a)),
+    "log2": unary(lambda a: np.log2(2.0 + np.sin(a))), "log10": unary(lambda a: np.log10(1.5 + np.cos(a))),
+    "log1p": unary(lambda a: np.log1p(a * a)), "sqrt": unary(lambda a: np.sqrt(1.0 + a * a)),
+    "cbrt": unary(lambda a: np.cbrt(2.0 + np.sin(a))), "reciprocal": unary(lambda a: np.reciprocal(1.5 + np.cos(a))),
+    "arcsin": unary(lambda a: np.arcsin(0.9 * np.tanh(a))), "arccos": unary(lambda a: np.arccos(0.9 * np.sin(a))),
+    "arctanh": unary(lambda a: np.arctanh(0.9 * np.tanh(a))), "arccosh": unary(lambda a: np.arccosh(1.5 + a * a)),
+    "sinh": unary(lambda a: np.sinh(np.tanh(a))), "cosh": unary(lambda a: np.cosh(np.sin(a))),
+    "tan": unary(lambda a: np.tan(np.tanh(a))), "abs": unary(np.abs), "fabs": unary(np.fabs),
+    "deg2rad": unary(np.deg2rad), "rad2deg": unary(lambda a: np.rad2deg(np.tanh(a)) / 60.0),
+    "clip": unary(lambda a: np.clip(a, -0.5, 0.7)),
+    # binary, broadcasting
+    "add": binary(np.add), "subtract": binary(np.subtract), "multiply": binary(lambda a, b: a * np.tanh(b)),
+    "divide": binary(lambda a, b: a / (1.5 + b * b)),
+    "power": binary(lambda a, b: np.power(1.2 + a * a, np.tanh(b))),
+    "float_power": binary(lambda a, b: np.float_power(1.1 + np.square(np.sin(a)), np.cos(b))),
+    "maximum": binary(np.maximum), "minimum": binary(np.minimum), "fmax": binary(np.fmax), "fmin": binary(np.fmin),
+    "hypot": binary(np.hypot), "arctan2": binary(np.arctan2), "logaddexp": binary(np.logaddexp),
+    "logaddexp2": binary(np.logaddexp2), "where": binary(lambda a, b: np.where(a > b, a, b)),
+    "clip between": binary(lambda a, b: np.clip(a, b - 1.0, b + 1.0)),
+    # reductions (keepdims, so shapes stay broadcast-compatible) and scans
+    "sum": reduction(np.sum), "mean": reduction(np.mean), "prod": reduction(np.prod),
+    "max": reduction(np.max), "min": reduction(np.min), "std": reduction(np.std), "var": reduction(np.var),
+    "norm": lambda a, b, k: (np.linalg.norm(a, ord=(None, 1, np.inf, 3)[k % 4], axis=_axis(a, k // 4, False),
+                                            keepdims=True) if np.ndim(a) else np.abs(a)),
+    "cumsum": scan(np.cumsum), "cumprod": scan(lambda a, axis=None: np.cumprod(np.cos(a), axis=axis)),
+}
+
+try:
+    import scipy.special as sp
+except ImportError:                                         # pragma: no cover - scipy is a test extra
+    sp = None
+else:
+    OPS.update({
+        "expit": unary(sp.expit), "erf": unary(sp.erf), "gammaln": unary(lambda a: sp.gammaln(1.5 + a * a)),
+        "xlogy": binary(lambda a, b: sp.xlogy(a, 1.0 + b * b)),
+        "logsumexp": lambda a, b, k: sp.logsumexp(a, axis=_axis(a, k), keepdims=True),
+        "softmax": lambda a, b, k: sp.softmax(a, axis=_axis(a, k)),
+    })
+
+NAMES = sorted(OPS)
+BASES = [(), (3,), (2, 3), (2, 1, 3)]
+
+
+def subshapes(base):
+    """Shapes that broadcast to ``base``: trailing axes of it, each kept or set to 1."""
+    out = set()
+    for lead in range(len(base) + 1):
+        tail = base[lead:]
+        for mask in range(1 << len(tail)):
+            out.add(tuple(1 if mask >> i & 1 else d for i, d in enumerate(tail)))
+    return sorted(out)
+
+
+@st.composite
+def programs(draw):
+    base = draw(st.sampled_from(BASES))
+    shapes = draw(st.lists(st.sampled_from(subshapes(base)), min_size=1, max_size=3))
+    index = st.integers(0, 1 << 16)
+    steps = draw(st.lists(st.tuples(st.sampled_from(NAMES), index, index, index), min_size=3, max_size=12))
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    return shapes, steps, seed
+
+
+def build(shapes, steps):
+    """The program as a function of its inputs, returning every value it computes."""
+    def program(*inputs):
+        values = list(inputs)
+        for name, i, j, k in steps:
+            # operands favour recent values, so programs are deep rather than wide
+            a = values[-1 - i % min(len(values), 3)]
+            b = values[j % len(values)]
+            values.append(OPS[name](a, b, k))
+        return tuple(values[len(inputs):])
+    program.__name__ = " -> ".join(s[0] for s in steps)
+    return program
+
+
+def inputs(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return tuple(np.float64(rng.uniform(-2, 2)) if s == () else rng.uniform(-2, 2, size=s) for s in shapes)
+
+
+@given(programs())
+def test_random_programs_forward_reverse_and_finite_differences_agree(prog):
+    shapes, steps, seed = prog
+    check_grads(build(shapes, steps), inputs(shapes, seed), order=1)
+
+
+@given(programs())
+# a value read by four operations, whose adjoint contributions are plain arrays and tracers in turn
+@example(([(1,)], [("abs", 0, 0, 0), ("abs", 0, 0, 0), ("arccos", 1, 0, 0), ("abs", 2, 0, 0)], 0))
+def test_random_programs_second_order(prog):
+    shapes, steps, seed = prog
+    check_grads(build(shapes, steps[:5]), inputs(shapes, seed), order=2)
