@@ -78,36 +78,40 @@ class _Probe:
     def __init__(self, flat, memory_budget):
         self.flat = flat
         leaves = flat.in_leaves
+        self.n = sum(_sizes(leaves))
+        self.cols = None
+        flat(leaves)                             # warm up (the first run pays for cold caches), untimed
+        # forward probes before the tape exists, so they do not pay for collecting garbage around it
+        times = {"forward": self._probe(self.n, self._push_cols)}
         t0 = time.perf_counter()
         self.outs, self.pullback = vjp_flat(flat, leaves)
         t_record = time.perf_counter() - t0
         self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
-        n, m = self.stats.n, self.stats.m
-        self.rows, self.cols = [[] for _ in leaves], [[] for _ in self.outs]
-        times = {}
-        for mode, total in (("reverse", m), ("forward", n)):
-            many = min(PROBE_DIRECTIONS, total - 1)
-            spans = [(0, many), (many, many + 1)] if many > 0 else [(0, min(1, total))]
-            measured = []
-            for start, stop in spans:
-                if stop <= start:
-                    continue
-                t0 = time.perf_counter()
-                if mode == "reverse":
-                    _pull_rows(flat, self.outs, self.pullback, start, stop - start, self.rows, stop=stop,
-                               consume_last=False)
-                else:
-                    self._push_cols(start, stop - start)
-                measured.append((time.perf_counter() - t0, stop - start))
-            times[mode] = measured
+        self.rows = [[] for _ in leaves]
+        times["reverse"] = self._probe(self.stats.m, lambda start, count: _pull_rows(
+            flat, self.outs, self.pullback, start, count, self.rows, stop=start + count, consume_last=False))
         self.done = {mode: sum(k for _, k in times[mode]) for mode in times}
         fits = {mode: fit_sweep(t[1][0], t[0][0], t[0][1]) if len(t) == 2 else    # (one, many, count)
                 fit_sweep(t[0][0]) if t else (0.0, 0.0) for mode, t in times.items()}
         self.decision = decide(self.stats, t_record, fits["forward"], fits["reverse"], memory_budget)
 
+    @staticmethod
+    def _probe(total, sweep):
+        """Time ``sweep`` over a few directions, then over one more: ``[(seconds, count), ...]``."""
+        many = min(PROBE_DIRECTIONS, total - 1)
+        spans = [(0, many), (many, 1)] if many > 0 else [(0, 1)] if total else []
+        measured = []
+        for start, count in spans:
+            t0 = time.perf_counter()
+            sweep(start, count)
+            measured.append((time.perf_counter() - t0, count))
+        return measured
+
     def _push_cols(self, start, count):
-        flat, n = self.flat, self.stats.n
+        flat, n = self.flat, self.n
         outs, touts = jvp_flat(flat, flat.in_leaves, _split(_basis_chunk(start, count, n), flat.in_leaves))
+        if self.cols is None:
+            self.cols = [[] for _ in outs]
         for p, o, t in zip(self.cols, outs, touts):
             p.append(_zeros((count,), o) if t is None else t)
 
@@ -115,10 +119,10 @@ class _Probe:
         flat, outs = self.flat, self.outs
         if self.decision.mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
-            n, k = self.stats.n, self.decision.forward.directions_per_sweep
+            n, k = self.n, self.decision.forward.directions_per_sweep
             for start in range(self.done["forward"], n, k):
                 self._push_cols(start, min(k, n - start))
-            if n == 0:
+            if self.cols is None:
                 self.cols = [[_zeros((0,), o)] for o in outs]
             return _assemble_forward(flat, outs, self.cols)
         k = self.decision.reverse.directions_per_sweep

@@ -44,7 +44,7 @@ __all__ = ["directions_per_sweep", "DEFAULT_MAX_DIRECTIONS", "available_memory",
 DEFAULT_MAX_DIRECTIONS = 2048   # beyond this, wider batches stop paying: arrays leave the caches
 LIVE_VALUES = 3                 # tangents (or adjoints) alive at once, in units of the largest value
 _TIE = 0.10                     # estimates closer than this: prefer fewer directions
-SECONDS_PER_ELEMENT = 0.5e-9    # a direction costs at least this per entry it touches (a loose lower bound)
+SECONDS_PER_ELEMENT = 4e-9      # a direction costs at least this per entry it touches: NumPy on small arrays
 _FALLBACK_MEMORY = 2 ** 32      # when /proc/meminfo cannot be read
 
 
