@@ -248,3 +248,70 @@ def test_float32_in_float32_out(fn):
 def test_real_rules_refuse_complex_intermediates(fn):
     with pytest.raises(cr.NotDifferentiableError, match="complex"):
         cr.jacfwd(fn)(np.array([1.0, 2.0]))
+
+
+def test_one_argument_where_returns_the_indices_of_a_traced_condition():
+    def f(x):
+        (i,) = np.where(x > 0)
+        return x[i] ** 2
+    x = np.array([-1.0, 2.0, 3.0])
+    np.testing.assert_allclose(cr.jacrev(f)(x), [[0, 4.0, 0], [0, 0, 6.0]])
+
+
+# -- SciPy ----------------------------------------------------------------------------------------------
+try:
+    import scipy.special as sp
+except ImportError:                                     # pragma: no cover - scipy is a test extra
+    sp = None
+needs_scipy = pytest.mark.skipif(sp is None, reason="SciPy not installed")
+
+
+@needs_scipy
+@pytest.mark.parametrize("fn", [sp and sp.xlogy, sp and sp.xlog1py])
+def test_xlogy_y_partial_is_zero_where_x_is_zero(fn):
+    y0 = -1.0 if fn is sp.xlog1py else 0.0               # the point where y's own factor is infinite
+    g = cr.grad(lambda y: np.sum(fn(np.array([0.0, 2.0]), y)))(np.array([y0, 3.0]))
+    expected_second = 2.0 / 3.0 if fn is sp.xlogy else 2.0 / 4.0
+    np.testing.assert_allclose(g, [0.0, expected_second])
+
+
+@needs_scipy
+def test_scipy_python_functions_are_untouched_on_plain_values():
+    x = np.array([[1.0, 2.0, 3.0], [1000.0, 1001.0, -5.0]])
+    for name, kw in [("logsumexp", {"axis": 1}), ("softmax", {"axis": 0}), ("log_softmax", {}),
+                     ("logsumexp", {"b": np.array([1.0, 0.0, 2.0]), "return_sign": True})]:
+        fn = getattr(sp, name)
+        got, want = fn(x, **kw), fn.__wrapped__(x, **kw)
+        if not isinstance(got, tuple):
+            got, want = (got,), (want,)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(sp.polygamma(2, x[0]), sp.polygamma.__wrapped__(2, x[0]))
+
+
+@needs_scipy
+def test_logsumexp_and_softmax_rules_are_stable_at_large_values():
+    x = np.array([1000.0, 1001.0, 999.0])
+    softmax = np.exp(x - x.max()) / np.sum(np.exp(x - x.max()))
+    assert_both(lambda v: sp.logsumexp(v), x, softmax)
+    j = np.diag(softmax) - np.outer(softmax, softmax)
+    assert_both(lambda v: sp.softmax(v), x, j)
+    assert_both(lambda v: sp.log_softmax(v), x, np.eye(3) - softmax[None, :])
+
+
+@needs_scipy
+def test_gammaln_derivatives_are_the_polygammas():
+    x = np.array([0.7, 2.5])
+    assert_both(lambda v: sp.gammaln(v), x, np.diag(sp.digamma(x)))
+    assert_both(lambda v: sp.digamma(v), x, np.diag(sp.polygamma(1, x)))
+    h = cr.jacfwd(cr.jacrev(lambda v: sp.digamma(v)))(x)              # third derivative of gammaln
+    np.testing.assert_allclose(np.einsum("iii->i", h), sp.polygamma(2, x), rtol=1e-12)
+
+
+@needs_scipy
+def test_scipy_float32_in_float32_out():
+    x = np.array([0.2, 0.5, 0.7], dtype=np.float32)
+    for fn in (sp.expit, sp.logit, sp.erf, sp.erfc, lambda v: sp.logsumexp(v), lambda v: sp.softmax(v),
+               lambda v: sp.xlogy(v, v)):
+        g = cr.grad(lambda v: np.sum(fn(v)))(x)
+        assert g.dtype == np.float32
