@@ -143,3 +143,14 @@ def test_scipy_functions_are_not_intercepted_and_have_equivalents():
     # d/dt expm(t a) at t = 1 is a expm(a)
     _, t = cr.jvp(expm, (a,), (a,))
     np.testing.assert_allclose(t, a @ sla.expm(a), rtol=1e-12)
+
+
+def test_shape_compositions_keep_nothing_on_the_tape():
+    """Every piece is linear, so reverse mode keeps no array for the backward sweep."""
+    from chainrule.reverse import tape_nbytes, vjp_flat
+    f = lambda xs: [np.roll(np.flip(np.pad(np.tile(xs[0], 2), 1, mode="reflect")), 2)[1:, ::2].T.ravel()[:12]  # noqa: E731
+                    + np.stack(np.split(np.repeat(xs[0], 2, axis=0), 2)).sum(axis=0).ravel()]
+    _, pullback = vjp_flat(f, [X])
+    assert tape_nbytes(pullback.tape) == 0
+    _, pullback = vjp_flat(lambda xs: [np.linalg.inv(xs[0])], [X[:, :3] + 3 * np.eye(3)])
+    assert tape_nbytes(pullback.tape) == 9 * 8            # inv keeps its output only

@@ -512,7 +512,7 @@ def _stacked_like(t, x, out):
 rule(solve_p,
      (lambda t, out, a, b: -np.linalg.solve(a, _stacked_like(t, a, out) @ out),
       lambda t, out, a, b: np.linalg.solve(a, _stacked_like(t, b, out))),
-     (_solve_vjp_a, _solve_vjp_b), needs=(("out", "x"), ("x", "y")))
+     (_solve_vjp_a, _solve_vjp_b), needs=(("out", "x"), ("x",)))
 
 
 def _solve(a, b):
