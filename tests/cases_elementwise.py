@@ -168,3 +168,26 @@ if sp is not None:
          covers=["scipy.special.logsumexp"], domain=(0.2, 2))
     case("logsumexp of large values (stable)", lambda x: sp.logsumexp(x * 1000.0), (4,),
          covers=["scipy.special.logsumexp"], domain=(0.5, 1.0))
+
+# -- more elementwise and reductions ------------------------------------------------------------------
+case("sinc", np.sinc, (2, 3), covers=["numpy.sinc"])
+case("sinc near 0 (series branch)", lambda x: np.sinc(x * 1e-4), (4,), covers=["numpy.sinc"])
+case("heaviside", lambda x, h: np.heaviside(x, h) * x + np.heaviside(np.floor(x), h), (6,), (6,),
+     covers=["numpy.heaviside"], domain=(-2.9, 2.9))
+case("boolean and rounded queries (constant)", lambda x: x * np.isclose(x, 1.0) + x * np.fix(x) + x * np.isposinf(x)
+     + x * np.isneginf(x) + x * np.count_nonzero(x > 0) + x * np.allclose(x, x) + x * np.array_equal(x, x),
+     (4,), covers=["numpy.multiply"], domain=(-2.9, 2.9))
+case("nan_to_num", lambda x: np.nan_to_num(np.where(x > 0, x, np.nan), nan=-1.0) * x, (2, 3),
+     covers=["numpy.where"])
+for axis in (None, 0, (0, 2)):
+    case(f"ptp axis={axis}", lambda x, a=axis: np.ptp(x, axis=a), R3, covers=["numpy.max", "numpy.min"])
+    case(f"median axis={axis}", lambda x, a=axis: np.median(x, axis=a), R3, covers=["numpy.sum"])
+    case(f"median axis={axis} keepdims, odd count", lambda x, a=axis: np.median(x[:, :, :3], axis=a, keepdims=True),
+         R3, covers=["numpy.sum"])
+    NAN = lambda x: np.where(x > -1.8, x, np.nan)             # noqa: E731  (a few nan entries)
+    case(f"nanvar / nanstd axis={axis}", lambda x, a=axis: np.nanvar(NAN(x), axis=a) + np.nanstd(NAN(x), axis=a),
+         R3, covers=["root"])
+    case(f"nanmax / nanmin / nanprod axis={axis}", lambda x, a=axis: np.nanmax(NAN(x), axis=a)
+         * np.nanmin(NAN(x), axis=a) + np.nanprod(NAN(x) * 0.5, axis=a), R3, covers=["numpy.max", "numpy.prod"])
+case("nanstd ddof=1 keepdims", lambda x: np.nanstd(np.where(x > -1.5, x, np.nan), ddof=1, keepdims=True) * x, R3,
+     covers=["root"])

@@ -116,6 +116,32 @@ def test_piecewise_constant_functions_have_derivative_zero_at_their_jumps(fn):
     assert_both(lambda v: v + fn(v), x, np.eye(4))
 
 
+def test_sinc_at_zero_first_and_second_derivative():
+    x = np.array([0.0])
+    assert_both(np.sinc, x, [[0.0]])
+    np.testing.assert_allclose(cr.hessian(lambda v: np.sinc(v)[0])(x), [[-np.pi ** 2 / 3]], rtol=1e-12)
+
+
+def test_heaviside_at_the_jump_follows_its_second_argument():
+    x = np.array([-1.0, 0.0, 2.0])
+    assert_both(lambda v: np.heaviside(v, 0.5), x, np.zeros((3, 3)))
+    assert_both(lambda h: np.heaviside(x, h), np.full(3, 0.5), np.diag([0.0, 1.0, 0.0]))
+
+
+def test_median_of_an_even_count_shares_between_the_two_middle_entries():
+    assert_both(lambda v: np.median(v), np.array([4.0, 1.0, 3.0, 2.0]), [0.0, 0.0, 0.5, 0.5])
+    assert_both(lambda v: np.median(v), np.array([4.0, 1.0, 3.0]), [0.0, 0.0, 1.0])
+
+
+def test_nan_extrema_skip_nan_and_keep_numpy_values():
+    x = np.array([[np.nan, 2.0, 5.0], [np.nan, np.nan, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)        # NumPy warns about the all-nan slice
+        out, t = cr.jvp(lambda v: np.nanmax(v, axis=1), (x,), (np.ones_like(x),))
+        np.testing.assert_array_equal(out, np.nanmax(x, axis=1))
+    np.testing.assert_allclose(t[0], 1.0)
+
+
 # -- powers -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("power", [np.power, np.float_power])
 def test_power_at_zero_base(power):

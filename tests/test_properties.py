@@ -67,7 +67,7 @@ OPS = {
     "sinh": unary(lambda a: np.sinh(np.tanh(a))), "cosh": unary(lambda a: np.cosh(np.sin(a))),
     "tan": unary(lambda a: np.tan(np.tanh(a))), "abs": unary(np.abs), "fabs": unary(np.fabs),
     "deg2rad": unary(np.deg2rad), "rad2deg": unary(lambda a: np.rad2deg(np.tanh(a)) / 60.0),
-    "clip": unary(lambda a: np.clip(a, -0.5, 0.7)),
+    "clip": unary(lambda a: np.clip(a, -0.5, 0.7)), "sinc": unary(np.sinc),
     # binary, broadcasting
     "add": binary(np.add), "subtract": binary(np.subtract), "multiply": binary(lambda a, b: a * np.tanh(b)),
     "divide": binary(lambda a, b: a / (1.5 + b * b)),
@@ -79,7 +79,7 @@ OPS = {
     "clip between": binary(lambda a, b: np.clip(a, b - 1.0, b + 1.0)),
     # reductions (keepdims, so shapes stay broadcast-compatible) and scans
     "sum": reduction(np.sum), "mean": reduction(np.mean), "prod": reduction(np.prod),
-    "max": reduction(np.max), "min": reduction(np.min), "std": reduction(np.std), "var": reduction(np.var),
+    "max": reduction(np.max), "min": reduction(np.min), "ptp": reduction(np.ptp), "median": reduction(np.median), "std": reduction(np.std), "var": reduction(np.var),
     "norm": lambda a, b, k: (np.linalg.norm(a, ord=(None, 1, np.inf, 3)[k % 4], axis=_axis(a, k // 4, False),
                                             keepdims=True) if np.ndim(a) else np.abs(a)),
     "cumsum": scan(np.cumsum), "cumprod": scan(lambda a, axis=None: np.cumprod(np.cos(a), axis=axis)),

@@ -30,6 +30,12 @@ _LN10 = float(np.log(10.0))
 _SCALARS = (int, float, np.integer, np.floating)
 
 
+def _primal(x):
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
 # -- arithmetic ------------------------------------------------------------------------------
 elementwise(np.add, 1, 1)
 elementwise(np.subtract, 1, -1)
@@ -172,6 +178,23 @@ def real_only(prim):
     return prim
 
 
+# sinc(x) = sin(pi x) / (pi x); near 0 its Taylor series, so that sinc'(0) = 0 and sinc''(0) = -pi^2/3 hold
+_PI2_3 = float(np.pi ** 2 / 3)
+_PI4_30 = float(np.pi ** 4 / 30)
+
+
+def _sinc_partial(out, x):
+    small = np.abs(x) < 1e-3
+    series = x * (_PI4_30 * x * x - _PI2_3)
+    return np.where(small, series, (np.cos(np.pi * x) - out) / np.where(small, 1, x))
+
+
+sinc_p = elementwise(Primitive("numpy.sinc", np.sinc), _sinc_partial)
+register_function(np.sinc, lambda x: bind(sinc_p, (canonical_operand(x),)))
+# heaviside(x, h) is 0, h, 1 for x <, ==, > 0: piecewise constant in x (0 at the jump too); h counts only at x == 0
+elementwise(np.heaviside, 0, lambda x: x == 0, convention="d/dx is 0, also at the jump x == 0")
+
+
 # -- piecewise constant: no derivative -------------------------------------------------------
 nondifferentiable(np.sign, convention="sign'(x) = 0 everywhere, including at 0")
 nondifferentiable(np.floor, np.ceil, np.rint, np.trunc, np.floor_divide)
@@ -229,6 +252,29 @@ register_function(np.round, _round)
 register_function(np.around, _round)
 
 
+# -- functions with constant (boolean, integer, rounded) results: computed on the plain values ------
+def _constant(fn):
+    def frontend(*args, **kwargs):
+        return fn(*map(_primal, args), **{k: _primal(v) for k, v in kwargs.items()})
+    frontend.convention = "constant result: no derivative"
+    return frontend
+
+
+for _f in (np.isclose, np.allclose, np.array_equal, np.array_equiv, np.isposinf, np.isneginf,
+           np.count_nonzero, np.fix, np.isreal, np.iscomplex):
+    register_function(_f, _constant(_f))
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    # the replaced entries are constants: derivative 0 there
+    p = np.asarray(_primal(x))
+    return np.where(np.isfinite(p), x, np.nan_to_num(p, nan=nan, posinf=posinf, neginf=neginf))
+
+
+_nan_to_num.convention = "entries replaced (nan, inf) get derivative 0"
+register_function(np.nan_to_num, _nan_to_num)
+
+
 # -- np.where(condition, x, y) ------------------------------------------------------------
 # The rules select rather than multiply by the mask, so that a nan or inf tangent of the branch
 # not taken stays out (nan * 0 is nan): np.where(x > 0, np.log(x), 0) has derivative 0 at x <= 0.
@@ -241,12 +287,6 @@ rule(where_p,
       lambda g, out, c, x, y: fit_adjoint(np.where(c, g, 0), x, out),
       lambda g, out, c, x, y: fit_adjoint(np.where(c, 0, g), y, out)),
      needs=((), ("x",), ("x",)))          # positions: "x" is the first argument, the condition
-
-
-def _primal(x):
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x
 
 
 def _where(condition, x=None, y=None):

@@ -395,7 +395,79 @@ def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     return _sum(np.where(present, a, 0), axis, dtype, None, keepdims) / count
 
 
-_nansum.convention = _nanmean.convention = "nan entries get derivative 0"
+def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+            correction=None):
+    _no_out("nanvar", out)
+    _unsupported("nanvar", where=where, mean=mean)
+    _real("nanvar", a)
+    if correction is not None:
+        ddof = correction
+    axes = normalize_axis(axis, ndim_of(a))
+    present = ~np.isnan(_primal(a))
+    count = np.sum(present, axis=axes, keepdims=True).astype(dtype_of(a))
+    d = np.where(present, a - _sum(np.where(present, a, 0), axes, keepdims=True) / count, 0)
+    n = count if keepdims else np.squeeze(count, axis=axes)
+    v = _sum(np.square(d), axes, keepdims=keepdims) / np.maximum(n - ddof, 0)
+    return v if dtype is None else v.astype(dtype)
+
+
+def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+            correction=None):
+    return _root(_nanvar(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction), 2)
+
+
+def _nan_filled(a, fill):
+    p = _primal(a)
+    return np.where(np.isnan(p), fill, a), np.isnan(p)
+
+
+def _nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    return _prod(_nan_filled(a, 1)[0], axis, dtype, out, keepdims, initial, where)
+
+
+def _nan_extremum(name, reduce, fill):
+    def frontend(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        filled, nan = _nan_filled(a, fill)
+        r = reduce(filled, axis, out, keepdims, initial, where)
+        all_nan = np.all(nan, axis=axis, keepdims=keepdims)      # NumPy returns nan for an all-nan slice
+        return np.where(all_nan, np.nan, r) if np.any(all_nan) else r
+    frontend.convention = "nan entries get derivative 0; ties shared equally"
+    return frontend
+
+
+def _ptp(a, axis=None, out=None, keepdims=False):
+    _no_out("ptp", out)
+    return _max(a, axis, None, keepdims) - _min(a, axis, None, keepdims)
+
+
+def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _no_out("median", out)
+    _real("median", a)
+    nd = ndim_of(a)
+    axes = normalize_axis(axis, nd)
+    rest = tuple(i for i in range(nd) if i not in axes)
+    lined = np.reshape(np.transpose(a, rest + axes), tuple(shape_of(a)[i] for i in rest) + (-1,))
+    s = np.sort(lined, axis=-1)
+    n = shape_of(lined)[-1]
+    m = s[..., n // 2] if n % 2 else (s[..., n // 2 - 1] + s[..., n // 2]) / 2
+    nan = np.any(np.isnan(_primal(lined)), axis=-1)            # NumPy's median of a slice with nan is nan
+    if np.any(nan):
+        m = np.where(nan, np.nan, m)
+    if keepdims:
+        m = np.reshape(m, tuple(1 if i in axes else d for i, d in enumerate(shape_of(a))))
+    return m
+
+
+_nansum.convention = _nanmean.convention = _nanvar.convention = _nanprod.convention = "nan entries get derivative 0"
+_nanstd.convention = "nan entries get derivative 0; 0 where the variance is 0"
+_median.convention = "the middle entry (or the mean of the two middle ones) of the sorted slice gets the derivative"
+register_function(np.nanvar, _nanvar)
+register_function(np.nanstd, _nanstd)
+register_function(np.nanprod, _nanprod)
+register_function(np.nanmax, _nan_extremum("nanmax", _max, -np.inf))
+register_function(np.nanmin, _nan_extremum("nanmin", _min, np.inf))
+register_function(np.ptp, _ptp)
+register_function(np.median, _median)
 register_function(np.average, _average)
 register_function(np.diff, _diff)
 register_function(np.trace, _trace)
