@@ -18,7 +18,7 @@ from ..errors import NonScalarOutputError
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip
-from .mode import directions_per_sweep, guess_bytes_per_direction, tape_stats
+from .mode import directions_per_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "hvp"]
 
@@ -244,7 +244,7 @@ def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
         outs, pullback = vjp_flat(flat, leaves)
         out_sizes = _sizes(outs)
         m = sum(out_sizes)
-        k = directions_per_sweep(m, chunk_size, tape_stats(pullback.tape, leaves, outs).bytes_per_direction)
+        k = directions_per_sweep(m, chunk_size, lambda: sweep_bytes_per_direction(pullback.tape, leaves, outs))
         pieces = [[] for _ in leaves]
         starts = list(range(0, max(m, 1), k))
         for start in starts:

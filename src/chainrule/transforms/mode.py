@@ -31,6 +31,7 @@ and ``explain`` and ``advise`` print it.
 
 import math
 import re
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -39,17 +40,30 @@ from ..core import Meta
 
 __all__ = ["directions_per_sweep", "DEFAULT_MAX_DIRECTIONS", "available_memory", "default_memory_budget",
            "parse_bytes", "format_bytes", "TapeStats", "tape_stats", "ModeCost", "Decision", "decide",
-           "LIVE_VALUES", "guess_bytes_per_direction", "fit_sweep"]
+           "LIVE_VALUES", "guess_bytes_per_direction", "fit_sweep", "sweep_bytes_per_direction"]
 
 DEFAULT_MAX_DIRECTIONS = 2048   # beyond this, wider batches stop paying: arrays leave the caches
 LIVE_VALUES = 3                 # tangents (or adjoints) alive at once, in units of the largest value
 _TIE = 0.10                     # estimates closer than this: prefer fewer directions
 SECONDS_PER_ELEMENT = 4e-9      # a direction costs at least this per entry it touches: NumPy on small arrays
 _FALLBACK_MEMORY = 2 ** 32      # when /proc/meminfo cannot be read
+FEW_DIRECTIONS = 8              # a sweep of this many directions is never split
+SMALL_SWEEP = 2 ** 24           # a sweep smaller than this fits any budget worth having
+
+
+_MEMINFO = [0.0, 0]                 # (time read, bytes): /proc/meminfo is read at most once a second
 
 
 def available_memory():
     """Bytes of memory the operating system reports as available (``MemAvailable`` of /proc/meminfo)."""
+    now = time.monotonic()
+    if now - _MEMINFO[0] < 1.0:
+        return _MEMINFO[1]
+    _MEMINFO[:] = [now, _read_meminfo()]
+    return _MEMINFO[1]
+
+
+def _read_meminfo():
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -104,7 +118,9 @@ def directions_per_sweep(total, chunk_size=None, bytes_per_direction=None, memor
     ``chunk_size`` (if given) wins.  Otherwise the chunk is the largest that
     keeps ``k * bytes_per_direction`` within ``memory_budget`` (bytes; default
     a quarter of the available memory), capped at ``DEFAULT_MAX_DIRECTIONS``,
-    and at least 1.
+    and at least 1.  ``bytes_per_direction`` may be a function, called only
+    when there are more than a few directions; the budget is only looked up
+    when the sweep would hold more than ``SMALL_SWEEP`` bytes.
 
     >>> directions_per_sweep(10_000, bytes_per_direction=8 * 10_000, memory_budget=2 ** 24)
     209
@@ -114,8 +130,11 @@ def directions_per_sweep(total, chunk_size=None, bytes_per_direction=None, memor
             raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         return max(1, min(total, int(chunk_size)))
     k = min(total, DEFAULT_MAX_DIRECTIONS)
-    if bytes_per_direction:
-        k = min(k, parse_bytes(memory_budget) // int(bytes_per_direction))
+    if k <= FEW_DIRECTIONS or not bytes_per_direction:
+        return max(1, k)
+    per = int(bytes_per_direction() if callable(bytes_per_direction) else bytes_per_direction)
+    if memory_budget is not None or k * per > SMALL_SWEEP:
+        k = min(k, parse_bytes(memory_budget) // max(per, 1))
     return max(1, k)
 
 
@@ -152,6 +171,13 @@ class TapeStats:
     def bytes_per_direction(self):
         """Extra bytes one more tangent or adjoint direction costs in a sweep."""
         return LIVE_VALUES * self.largest_value + self.input_bytes + self.output_bytes
+
+
+def sweep_bytes_per_direction(tape, inputs, outputs):
+    """:attr:`TapeStats.bytes_per_direction` without counting the tape's bytes (for ``jacrev``)."""
+    largest = max([_nbytes(e[2][0]) for e in tape if e is not None and isinstance(e[2], tuple)]
+                  + [_nbytes(x) for x in inputs] + [8])
+    return LIVE_VALUES * largest + sum(_nbytes(x) for x in inputs) + sum(_nbytes(o) for o in outputs)
 
 
 def tape_stats(tape, inputs, outputs):
