@@ -511,8 +511,9 @@ def _norm(x, ord=None, axis=None, keepdims=False):
     _real("linalg.norm", x)
     nd = ndim_of(x)
     if axis is None:
-        if ord is None:
-            r = _vector_norm(np.ravel(x), 0, None)
+        if ord is None:                                     # as NumPy: sqrt(dot(x, x)) of the flattened x
+            flat = np.ravel(x)
+            r = _root(np.dot(flat, flat), 2)
             return np.reshape(r, (1,) * nd) if keepdims else r
         axis = tuple(range(nd))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
