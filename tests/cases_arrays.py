@@ -13,8 +13,9 @@ from .cases import case
 GET = ["getitem", "index_add"]
 
 # -- reshaping ----------------------------------------------------------------------------------
-case("squeeze / expand_dims", lambda x: np.squeeze(np.expand_dims(x, (0, 2)), axis=0) * np.squeeze(x[None, :, None]),
-     (2, 3), covers=["numpy.reshape"])
+case("squeeze / expand_dims",
+     lambda x: np.squeeze(np.expand_dims(x, (0, 2)), axis=0) * np.squeeze(x[None, :, None]), (2, 3),
+     covers=["numpy.reshape"])
 case("atleast_1d/2d/3d", lambda x, y: np.atleast_3d(x) * np.atleast_2d(y)[..., None] + np.atleast_1d(x),
      (), (3,), covers=["numpy.reshape"])
 case("atleast_3d of a matrix", lambda x: np.atleast_3d(x) ** 2, (2, 3), covers=["numpy.reshape"])
@@ -69,7 +70,8 @@ case("partition", lambda x: np.partition(x, 2, axis=1)[:, 2] * np.partition(x, (
 case("diag of a vector (offsets)", lambda x: np.diag(x) + np.diag(x[1:], 1) - np.diag(x[:2], -2), (4,),
      covers=["index_add"])
 case("diag of a matrix", lambda x: np.diag(x) * np.diag(x, -1).sum() + np.diag(x, 2), (4, 3), covers=GET)
-case("diagonal of a stack, trace", lambda x: np.diagonal(x, 1, axis1=0, axis2=2) ** 2 + np.trace(x, axis1=0, axis2=2)[:, None],
+case("diagonal of a stack, trace",
+     lambda x: np.diagonal(x, 1, axis1=0, axis2=2) ** 2 + np.trace(x, axis1=0, axis2=2)[:, None],
      (3, 2, 4), covers=GET + ["numpy.sum"])
 case("trace method", lambda x: x.trace() * x.diagonal(), (3, 3), covers=GET)
 case("triu / tril", lambda x: np.triu(x, 1) * 2.0 + np.tril(x) ** 2 + np.tril(x, -1)[..., ::-1], (2, 3, 3),
@@ -85,7 +87,8 @@ case("repeated index accumulates", lambda x: x[[0, 0, 0, 1]] * x[[1, 1, 0, 0]], 
 
 # -- array methods (routed to the NumPy functions) -----------------------------------------------------------
 case("methods: shape", lambda x: x.reshape(6, 2).T.transpose().flatten() + x.ravel() * x.squeeze().reshape(-1)
-     + x.copy().transpose(1, 0, 2).swapaxes(0, 2).reshape(12), (2, 1, 6), covers=["numpy.reshape", "numpy.transpose"])
+     + x.copy().transpose(1, 0, 2).swapaxes(0, 2).reshape(12), (2, 1, 6),
+     covers=["numpy.reshape", "numpy.transpose"])
 case("methods: sum/mean/dot/astype", lambda x, y: x.sum(axis=0) * x.mean() + x.dot(y)
      + x.astype(np.float64).sum(1), (3, 3), (3,), covers=["numpy.sum", "numpy.matmul"])
 case("methods: repeat/take", lambda x: x.repeat(2, axis=0)[::3] * x.take([2, 0], axis=1).sum(), (2, 3), covers=GET)

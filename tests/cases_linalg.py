@@ -88,7 +88,7 @@ case("det of a stack", lambda a: np.linalg.det(_shift(a)), (2, 3, 3), covers=["n
 case("slogdet", lambda a: np.linalg.slogdet(_shift(a)).logabsdet * np.linalg.slogdet(a).sign, (2, 3, 3),
      covers=["numpy.linalg.slogdet"])
 
-# -- factorisations -------------------------------------------------------------------------------------------------
+# -- factorisations ----------------------------------------------------------------------------------------
 case("cholesky", lambda a: np.linalg.cholesky(_spd(a)), (3, 3), covers=["numpy.linalg.cholesky"])
 case("cholesky reads the lower triangle", lambda a: np.linalg.cholesky(a + 6.0 * np.eye(3)), (3, 3),
      covers=["numpy.linalg.cholesky", "numpy.where"])
@@ -105,7 +105,9 @@ case("eigh", lambda a: _eigh_features(a + _mT(a)), (3, 3), covers=["numpy.linalg
 case("eigh reads one triangle (L and U)", lambda a: _cat(_eigh_features(a), _eigh_features(a, "U")), (3, 3),
      covers=["numpy.linalg.eigh"])
 case("eigh of a stack", lambda a: _eigh_features(a + _mT(a)), (2, 3, 3), covers=["numpy.linalg.eigh"])
-case("eigvalsh", lambda a: np.linalg.eigvalsh(a @ _mT(a)), (3, 3), covers=["numpy.linalg.eigh"])
+case("eigvalsh", lambda a: np.linalg.eigvalsh(a @ _mT(a)), (3, 3), covers=["numpy.linalg.eigvalsh"])
+case("eigvalsh upper, stacked", lambda a: np.linalg.eigvalsh(a, UPLO="U"), (2, 3, 3),
+     covers=["numpy.linalg.eigvalsh"])
 
 
 def _svd_features(a):
@@ -125,7 +127,7 @@ case("qr square stack", lambda a: _cat(*np.linalg.qr(a)), (2, 3, 3), covers=["nu
 case("qr mode r", lambda a: np.linalg.qr(a, mode="r"), (5, 2), covers=["numpy.linalg.qr"])
 case("pinv wide", lambda a: np.linalg.pinv(a), (2, 4), covers=["numpy.linalg.pinv"])
 case("pinv tall stack", lambda a: np.linalg.pinv(a), (2, 4, 3), covers=["numpy.linalg.pinv"])
-case("pinv of a rank-1 matrix", lambda a, b: np.linalg.pinv(np.outer(a, b)), (3,), (2,),
+case("pinv of a rank-1 matrix", lambda a, b: np.linalg.pinv(np.outer(a, b), rcond=1e-5), (3,), (2,),
      covers=["numpy.linalg.pinv"], domain=(0.5, 2))
 case("lstsq", lambda a, b: _cat(*np.linalg.lstsq(a, b)[:2]), (5, 3), (5, 2), covers=["numpy.linalg.pinv"])
 case("lstsq singular values", lambda a, b: np.linalg.lstsq(a, b)[3] + np.linalg.lstsq(a, b)[0], (4, 3), (4,),

@@ -148,8 +148,9 @@ def test_scipy_functions_are_not_intercepted_and_have_equivalents():
 def test_shape_compositions_keep_nothing_on_the_tape():
     """Every piece is linear, so reverse mode keeps no array for the backward sweep."""
     from chainrule.reverse import tape_nbytes, vjp_flat
-    f = lambda xs: [np.roll(np.flip(np.pad(np.tile(xs[0], 2), 1, mode="reflect")), 2)[1:, ::2].T.ravel()[:12]  # noqa: E731
-                    + np.stack(np.split(np.repeat(xs[0], 2, axis=0), 2)).sum(axis=0).ravel()]
+    def f(xs):
+        a = np.roll(np.flip(np.pad(np.tile(xs[0], 2), 1, mode="reflect")), 2)[1:, ::2].T.ravel()[:12]
+        return [a + np.stack(np.split(np.repeat(xs[0], 2, axis=0), 2)).sum(axis=0).ravel()]
     _, pullback = vjp_flat(f, [X])
     assert tape_nbytes(pullback.tape) == 0
     _, pullback = vjp_flat(lambda xs: [np.linalg.inv(xs[0])], [X[:, :3] + 3 * np.eye(3)])

@@ -189,7 +189,7 @@ def test_warns_past_the_threshold(name, delta):
                 raised = True
         warned = [w for w in caught if issubclass(w.category, NearlyDegenerateWarning)
                   and "relative distance" in str(w.message)]
-        assert warned or (raised and delta == 0.0), f"{name} at delta={delta}: no warning (nor an error on the limit)"
+        assert warned or (raised and delta == 0.0), f"{name} at delta={delta}: no warning (nor error on the limit)"
 
 
 @np.errstate(divide="ignore", invalid="ignore")          # on the limit the rule divides by 0 (after warning)
@@ -219,6 +219,21 @@ def test_eigh_and_cholesky_read_the_lower_triangle():
     # 4 x_ij below it (each lower entry appears twice in S), 0 above
     grad = cr.grad(lambda s: np.sum(np.linalg.eigh(s)[0] ** 2))(x)
     np.testing.assert_allclose(grad, np.tril(4 * x, -1) + np.diag(2 * np.diag(x)), atol=1e-12)
+
+
+def test_eigenvalues_at_a_repeated_eigenvalue():
+    """eigvalsh needs no eigenvector derivative: at A = diag(1, 1, 2) the gradient of a symmetric
+    function of the eigenvalues exists and is exact (d trace = I, d |A|_F^2 = 2 A), without a warning;
+    eigh's eigenvectors there have no derivative, and it warns."""
+    a = np.diag([1.0, 1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for jac in (cr.jacfwd, cr.jacrev):
+            np.testing.assert_allclose(jac(lambda x: np.sum(np.linalg.eigvalsh(x)))(a), np.eye(3), atol=1e-15)
+            np.testing.assert_allclose(jac(lambda x: np.sum(np.linalg.eigvalsh(x) ** 2))(a),
+                                       np.tril(4 * a, -1) + np.diag(2 * np.diag(a)), atol=1e-14)
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.warns(NearlyDegenerateWarning):
+        cr.jacfwd(lambda x: np.linalg.eigh(x)[1])(a)
 
 
 def test_slogdet_sign_is_constant():

@@ -160,7 +160,8 @@ def _no_out(name, out):
 
 DEGENERACY_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 """Relative distance to a degenerate point (a repeated eigenvalue or singular value, a singular
-matrix) below which a derivative is reported as unreliable with NearlyDegenerateWarning."""
+matrix) below which a derivative is reported as unreliable with NearlyDegenerateWarning
+(for float64; float32 uses sqrt of its own epsilon, 3.5e-4)."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -174,13 +175,14 @@ def _caller_level():
     return level
 
 
-def _warn_if_degenerate(name, distance, what):
-    """Warn when ``distance`` (relative, 0 = degenerate) is below DEGENERACY_TOL anywhere in a stack."""
+def _warn_if_degenerate(dtype, name, distance, what):
+    """Warn when ``distance`` (relative, 0 = degenerate) is below sqrt(eps of ``dtype``) anywhere in a stack."""
+    tol = DEGENERACY_TOL if np.dtype(dtype) == np.float64 else float(np.sqrt(np.finfo(dtype).eps))
     d = float(np.min(distance)) if np.size(distance) else np.inf
-    if not d >= DEGENERACY_TOL:             # also catches nan
+    if not d >= tol:                        # also catches nan
         warnings.warn(
             f"{name}: the derivative is taken at a point with {what} (relative distance {d:.2g} < "
-            f"{DEGENERACY_TOL:.2g}); it may be inaccurate or not exist there.", NearlyDegenerateWarning,
+            f"{tol:.2g}); it may be inaccurate or not exist there.", NearlyDegenerateWarning,
             stacklevel=_caller_level())
 
 
@@ -484,7 +486,7 @@ def _inv(a):
     norm1 = lambda m: np.max(np.sum(np.abs(m), axis=-2), axis=-1)      # noqa: E731
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rcond = 1.0 / (norm1(_value(a)) * norm1(_value(out)))           # 1 / cond_1: no second factorisation
-    _warn_if_degenerate("numpy.linalg.inv", np.nan_to_num(rcond, nan=0.0), "a nearly singular matrix")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.inv", np.nan_to_num(rcond, nan=0.0), "a nearly singular matrix")
     return out
 
 
@@ -518,7 +520,8 @@ rule(solve_p,
 def _solve(a, b):
     a, b = _operand(a), _operand(b)
     _check_square("numpy.linalg.solve", a)
-    _warn_if_degenerate("numpy.linalg.solve", _inverse_condition(_value(a)), "a nearly singular matrix")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.solve", _inverse_condition(_value(a)),
+                        "a nearly singular matrix")
     if ndim_of(b) == 1:
         return bind(solve_p, (a, np.reshape(b, (-1, 1))))[..., 0]
     return bind(solve_p, (a, b))
@@ -550,14 +553,15 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 def _det(a):
     a = _operand(a)
     _check_square("numpy.linalg.det", a)
-    _warn_if_degenerate("numpy.linalg.det", _inverse_condition(_value(a)), "a nearly singular matrix")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.det", _inverse_condition(_value(a)), "a nearly singular matrix")
     return bind(det_p, (a,))
 
 
 def _slogdet(a):
     a = _operand(a)
     _check_square("numpy.linalg.slogdet", a)
-    _warn_if_degenerate("numpy.linalg.slogdet", _inverse_condition(_value(a)), "a nearly singular matrix")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.slogdet", _inverse_condition(_value(a)),
+                        "a nearly singular matrix")
     return _SlogdetResult(*bind(slogdet_p, (a,)))
 
 
@@ -607,7 +611,7 @@ def _cholesky(a, /, *, upper=False):
     _check_square("numpy.linalg.cholesky", a)
     out = bind(cholesky_p, (_symmetric_from(a, lower=not upper),))
     d = np.abs(np.diagonal(_value(out), axis1=-2, axis2=-1))
-    _warn_if_degenerate("numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
                         "a nearly singular matrix")
     return _mT(out) if upper else out
 
@@ -651,15 +655,36 @@ def _eigh(a, UPLO="L"):
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
     w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),))
-    _warn_if_degenerate("numpy.linalg.eigh", _relative_gap(_value(w)), "nearly repeated eigenvalues")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigh", _relative_gap(_value(w)), "nearly repeated eigenvalues")
     return _EighResult(w, v)
 
 
+eigvalsh_p = Primitive("numpy.linalg.eigvalsh", np.linalg.eigvalsh)
+
+
+def _eigvalsh_jvp(t, out, x):
+    _, v = bind(eigh_p, (x,))
+    return _diag_part(_mT(v) @ t @ v)
+
+
+def _eigvalsh_vjp(g, out, x):
+    _, v = bind(eigh_p, (x,))
+    return (v * g[..., None, :]) @ _mT(v)
+
+
+# Convention: at a repeated eigenvalue the derivative is diag(V^T dA V) for the eigenvectors LAPACK
+# returns -- one of the one-sided derivatives, and exact for symmetric functions such as the sum.
+rule(eigvalsh_p, (_eigvalsh_jvp,), (_eigvalsh_vjp,), needs=(("x",),),
+     convention="reads one triangle (UPLO); at repeated eigenvalues diag(V^T dA V) for LAPACK's V "
+                "(exact for symmetric functions of the eigenvalues)")
+
+
 def _eigvalsh(a, UPLO="L"):
-    return _eigh(a, UPLO)[0]
-
-
-_eigvalsh.convention = eigh_p.convention
+    a = _operand(a)
+    _check_square("numpy.linalg.eigvalsh", a)
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return bind(eigvalsh_p, (_symmetric_from(a, lower=UPLO == "L"),))
 
 register_function(np.linalg.eigh, _eigh)
 register_function(np.linalg.eigvalsh, _eigvalsh)
@@ -744,7 +769,7 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     s = _value(out[1] if compute_uv else out)
     smax = np.where(s[..., 0] > 0, s[..., 0], 1.0)
     distance = np.minimum(s[..., -1] / smax, _relative_gap(s)) if compute_uv else s[..., -1] / smax
-    _warn_if_degenerate("numpy.linalg.svd", distance, "nearly repeated or zero singular values")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.svd", distance, "nearly repeated or zero singular values")
     return _SVDResult(*out) if compute_uv else out
 
 
@@ -789,7 +814,8 @@ def _qr(a, mode="reduced"):
             "'reduced' or 'r' (the extra columns of mode='complete' and the case m < n are not unique)")
     q, r = bind(qr_p, (a,))
     d = np.abs(np.diagonal(_value(r), axis1=-2, axis2=-1))
-    _warn_if_degenerate("numpy.linalg.qr", np.min(d, -1) / np.where(np.max(d, -1) > 0, np.max(d, -1), 1.0),
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.qr",
+                        np.min(d, -1) / np.where(np.max(d, -1) > 0, np.max(d, -1), 1.0),
                         "a nearly rank-deficient matrix")
     return r if mode == "r" else _QRResult(q, r)
 
@@ -835,7 +861,8 @@ def _pinv_checked(a, rcond, name):
     s = np.linalg.svd(_value(a), compute_uv=False)
     smax = np.where(s[..., :1] > 0, s[..., :1], 1.0)
     kept = np.where(s > rcond * s[..., :1], s / smax, np.inf)
-    _warn_if_degenerate(name, np.min(kept, axis=-1), "a nearly singular kept part (ill-conditioned rank)")
+    _warn_if_degenerate(dtype_of(a), name, np.min(kept, axis=-1),
+                        "a nearly singular kept part (ill-conditioned rank)")
     return bind(pinv_p, (a,), {"rcond": float(rcond)})
 
 

@@ -105,7 +105,8 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
     tri = _value(a) * _mask(shape_of(a)[0], params["lower"], params["unit_diagonal"], np.float64)
     if unit_diagonal:
         tri = tri + np.eye(shape_of(a)[0])
-    _warn_if_degenerate("scipy.linalg.solve_triangular", _inverse_condition(tri), "a nearly singular matrix")
+    _warn_if_degenerate(dtype_of(a), "scipy.linalg.solve_triangular", _inverse_condition(tri),
+                        "a nearly singular matrix")
     if ndim_of(b) == 1:
         return bind(solve_triangular_p, (a, np.reshape(b, (-1, 1))), params)[:, 0]
     return bind(solve_triangular_p, (a, b), params)

@@ -137,11 +137,13 @@ def plot_grid(rows, path):
     ax.set_yticks(range(len(ms)), [str(m) for m in ms])
     ax.set_xlabel("n (inputs)")
     ax.set_ylabel("m (outputs)")
-    ax.set_title("Full Jacobian of tanh(W2 @ tanh(W1 @ x)): which mode is faster\n"
-                 "red: forward wins, blue: reverse wins; factor = slower / faster; auto F/R = auto's choice")
+    ax.set_title("Which mode computes the full Jacobian faster?\n"
+                 f"f(x) = tanh(W2 @ tanh(W1 @ x)), hidden width {HIDDEN}", fontsize=11)
+    fig.text(0.01, 0.01, "red: forward faster, blue: reverse faster; in each cell: slower time / faster time "
+             "and auto's choice (! = over 10% slower)", fontsize=7)
     bar = fig.colorbar(im, ax=ax)
     bar.set_label("log2(reverse time / forward time)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return path
