@@ -1,7 +1,18 @@
-"""Shape functions: reshape, transpose, broadcast_to, concatenate, casts.
+"""Shape functions: reshape, transpose, broadcast_to, concatenate, casts -- and everything built from them.
 
-All are linear, so each JVP applies the function to the tangent (shifted past
-the tangent's batch axes) and each VJP applies its adjoint; no values are kept.
+The primitives here are linear, so each JVP applies the function to the
+tangent (shifted past the tangent's batch axes) and each VJP applies its
+adjoint; no values are kept.
+
+The rest of NumPy's shape vocabulary is composed from these and from the
+gather ``x[index]`` and its adjoint, the scatter-add ``index_add``
+(:mod:`chainrule.rules.indexing`), so it needs no rules of its own and its
+derivatives of every order follow: ``squeeze``/``expand_dims``/``atleast_*``
+reshape; ``stack`` is ``expand_dims`` + ``concatenate``; ``split`` and ``flip``
+are slices; ``tile`` and ``repeat`` broadcast an inserted axis; ``roll`` joins
+two slices; ``pad`` scatters into zeros (constant mode) or gathers by the index
+map that ``np.pad`` itself gives for ``arange`` (edge, reflect, symmetric,
+wrap); ``sort`` and ``partition`` gather by the permutation of the primal.
 """
 
 import numpy as np
@@ -188,7 +199,7 @@ register_function(np.size, lambda a, axis=None: a.size if axis is None else a.sh
 
 # == compositions: every function below is exact in terms of the primitives above and in ==
 # == chainrule.rules.indexing, so its derivatives of every order come from theirs.        ==
-from .indexing import getitem_p, index_add_p  # noqa: E402  (indexing does not import shape)
+from .indexing import index_add_p  # noqa: E402  (indexing does not import shape)
 
 
 def _value(x):
