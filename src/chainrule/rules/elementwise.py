@@ -16,6 +16,12 @@ its ``convention=``, which ``docs/coverage.md`` lists; ``tests/test_conventions.
 checks each of them.  Piecewise-constant functions (``floor``, comparisons,
 logical functions) are declared non-differentiable: their outputs are
 constants to every transform.
+
+Complex intermediates are differentiated correctly by the holomorphic
+functions (``+``, ``*``, ``exp``, ``sin``, ...), whose rules are the complex
+derivative.  The rules of ``abs``, ``maximum``, ``clip`` or ``sign`` hold for
+real arguments only, so those primitives are marked :func:`real_only` and
+refuse a complex value instead of returning a wrong derivative.
 """
 
 import numpy as np
@@ -34,6 +40,26 @@ def _primal(x):
     while isinstance(x, Tracer):
         x = x.primal
     return x
+
+
+def real_only(prim):
+    """Make ``prim`` reject complex inputs: its rules are those of a real function of real arguments.
+
+    Holomorphic functions (+, *, exp, sin, ...) differentiate complex intermediates correctly, but
+    |z|, max, clip or sign of a complex value would get a wrong derivative from real rules, silently.
+    """
+    impl = prim.impl
+
+    def checked(*args, **params):
+        for a in args:
+            if np.iscomplexobj(a):
+                raise NotDifferentiableError(
+                    prim.name, "of a complex value: its rule is for real arguments; work with the real "
+                    "and imaginary parts (np.real/np.imag outside the function, or two real arguments)")
+        return impl(*args, **params)
+
+    prim.impl = checked
+    return prim
 
 
 # -- arithmetic ------------------------------------------------------------------------------
@@ -156,28 +182,7 @@ elementwise(np.fmax, _fmax_x, lambda x, y: _fmax_x(y, x), convention=_FTIE)
 elementwise(np.fmin, _fmin_x, lambda x, y: _fmin_x(y, x), convention=_FTIE)
 
 
-
-
-def real_only(prim):
-    """Make ``prim`` reject complex inputs: its rules are those of a real function of real arguments.
-
-    Holomorphic functions (+, *, exp, sin, ...) differentiate complex intermediates correctly, but
-    |z|, max, clip or sign of a complex value would get a wrong derivative from real rules, silently.
-    """
-    impl = prim.impl
-
-    def checked(*args, **params):
-        for a in args:
-            if np.iscomplexobj(a):
-                raise NotDifferentiableError(
-                    prim.name, "of a complex value: its rule is for real arguments; work with the real "
-                    "and imaginary parts (np.real/np.imag outside the function, or two real arguments)")
-        return impl(*args, **params)
-
-    prim.impl = checked
-    return prim
-
-
+# -- sinc and heaviside -------------------------------------------------------------------------
 # sinc(x) = sin(pi x) / (pi x); near 0 its Taylor series, so that sinc'(0) = 0 and sinc''(0) = -pi^2/3 hold
 _PI2_3 = float(np.pi ** 2 / 3)
 _PI4_30 = float(np.pi ** 4 / 30)
