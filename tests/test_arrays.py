@@ -155,3 +155,31 @@ def test_shape_compositions_keep_nothing_on_the_tape():
     assert tape_nbytes(pullback.tape) == 0
     _, pullback = vjp_flat(lambda xs: [np.linalg.inv(xs[0])], [X[:, :3] + 3 * np.eye(3)])
     assert tape_nbytes(pullback.tape) == 9 * 8            # inv keeps its output only
+
+
+# -- einsum: more subscript patterns, every operand batched in turn ----------------------------------------------
+EINSUM = [
+    ("ij,ij->", [(2, 3), (2, 3)]),
+    ("i,i", [(4,), (4,)]),
+    ("ijk->kji", [(2, 3, 4)]),
+    ("ii,ij->j", [(3, 3), (3, 2)]),
+    ("iji->j", [(2, 3, 2)]),
+    ("iii->i", [(2, 2, 2)]),
+    ("...i->...", [(2, 3, 4)]),
+    ("i...,i->...", [(3, 2, 2), (3,)]),
+    ("ab,bc,cd,da->", [(2, 3), (3, 2), (2, 4), (4, 2)]),
+    ("Ab,bA->bA", [(2, 3), (3, 2)]),
+]
+
+
+@pytest.mark.parametrize("subscripts, shapes", EINSUM, ids=[e[0] for e in EINSUM])
+def test_einsum_patterns(subscripts, shapes):
+    from chainrule.testing import check_batching
+    rng = np.random.default_rng(7)
+    ops = [rng.uniform(-1, 1, s) for s in shapes]
+    f = lambda *xs: np.einsum(subscripts, *xs)       # noqa: E731
+    check_grads(f, ops, order=2)
+    np.testing.assert_allclose(cr.jvp(f, tuple(ops), tuple(ops))[0], f(*ops), rtol=1e-14)
+    for k in range(len(ops)):                         # check_batching batches its first argument
+        rest = ops[:k] + ops[k + 1:]
+        check_batching(lambda x, *r, k=k: f(*r[:k], x, *r[k:]), [ops[k], *rest])
