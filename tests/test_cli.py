@@ -1,5 +1,7 @@
-"""The command line, run for real: ``python -m chainrule`` (and the installed ``chainrule`` script)."""
+"""The command line, run for real: ``python -m chainrule`` (and the installed ``chainrule`` script);
+and the tools behind it: advise, and demo at small sizes (the full sweep is ``chainrule demo``)."""
 
+import io
 import json
 import math
 import os
@@ -10,6 +12,10 @@ import sys
 
 import numpy as np
 import pytest
+
+import chainrule as cr
+from chainrule.tools.advise import Advice, Measurement
+from chainrule.tools.demo import run_demo, tanh_layers
 
 from chainrule.tools.cli import FUNCTIONS, ExpressionError, compile_expression, parse_assignments, UsageError
 
@@ -193,3 +199,53 @@ def test_demo_quick_prints_both_tables_and_the_grid(tmp_path):
     assert all(r["auto"] in ("forward", "reverse") and r["forward_peak"] > 0 for r in rows)
     text = render_grid(rows)
     assert "n \\ m" in text and "of 4 shapes" in text
+
+
+def test_advise_measures_both_modes_on_a_lopsided_function():
+    f, x = tanh_layers(2, 3000, hidden=16), np.ones(2)
+    a = cr.advise(f, x, repeat=3)
+    assert (a.n, a.m) == (2, 3000)
+    assert len(a.forward.samples) == len(a.reverse.samples) == 3
+    assert a.forward.seconds == sorted(a.forward.samples)[1]          # the median
+    assert a.forward.peak_bytes > 0 and a.reverse.peak_bytes > 0
+    # 2 tangent directions against 3000 adjoint directions: the margin is wide enough to assert
+    assert a.recommendation == "forward" and a.auto.mode == "forward" and a.agrees
+    text = str(a)
+    assert "<- recommended" in text and "Auto mode:" in text and "Note:" not in text
+
+
+def test_the_report_says_when_auto_mode_disagrees():
+    d = cr.choose_mode(tanh_layers(2, 3000, hidden=4), np.ones(2))
+    fwd = Measurement("forward", 2e-3, (2e-3,), 1000)
+    rev = Measurement("reverse", 1e-3, (1e-3,), 2000)
+    a = Advice(2, 3000, fwd, rev, "reverse", d, False, "reverse: measured faster.")
+    assert "Note: auto mode would choose forward, but reverse measured faster." in str(a)
+    assert a.to_dict()["auto"]["mode"] == "forward"
+
+
+def test_advise_rejects_bad_repeat():
+    with pytest.raises(ValueError, match="repeat"):
+        cr.advise(np.sin, np.ones(2), repeat=0)
+
+
+def test_demo_prints_both_tables_and_draws_the_picture(tmp_path):
+    pytest.importorskip("matplotlib")
+    out, png = io.StringIO(), tmp_path / "modes.png"
+    assert run_demo(out=str(png), stream=out, grid=(1, 32)) == 0
+    text = out.getvalue()
+    assert "Forward sweep" in text and "Reverse sweep" in text and "n \\ m" in text
+    assert "of 4 shapes" in text and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_without_matplotlib_says_how_to_get_the_picture(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)               # import matplotlib now fails
+    out = io.StringIO()
+    assert run_demo(out=str(tmp_path / "x.png"), stream=out, grid=(1, 8)) == 0
+    assert "pip install 'chainrule[plot]'" in out.getvalue() and not (tmp_path / "x.png").exists()
+
+
+def test_cli_writes_the_dot_graph(tmp_path, capsys):
+    from chainrule.tools.cli import main
+    dot = tmp_path / "trace.dot"
+    assert main(["explain", "x*y + sin(x)", "--at", "x=2", "y=3", "--dot", str(dot)]) == 0
+    assert '"x" -> "v1"' in dot.read_text() and "Wengert" in capsys.readouterr().out
