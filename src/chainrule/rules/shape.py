@@ -19,8 +19,9 @@ import numpy as np
 
 from ..core import Primitive, Tracer, bind, register_function
 from ..errors import NotDifferentiableError
-from ._broadcast import dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
+from ._broadcast import batch_to_back, batch_to_front, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
 from ._declare import linear, variadic
+from .indexing import index_add_p
 from .reductions import normalize_axis
 
 # -- reshape -----------------------------------------------------------------------------
@@ -134,15 +135,13 @@ concatenate_p = Primitive("numpy.concatenate", lambda *xs, axis: np.concatenate(
 
 
 def _concat_jvp(i, t, out, *xs, axis):
-    """The tangent of piece i, placed in zeros where the other pieces are."""
+    """The tangent of piece i, scattered into zeros of the output's shape (one scatter per traced piece)."""
     b = ndim_of(t) - ndim_of(xs[i])
-    pieces = []
-    for j, x in enumerate(xs):
-        if j == i:
-            pieces.append(t)
-        else:
-            pieces.append(np.zeros(shape_of(t)[:b] + shape_of(x), dtype=dtype_of(t)))
-    return bind(concatenate_p, tuple(pieces), {"axis": axis + b})
+    start = sum(shape_of(x)[axis] for x in xs[:i])
+    index = (slice(None),) * axis + (slice(start, start + shape_of(xs[i])[axis]),)
+    index += (slice(None),) * (ndim_of(out) - len(index))
+    params = {"index": index, "shape": shape_of(out), "out_ndim": ndim_of(out), "basic": True}
+    return batch_to_front(bind(index_add_p, (batch_to_back(t, b),), params), b)
 
 
 def _concat_vjp(i, g, out, *xs, axis):
@@ -199,7 +198,6 @@ register_function(np.size, lambda a, axis=None: a.size if axis is None else a.sh
 
 # == compositions: every function below is exact in terms of the primitives above and in ==
 # == chainrule.rules.indexing, so its derivatives of every order come from theirs.        ==
-from .indexing import index_add_p  # noqa: E402  (indexing does not import shape)
 
 
 def _value(x):
