@@ -142,14 +142,18 @@ except ImportError:                                         # pragma: no cover -
     sp = None
 if sp is not None:
     SPECIAL = [(sp.expit, (-3, 3)), (sp.logit, (0.1, 0.9)), (sp.erf, (-2, 2)), (sp.erfc, (-2, 2)),
-               (sp.gammaln, (0.3, 4)), (sp.digamma, (0.3, 4))]
+               (sp.gammaln, (0.3, 4)), (sp.digamma, (0.3, 4)), (sp.gamma, (0.3, 4)), (sp.log_expit, (-3, 3)),
+               (sp.ndtr, (-2, 2)), (sp.log_ndtr, (-4, 2)), (sp.ndtri, (0.1, 0.9)), (sp.erfinv, (-0.8, 0.8)),
+               (sp.erfcinv, (0.2, 1.8)), (sp.entr, (0.2, 2))]
     for fn, dom in SPECIAL:
         for s in UNARY_SHAPES:
             name = "digamma" if fn is sp.digamma else fn.__name__           # its __name__ is "psi"
             case(f"{name}{s}", fn, s, covers=[f"scipy.special.{name}"], domain=dom)
     case("gammaln of negatives (between poles)", sp.gammaln, (4,), covers=["scipy.special.gammaln"],
          domain=(-0.9, -0.1))
-    for fn in (sp.xlogy, sp.xlog1py):
+    case("log_ndtr far in the lower tail (stable)", lambda x: sp.log_ndtr(x - 40.0), (3,),
+         covers=["scipy.special.log_ndtr"])
+    for fn in (sp.xlogy, sp.xlog1py, sp.betaln, sp.beta, sp.rel_entr, sp.kl_div):
         for sx, sy in BINARY_SHAPES:
             case(f"{fn.__name__}{sx}{sy}", fn, sx, sy, covers=[f"scipy.special.{fn.__name__}"], domain=(0.2, 2))
     case("polygamma n=0..2", lambda x: sp.polygamma(0, x) + sp.polygamma(1, x) * sp.polygamma(2, x), (3,),

@@ -293,12 +293,14 @@ needs_scipy = pytest.mark.skipif(sp is None, reason="SciPy not installed")
 
 
 @needs_scipy
-@pytest.mark.parametrize("fn", [sp and sp.xlogy, sp and sp.xlog1py])
-def test_xlogy_y_partial_is_zero_where_x_is_zero(fn):
-    y0 = -1.0 if fn is sp.xlog1py else 0.0               # the point where y's own factor is infinite
+@pytest.mark.parametrize("name, y0, at_3", [("xlogy", 0.0, 2 / 3), ("xlog1py", -1.0, 2 / 4),
+                                            ("rel_entr", 0.0, -2 / 3), ("kl_div", 0.0, 1 - 2 / 3)])
+def test_y_partial_where_x_is_zero(name, y0, at_3):
+    # these are x * (a function of y) (+ y for kl_div) and stay 0 (or y) at x == 0 for every y,
+    # also where y's own factor is infinite (y0)
+    fn = getattr(sp, name)
     g = cr.grad(lambda y: np.sum(fn(np.array([0.0, 2.0]), y)))(np.array([y0, 3.0]))
-    expected_second = 2.0 / 3.0 if fn is sp.xlogy else 2.0 / 4.0
-    np.testing.assert_allclose(g, [0.0, expected_second])
+    np.testing.assert_allclose(g, [1.0 if name == "kl_div" else 0.0, at_3])
 
 
 @needs_scipy

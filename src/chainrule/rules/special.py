@@ -34,6 +34,9 @@ except ImportError:                                     # pragma: no cover - Sci
     sp = None
 
 _TWO_OVER_SQRT_PI = float(2.0 / np.sqrt(np.pi))
+_SQRT_PI_2 = float(np.sqrt(np.pi) / 2)
+_SQRT_2PI = float(np.sqrt(2 * np.pi))
+_INV_SQRT_2PI = float(1 / np.sqrt(2 * np.pi))
 
 
 def _ufunc(fn, name=None):
@@ -104,6 +107,25 @@ if sp is not None:
                 convention="d/dy is 0 where x == 0")
     elementwise(_ufunc(sp.xlog1py), lambda y: np.log1p(y), lambda x, y: _x_over(x, 1 + y),
                 convention="d/dy is 0 where x == 0")
+
+    elementwise(_ufunc(sp.gamma), lambda out, x: out * sp.digamma(x))
+    elementwise(_ufunc(sp.log_expit), lambda x: sp.expit(-x))                   # 1 - expit(x), without cancelling
+    elementwise(_ufunc(sp.ndtr), lambda x: _INV_SQRT_2PI * np.exp(-0.5 * x * x))
+    # phi(x) / Phi(x) as exp(-x^2/2 - log Phi(x)): finite far into the lower tail
+    elementwise(_ufunc(sp.log_ndtr), lambda out, x: _INV_SQRT_2PI * np.exp(-0.5 * x * x - out))
+    elementwise(_ufunc(sp.ndtri), lambda out: _SQRT_2PI * np.exp(0.5 * out * out))
+    elementwise(_ufunc(sp.erfinv), lambda out: _SQRT_PI_2 * np.exp(out * out))
+    elementwise(_ufunc(sp.erfcinv), lambda out: -_SQRT_PI_2 * np.exp(out * out))
+    elementwise(_ufunc(sp.betaln), lambda x, y: sp.digamma(x) - sp.digamma(x + y),
+                lambda x, y: sp.digamma(y) - sp.digamma(x + y))
+    elementwise(_ufunc(sp.beta), lambda out, x, y: out * (sp.digamma(x) - sp.digamma(x + y)),
+                lambda out, x, y: out * (sp.digamma(y) - sp.digamma(x + y)))
+    elementwise(_ufunc(sp.entr), lambda x: -np.log(x) - 1)                      # +inf at 0, the one-sided value
+    # rel_entr(x, y) = x log(x/y) and kl_div(x, y) = x log(x/y) - x + y; both are 0 at x == 0 for every y
+    elementwise(_ufunc(sp.rel_entr), lambda x, y: np.log(x / y) + 1, lambda x, y: -_x_over(x, y),
+                convention="d/dy is 0 where x == 0")
+    elementwise(_ufunc(sp.kl_div), lambda x, y: np.log(x / y), lambda x, y: 1 - _x_over(x, y),
+                convention="d/dy is 1 where x == 0")
 
     # -- logsumexp -----------------------------------------------------------------------------
     logsumexp_p = Primitive("scipy.special.logsumexp",
