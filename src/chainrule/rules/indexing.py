@@ -59,12 +59,15 @@ def canonical_index(index, shape):
     return tuple(items)
 
 
-def _impl_getitem(x, *, index):
+def _impl_getitem(x, *, index, unique):
     return x[index]
 
 
 def _impl_index_add(g, *, index, shape, out_ndim, basic):
-    """zeros(shape + trailing axes of g) with g added at ``index`` (``out_ndim``: ndim of x[index])."""
+    """zeros(shape + trailing axes of g) with g added at ``index`` (``out_ndim``: ndim of x[index]).
+
+    ``basic``: no position of ``index`` repeats, so a plain assignment suffices (else ``np.add.at``).
+    """
     z = np.zeros(tuple(shape) + np.shape(g)[out_ndim:], dtype=np.result_type(g))
     if basic:
         z[index] = g
@@ -77,14 +80,14 @@ getitem_p = Primitive("getitem", _impl_getitem)
 index_add_p = Primitive("index_add", _impl_index_add)
 
 
-def _getitem_jvp(t, out, x, *, index):
+def _getitem_jvp(t, out, x, *, index, unique):
     b = ndim_of(t) - ndim_of(x)
-    return batch_to_front(bind(getitem_p, (batch_to_back(t, b),), {"index": index}), b)
+    return batch_to_front(bind(getitem_p, (batch_to_back(t, b),), {"index": index, "unique": unique}), b)
 
 
-def _getitem_vjp(g, out, x, *, index):
+def _getitem_vjp(g, out, x, *, index, unique):
     b = ndim_of(g) - ndim_of(out)
-    params = {"index": index, "shape": shape_of(x), "out_ndim": ndim_of(out), "basic": _is_basic(index)}
+    params = {"index": index, "shape": shape_of(x), "out_ndim": ndim_of(out), "basic": unique}
     return batch_to_front(bind(index_add_p, (batch_to_back(g, b),), params), b)
 
 
@@ -96,7 +99,7 @@ def _index_add_jvp(t, out, g, *, index, shape, out_ndim, basic):
 
 def _index_add_vjp(c, out, g, *, index, shape, out_ndim, basic):
     b = ndim_of(c) - ndim_of(out)
-    return batch_to_front(bind(getitem_p, (batch_to_back(c, b),), {"index": index}), b)
+    return batch_to_front(bind(getitem_p, (batch_to_back(c, b),), {"index": index, "unique": basic}), b)
 
 
 linear(getitem_p, _getitem_jvp, _getitem_vjp)
@@ -107,8 +110,15 @@ def _is_basic(index):
     return not any(isinstance(k, np.ndarray) for k in index)
 
 
+def gather(x, index, unique=False):
+    """``x[index]``; ``unique`` promises that no position repeats (a permutation), so the adjoint assigns
+    instead of accumulating with ``np.add.at``.  Basic indices (no arrays) never repeat."""
+    index = canonical_index(index, shape_of(x))
+    return bind(getitem_p, (x,), {"index": index, "unique": unique or _is_basic(index)})
+
+
 def _getitem(x, index):
-    return bind(getitem_p, (x,), {"index": canonical_index(index, shape_of(x))})
+    return gather(x, index)
 
 
 register_function(operator.getitem, _getitem)

@@ -41,6 +41,7 @@ from ..core import Primitive, Tracer, bind, primitive_of, register_function
 from ..errors import NearlyDegenerateWarning, NotDifferentiableError
 from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
 from ._declare import rule, variadic
+from .indexing import gather
 
 matmul_p = primitive_of(np.matmul)
 
@@ -136,7 +137,7 @@ def _operand(a):
 
 def _diag_part(m):
     r = np.arange(shape_of(m)[-1])
-    return m[..., r, r]
+    return gather(m, (Ellipsis, r, r), unique=True)
 
 
 def _diag_embed(v):

@@ -21,7 +21,7 @@ from ..core import Primitive, Tracer, bind, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
 from ._declare import linear, variadic
-from .indexing import index_add_p
+from .indexing import gather, index_add_p
 from .reductions import normalize_axis
 
 # -- reshape -----------------------------------------------------------------------------
@@ -475,14 +475,15 @@ def _along_axis_index(indices, shape, axis):
     return tuple(index)
 
 
-def _take_along_axis(arr, indices, axis=-1):
+def _take_along_axis(arr, indices, axis=-1, *, permutation=False):
+    """``permutation`` (internal): ``indices`` permute each line, so no position repeats."""
     indices = np.asarray(indices)
     if axis is None:
         arr, axis = _ravel(arr), 0
     axis = _axis(axis, ndim_of(arr))
     if indices.ndim != ndim_of(arr):
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
-    return arr[_along_axis_index(indices, shape_of(arr), axis)]
+    return gather(arr, _along_axis_index(indices, shape_of(arr), axis), unique=permutation)
 
 
 register_function(np.take, _take)
@@ -497,7 +498,7 @@ def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise NotDifferentiableError("numpy.sort", "order= (structured arrays)")
     if axis is None:
         a, axis = _ravel(a), 0
-    return _take_along_axis(a, np.argsort(_value(a), axis=axis, kind="stable"), axis)
+    return _take_along_axis(a, np.argsort(_value(a), axis=axis, kind="stable"), axis, permutation=True)
 
 
 def _partition(a, kth, axis=-1, kind="introselect", order=None):
@@ -505,7 +506,7 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
         raise NotDifferentiableError("numpy.partition", "order= (structured arrays)")
     if axis is None:
         a, axis = _ravel(a), 0
-    return _take_along_axis(a, np.argpartition(_value(a), kth, axis=axis), axis)
+    return _take_along_axis(a, np.argpartition(_value(a), kth, axis=axis), axis, permutation=True)
 
 
 def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
@@ -540,7 +541,7 @@ def _diagonal(a, offset=0, axis1=0, axis2=1):
     x = _moveaxis(a, (i, j), (-2, -1))
     k = _diag_len(shape_of(x)[-2:], int(offset))
     r = np.arange(k)
-    return x[..., r + max(-offset, 0), r + max(offset, 0)]
+    return gather(x, (Ellipsis, r + max(-offset, 0), r + max(offset, 0)), unique=True)
 
 
 def _diag(v, k=0):
@@ -554,7 +555,7 @@ def _diag(v, k=0):
     size = n + abs(k)
     r = np.arange(n)
     index = (r + max(-k, 0), r + max(k, 0))
-    return bind(index_add_p, (v,), {"index": index, "shape": (size, size), "out_ndim": 1, "basic": False})
+    return bind(index_add_p, (v,), {"index": index, "shape": (size, size), "out_ndim": 1, "basic": True})
 
 
 def _triangle(keep):
