@@ -10,7 +10,10 @@ their axes first, which would otherwise displace a leading batch axis.
 
 The adjoint of ``x[index]`` is ``index_add``: zeros of ``x``'s shape with the
 adjoint added at ``index`` (repeated integer indices accumulate).  The two are
-each other's transposes, so derivatives of any order follow.
+each other's transposes, so derivatives of any order follow.  When no
+position repeats (basic indices, or a gather that the caller knows to be a
+permutation or a diagonal: ``gather(..., unique=True)``) the scatter is a plain
+assignment instead of the slower ``np.add.at``.
 """
 
 import operator
