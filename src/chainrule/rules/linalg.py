@@ -26,7 +26,10 @@ emits :class:`chainrule.errors.NearlyDegenerateWarning` when it is below
 ``DEGENERACY_TOL`` = sqrt(machine epsilon): past it the derivative may have
 lost more than half of its digits (or does not exist), above it the rules are
 accurate (tests/test_linalg_limits.py checks both sides).  ``eigh`` and
-``svd`` assume distinct eigenvalues and singular values.
+``svd`` assume distinct eigenvalues and singular values; ``eigvalsh`` and
+``svd(compute_uv=False)`` are primitives of their own, whose first derivative
+needs no eigenvector terms and so stays exact for symmetric functions of the
+values even where they repeat.  ``lstsq`` is ``pinv(a) @ b``.
 """
 
 import os
