@@ -57,6 +57,9 @@ def test_the_text_shows_the_values(e):
     for value in ("6", f"{math.sin(2.0):.10g}", f"{math.cos(2.0):.10g}", f"{3 + math.cos(2.0):.10g}"):
         assert value in text
     assert text.index("Forward sweep") < text.index("Reverse sweep")
+    # the textbook rules next to the values
+    assert "y * x_dot + x * y_dot" in text and "cos(x) * x_dot" in text and "v1_dot + v2_dot" in text
+    assert "v1_bar * y + v2_bar * cos(x)" in text and "v1_bar * x" in text
     reverse = text[text.index("Reverse sweep"):]
     assert reverse.index("v3_bar") < reverse.index("v1_bar") < reverse.index("x_bar")
 

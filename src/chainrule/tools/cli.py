@@ -26,6 +26,8 @@ import traceback
 
 import numpy as np
 
+from ..errors import ChainruleError
+
 __all__ = ["main", "compile_expression", "parse_assignments", "ExpressionError", "FUNCTIONS", "MAX_LENGTH"]
 
 MAX_LENGTH = 2000        # characters of an expression
@@ -51,15 +53,15 @@ EXPRESSION_HELP = ("numbers, the variables given with --at, + - * / ** @ %, comp
                    + ", ".join(sorted(FUNCTIONS)))
 
 
-class ExpressionError(ValueError):
+class ExpressionError(ChainruleError, ValueError):
     """An expression uses something the command line does not allow (exit code 2)."""
 
 
-class UsageError(ValueError):
+class UsageError(ChainruleError, ValueError):
     """A command-line argument is wrong (exit code 2)."""
 
 
-class UserCodeError(Exception):
+class UserCodeError(ChainruleError, RuntimeError):
     """The user's function raised (exit code 1); ``__cause__`` is the original exception."""
 
 

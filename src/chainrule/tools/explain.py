@@ -51,7 +51,7 @@ def _show(v):
         return f"{s:.10g}"
     if isinstance(s, dict):
         return f"<{s['dtype']} {tuple(s['shape'])}>"
-    return np.array2string(np.asarray(s), precision=6, separator=", ", max_line_width=40)
+    return np.array2string(np.asarray(s), precision=6, separator=", ", max_line_width=10_000)
 
 
 @dataclass
@@ -144,12 +144,31 @@ def _json(v):
     return v
 
 
+def _index_text(index):
+    parts = []
+    for i in index if isinstance(index, tuple) else (index,):
+        if isinstance(i, slice):
+            text = ("" if i.start is None else str(i.start)) + ":" + ("" if i.stop is None else str(i.stop))
+            parts.append(text + ("" if i.step is None else f":{i.step}"))
+        elif i is None:
+            parts.append("None")
+        elif i is Ellipsis:
+            parts.append("...")
+        elif np.ndim(i) == 0:
+            parts.append(str(i))
+        else:
+            parts.append(f"<index {np.shape(i)}>")
+    return ", ".join(parts)
+
+
 def _definition(op, operands, params):
+    if op == "getitem" and params and "index" in params and len(operands) == 1:
+        return f"{operands[0]}[{_index_text(params['index'])}]"
     if op in _INFIX and len(operands) == 2:
         return f"{operands[0]} {_INFIX[op]} {operands[1]}"
     if op in _PREFIX and len(operands) == 1:
         return f"{_PREFIX[op]}{operands[0]}"
-    extra = [f"{k}={v}" for k, v in (params or {}).items() if v is not None]
+    extra = [f"{k}={v}" for k, v in (params or {}).items() if v is not None and v is not False]
     return f"{op}({', '.join(list(operands) + extra)})"
 
 
@@ -244,6 +263,94 @@ def _bar(name):
     return f"{name}_bar"
 
 
+# the local partial derivative d op / d operand, as text, for unary operations ({a}: operand, {v}: result)
+_PARTIAL = {"sin": "cos({a})", "cos": "-sin({a})", "tan": "(1 + {v}**2)", "exp": "{v}", "expm1": "({v} + 1)",
+            "log": "1/{a}", "log1p": "1/(1 + {a})", "tanh": "(1 - {v}**2)", "sinh": "cosh({a})",
+            "cosh": "sinh({a})", "sqrt": "1/(2*{v})", "square": "2*{a}", "arctan": "1/(1 + {a}**2)",
+            "absolute": "sign({a})", "abs": "sign({a})", "reciprocal": "-{v}**2"}
+_LINEAR = {"sum", "mean", "reshape", "transpose", "negative", "positive", "squeeze", "expand_dims", "ravel",
+           "broadcast_to", "getitem", "moveaxis", "swapaxes", "real", "copy"}
+
+
+def _partials(step, traced):
+    """``[(operand, text of d step / d operand, kind)]`` for its traced operands; kind: "scale" or "linear"."""
+    ops, v, out = step.operands, step.name, []
+    a = ops[0] if ops else None
+    b = ops[1] if len(ops) > 1 else None
+    op = step.op
+    if op in ("add", "subtract") and len(ops) == 2:
+        return [(o, ("-1" if (op == "subtract" and k == 1) else "1"), "scale") for k, o in enumerate(ops)
+                if o in traced]
+    if op == "multiply" and len(ops) == 2:
+        return [(o, other, "scale") for o, other in ((a, b), (b, a)) if o in traced]
+    if op in ("true_divide", "divide") and len(ops) == 2:
+        return ([(a, f"1/{b}", "scale")] if a in traced else []) + \
+               ([(b, f"-{v}/{b}", "scale")] if b in traced else [])
+    if op == "power" and len(ops) == 2 and a in traced and b not in traced:
+        try:
+            c = float(b) - 1
+            return [(a, f"{b}*{a}" if c == 1 else f"{b}*{a}**{c:g}", "scale")]
+        except ValueError:
+            return [(a, f"{b}*{a}**({b} - 1)", "scale")]
+    if op in _PARTIAL and a in traced and len(ops) == 1:
+        return [(a, _PARTIAL[op].format(a=a, v=v), "scale")]
+    if op in _LINEAR or op == "matmul":
+        return [(o, op, "linear") for o in ops if o in traced]
+    return [(o, f"d{v}/d{o}", "scale") for o in ops if o in traced]
+
+
+def _tangent_rule(step, traced):
+    if step.op == "input":
+        return "seed"
+    terms = []
+    for o, d, kind in _partials(step, traced):
+        if kind == "linear":
+            terms.append(_linear_text(step, o, _dot(o), forward=True))
+        elif d == "1":
+            terms.append(_dot(o))
+        elif d == "-1":
+            terms.append(f"-{_dot(o)}")
+        else:
+            terms.append(f"{d} * {_dot(o)}")
+    return _join(terms) or "0"
+
+
+def _linear_text(step, operand, t, forward):
+    if step.op == "matmul":
+        a, b = step.operands
+        if forward:
+            return f"{t} @ {b}" if operand == a else f"{a} @ {t}"
+        return f"{t} @ {b}.T" if operand == a else f"{a}.T @ {t}"
+    if step.op == "negative":
+        return f"-{t}"
+    if step.op == "getitem" and step.definition.startswith(operand + "["):
+        where = step.definition[len(operand):]
+        return f"{t}{where}" if forward else f"({t} placed at {where})"
+    return f"{step.op}({t})" if forward else f"{step.op}^T({t})"
+
+
+def _adjoint_rule(step, steps, traced, seeded):
+    terms = ["seed"] if step.name in seeded else []
+    for c in steps:
+        for o, d, kind in _partials(c, traced):
+            if o != step.name:
+                continue
+            if kind == "linear":
+                terms.append(_linear_text(c, o, _bar(c.name), forward=False))
+            elif d == "1":
+                terms.append(_bar(c.name))
+            elif d == "-1":
+                terms.append(f"-{_bar(c.name)}")
+            else:
+                terms.append(f"{_bar(c.name)} * {d}")
+    return _join(terms) or "0"
+
+
+def _join(terms):
+    text = " + ".join(terms)
+    return text.replace("+ -", "- ")
+
+
 def render(e):
     """The explanation as text: the trace, the sweeps asked for, the totals and the recommendation."""
     inputs = ", ".join(e.inputs)
@@ -257,13 +364,17 @@ def render(e):
     if e.mode in ("both", "forward"):
         seed = ", ".join(f"{_dot(nm)} = {_show(t)}" for nm, t in zip(e.inputs, e.tangent_seed))
         lines += ["", f"Forward sweep (tangents), seed {seed}"]
-        lines += _table(["v", "tangent", "value"],
-                        [[s.name, _dot(s.name), _show(s.tangent)] for s in e.steps])
+        traced = {s.name for s in e.steps}
+        lines += _table(["v", "tangent", "rule", "value"],
+                        [[s.name, _dot(s.name), _tangent_rule(s, traced), _show(s.tangent)] for s in e.steps])
     if e.mode in ("both", "reverse"):
         seed = ", ".join(f"{_bar(nm)} = {_show(a)}" for nm, a in zip(outputs or ["out"], e.adjoint_seed))
         lines += ["", f"Reverse sweep (adjoints), seed {seed}, in reverse order"]
-        lines += _table(["v", "adjoint", "value"],
-                        [[s.name, _bar(s.name), _show(s.adjoint)] for s in reversed(e.steps)])
+        traced = {s.name for s in e.steps}
+        seeded = {s.name for s in e.steps if s.output is not None}
+        lines += _table(["v", "adjoint", "rule", "value"],
+                        [[s.name, _bar(s.name), _adjoint_rule(s, e.steps, traced, seeded), _show(s.adjoint)]
+                         for s in reversed(e.steps)])
     lines += ["", f"Totals: n = {e.n} input{'s' * (e.n != 1)}, m = {e.m} output{'s' * (e.m != 1)}, "
                   f"{e.operations} operation{'s' * (e.operations != 1)}; the reverse sweep keeps {format_bytes(e.tape_bytes)}",
               "", "Cost of the full Jacobian"]

@@ -159,7 +159,9 @@ def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False):
     such as ``"512MB"``; default a quarter of the available memory) bounds how
     many directions one sweep carries.  The layout is JAX's: for output leaf
     ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``.
-    Cost: min over modes of about (directions x one sweep), plus the probe.
+    Cost: min over modes of about (directions x one sweep), plus the probe; at
+    the first call ``fun`` runs a few more times (a warm-up, two forward
+    probes, one taped evaluation), so it should have no side effects.
 
     >>> import numpy as np
     >>> jacobian(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()
