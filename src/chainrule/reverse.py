@@ -241,12 +241,15 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
                 a = adjoints[p]
                 if a is None:
                     adjoints[p] = c
-                elif p in owned and type(c) is np.ndarray and c.shape == a.shape and c.dtype == a.dtype:
+                elif (p in owned and type(a) is np.ndarray and type(c) is np.ndarray
+                      and c.shape == a.shape and c.dtype == a.dtype):
                     np.add(a, c, out=a)                     # a buffer this sweep made: add in place
                 else:
                     a = adjoints[p] = a + c
                     if type(a) is np.ndarray:
                         owned.add(p)
+                    else:
+                        owned.discard(p)                    # a tracer now: never written in place
             j += 1
 
 
