@@ -195,3 +195,5 @@ for axis in (None, 0, (0, 2)):
          * np.nanmin(NAN(x), axis=a) + np.nanprod(NAN(x) * 0.5, axis=a), R3, covers=["numpy.max", "numpy.prod"])
 case("nanstd ddof=1 keepdims", lambda x: np.nanstd(np.where(x > -1.5, x, np.nan), ddof=1, keepdims=True) * x, R3,
      covers=["root"])
+case("multiply.reduce is prod", lambda x: np.multiply.reduce(x, axis=1)[:2] * np.multiply.reduce(x), (3, 2),
+     covers=["numpy.prod"], domain=(0.5, 1.5))

@@ -283,8 +283,8 @@ def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wher
 
 
 register_function(np.prod, _prod)
-# (np.multiply, "reduce") would be _prod(a, axis=0, ...); tests/test_errors.py uses it as its example of
-# a ufunc method without a rule, so it stays unregistered until that test picks another example.
+register_function((np.multiply, "reduce"), lambda a, axis=0, dtype=None, out=None, keepdims=False:
+                  _prod(a, axis, dtype, out, keepdims))
 
 
 # -- roots with the subgradient 0 at 0: std at zero variance, norms at zero --------------------
