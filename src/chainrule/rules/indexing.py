@@ -28,6 +28,9 @@ from ._declare import linear
 
 def canonical_index(index, shape):
     """A tuple that indexes the first ``len(shape)`` axes explicitly (see the module doc)."""
+    kind = type(index)
+    if (kind is slice or kind is int) and shape:                  # x[1:], x[::2], x[3]: the common cases
+        return (index,) + (slice(None),) * (len(shape) - 1)
     if not isinstance(index, tuple):
         index = (index,)
     items = []

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import Primitive, Tracer, bind, register_function
 from ..errors import NotDifferentiableError
-from ._broadcast import batch_to_back, batch_to_front, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
+from ._broadcast import batch_to_back, batch_to_front, broadcast, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
 from ._declare import linear, variadic
 from .indexing import gather, index_add_p
 from .reductions import normalize_axis
@@ -114,7 +114,7 @@ register_function(np.swapaxes, _swapaxes)
 register_function(np.moveaxis, _moveaxis)
 
 # -- broadcast_to ------------------------------------------------------------------------
-broadcast_to_p = Primitive("numpy.broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape))
+broadcast_to_p = Primitive("numpy.broadcast_to", lambda x, *, shape: broadcast(x, shape))
 linear(broadcast_to_p,
        lambda t, out, x, *, shape: fit_tangent(t, x, out),
        lambda g, out, x, *, shape: fit_adjoint(g, x, out))
