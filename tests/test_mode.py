@@ -155,7 +155,7 @@ def test_auto_reuses_its_first_evaluation(n, m):
     x = RNG.standard_normal(n)
     jac = cr.jacobian(f)
     jac(x)
-    assert len(calls) == 4                          # a warm-up, two forward probes, one taped sweep
+    assert len(calls) == 4                          # three forward probes (one a warm-up), one taped sweep
     calls.clear()
     jac(x)
     assert len(calls) == 1                          # later calls: the chosen mode alone, in one sweep

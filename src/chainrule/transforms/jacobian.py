@@ -70,8 +70,8 @@ def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=T
 class _Probe:
     """The first evaluation of an auto-mode Jacobian: the tape, the timed probes, the decision.
 
-    Each mode is probed twice, with up to ``PROBE_DIRECTIONS`` directions and
-    then with one more; the probes compute the first rows (reverse) or
+    Each mode sweeps one direction untimed (a warm-up), then is timed with up
+    to ``PROBE_DIRECTIONS`` directions and with one more; the probes compute the first rows (reverse) or
     columns (forward) of the Jacobian, which the chosen mode keeps.
     """
 
@@ -80,7 +80,6 @@ class _Probe:
         leaves = flat.in_leaves
         self.n = sum(_sizes(leaves))
         self.cols = None
-        flat(leaves)                             # warm up (the first run pays for cold caches), untimed
         # forward probes before the tape exists, so they do not pay for collecting garbage around it
         times = {"forward": self._probe(self.n, self._push_cols)}
         t0 = time.perf_counter()
@@ -90,22 +89,29 @@ class _Probe:
         self.rows = [[] for _ in leaves]
         times["reverse"] = self._probe(self.stats.m, lambda start, count: _pull_rows(
             flat, self.outs, self.pullback, start, count, self.rows, stop=start + count, consume_last=False))
-        self.done = {mode: sum(k for _, k in times[mode]) for mode in times}
+        self.done = {mode: done for mode, (_, done) in times.items()}
         fits = {mode: fit_sweep(t[1][0], t[0][0], t[0][1]) if len(t) == 2 else    # (one, many, count)
-                fit_sweep(t[0][0]) if t else (0.0, 0.0) for mode, t in times.items()}
+                fit_sweep(t[0][0]) if t else (0.0, 0.0) for mode, (t, _) in times.items()}
         self.decision = decide(self.stats, t_record, fits["forward"], fits["reverse"], memory_budget)
 
     @staticmethod
     def _probe(total, sweep):
-        """Time ``sweep`` over a few directions, then over one more: ``[(seconds, count), ...]``."""
-        many = min(PROBE_DIRECTIONS, total - 1)
-        spans = [(0, many), (many, 1)] if many > 0 else [(0, 1)] if total else []
+        """Sweep one direction untimed (a warm-up), then time a few, then one more.
+
+        Returns ``([(seconds, count), ...], directions done)``.
+        """
+        start = 0
+        if total >= 3:
+            sweep(0, 1)                          # the first sweep pays for cold caches: not timed
+            start = 1
+        many = min(PROBE_DIRECTIONS, total - start - 1)
+        spans = [(start, many), (start + many, 1)] if many > 0 else [(start, 1)] if total > start else []
         measured = []
-        for start, count in spans:
+        for begin, count in spans:
             t0 = time.perf_counter()
-            sweep(start, count)
+            sweep(begin, count)
             measured.append((time.perf_counter() - t0, count))
-        return measured
+        return measured, start + sum(count for _, count in measured)
 
     def _push_cols(self, start, count):
         flat, n = self.flat, self.n
@@ -160,8 +166,8 @@ def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False):
     many directions one sweep carries.  The layout is JAX's: for output leaf
     ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``.
     Cost: min over modes of about (directions x one sweep), plus the probe; at
-    the first call ``fun`` runs a few more times (a warm-up, two forward
-    probes, one taped evaluation), so it should have no side effects.
+    the first call ``fun`` runs a few more times (three forward probes, one of
+    them a warm-up, and one taped evaluation), so it should have no side effects.
 
     >>> import numpy as np
     >>> jacobian(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()

@@ -8,14 +8,12 @@ model is measured per function, from its first evaluation:
 
 * a recorded sweep (the tape: its length and, by :func:`~chainrule.reverse.tape_nbytes`,
   the bytes it keeps) and its time ``t_rec``;
-* in each mode, a sweep carrying a few directions (up to 8) and a sweep
-  carrying one, timed: the difference is the price of one more direction, the
-  rest the fixed price of a sweep (:func:`fit_sweep`).  ``ratio`` is the
-  price of a reverse direction over a forward one.  The larger probe runs
-  first, so warming up inflates the price of a direction, which errs towards
-  the mode with fewer directions; and no direction is priced below
-  ``SECONDS_PER_ELEMENT`` per entry it touches, so noise cannot make
-  directions free.
+* in each mode, after an untimed sweep of one direction (a warm-up), a sweep
+  carrying a few directions (up to 8) and a sweep carrying one, timed: the
+  difference is the price of one more direction, the rest the fixed price of
+  a sweep (:func:`fit_sweep`).  ``ratio`` is the price of a reverse direction
+  over a forward one.  No direction is priced below ``SECONDS_PER_ELEMENT``
+  per entry it touches, so timing noise cannot make directions free.
 
 A mode's estimated time is ``sweeps * fixed + directions * per_direction``
 (reverse adds the recording); its memory is ``tape + k * bytes_per_direction +
