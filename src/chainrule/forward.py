@@ -46,6 +46,35 @@ class ForwardLevel(Level):
         return ForwardTracer(self, out, rule(a.tangent, (out, x), EMPTY))
 
     def process(self, prim, args, params):
+        if len(args) == 2 and prim.fast:                    # unrolled: the bulk of all operations
+            a, b = args
+            if type(a) is ForwardTracer and a._level is self:
+                x, ta = a.primal, a.tangent
+            else:
+                x, ta = a, None
+            if type(b) is ForwardTracer and b._level is self:
+                y, tb = b.primal, b.tangent
+            else:
+                y, tb = b, None
+            if self.nested:
+                out = bind(prim, (x, y), params)
+            elif params is EMPTY:
+                out = prim.impl(x, y)
+            else:
+                out = prim.impl(x, y, **params)
+            vals = (out, x, y)
+            jvps = prim.jvps
+            t_out = None
+            if ta is not None:
+                if jvps[0] is None:
+                    raise NotDifferentiableError(prim.name, "with respect to argument 0")
+                t_out = jvps[0](ta, vals, params)
+            if tb is not None:
+                if jvps[1] is None:
+                    raise NotDifferentiableError(prim.name, "with respect to argument 1")
+                c = jvps[1](tb, vals, params)
+                t_out = c if t_out is None else t_out + c
+            return ForwardTracer(self, out, t_out)
         primals = []
         tangents = []
         for a in args:

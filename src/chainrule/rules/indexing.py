@@ -113,7 +113,10 @@ linear(index_add_p, _index_add_jvp, _index_add_vjp)
 
 
 def _is_basic(index):
-    return not any(isinstance(k, np.ndarray) for k in index)
+    for k in index:
+        if type(k) is np.ndarray:
+            return False
+    return True
 
 
 def gather(x, index, unique=False):
