@@ -104,3 +104,10 @@ def test_control_flow_on_traced_values_follows_the_primal():
         return -x
     assert cr.grad(relu_ish)(3.0) == 6.0
     assert cr.grad(relu_ish)(-3.0) == -1.0
+
+
+@pytest.mark.parametrize("transform", [lambda f: cr.jacrev(f), lambda f: cr.jacfwd(f),
+                                       lambda f: (lambda x: cr.vjp(f, x)), lambda f: (lambda x: cr.jvp(f, (x,), (x,)))])
+def test_complex_outputs_are_refused_not_cast(transform):
+    with pytest.raises(cr.OutputDtypeError, match="complex"):
+        transform(lambda v: v * 1j)(np.ones(2))

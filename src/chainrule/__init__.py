@@ -9,8 +9,8 @@
 
 from . import rules as _rules  # noqa: F401  (registers the derivative rules)
 from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError,
-                     NonScalarOutputError, NotDifferentiableError, ShapeMismatchError,
-                     TracerConversionError)
+                     NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
+                     OutputDtypeError, ShapeMismatchError, TracerConversionError)
 from .transforms import grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .transforms import Decision, choose_mode, jacobian
 from .tools.explain import Explanation, explain
@@ -22,7 +22,7 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "hvp",
     "ChainruleError", "NotDifferentiableError", "TracerConversionError", "InPlaceError",
     "LeakedTracerError", "InputDtypeError", "NonScalarOutputError", "ShapeMismatchError",
-    "ArgnumsError",
+    "ArgnumsError", "OutputDtypeError", "NearlyDegenerateWarning",
 ]
 __all__ += ["jacobian", "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice"]
 

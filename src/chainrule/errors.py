@@ -42,6 +42,10 @@ class InputDtypeError(ChainruleError, TypeError):
     """An input to differentiate is an integer, boolean or other non-float value."""
 
 
+class OutputDtypeError(ChainruleError, TypeError):
+    """A differentiated function returned a complex value."""
+
+
 class NonScalarOutputError(ChainruleError, TypeError):
     """``grad`` of a function whose output is not a real scalar."""
 

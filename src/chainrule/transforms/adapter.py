@@ -10,7 +10,7 @@ its last call.  Every public transform goes through it, so ``argnums``,
 import numpy as np
 
 from ..core import Tracer
-from ..errors import ArgnumsError, InputDtypeError, ShapeMismatchError
+from ..errors import ArgnumsError, InputDtypeError, OutputDtypeError, ShapeMismatchError
 from ..pytree import flatten, unflatten
 
 __all__ = ["FlatFun", "normalize_argnums", "check_input", "strip", "dtype_of", "shape_of",
@@ -117,6 +117,7 @@ def match_structure(what, given, expected_tree, expected_leaves):
     return out
 
 
+_REAL = np.dtype(np.float64)
 _PLAIN_LEAVES = frozenset({np.ndarray, float, np.float64, np.float32, np.float16, int, bool,
                            np.int64, np.int32, np.bool_, complex, np.complex128})
 
@@ -166,6 +167,12 @@ class FlatFun:
                                 f"(output, auxiliary data); it returned {type(out).__name__}")
             out, self.aux = out
         out_leaves, self.out_tree = flatten(out)
+        for k, o in enumerate(out_leaves):
+            if type(o) is not np.float64 and getattr(o, "dtype", _REAL).kind == "c" or isinstance(o, complex):
+                raise OutputDtypeError(
+                    f"{_fname(self.f)} returned a complex value (output leaf {k}); chainrule differentiates "
+                    "real-valued functions. Return the real and imaginary parts as two real outputs "
+                    "(np.real(z), np.imag(z) computed from real arithmetic) instead.")
         return out_leaves
 
     def _describe(self, k):
