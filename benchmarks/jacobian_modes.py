@@ -48,7 +48,7 @@ def shape_row(n, m, peers, rounds):
     H.agree("chainrule jacrev", rev(x), want)
     auto_first, auto = _first_call(lambda: cr.jacobian(f), x)
     H.agree("chainrule auto (first call)", auto(x), want)
-    decision = cr.choose_mode(f, x)
+    decision = auto.decision_for(x)                       # the decision auto's timed calls follow
     cands = {"cr fwd": lambda: fwd(x), "cr rev": lambda: rev(x), "cr auto": lambda: auto(x)}
     extra = {"auto first": auto_first, "choice": decision.mode}
     if "jax" in peers:

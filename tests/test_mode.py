@@ -154,8 +154,10 @@ def test_auto_reuses_its_first_evaluation(n, m):
         return inner(x)
     x = RNG.standard_normal(n)
     jac = cr.jacobian(f)
+    assert jac.decision_for(x) is None
     jac(x)
-    assert len(calls) == 4                          # three forward probes (one a warm-up), one taped sweep
+    assert len(calls) == 6                          # forward probes: warm-up, 2 x a few, 2 x one; one taped sweep
+    assert jac.decision_for(x).mode == ("forward" if n < m else "reverse")
     calls.clear()
     jac(x)
     assert len(calls) == 1                          # later calls: the chosen mode alone, in one sweep

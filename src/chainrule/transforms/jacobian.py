@@ -11,6 +11,7 @@ recording, when forward wins).
 """
 
 import functools
+import math
 import time
 
 import numpy as np
@@ -24,6 +25,7 @@ from .mode import decide, directions_per_sweep, fit_sweep, guess_bytes_per_direc
 __all__ = ["jacobian", "choose_mode", "PROBE_DIRECTIONS"]
 
 PROBE_DIRECTIONS = 8
+PROBE_REPEATS = 2
 _MODES = ("auto", "forward", "reverse")
 
 
@@ -81,41 +83,55 @@ class _Probe:
         self.n = sum(_sizes(leaves))
         self.cols = None
         # forward probes before the tape exists, so they do not pay for collecting garbage around it
-        times = {"forward": self._probe(self.n, self._push_cols)}
+        self.m_seen = 0
+        times = {"forward": self._probe(self.n, self._push_cols, lambda: self.m_seen)}
         t0 = time.perf_counter()
         self.outs, self.pullback = vjp_flat(flat, leaves)
         t_record = time.perf_counter() - t0
         self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
         self.rows = [[] for _ in leaves]
-        times["reverse"] = self._probe(self.stats.m, lambda start, count: _pull_rows(
-            flat, self.outs, self.pullback, start, count, self.rows, stop=start + count, consume_last=False))
+        times["reverse"] = self._probe(self.stats.m, lambda start, count, keep=True: _pull_rows(
+            flat, self.outs, self.pullback, start, count, self.rows if keep else [[] for _ in leaves],
+            stop=start + count, consume_last=False), lambda: self.n)
         self.done = {mode: done for mode, (_, done) in times.items()}
         fits = {mode: fit_sweep(t[1][0], t[0][0], t[0][1]) if len(t) == 2 else    # (one, many, count)
                 fit_sweep(t[0][0]) if t else (0.0, 0.0) for mode, (t, _) in times.items()}
         self.decision = decide(self.stats, t_record, fits["forward"], fits["reverse"], memory_budget)
 
     @staticmethod
-    def _probe(total, sweep):
+    def _probe(total, sweep, other):
         """Sweep one direction untimed (a warm-up), then time a few, then one more.
 
+        "A few" is ``PROBE_DIRECTIONS``, or a 32nd of the smaller of n and m
+        (``other()`` is the other mode's number of directions) when that is
+        more: near the diagonal the decision is close, and batches nearer the
+        real size price a direction better.  Small timed sweeps run
+        ``PROBE_REPEATS`` times and count their fastest run (a busy machine
+        only ever slows a run down); the repeats' results are dropped.
         Returns ``([(seconds, count), ...], directions done)``.
         """
         start = 0
         if total >= 3:
             sweep(0, 1)                          # the first sweep pays for cold caches: not timed
             start = 1
-        many = min(PROBE_DIRECTIONS, total - start - 1)
-        spans = [(start, many), (start + many, 1)] if many > 0 else [(start, 1)] if total > start else []
+        few = min(max(PROBE_DIRECTIONS, min(total, other()) // 32), total - start - 1)
+        spans = [(start, few), (start + few, 1)] if few > 0 else [(start, 1)] if total > start else []
         measured = []
         for begin, count in spans:
-            t0 = time.perf_counter()
-            sweep(begin, count)
-            measured.append((time.perf_counter() - t0, count))
+            best = math.inf
+            for repeat in range(PROBE_REPEATS if count <= PROBE_DIRECTIONS else 1):
+                t0 = time.perf_counter()
+                sweep(begin, count, keep=repeat == 0)
+                best = min(best, time.perf_counter() - t0)
+            measured.append((best, count))
         return measured, start + sum(count for _, count in measured)
 
-    def _push_cols(self, start, count):
+    def _push_cols(self, start, count, keep=True):
         flat, n = self.flat, self.n
         outs, touts = jvp_flat(flat, flat.in_leaves, _split(_basis_chunk(start, count, n), flat.in_leaves))
+        self.m_seen = sum(_sizes(outs))
+        if not keep:
+            return
         if self.cols is None:
             self.cols = [[] for _ in outs]
         for p, o, t in zip(self.cols, outs, touts):
@@ -212,4 +228,10 @@ def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False):
         make = jacfwd if decision.mode == "forward" else jacrev
         return make(fun, argnums, has_aux, chunk_size=decision.chosen.directions_per_sweep)(*args, **kwargs)
 
+    def decision_for(*args, **kwargs):
+        """The Decision this function took at the shapes of ``args`` (None before its first call there)."""
+        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+        return decisions.get((flat.in_tree, tuple((shape_of(x), dtype_of(x)) for x in flat.in_leaves)))
+
+    jac_fun.decision_for = decision_for
     return jac_fun
