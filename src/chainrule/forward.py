@@ -114,6 +114,8 @@ class ForwardLevel(Level):
         if jvps is None:
             raise NotDifferentiableError(prim.name)
         vals = (out, *primals)
+        if prim.jvp_all is not None:                        # one rule for all the tangents at once
+            return ForwardTracer(self, out, prim.jvp_all(tangents, vals, params))
         t_out = None
         variadic = prim.arity is None
         for i, t in enumerate(tangents):

@@ -41,7 +41,7 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans", "differentiable",
-                 "multiple_results", "convention", "fast", "__weakref__")
+                 "multiple_results", "convention", "fast", "jvp_all", "__weakref__")
 
     def __init__(self, name, impl, arity=1):
         self.name = name
@@ -55,6 +55,7 @@ class Primitive:
         self.multiple_results = False
         self.convention = None      # a sentence on the value chosen where no derivative exists
         self.fast = False           # rules declared, one result, fixed arity: the engines' common path
+        self.jvp_all = None         # variadic only: one JVP for all tangents at once (None = constant)
         PRIMITIVES.append(self)
 
     @property

@@ -149,15 +149,20 @@ def nondifferentiable(*targets, convention=None):
         as_primitive(target).set_nondifferentiable(convention or "piecewise constant: the derivative is zero")
 
 
-def variadic(target, jvp, vjp, needs=None):
+def variadic(target, jvp, vjp, needs=None, jvp_all=None):
     """Declare a primitive taking any number of array arguments (``np.concatenate``).
 
     ``jvp(i, t, out, *args, **params)`` and ``vjp(i, g, out, *args, **params)``
     receive the index ``i`` of the argument; ``needs`` names what the VJPs read
-    ("out", "args"); by default everything.
+    ("out", "args"); by default everything.  ``jvp_all(tangents, out, *args,
+    **params)``, if given, computes the output tangent from all the tangents
+    at once (``None`` for constant arguments), where one call is cheaper than
+    one per argument.
     """
     prim = as_primitive(target)
     prim.set_rules(lambda i, t, vals, params: jvp(i, t, *vals, **params),
                    lambda i, g, vals, params: vjp(i, g, *vals, **params),
                    frozenset(("out", "args") if needs is None else needs))
+    if jvp_all is not None:
+        prim.jvp_all = lambda tangents, vals, params: jvp_all(tangents, *vals, **params)
     return prim
