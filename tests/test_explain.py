@@ -107,3 +107,10 @@ def test_array_results_match_the_jacobian():
     jac = cr.jacfwd(lambda x: np.sin(x) * x)(x)
     out = next(s for s in e.steps if s.output == 0)
     assert np.allclose(out.tangent, jac[:, 0]) and np.allclose(e.steps[0].adjoint, jac[0, :])
+
+
+def test_pytrees_get_a_helpful_error():
+    with pytest.raises(TypeError, match="one per input"):
+        cr.explain(lambda p: p["w"] * 2, {"w": 1.0})
+    e = cr.explain(lambda x: np.sum(x), [1.0, 2.0])          # a list of numbers is an array
+    assert e.n == 2

@@ -64,6 +64,10 @@ def measure_grid(ns=GRID, ms=GRID, hidden=HIDDEN, budget_s=0.05, progress=None):
     Each dict has ``n, m, forward_s, reverse_s, forward_peak, reverse_peak,
     auto`` (the mode auto chose), ``faster`` and ``ratio`` (slower / faster).
     ``progress(done, total, n, m)`` is called before each cell.
+
+    >>> rows = measure_grid((1, 3), (2,), budget_s=0.001)
+    >>> [(r["n"], r["m"], r["auto"] in ("forward", "reverse")) for r in rows]
+    [(1, 2, True), (3, 2, True)]
     """
     rows = []
     cells = [(n, m) for n in ns for m in ms]

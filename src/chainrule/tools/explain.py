@@ -183,6 +183,13 @@ def _input_names(f, count):
     return [f"x{i}" for i in range(count)]
 
 
+def _numeric(a):
+    try:
+        return np.asarray(a).dtype.kind in "iuf"
+    except (ValueError, TypeError):
+        return False
+
+
 def _basis(like, index=0):
     e = np.zeros(np.shape(like))
     if e.ndim == 0:
@@ -214,6 +221,11 @@ def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memo
         raise ValueError(f"mode={mode!r}; choose one of 'both', 'forward', 'reverse'")
     if not args:
         raise TypeError("explain(f, *args) needs the point to evaluate at: explain(f, 2.0, 3.0)")
+    for i, a in enumerate(args):
+        if isinstance(a, (dict, tuple, list)) and not _numeric(a):
+            raise TypeError(f"explain takes floats and float arrays, one per input; argument {i} is a "
+                            f"{type(a).__name__}. Explain a function of its leaves instead, e.g. "
+                            "explain(lambda w, b: f({'w': w, 'b': b}), w, b).")
     args = [np.float64(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else np.asarray(a, dtype=float)
             if not isinstance(a, np.ndarray) else a for a in args]
     names = list(names) if names is not None else _input_names(f, len(args))
