@@ -126,3 +126,9 @@ def test_closure_over_an_outer_level_is_fine():
     g = lambda x: cr.grad(cr.checkpoint(lambda y: x * y ** 2))(3.0)             # noqa: E731
     assert cr.grad(g)(2.0) == pytest.approx(6.0, rel=1e-14)
     assert cr.jvp(g, (2.0,), (1.0,))[1] == pytest.approx(6.0, rel=1e-14)
+
+
+def test_integer_results_are_an_error():
+    f = cr.checkpoint(lambda x: (np.sin(x), 3))
+    with pytest.raises(TypeError, match="result leaf 1"):
+        cr.grad(lambda x: f(x)[0])(0.5)

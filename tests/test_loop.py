@@ -192,3 +192,37 @@ def test_zero_steps_and_errors():
         cr.loop(heat_step, x, -1)
     with pytest.raises(cr.ShapeMismatchError, match="structure"):
         cr.loop(lambda s: (s, s), x, 2)
+
+
+def test_compositions_with_checkpoint_custom_rules_and_reverse_over_forward():
+    @cr.custom_jvp
+    def softplus(x):
+        return np.log1p(np.exp(x))
+
+    @softplus.defjvp
+    def _(primals, tangents):
+        return softplus(primals[0]), tangents[0] / (1.0 + np.exp(-primals[0]))
+
+    def ref_step(s):
+        return heat_step(s) * 0.9 + 0.1 * np.log1p(np.exp(s))
+
+    def step(s):
+        return cr.checkpoint(heat_step)(s) * 0.9 + 0.1 * softplus(s)
+
+    ref = lambda x: np.sum(cr.loop(ref_step, x, 9, checkpoints="all") ** 2)            # noqa: E731
+    in_loop = lambda x: np.sum(cr.loop(step, x, 9, checkpoints=2) ** 2)                 # noqa: E731
+    around = lambda x: np.sum(cr.checkpoint(lambda y: cr.loop(step, y, 9, checkpoints=3))(x) ** 2)  # noqa: E731
+    for f in (in_loop, around):
+        np.testing.assert_allclose(cr.grad(f)(x0()), cr.grad(ref)(x0()), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cr.hessian(f)(x0()), cr.hessian(ref)(x0()), rtol=1e-11, atol=1e-13)
+    v = np.cos(x0())
+    d = lambda f: (lambda x: cr.jvp(f, (x,), (v,))[1])                                  # noqa: E731
+    np.testing.assert_allclose(cr.grad(d(in_loop))(x0()), cr.grad(d(ref))(x0()), rtol=1e-12, atol=1e-14)
+
+
+def test_the_tape_holds_the_initial_state_only():
+    from chainrule.reverse import tape_nbytes, vjp_flat
+    x = np.linspace(0.0, 1.0, 1000)
+    _, pullback = vjp_flat(lambda xs: [np.sum(cr.loop(heat_step, xs[0], 50, checkpoints=3) ** 2)], [x])
+    # the loop keeps its input; x ** 2 keeps the final state
+    assert tape_nbytes(pullback.tape) <= 2 * x.nbytes + 16

@@ -82,6 +82,15 @@ def closure_error(what, where):
         f"computation and lose the memory saving, or worse. Pass that value in as {where}.")
 
 
+def check_outputs(outs, what):
+    """Results of a function bound as one primitive must be floating-point values, each a tracer-to-be."""
+    for k, o in enumerate(outs):
+        if dtype_of(o).kind not in "fc":
+            raise TypeError(f"{what} returned {type(o).__name__} of dtype {dtype_of(o)} as result leaf {k}; "
+                            "only floating-point results can carry derivatives. Return integer or boolean "
+                            "values from a function that is not checkpointed or custom.")
+
+
 def check_closure(outs, outer_depth, what, where):
     """Outputs may hold tracers only of levels outside every level the call is bound at."""
     for o in outs:
@@ -132,6 +141,7 @@ def fill(adjoints, like, batch):
 def _impl(*args, call):
     outs = call.fun(list(args))
     check_closure(outs, call.depth, "a checkpointed function", "one of its arguments")
+    check_outputs(outs, "a checkpointed function")
     return tuple(outs)
 
 

@@ -32,7 +32,7 @@ from ..errors import ChainruleError, NotDifferentiableError, ShapeMismatchError
 from ..pytree import flatten, unflatten
 from ..reverse import ReverseLevel, record, vjp_flat
 from .adapter import dtype_of, shape_of
-from .checkpoint import CallRecord, batch_of, check_closure, fill, zeros
+from .checkpoint import CallRecord, batch_of, check_closure, check_outputs, fill, zeros
 
 __all__ = ["custom_jvp", "custom_vjp"]
 
@@ -136,6 +136,7 @@ def _jvp_impl(*dyn, call):
     outs = record_.primal(list(dyn))
     check_closure(outs, call.depth, f"custom_jvp function {_name(record_.owner.fun)!r}",
                   "one of its arguments")
+    check_outputs(outs, f"custom_jvp function {_name(record_.owner.fun)!r}")
     return tuple(outs)
 
 
