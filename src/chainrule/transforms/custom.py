@@ -98,7 +98,8 @@ class _JVPCall:
 
     def __init__(self, owner, leaves, tree, pos):
         self.owner = owner
-        self.static = [None if k in pos else x for k, x in enumerate(leaves)]
+        traced = set(pos)
+        self.static = [None if k in traced else x for k, x in enumerate(leaves)]
         self.tree = tree
         self.pos = pos
         self.out_tree = None
@@ -132,34 +133,34 @@ class _JVPCall:
 
 
 def _jvp_impl(*dyn, call):
-    record_ = call.extra
-    outs = record_.primal(list(dyn))
-    check_closure(outs, call.depth, f"custom_jvp function {_name(record_.owner.fun)!r}",
+    info = call.extra
+    outs = info.primal(list(dyn))
+    check_closure(outs, call.depth, f"custom_jvp function {_name(info.owner.fun)!r}",
                   "one of its arguments")
-    check_outputs(outs, f"custom_jvp function {_name(record_.owner.fun)!r}")
+    check_outputs(outs, f"custom_jvp function {_name(info.owner.fun)!r}")
     return tuple(outs)
 
 
 def _jvp_jvp(i, t, vals, params):
-    record_ = params["call"].extra
+    info = params["call"].extra
     dyn = list(vals[1:])
     outs = vals[0]
     batch = batch_of(t, dyn[i])
 
     def one(t_i):
         ts = [t_i if k == i else zeros((), x) for k, x in enumerate(dyn)]
-        return record_.tangent(dyn, ts)
+        return info.tangent(dyn, ts)
 
     return tuple(_per_direction(one, batch, outs, t))
 
 
 def _jvp_vjp(j, g, vals, params):
     call = params["call"]
-    record_ = call.extra
+    info = call.extra
 
     def pull(g, vals):
         dyn = list(vals[1:])
-        _, pullback = vjp_flat(lambda ts: record_.tangent(dyn, ts), [zeros((), x) for x in dyn])
+        _, pullback = vjp_flat(lambda ts: info.tangent(dyn, ts), [zeros((), x) for x in dyn])
         return fill(pullback(list(g), consume=True), dyn, batch_of(g[0], vals[0][0]))
 
     return call.adjoint(j, g, vals, pull)
