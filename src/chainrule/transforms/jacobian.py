@@ -105,7 +105,10 @@ class _Probe:
         "A few" is ``PROBE_DIRECTIONS``, or a 32nd of the smaller of n and m
         (``other()`` is the other mode's number of directions) when that is
         more: near the diagonal the decision is close, and batches nearer the
-        real size price a direction better.  Small timed sweeps run
+        real size price a direction better; but never more than the other
+        mode's whole Jacobian needs.  When the mode's remaining directions fit
+        in one small sweep, that sweep is timed instead: its cost is then
+        measured, not estimated.  Small timed sweeps run
         ``PROBE_REPEATS`` times and count their fastest run (a busy machine
         only ever slows a run down); the repeats' results are dropped.
         Returns ``([(seconds, count), ...], directions done)``.
@@ -114,8 +117,11 @@ class _Probe:
         if total >= 3:
             sweep(0, 1)                          # the first sweep pays for cold caches: not timed
             start = 1
-        few = min(max(PROBE_DIRECTIONS, min(total, other()) // 32), total - start - 1)
-        spans = [(start, few), (start + few, 1)] if few > 0 else [(start, 1)] if total > start else []
+        few = min(max(PROBE_DIRECTIONS, min(total, other()) // 32), total - start - 1, max(other(), 1))
+        if total - start <= PROBE_DIRECTIONS:    # the rest fits one small sweep: time the real thing
+            spans = [(start, total - start)] if total > start else []
+        else:
+            spans = [(start, few), (start + few, 1)]
         measured = []
         for begin, count in spans:
             best = math.inf

@@ -287,7 +287,7 @@ def decide(stats, t_record, forward, reverse, memory_budget=None):
         why = (f"only {mode} mode fits the memory budget of {format_bytes(budget)}: "
                f"the other needs at least {format_bytes(stats.tape_bytes + stats.bytes_per_direction)} for one direction")
     else:
-        close = abs(fwd.seconds - rev.seconds) <= _TIE * min(fwd.seconds, rev.seconds)
+        close = n != m and abs(fwd.seconds - rev.seconds) <= _TIE * min(fwd.seconds, rev.seconds)
         if close:
             mode = "forward" if n <= m else "reverse"
         else:
