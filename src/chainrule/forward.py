@@ -63,6 +63,8 @@ class ForwardLevel(Level):
             else:
                 out = prim.impl(x, y, **params)
             vals = (out, x, y)
+            if prim.jvp_all is not None:
+                return ForwardTracer(self, out, prim.jvp_all((ta, tb), vals, params))
             jvps = prim.jvps
             t_out = None
             if ta is not None:
@@ -94,6 +96,8 @@ class ForwardLevel(Level):
             return self._process_rare(prim, primals, tangents, out, params)
         jvps = prim.jvps
         vals = (out, *primals)
+        if prim.jvp_all is not None:
+            return ForwardTracer(self, out, prim.jvp_all(tangents, vals, params))
         t_out = None
         i = 0
         for t in tangents:

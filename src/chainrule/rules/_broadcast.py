@@ -9,7 +9,7 @@ helpers have derivatives of their own (higher order needs no extra code).
 
 import numpy as np
 
-__all__ = ["broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
+__all__ = ["add_into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
            "batch_to_back", "batch_to_front"]
 
 
@@ -101,3 +101,12 @@ def batch_to_front(t, b):
         return t
     n = ndim_of(t)
     return np.transpose(t, tuple(range(n - b, n)) + tuple(range(n - b)))
+
+
+def add_into(r, u):
+    """``r + u``, written into ``r`` when ``r`` is a plain array that the caller just made (a fresh
+    temporary nobody else holds) and the sum has its shape and dtype."""
+    if type(r) is np.ndarray and type(u) is np.ndarray and r.shape == u.shape and r.dtype == u.dtype:
+        r += u
+        return r
+    return r + u

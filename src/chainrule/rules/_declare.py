@@ -94,11 +94,17 @@ def _elementwise_rules(i, partial, arity, argnames):
     return (lambda t, vals, params: fit_tangent(t, vals[a], vals[0]) * d(vals)), vjp, frozenset(pos)
 
 
-def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None):
+def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jvp_all=None):
     """Declare an elementwise function by its local partial derivatives, one per argument.
 
     >>> elementwise(np.sin, lambda x: np.cos(x))              # doctest: +SKIP
     >>> elementwise(np.multiply, lambda y: y, lambda x: x)     # doctest: +SKIP
+
+    ``jvp_all(tangents, out, *args)``, optional, computes the output tangent
+    from all the arguments' tangents at once (each already broadcast to the
+    output's shape, ``None`` for constants), where that needs fewer temporary
+    arrays than one product per argument and a sum (``x / y``).  It must
+    agree with the partials; the rule table checks both.
     """
     prim = as_primitive(target)
     arity = len(partials)
@@ -106,6 +112,12 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None):
     rules = [_elementwise_rules(i, p, arity, names) for i, p in enumerate(partials)]
     prim.set_rules(tuple(r[0] for r in rules), tuple(r[1] for r in rules), tuple(r[2] for r in rules))
     prim.convention = convention
+    if jvp_all is not None:
+        def fitted(tangents, vals, params):
+            out = vals[0]
+            return jvp_all(tuple(None if t is None else fit_tangent(t, x, out)
+                                 for t, x in zip(tangents, vals[1:])), *vals)
+        prim.jvp_all = fitted
     return prim
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core import Primitive, Tracer, bind, canonical_operand, register_function
 from ..errors import InPlaceError, NotDifferentiableError
-from ._broadcast import fit_adjoint, fit_tangent
+from ._broadcast import add_into, fit_adjoint, fit_tangent
 from ._declare import as_primitive, elementwise, nondifferentiable, rule
 
 _LN2 = float(np.log(2.0))
@@ -64,9 +64,34 @@ def real_only(prim):
 
 # -- arithmetic ------------------------------------------------------------------------------
 elementwise(np.add, 1, 1)
-elementwise(np.subtract, 1, -1)
-elementwise(np.multiply, lambda y: y, lambda x: x)
-elementwise(np.true_divide, lambda y: 1 / y, lambda out, y: -out / y)      # also np.divide (same ufunc)
+# The joint JVPs below give the same numbers as the partials with fewer temporary arrays
+# (forward mode's peak memory): one expression over both tangents instead of two products and a sum.
+def _subtract_jvp(t, out, x, y):
+    tx, ty = t
+    return -ty if tx is None else tx if ty is None else tx - ty
+
+
+def _multiply_jvp(t, out, x, y):
+    tx, ty = t
+    if tx is None:
+        return ty * x
+    r = tx * y
+    return r if ty is None else add_into(r, ty * x)
+
+
+def _divide_jvp(t, out, x, y):
+    tx, ty = t                                   # d(x / y) = (dx - out dy) / y
+    if ty is None:
+        return tx / y
+    num = ty * out
+    num = -num if tx is None else tx - num
+    return num / y
+
+
+elementwise(np.subtract, 1, -1, jvp_all=_subtract_jvp)
+elementwise(np.multiply, lambda y: y, lambda x: x, jvp_all=_multiply_jvp)
+elementwise(np.true_divide, lambda y: 1 / y, lambda out, y: -out / y,      # also np.divide (same ufunc)
+            jvp_all=_divide_jvp)
 elementwise(np.negative, -1)
 elementwise(np.positive, 1)
 elementwise(np.reciprocal, lambda out: -out * out)
