@@ -9,7 +9,9 @@ helpers have derivatives of their own (higher order needs no extra code).
 
 import numpy as np
 
-__all__ = ["add_into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
+from ..core import Tracer as _TRACERS
+
+__all__ = ["add_into", "into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
            "batch_to_back", "batch_to_front"]
 
 
@@ -106,7 +108,15 @@ def batch_to_front(t, b):
 def add_into(r, u):
     """``r + u``, written into ``r`` when ``r`` is a plain array that the caller just made (a fresh
     temporary nobody else holds) and the sum has its shape and dtype."""
-    if type(r) is np.ndarray and type(u) is np.ndarray and r.shape == u.shape and r.dtype == u.dtype:
-        r += u
-        return r
-    return r + u
+    return into(np.add, r, u, r)
+
+
+def into(ufunc, a, b, fresh):
+    """``ufunc(a, b)``, written into ``fresh`` (which is ``a`` or ``b``, a temporary the caller just
+    made) when all are plain arrays and the result has ``fresh``'s shape and dtype; else a new value.
+    Rules use it to keep forward mode's temporaries (and so its peak memory) down."""
+    if (type(a) is np.ndarray or type(b) is np.ndarray) and type(fresh) is np.ndarray \
+            and not isinstance(a, _TRACERS) and not isinstance(b, _TRACERS) \
+            and np.result_type(a, b) == fresh.dtype and np.broadcast_shapes(np.shape(a), np.shape(b)) == fresh.shape:
+        return ufunc(a, b, out=fresh)
+    return ufunc(a, b)

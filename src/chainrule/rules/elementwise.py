@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core import Primitive, Tracer, bind, canonical_operand, register_function
 from ..errors import InPlaceError, NotDifferentiableError
-from ._broadcast import add_into, fit_adjoint, fit_tangent
+from ._broadcast import add_into, fit_adjoint, fit_tangent, into
 from ._declare import as_primitive, elementwise, nondifferentiable, rule
 
 _LN2 = float(np.log(2.0))
@@ -80,12 +80,12 @@ def _multiply_jvp(t, out, x, y):
 
 
 def _divide_jvp(t, out, x, y):
-    tx, ty = t                                   # d(x / y) = (dx - out dy) / y
+    tx, ty = t                                   # d(x / y) = (dx - out dy) / y, in one buffer
     if ty is None:
         return tx / y
     num = ty * out
-    num = -num if tx is None else tx - num
-    return num / y
+    num = -num if tx is None else into(np.subtract, tx, num, num)
+    return into(np.true_divide, num, y, num)
 
 
 elementwise(np.subtract, 1, -1, jvp_all=_subtract_jvp)
