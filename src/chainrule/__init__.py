@@ -11,20 +11,22 @@ from . import rules as _rules  # noqa: F401  (registers the derivative rules)
 from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError,
                      NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
-from .transforms import grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad, vjp
-from .transforms import Decision, choose_mode, jacobian
-from .tools.explain import Explanation, explain
 from .tools.advise import Advice, advise
+from .tools.explain import Explanation, explain
+from .transforms import (Decision, checkpoint, choose_mode, custom_jvp, custom_vjp, grad, hessian, hvp,
+                         jacfwd, jacobian, jacrev, jvp, loop, value_and_grad, vjp)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "hvp",
+    # derivatives
+    "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
+    # when to use which
+    "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice",
+    # memory and custom rules
+    "checkpoint", "loop", "custom_jvp", "custom_vjp",
+    # errors and warnings
     "ChainruleError", "NotDifferentiableError", "TracerConversionError", "InPlaceError",
-    "LeakedTracerError", "InputDtypeError", "NonScalarOutputError", "ShapeMismatchError",
-    "ArgnumsError", "OutputDtypeError", "NearlyDegenerateWarning",
+    "LeakedTracerError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError",
+    "ShapeMismatchError", "ArgnumsError", "NearlyDegenerateWarning",
 ]
-__all__ += ["jacobian", "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice"]
-
-from .transforms import checkpoint, custom_jvp, custom_vjp, loop  # noqa: E402
-__all__ += ["checkpoint", "loop", "custom_jvp", "custom_vjp"]
