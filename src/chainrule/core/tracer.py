@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InPlaceError, LeakedTracerError, NotDifferentiableError, TracerConversionError
 from .primitive import EMPTY, FUNCTIONS, UFUNCS, primitive_of
 
-__all__ = ["Tracer", "bind", "canonical_operand"]
+__all__ = ["Tracer", "bind", "canonical_operand", "plain_value", "array_operand"]
 
 
 def bind(prim, args, params=EMPTY):
@@ -39,6 +39,18 @@ def bind(prim, args, params=EMPTY):
 
 _PLAIN = frozenset({float, int, bool, np.ndarray, np.float64, np.float32, np.float16,
                     np.int64, np.int32, np.bool_, complex, np.complex128, np.complex64})
+
+
+def plain_value(x):
+    """The plain value under any number of tracers: to read (shapes, masks), never to differentiate."""
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
+def array_operand(a):
+    """Tracers pass; anything else becomes an array (for functions whose operands are arrays)."""
+    return a if isinstance(a, Tracer) else np.asarray(a)
 
 
 def canonical_operand(x):

@@ -26,7 +26,7 @@ refuse a complex value instead of returning a wrong derivative.
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, canonical_operand, register_function
+from ..core import Primitive, Tracer, bind, canonical_operand, plain_value, register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import add_into, fit_adjoint, fit_tangent, into
 from ._declare import as_primitive, elementwise, nondifferentiable, rule
@@ -36,10 +36,6 @@ _LN10 = float(np.log(10.0))
 _SCALARS = (int, float, np.integer, np.floating)
 
 
-def _primal(x):
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x
 
 
 def real_only(prim):
@@ -285,7 +281,7 @@ register_function(np.around, _round)
 # -- functions with constant (boolean, integer, rounded) results: computed on the plain values ------
 def _constant(fn):
     def frontend(*args, **kwargs):
-        return fn(*map(_primal, args), **{k: _primal(v) for k, v in kwargs.items()})
+        return fn(*map(plain_value, args), **{k: plain_value(v) for k, v in kwargs.items()})
     frontend.convention = "constant result: no derivative"
     return frontend
 
@@ -297,7 +293,7 @@ for _f in (np.isclose, np.allclose, np.array_equal, np.array_equiv, np.isposinf,
 
 def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     # the replaced entries are constants: derivative 0 there
-    p = np.asarray(_primal(x))
+    p = np.asarray(plain_value(x))
     return np.where(np.isfinite(p), x, np.nan_to_num(p, nan=nan, posinf=posinf, neginf=neginf))
 
 
@@ -320,7 +316,7 @@ rule(where_p,
 
 
 def _where(condition, x=None, y=None):
-    c = _primal(condition)                              # the condition selects; it carries no derivative
+    c = plain_value(condition)                              # the condition selects; it carries no derivative
     if x is None and y is None:                         # np.where(c) is np.nonzero(c): indices, no derivative
         return np.nonzero(c)
     if x is None or y is None:

@@ -40,7 +40,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, primitive_of, register_function
+from ..core import Primitive, Tracer, array_operand, bind, plain_value, primitive_of, register_function
 from ..errors import NearlyDegenerateWarning, NotDifferentiableError
 from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
 from ._declare import rule, variadic
@@ -127,15 +127,8 @@ register_function(np.dot, _dot)
 
 # == helpers ===================================================================================
 
-def _value(x):
-    """The plain value under any number of tracers (to measure, never to differentiate)."""
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x
 
 
-def _operand(a):
-    return a if isinstance(a, Tracer) else np.asarray(a)
 
 
 def _diag_part(m):
@@ -218,7 +211,7 @@ def _check_square(name, a):
 # == products built from matmul ================================================================
 
 def _tensordot(a, b, axes=2):
-    a, b = _operand(a), _operand(b)
+    a, b = array_operand(a), array_operand(b)
     sa, sb = shape_of(a), shape_of(b)
     if isinstance(axes, (int, np.integer)):
         ax_a, ax_b = list(range(len(sa) - int(axes), len(sa))), list(range(int(axes)))
@@ -237,7 +230,7 @@ def _tensordot(a, b, axes=2):
 
 
 def _inner(a, b):
-    a, b = _operand(a), _operand(b)
+    a, b = array_operand(a), array_operand(b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return np.multiply(a, b)
     return _tensordot(a, b, axes=([-1], [-1]))
@@ -245,15 +238,15 @@ def _inner(a, b):
 
 def _outer(a, b, out=None):
     _no_out("numpy.outer", out)
-    return np.reshape(_operand(a), (-1, 1)) * np.reshape(_operand(b), (1, -1))
+    return np.reshape(array_operand(a), (-1, 1)) * np.reshape(array_operand(b), (1, -1))
 
 
 def _vdot(a, b):
-    return np.matmul(np.ravel(_operand(a)), np.ravel(_operand(b)))
+    return np.matmul(np.ravel(array_operand(a)), np.ravel(array_operand(b)))
 
 
 def _kron(a, b):
-    a, b = _operand(a), _operand(b)
+    a, b = array_operand(a), array_operand(b)
     nd = max(ndim_of(a), ndim_of(b))
     sa = (1,) * (nd - ndim_of(a)) + shape_of(a)
     sb = (1,) * (nd - ndim_of(b)) + shape_of(b)
@@ -265,8 +258,8 @@ def _kron(a, b):
 def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     if axis is not None:
         axisa = axisb = axisc = axis
-    a = np.moveaxis(_operand(a), axisa, -1)
-    b = np.moveaxis(_operand(b), axisb, -1)
+    a = np.moveaxis(array_operand(a), axisa, -1)
+    b = np.moveaxis(array_operand(b), axisb, -1)
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("incompatible dimensions for cross product (dimension must be 2 or 3)")
@@ -286,7 +279,7 @@ def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def _matrix_power(a, n):
-    a = _operand(a)
+    a = array_operand(a)
     _check_square("numpy.linalg.matrix_power", a)
     n = int(n)
     if n == 0:
@@ -321,7 +314,7 @@ def _chain_order(dims):
 
 def _multi_dot(arrays, *, out=None):
     _no_out("numpy.linalg.multi_dot", out)
-    arrays = [_operand(a) for a in arrays]
+    arrays = [array_operand(a) for a in arrays]
     if len(arrays) < 2:
         raise ValueError("Expecting at least two arrays.")
     first_1d, last_1d = ndim_of(arrays[0]) == 1, ndim_of(arrays[-1]) == 1
@@ -459,7 +452,7 @@ def _einsum(*operands, out=None, optimize=False, **kwargs):
         subscripts = ",".join(_sublist_to_letters(s) for s in operands[1:2 * pairs:2])
         if len(operands) % 2:
             subscripts += "->" + _sublist_to_letters(operands[-1])
-    ops = [_operand(o) for o in ops]
+    ops = [array_operand(o) for o in ops]
     canon = canonical_einsum(subscripts, [shape_of(o) for o in ops])
     ins, rhs = _split_subscripts(canon)
     sizes = {}
@@ -484,12 +477,12 @@ rule(inv_p, (lambda t, out, x: -(out @ t @ out),),
 
 
 def _inv(a):
-    a = _operand(a)
+    a = array_operand(a)
     _check_square("numpy.linalg.inv", a)
     out = bind(inv_p, (a,))
     norm1 = lambda m: np.max(np.sum(np.abs(m), axis=-2), axis=-1)      # noqa: E731
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        rcond = 1.0 / (norm1(_value(a)) * norm1(_value(out)))           # 1 / cond_1: no second factorisation
+        rcond = 1.0 / (norm1(plain_value(a)) * norm1(plain_value(out)))           # 1 / cond_1: no second factorisation
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.inv", np.nan_to_num(rcond, nan=0.0), "a nearly singular matrix")
     return out
 
@@ -522,9 +515,9 @@ rule(solve_p,
 
 
 def _solve(a, b):
-    a, b = _operand(a), _operand(b)
+    a, b = array_operand(a), array_operand(b)
     _check_square("numpy.linalg.solve", a)
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.solve", _inverse_condition(_value(a)),
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.solve", _inverse_condition(plain_value(a)),
                         "a nearly singular matrix")
     if ndim_of(b) == 1:
         return bind(solve_p, (a, np.reshape(b, (-1, 1))))[..., 0]
@@ -555,16 +548,16 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
 
 def _det(a):
-    a = _operand(a)
+    a = array_operand(a)
     _check_square("numpy.linalg.det", a)
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.det", _inverse_condition(_value(a)), "a nearly singular matrix")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.det", _inverse_condition(plain_value(a)), "a nearly singular matrix")
     return bind(det_p, (a,))
 
 
 def _slogdet(a):
-    a = _operand(a)
+    a = array_operand(a)
     _check_square("numpy.linalg.slogdet", a)
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.slogdet", _inverse_condition(_value(a)),
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.slogdet", _inverse_condition(plain_value(a)),
                         "a nearly singular matrix")
     return _SlogdetResult(*bind(slogdet_p, (a,)))
 
@@ -611,10 +604,10 @@ rule(cholesky_p, (_cholesky_jvp,), (_cholesky_vjp,), needs=(("out",),),
 
 
 def _cholesky(a, /, *, upper=False):
-    a = _operand(a)
+    a = array_operand(a)
     _check_square("numpy.linalg.cholesky", a)
     out = bind(cholesky_p, (_symmetric_from(a, lower=not upper),))
-    d = np.abs(np.diagonal(_value(out), axis1=-2, axis2=-1))
+    d = np.abs(np.diagonal(plain_value(out), axis1=-2, axis2=-1))
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
                         "a nearly singular matrix")
     return _mT(out) if upper else out
@@ -654,12 +647,12 @@ _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
 def _eigh(a, UPLO="L"):
-    a = _operand(a)
+    a = array_operand(a)
     _check_square("numpy.linalg.eigh", a)
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
     w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),))
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigh", _relative_gap(_value(w)), "nearly repeated eigenvalues")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigh", _relative_gap(plain_value(w)), "nearly repeated eigenvalues")
     return _EighResult(w, v)
 
 
@@ -684,7 +677,7 @@ rule(eigvalsh_p, (_eigvalsh_jvp,), (_eigvalsh_vjp,), needs=(("x",),),
 
 
 def _eigvalsh(a, UPLO="L"):
-    a = _operand(a)
+    a = array_operand(a)
     _check_square("numpy.linalg.eigvalsh", a)
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
@@ -761,7 +754,7 @@ _SVDResult = type(np.linalg.svd(np.eye(1)))
 
 
 def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    a = _operand(a)
+    a = array_operand(a)
     if hermitian:
         raise NotDifferentiableError("numpy.linalg.svd", "hermitian=True; use hermitian=False or np.linalg.eigh")
     m, n = shape_of(a)[-2:]
@@ -770,7 +763,7 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
             "numpy.linalg.svd", "full_matrices=True on a non-square matrix (the added singular vectors are "
             "not unique); pass full_matrices=False")
     out = bind(svd_p, (a,)) if compute_uv else bind(svdvals_p, (a,))
-    s = _value(out[1] if compute_uv else out)
+    s = plain_value(out[1] if compute_uv else out)
     smax = np.where(s[..., 0] > 0, s[..., 0], 1.0)
     distance = np.minimum(s[..., -1] / smax, _relative_gap(s)) if compute_uv else s[..., -1] / smax
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.svd", distance, "nearly repeated or zero singular values")
@@ -810,14 +803,14 @@ _QRResult = type(np.linalg.qr(np.eye(1)))
 
 
 def _qr(a, mode="reduced"):
-    a = _operand(a)
+    a = array_operand(a)
     m, n = shape_of(a)[-2:]
     if mode not in ("reduced", "complete", "r") or m < n or (mode == "complete" and m != n):
         raise NotDifferentiableError(
             "numpy.linalg.qr", f"mode={mode!r} on a {m}x{n} matrix; differentiable: m >= n with mode "
             "'reduced' or 'r' (the extra columns of mode='complete' and the case m < n are not unique)")
     q, r = bind(qr_p, (a,))
-    d = np.abs(np.diagonal(_value(r), axis1=-2, axis2=-1))
+    d = np.abs(np.diagonal(plain_value(r), axis1=-2, axis2=-1))
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.qr",
                         np.min(d, -1) / np.where(np.max(d, -1) > 0, np.max(d, -1), 1.0),
                         "a nearly rank-deficient matrix")
@@ -862,7 +855,7 @@ def _effective_rcond(a, rcond, rtol):
 
 
 def _pinv_checked(a, rcond, name):
-    s = np.linalg.svd(_value(a), compute_uv=False)
+    s = np.linalg.svd(plain_value(a), compute_uv=False)
     smax = np.where(s[..., :1] > 0, s[..., :1], 1.0)
     kept = np.where(s > rcond * s[..., :1], s / smax, np.inf)
     _warn_if_degenerate(dtype_of(a), name, np.min(kept, axis=-1),
@@ -874,7 +867,7 @@ _NO_VALUE = object()
 
 
 def _pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
-    a = _operand(a)
+    a = array_operand(a)
     if rcond is None and rtol is _NO_VALUE:
         rcond = 1e-15                                              # NumPy's default
     return _pinv_checked(a, _effective_rcond(a, rcond, None if rtol is _NO_VALUE else rtol),
@@ -882,11 +875,11 @@ def _pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
 
 
 def _lstsq(a, b, rcond=None):
-    a, b = _operand(a), _operand(b)
+    a, b = array_operand(a), array_operand(b)
     m, n = shape_of(a)
     rc = _effective_rcond(a, rcond, None)
     x = _pinv_checked(a, rc, "numpy.linalg.lstsq") @ b
-    _, _, rank, _ = np.linalg.lstsq(_value(a), _value(b), rcond=rc)
+    _, _, rank, _ = np.linalg.lstsq(plain_value(a), plain_value(b), rcond=rc)
     if rank == n and m > n:
         r = a @ x - b
         residuals = np.sum(r * r, axis=0)

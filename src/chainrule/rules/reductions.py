@@ -24,7 +24,7 @@ are differentiable, so is everything built on them, at any order.
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, register_function
+from ..core import Primitive, Tracer, bind, plain_value, register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import linear, rule
@@ -58,15 +58,11 @@ def _unsupported(name, **given):
         raise NotDifferentiableError(f"numpy.{name}", f"the arguments {bad} are not supported")
 
 
-def _primal(x):
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x
 
 
 def _real(name, a):
     """Reject a complex argument of a composition whose formula holds for real values only."""
-    if np.iscomplexobj(_primal(a)):
+    if np.iscomplexobj(plain_value(a)):
         raise NotDifferentiableError(f"numpy.{name}", "of a complex value: only real arguments are supported")
 
 
@@ -130,7 +126,7 @@ register_function((np.add, "reduce"), lambda a, axis=0, dtype=None, out=None, ke
 # -- max and min -------------------------------------------------------------------------
 def _tie_weights(out, x, axis):
     """1/(number of tied extrema) at the extrema of each slice, 0 elsewhere (a constant array)."""
-    xp, op = np.asarray(_primal(x)), np.asarray(_primal(out))
+    xp, op = np.asarray(plain_value(x)), np.asarray(plain_value(out))
     kept = tuple(1 if i in axis else d for i, d in enumerate(xp.shape))
     mask = (xp == op.reshape(kept)).astype(xp.dtype)
     with np.errstate(invalid="ignore"):                     # a nan slice has no extremum: nan weights
@@ -347,7 +343,7 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
             w = np.reshape(w, tuple(-1 if i == axes[0] else 1 for i in range(ndim_of(a))))
         w = np.broadcast_to(w, np.broadcast_shapes(shape_of(w), shape_of(a)))
         scale = _sum(w, axes, keepdims=keepdims)
-        if np.any(np.asarray(_primal(scale)) == 0):
+        if np.any(np.asarray(plain_value(scale)) == 0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = _sum(a * w, axes, keepdims=keepdims) / scale
     if returned:
@@ -385,13 +381,13 @@ def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     # nan entries are left out of the sum: their derivative is 0
-    return _sum(np.where(np.isnan(_primal(a)), 0, a), axis, dtype, out, keepdims, initial, where)
+    return _sum(np.where(np.isnan(plain_value(a)), 0, a), axis, dtype, out, keepdims, initial, where)
 
 
 def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     _no_out("nanmean", out)
     _unsupported("nanmean", where=where)
-    present = ~np.isnan(_primal(a))
+    present = ~np.isnan(plain_value(a))
     count = np.sum(present, axis=axis, keepdims=keepdims).astype(dtype_of(a))
     return _sum(np.where(present, a, 0), axis, dtype, None, keepdims) / count
 
@@ -404,7 +400,7 @@ def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where
     if correction is not None:
         ddof = correction
     axes = normalize_axis(axis, ndim_of(a))
-    present = ~np.isnan(_primal(a))
+    present = ~np.isnan(plain_value(a))
     count = np.sum(present, axis=axes, keepdims=True).astype(dtype_of(a))
     d = np.where(present, a - _sum(np.where(present, a, 0), axes, keepdims=True) / count, 0)
     n = count if keepdims else np.squeeze(count, axis=axes)
@@ -418,7 +414,7 @@ def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where
 
 
 def _nan_filled(a, fill):
-    p = _primal(a)
+    p = plain_value(a)
     return np.where(np.isnan(p), fill, a), np.isnan(p)
 
 
@@ -451,7 +447,7 @@ def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     s = np.sort(lined, axis=-1)
     n = shape_of(lined)[-1]
     m = s[..., n // 2] if n % 2 else (s[..., n // 2 - 1] + s[..., n // 2]) / 2
-    nan = np.any(np.isnan(_primal(lined)), axis=-1)            # NumPy's median of a slice with nan is nan
+    nan = np.any(np.isnan(plain_value(lined)), axis=-1)            # NumPy's median of a slice with nan is nan
     if np.any(nan):
         m = np.where(nan, np.nan, m)
     if keepdims:
@@ -485,7 +481,7 @@ def _vector_norm(x, axis, ord):
     if ord == -np.inf:
         return _min(np.abs(x), axis)
     if ord == 0:                                            # the number of nonzeros: piecewise constant
-        return np.sum(np.asarray(_primal(x)) != 0, axis=axis).astype(dtype_of(x))
+        return np.sum(np.asarray(plain_value(x)) != 0, axis=axis).astype(dtype_of(x))
     if ord == 1:
         return _sum(np.abs(x), axis)
     if isinstance(ord, str):

@@ -17,7 +17,7 @@ wrap); ``sort`` and ``partition`` gather by the permutation of the primal.
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, register_function
+from ..core import Primitive, Tracer, array_operand, bind, plain_value, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, broadcast, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
 from ._declare import linear, variadic
@@ -174,7 +174,7 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
         arrays = tuple(_ravel(a) for a in arrays)
         axis = 0
     axis = normalize_axis(axis, ndim_of(arrays[0]))[0]
-    arrays = tuple(a if isinstance(a, Tracer) else np.asarray(a) for a in arrays)
+    arrays = tuple(map(array_operand, arrays))
     return bind(concatenate_p, arrays, {"axis": axis})
 
 
@@ -211,15 +211,8 @@ register_function(np.size, lambda a, axis=None: a.size if axis is None else a.sh
 # == chainrule.rules.indexing, so its derivatives of every order come from theirs.        ==
 
 
-def _value(x):
-    """The plain value under any number of tracers (to read, never to differentiate)."""
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x
 
 
-def _operand(a):
-    return a if isinstance(a, Tracer) else np.asarray(a)
 
 
 def _axis(axis, ndim):
@@ -255,7 +248,7 @@ def _atleast(nd, where):
     def atleast(*arys):
         res = []
         for a in arys:
-            a = _operand(a)
+            a = array_operand(a)
             s = shape_of(a)
             if len(s) < nd:
                 s = where(s)
@@ -275,7 +268,7 @@ register_function(np.atleast_3d, _atleast(3, lambda s: {0: (1, 1, 1), 1: (1,) + 
 
 
 def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    arrays = [_operand(a) for a in arrays]
+    arrays = [array_operand(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to stack")
     shapes = {shape_of(a) for a in arrays}
@@ -295,13 +288,13 @@ def _vstack(tup, dtype=None, casting="same_kind"):
 
 
 def _dstack(tup):
-    return _concatenate([np.atleast_3d(_operand(a)) for a in tup], axis=2)
+    return _concatenate([np.atleast_3d(array_operand(a)) for a in tup], axis=2)
 
 
 def _column_stack(tup):
     cols = []
     for a in tup:
-        a = _operand(a)
+        a = array_operand(a)
         cols.append(_reshape(a, (-1, 1)) if ndim_of(a) < 2 else a)
     return _concatenate(cols, axis=1)
 
@@ -427,7 +420,7 @@ _COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
 
 
 def _pad(array, pad_width, mode="constant", **kwargs):
-    x = _operand(array)
+    x = array_operand(array)
     s = shape_of(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (len(s), 2))
     if mode == "constant":
@@ -509,7 +502,7 @@ def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise NotDifferentiableError("numpy.sort", "order= (structured arrays)")
     if axis is None:
         a, axis = _ravel(a), 0
-    return _take_along_axis(a, np.argsort(_value(a), axis=axis, kind="stable"), axis, permutation=True)
+    return _take_along_axis(a, np.argsort(plain_value(a), axis=axis, kind="stable"), axis, permutation=True)
 
 
 def _partition(a, kth, axis=-1, kind="introselect", order=None):
@@ -517,15 +510,15 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
         raise NotDifferentiableError("numpy.partition", "order= (structured arrays)")
     if axis is None:
         a, axis = _ravel(a), 0
-    return _take_along_axis(a, np.argpartition(_value(a), kth, axis=axis), axis, permutation=True)
+    return _take_along_axis(a, np.argpartition(plain_value(a), kth, axis=axis), axis, permutation=True)
 
 
 def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    return np.argsort(_value(a), axis=axis, kind=kind, order=order, stable=stable)
+    return np.argsort(plain_value(a), axis=axis, kind=kind, order=order, stable=stable)
 
 
 def _argpartition(a, kth, axis=-1, kind="introselect", order=None):
-    return np.argpartition(_value(a), kth, axis=axis, kind=kind, order=order)
+    return np.argpartition(plain_value(a), kth, axis=axis, kind=kind, order=order)
 
 
 _sort.convention = "at ties each output follows the input a stable argsort puts there"
@@ -589,7 +582,7 @@ register_function(np.tril, _triangle(np.tril))
 def _nested(obj):
     if isinstance(obj, (list, tuple)):
         return _stack([_nested(o) for o in obj])
-    return _operand(obj)
+    return array_operand(obj)
 
 
 def _array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
