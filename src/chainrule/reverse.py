@@ -72,7 +72,7 @@ class ReverseLevel(Level):
     __slots__ = ("tape",)
 
     def __init__(self):
-        super().__init__()
+        Level.__init__(self)
         self.tape = []
 
     def new_input(self, value):
@@ -205,6 +205,9 @@ def _zeros_like_adjoint(meta, batch):
     return np.zeros(batch + tuple(np.shape(meta)), dtype=getattr(meta, "dtype", np.float64))
 
 
+_NOTHING_OWNED = frozenset()
+
+
 def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
     """Pull the adjoints in ``adjoints`` (a list as long as the tape) back to the inputs.
 
@@ -217,7 +220,7 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
     only this sweep references; further contributions are added into it in
     place instead of allocating a new array each time.
     """
-    owned = set()
+    owned = _NOTHING_OWNED
     for i in range(len(tape) - 1, -1, -1):
         g = adjoints[i]
         if g is None:
@@ -247,8 +250,10 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
                 else:
                     a = adjoints[p] = a + c
                     if type(a) is np.ndarray:
+                        if owned is _NOTHING_OWNED:
+                            owned = set()
                         owned.add(p)
-                    else:
+                    elif p in owned:
                         owned.discard(p)                    # a tracer now: never written in place
             j += 1
 

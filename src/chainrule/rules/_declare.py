@@ -72,8 +72,12 @@ def _elementwise_rules(i, partial, arity, argnames):
                 return (lambda t, vals, params: t), (lambda g, vals, params: g), frozenset()
             return (lambda t, vals, params: c * t), (lambda g, vals, params: c * g), frozenset()
         if c == 1:
-            return ((lambda t, vals, params: fit_tangent(t, vals[a], vals[0])),
-                    (lambda g, vals, params: fit_adjoint(g, vals[a], vals[0])), frozenset())
+            def vjp_identity(g, vals, params):
+                x, out = vals[a], vals[0]
+                if getattr(x, "shape", ()) == getattr(out, "shape", ()):     # no broadcast to undo
+                    return g
+                return fit_adjoint(g, x, out)
+            return (lambda t, vals, params: fit_tangent(t, vals[a], vals[0])), vjp_identity, frozenset()
         return ((lambda t, vals, params: c * fit_tangent(t, vals[a], vals[0])),
                 (lambda g, vals, params: fit_adjoint(c * g, vals[a], vals[0])), frozenset())
     pos = _positions(partial, argnames)
@@ -84,9 +88,10 @@ def _elementwise_rules(i, partial, arity, argnames):
     d = _reader(partial, pos)
     if arity == 1:
         return (lambda t, vals, params: d(vals) * t), (lambda g, vals, params: g * d(vals)), frozenset(pos)
+    k = pos[0] if len(pos) == 1 else None            # one value read: call the partial directly
 
     def vjp(g, vals, params):
-        c = g * d(vals)
+        c = g * (d(vals) if k is None else partial(vals[k]))
         x, out = vals[a], vals[0]
         if getattr(x, "shape", ()) == getattr(out, "shape", ()):
             return c
