@@ -107,7 +107,64 @@ def _vjp_b(g, out, a, b):
     return np.reshape(sum_to(r, nb, b2), shape_of(g)[:nb] + sb)
 
 
-rule(matmul_p, (_jvp_a, _jvp_b), (_vjp_a, _vjp_b), needs=(("y",), ("x",)))
+# Matrix-vector and vector-matrix products (and 2-D @ 2-D with a batch of directions) get their own
+# paths: the promoted forms above would turn a batch of k directions into k small stacked products,
+# where one matrix product over the whole batch does the same work in one BLAS call.
+def _fast_case(sa, sb):
+    return len(sa) <= 2 and len(sb) <= 2
+
+
+def _rows(t, width):
+    """``t`` as a matrix of rows of length ``width`` (every leading axis folded into the rows)."""
+    return np.reshape(t, (-1, width))
+
+
+def _jvp_a_fast(t, out, a, b):
+    sa, sb = shape_of(a), shape_of(b)
+    if not _fast_case(sa, sb):
+        return _jvp_a(t, out, a, b)
+    batch = shape_of(t)[:ndim_of(t) - len(sa)]
+    if len(sa) == 1:                                        # (p,) @ b: t (*B, p) @ b
+        return np.reshape(_rows(t, sa[0]) @ b, batch + shape_of(out))
+    return np.reshape(_rows(t, sa[1]) @ b, batch + shape_of(out))      # (n, p) @ b: rows of t times b
+
+
+def _jvp_b_fast(t, out, a, b):
+    sa, sb = shape_of(a), shape_of(b)
+    if not _fast_case(sa, sb) or (len(sb) == 2 and ndim_of(t) > 2):
+        return _jvp_b(t, out, a, b)
+    batch = shape_of(t)[:ndim_of(t) - len(sb)]
+    if len(sb) == 1:                                        # a @ (p,): t (*B, p) @ a^T
+        return np.reshape(_rows(t, sb[0]) @ _mT(a) if len(sa) == 2 else _rows(t, sb[0]) @ a,
+                          batch + shape_of(out))
+    return a @ t                                            # unbatched 2-D
+
+
+def _vjp_a_fast(g, out, a, b):
+    sa, sb = shape_of(a), shape_of(b)
+    if not _fast_case(sa, sb):
+        return _vjp_a(g, out, a, b)
+    nb = ndim_of(g) - ndim_of(out)
+    batch = shape_of(g)[:nb]
+    if len(sb) == 1:                                        # out = a @ b with b a vector: g (x) b
+        return g[..., None] * b
+    return np.reshape(_rows(g, sb[1]) @ _mT(b), batch + sa)          # (*B, [n,] q) @ b^T
+
+
+def _vjp_b_fast(g, out, a, b):
+    sa, sb = shape_of(a), shape_of(b)
+    if not _fast_case(sa, sb) or (len(sa) == 2 and len(sb) == 2 and ndim_of(g) > 2):
+        return _vjp_b(g, out, a, b)
+    nb = ndim_of(g) - ndim_of(out)
+    batch = shape_of(g)[:nb]
+    if len(sa) == 1:                                        # a vector: a (x) g
+        return np.reshape(a, (sa[0], 1)) * g[..., None, :] if len(sb) == 2 else g[..., None] * a
+    if len(sb) == 1:
+        return np.reshape(_rows(g, sa[0]) @ a, batch + sb)  # (*B, n) @ a -> (*B, p)
+    return _mT(a) @ g                                       # unbatched 2-D
+
+
+rule(matmul_p, (_jvp_a_fast, _jvp_b_fast), (_vjp_a_fast, _vjp_b_fast), needs=(("y",), ("x",)))
 
 
 def _dot(a, b, out=None):
