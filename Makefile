@@ -34,7 +34,7 @@ test-all: $(VENV)/.test
 	$(PY) -m pytest -q -m "" --hypothesis-profile=long
 
 bench: $(VENV)/.bench
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks --memory
 
 bench-quick: $(VENV)/.bench
 	$(PY) -m benchmarks --quick

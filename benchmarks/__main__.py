@@ -1,8 +1,12 @@
-"""``python -m benchmarks [--quick] [--only NAME]``: the speed suite, all libraries in one run.
+"""``python -m benchmarks [--quick] [--only NAME] [--memory]``: the benchmarks, all libraries in one run.
 
-Prints a Markdown table: each workload's time per library (plain NumPy, chainrule,
-autograd, PyTorch eager and torch.func, JAX eager and jit in steady state), then
-chainrule's ratio to the best eager peer, then JAX's compile times apart.
+1. The speed suite (``workloads.py``): each workload's time per library (plain NumPy,
+   chainrule, autograd, PyTorch eager and torch.func, JAX eager and jit in steady state),
+   chainrule's ratio to the best eager peer, and JAX's compile times apart.
+2. ``jacobian_modes.py``: forward, reverse and auto full Jacobians across shapes.
+3. ``memory.py`` (with ``--memory``; several minutes): checkpointing against plain reverse.
+
+``--quick`` (``make bench-quick``, under a minute) runs the speed suite alone with fewer samples.
 """
 
 import argparse
@@ -70,9 +74,19 @@ def run(quick=False, only=None, peers=None, out=sys.stdout):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer samples, smaller MLP, no JAX eager chain (< 1 min)")
-    ap.add_argument("--only", help="run the workloads whose name contains this text")
+    ap.add_argument("--only", help="run the speed workloads whose name contains this text, nothing else")
+    ap.add_argument("--memory", action="store_true", help="also run the memory benchmark (several minutes)")
     args = ap.parse_args(argv)
     run(quick=args.quick, only=args.only)
+    if args.quick or args.only:
+        return 0
+    from . import jacobian_modes
+    print()
+    jacobian_modes.main()
+    if args.memory:
+        from . import memory
+        print()
+        memory.main()
     return 0
 
 
