@@ -108,7 +108,7 @@ class _Probe:
         real size price a direction better; but never more than the other
         mode's whole Jacobian needs.  When the mode's remaining directions fit
         in one small sweep, that sweep is timed instead: its cost is then
-        measured, not estimated.  Small timed sweeps run
+        measured, not estimated.  Timed sweeps run
         ``PROBE_REPEATS`` times and count their fastest run (a busy machine
         only ever slows a run down); the repeats' results are dropped.
         Returns ``([(seconds, count), ...], directions done)``.
@@ -125,7 +125,7 @@ class _Probe:
         measured = []
         for begin, count in spans:
             best = math.inf
-            for repeat in range(PROBE_REPEATS if count <= PROBE_DIRECTIONS else 1):
+            for repeat in range(PROBE_REPEATS):
                 t0 = time.perf_counter()
                 sweep(begin, count, keep=repeat == 0)
                 best = min(best, time.perf_counter() - t0)
