@@ -331,7 +331,7 @@ def vjp_flat(fun, primals):
         else:
             out_primals.append(o)
             out_nodes.append(None)
-    return out_primals, Pullback(level.tape, out_nodes, [t.node for t in inputs])
+    return out_primals, Pullback(level.tape, out_nodes, range(len(inputs)))   # inputs are entries 0..n-1
 
 
 def _nbytes(v):

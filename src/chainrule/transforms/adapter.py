@@ -139,15 +139,19 @@ class FlatFun:
                 plain = False
                 break
         self.plain = plain
+        self.whole = plain and self.argnums == tuple(range(len(args)))
         if self.plain:
             leaves, self._in_tree = diff, None
         else:
             leaves, self._in_tree = flatten(diff[0] if self.single else tuple(diff))
-        self.in_leaves = [check_input(x, self, k) for k, x in enumerate(leaves)]
+        self.in_leaves = [x if type(x) is np.float64 or type(x) is np.ndarray and x.dtype.kind == "f"
+                          else check_input(x, self, k) for k, x in enumerate(leaves)]
         self.out_tree = None
         self.aux = None
 
     def __call__(self, leaves):
+        if self.whole:                                    # f(*leaves): every argument differentiated
+            return self._finish_call(self.f(*leaves))
         full = list(self.args)
         if self.plain:
             for i, v in zip(self.argnums, leaves):
@@ -168,7 +172,10 @@ class FlatFun:
             out, self.aux = out
         out_leaves, self.out_tree = flatten(out)
         for k, o in enumerate(out_leaves):
-            if type(o) is not np.float64 and getattr(o, "dtype", _REAL).kind == "c" or isinstance(o, complex):
+            p = o.primal if isinstance(o, Tracer) else o
+            if type(p) is np.float64 or (type(p) is np.ndarray and p.dtype.kind == "f"):
+                continue                                  # the common cases, quickly
+            if getattr(o, "dtype", _REAL).kind == "c" or isinstance(p, complex):
                 raise OutputDtypeError(
                     f"{_fname(self.f)} returned a complex value (output leaf {k}); chainrule differentiates "
                     "real-valued functions. Return the real and imaginary parts as two real outputs "

@@ -32,6 +32,8 @@ def _finish(adjoint, x, batch=()):
     """An input's adjoint: zeros where nothing reached it, in the input's dtype."""
     if adjoint is None:
         return _zeros(batch, x)
+    if type(adjoint) is np.float64 and type(x) is np.float64:       # the scalar case, quickly
+        return adjoint
     dt = dtype_of(x)
     if getattr(adjoint, "dtype", None) is dt and (batch or not isinstance(adjoint, np.ndarray)):
         return adjoint
