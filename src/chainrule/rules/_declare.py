@@ -120,8 +120,10 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jv
     if jvp_all is not None:
         def fitted(tangents, vals, params):
             out = vals[0]
-            return jvp_all(tuple(None if t is None else fit_tangent(t, x, out)
-                                 for t, x in zip(tangents, vals[1:])), *vals)
+            shape = getattr(out, "shape", ())
+            fit = [t if t is None or getattr(x, "shape", ()) == shape else fit_tangent(t, x, out)
+                   for t, x in zip(tangents, vals[1:])]
+            return jvp_all(fit, *vals)
         prim.jvp_all = fitted
     return prim
 

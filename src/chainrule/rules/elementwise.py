@@ -110,7 +110,9 @@ def _power_partials(pow_fn):
     def base(x, y):
         # d/dx x**y = y x**(y-1); where y == 0 it is 0, also at x == 0 (not 0 * inf).
         if isinstance(y, _SCALARS):                           # a constant exponent: x**2, x**0.5
-            return 0 if y == 0 else y * pow_fn(x, y - 1)
+            if y == 0 or y == 1:
+                return 0 if y == 0 else y
+            return y * x if y == 2 else y * pow_fn(x, y - 1)  # x**2, the common case, without a power
         both_zero = (x == 0) & (y == 0)
         return y * pow_fn(x, np.where(both_zero, 1, y - 1))
 
