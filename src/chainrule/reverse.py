@@ -44,7 +44,10 @@ def _drop(vals, drop):
     for k in drop:
         v = vals[k]
         if isinstance(v, _ARRAYS):
-            vals[k] = Meta(v.shape, v.dtype)
+            p = v
+            while isinstance(p, Tracer):                    # read shape and dtype off the plain value
+                p = p.primal
+            vals[k] = Meta(getattr(p, "shape", ()), p.dtype if hasattr(p, "dtype") else np.result_type(p))
     return tuple(vals)
 
 
