@@ -17,3 +17,10 @@ def test_workload_agrees_with_hand_derived_reference(name, build):
 def test_agreement_check_rejects_a_wrong_value():
     with pytest.raises(AssertionError, match="disagrees"):
         H.agree("x", [1.0, 2.0], [1.0, 2.0 + 1e-6])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,build", [(w[0], w[3]) for w in WORKLOADS], ids=[w[0] for w in WORKLOADS])
+def test_workload_agrees_at_full_size(name, build):
+    candidates, f = build({}, quick=False)                # the sizes the benchmark times
+    assert candidates
