@@ -137,7 +137,7 @@ def render():
         "*Convention*: the value chosen where the derivative does not exist.",
         "Any other NumPy function raises `chainrule.NotDifferentiableError` naming it.",
         "",
-        f"{len(rows)} functions and methods, {len(by_name)} primitives with rules.",
+        f"{len(rows)} functions and methods, {len(BUILTIN)} primitives with rules.",
         "",
         _row(["function", "also", "kind", "modes", "convention where not differentiable"]),
         _row(["---"] * 5),
