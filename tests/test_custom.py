@@ -204,3 +204,14 @@ def test_missing_or_malformed_rules_are_errors():
     g.defvjp(lambda x: (x, None), lambda r, ct: (ct, ct))      # two adjoints for one argument
     with pytest.raises(TypeError, match="one adjoint per positional argument"):
         cr.grad(g)(1.0)
+
+
+def test_custom_vjp_reading_a_traced_closure_value_is_refused():
+    def h(x, y):
+        @cr.custom_vjp
+        def f(x):
+            return x * y
+        f.defvjp(lambda x: (x * y, None), lambda res, g: (g * 3.0,))
+        return f(x)
+    with pytest.raises(cr.TracerConversionError, match="custom_vjp"):
+        cr.grad(h, argnums=(0, 1))(2.0, 3.0)

@@ -81,6 +81,7 @@ class Primitive:
         self.jvps = jvps
         self.vjps = vjps
         self.needs = needs
+        self.jvp_all = None          # a joint JVP belongs to one declaration; the caller sets it again
         self.differentiable = True
         self.multiple_results = multiple_results
         self.fast = self.arity is not None and not multiple_results
@@ -102,6 +103,7 @@ class Primitive:
     def set_nondifferentiable(self, convention):
         self.differentiable = False
         self.fast = False
+        self.jvp_all = None
         self.convention = convention
 
     def __repr__(self):

@@ -118,6 +118,9 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jv
     prim.set_rules(tuple(r[0] for r in rules), tuple(r[1] for r in rules), tuple(r[2] for r in rules))
     prim.convention = convention
     if jvp_all is not None:
+        if any(p is None for p in partials):
+            raise TypeError(f"{prim.name}: a joint JVP needs a partial for every argument (one is None)")
+
         def fitted(tangents, vals, params):
             out = vals[0]
             shape = getattr(out, "shape", ())

@@ -12,6 +12,7 @@ import numpy as np
 from ..core import Tracer
 from ..errors import ArgnumsError, InputDtypeError, OutputDtypeError, ShapeMismatchError
 from ..pytree import flatten, unflatten
+from ..rules._broadcast import dtype_of, shape_of
 
 __all__ = ["FlatFun", "normalize_argnums", "check_input", "strip", "dtype_of", "shape_of",
            "match_structure"]
@@ -46,15 +47,6 @@ def normalize_argnums(f, argnums, nargs):
 
 
 _ARGNUMS = {}                   # (argnums tuple, nargs) -> normalized, for repeated calls
-
-
-def dtype_of(x):
-    d = getattr(x, "dtype", None)
-    return d if d is not None else np.result_type(x)
-
-
-def shape_of(x):
-    return getattr(x, "shape", ())
 
 
 def check_input(x, flat, k):

@@ -342,6 +342,10 @@ class custom_vjp:
         out, residuals = result
         out_leaves, out_tree = flatten(out)
         res_leaves, res_tree = flatten(residuals)
+        # fwd ran one level down: a tracer of this level (or a deeper one) in its results was read
+        # from a closure, and its derivative would be lost
+        check_closure(list(out_leaves) + list(res_leaves), level.depth,
+                      f"custom_vjp function {_name(self.fun)!r}", "one of its arguments")
         info = _VJPInfo()
         info.owner, info.pos, info.n_args = self, pos, len(args)
         info.arg_trees = [([_like(x) for x in lv], td) for lv, td in map(flatten, args)]

@@ -25,7 +25,9 @@ __all__ = ["jvp", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian"
 
 def _zeros(batch, like):
     dt = dtype_of(like)
-    return np.zeros(batch + shape_of(like), dtype=dt if dt.kind == "f" else np.float64)
+    dt = dt if dt.kind == "f" else np.dtype(np.float64)
+    shape = batch + shape_of(like)
+    return np.zeros(shape, dtype=dt) if shape else dt.type(0)   # a scalar zero for a scalar, like a gradient
 
 
 def _finish(adjoint, x, batch=()):
@@ -96,6 +98,9 @@ def vjp(fun, *primals, has_aux=False):
     def vjp_fn(cotangent):
         cts = match_structure("the cotangent passed to vjp_fn", cotangent, flat.out_tree, outs)
         adjoints = pullback(cts)
+        # an adjoint may be the caller's own cotangent array (f(x) = x): never hand it back
+        seeds = {id(c) for c in cts if isinstance(c, np.ndarray)}
+        adjoints = [a.copy() if id(a) in seeds else a for a in adjoints]
         return tuple(flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)]))
 
     result = (flat.outputs(outs), vjp_fn)
