@@ -343,3 +343,39 @@ def test_scipy_float32_in_float32_out():
                lambda v: sp.xlogy(v, v)):
         g = cr.grad(lambda v: np.sum(fn(v)))(x)
         assert g.dtype == np.float32
+
+
+# -- found in review: the two modes agree where a branch or direction carries no perturbation --
+def test_where_branch_not_taken_is_zero_in_both_modes():
+    f = lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0))          # noqa: E731
+    x = np.array([0.0, 4.0])
+    for jac in (cr.jacfwd, cr.jacrev, cr.grad):
+        with np.errstate(divide="ignore", invalid="ignore"):      # sqrt'(0) = inf, as NumPy warns
+            assert np.array_equal(jac(f)(x), [0.0, 0.25])
+    g = lambda x: np.sum(np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0) + np.where(x > 0, np.log(x), 0.0))  # noqa: E731
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert np.array_equal(cr.grad(g)(np.array([0.0, 1.0, -1.0])), [0.0, 2.0, 0.0])
+
+
+def test_zero_directions_of_a_jacobian_stay_zero_at_an_infinite_derivative():
+    x = np.array([0.0, 4.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jf, jr = cr.jacfwd(np.sqrt)(x), cr.jacrev(np.sqrt)(x)
+    assert np.array_equal(jf, jr) and jf[0, 0] == np.inf and jf[0, 1] == 0.0 and jf[1, 0] == 0.0
+
+
+def test_division_by_a_python_zero_follows_numpy_in_both_modes():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = cr.grad(lambda x: np.sum(x / 0))(np.ones(2))
+        t = cr.jvp(lambda x: np.sum(x / 0), (np.ones(2),), (np.ones(2),))[1]
+    assert np.all(np.isinf(g)) and np.isinf(t)
+
+
+def test_unsupported_keywords_are_not_ignored():
+    a = np.array([[2.0, 1.0], [0.0, 3.0]])
+    with pytest.raises(cr.NotDifferentiableError, match="hermitian"):
+        cr.jvp(lambda x: np.linalg.pinv(x, hermitian=True), (a,), (a,))
+    x32 = np.ones((2, 2), np.float32)
+    out, t = cr.jvp(lambda x: np.concatenate([x, x], dtype=np.float64), (x32,), (x32,))
+    assert out.dtype == np.float64 and t.dtype == np.float64
+    assert cr.jvp(lambda x: np.stack([x, x], dtype=np.float64), (x32,), (x32,))[0].dtype == np.float64

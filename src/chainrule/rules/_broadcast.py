@@ -7,11 +7,13 @@ functions that chainrule itself differentiates, so that rules built on these
 helpers have derivatives of their own (higher order needs no extra code).
 """
 
+import math
+
 import numpy as np
 
 from ..core import Tracer as _TRACERS
 
-__all__ = ["add_into", "into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
+__all__ = ["seeded", "seeded_all", "add_into", "into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
            "batch_to_back", "batch_to_front"]
 
 
@@ -103,6 +105,43 @@ def batch_to_front(t, b):
         return t
     n = ndim_of(t)
     return np.transpose(t, tuple(range(n - b, n)) + tuple(range(n - b)))
+
+
+def seeded(c, s):
+    """The chain-rule product ``c = s * d`` with an exact zero wherever the seed ``s`` (a tangent or an
+    adjoint) is zero, even where the local derivative ``d`` is infinite or nan.
+
+    Convention: a path that carries no perturbation contributes nothing, so 0 * inf counts as 0.
+    This is what makes ``np.where(x > 0, np.sqrt(x), 0)`` differentiable at 0 in reverse mode (the
+    branch not taken receives a zero adjoint, times sqrt's infinite derivative) and keeps the zero
+    directions of a batched Jacobian zero.  The check costs one reduction, and a second pass only
+    when a non-finite value is present.  Plain values only: under nesting the product is a tracer.
+    """
+    kind = type(c)
+    if kind is np.ndarray:
+        if c.dtype.kind != "f" or np.isfinite(np.add.reduce(c, axis=None)):
+            return c
+        return np.where(s == 0, 0, c)
+    if kind is np.float64 or kind is np.float32:
+        if math.isfinite(c) or s != 0:
+            return c
+        return kind(0)
+    return c
+
+
+def seeded_all(r, seeds):
+    """:func:`seeded` for a result computed from several seeds: zero where all of them are zero."""
+    if type(r) is np.ndarray and r.dtype.kind == "f" and not np.isfinite(np.add.reduce(r, axis=None)):
+        quiet = None
+        for s in seeds:
+            if s is not None:
+                z = s == 0
+                quiet = z if quiet is None else quiet & z
+        return r if quiet is None else np.where(quiet, 0, r)
+    if (type(r) is np.float64 or type(r) is np.float32) and not math.isfinite(r) \
+            and all(s is None or s == 0 for s in seeds):
+        return type(r)(0)
+    return r
 
 
 def add_into(r, u):

@@ -20,7 +20,7 @@ reach rules only through it.
 import numpy as np
 
 from ..core import Primitive, primitive_of
-from ._broadcast import fit_adjoint, fit_tangent
+from ._broadcast import fit_adjoint, fit_tangent, seeded, seeded_all
 
 __all__ = ["elementwise", "linear", "rule", "nondifferentiable", "as_primitive"]
 
@@ -81,22 +81,29 @@ def _elementwise_rules(i, partial, arity, argnames):
         return ((lambda t, vals, params: c * fit_tangent(t, vals[a], vals[0])),
                 (lambda g, vals, params: fit_adjoint(c * g, vals[a], vals[0])), frozenset())
     pos = _positions(partial, argnames)
+    # Products with a computed partial go through ``seeded``: a zero seed gives an exact zero even
+    # where the partial is infinite (see rules._broadcast.seeded for the convention).
     if arity == 1 and len(pos) == 1:                    # the common case, without the reader's call
         (k,) = pos
-        return ((lambda t, vals, params: partial(vals[k]) * t),
-                (lambda g, vals, params: g * partial(vals[k])), frozenset(pos))
+        return ((lambda t, vals, params: seeded(partial(vals[k]) * t, t)),
+                (lambda g, vals, params: seeded(g * partial(vals[k]), g)), frozenset(pos))
     d = _reader(partial, pos)
     if arity == 1:
-        return (lambda t, vals, params: d(vals) * t), (lambda g, vals, params: g * d(vals)), frozenset(pos)
+        return ((lambda t, vals, params: seeded(d(vals) * t, t)),
+                (lambda g, vals, params: seeded(g * d(vals), g)), frozenset(pos))
     k = pos[0] if len(pos) == 1 else None            # one value read: call the partial directly
 
+    def jvp(t, vals, params):
+        t = fit_tangent(t, vals[a], vals[0])
+        return seeded(t * d(vals), t)
+
     def vjp(g, vals, params):
-        c = g * (d(vals) if k is None else partial(vals[k]))
+        c = seeded(g * (d(vals) if k is None else partial(vals[k])), g)
         x, out = vals[a], vals[0]
         if getattr(x, "shape", ()) == getattr(out, "shape", ()):
             return c
         return fit_adjoint(c, x, out)
-    return (lambda t, vals, params: fit_tangent(t, vals[a], vals[0]) * d(vals)), vjp, frozenset(pos)
+    return jvp, vjp, frozenset(pos)
 
 
 def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jvp_all=None):
@@ -126,7 +133,7 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jv
             shape = getattr(out, "shape", ())
             fit = [t if t is None or getattr(x, "shape", ()) == shape else fit_tangent(t, x, out)
                    for t, x in zip(tangents, vals[1:])]
-            return jvp_all(fit, *vals)
+            return seeded_all(jvp_all(fit, *vals), fit)
         prim.jvp_all = fitted
     return prim
 

@@ -86,7 +86,12 @@ def _divide_jvp(t, out, x, y):
 
 elementwise(np.subtract, 1, -1, jvp_all=_subtract_jvp)
 elementwise(np.multiply, lambda y: y, lambda x: x, jvp_all=_multiply_jvp)
-elementwise(np.true_divide, lambda y: 1 / y, lambda out, y: -out / y,      # also np.divide (same ufunc)
+def _reciprocal_of(y):
+    # 1 / y with NumPy's semantics: a Python 0 as the constant denominator gives inf, not ZeroDivisionError
+    return np.true_divide(1.0, y) if type(y) is int or type(y) is float else 1 / y
+
+
+elementwise(np.true_divide, _reciprocal_of, lambda out, y: -out / y,      # also np.divide (same ufunc)
             jvp_all=_divide_jvp)
 elementwise(np.negative, -1)
 elementwise(np.positive, 1)

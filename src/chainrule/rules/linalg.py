@@ -924,6 +924,9 @@ _NO_VALUE = object()
 
 
 def _pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
+    if hermitian:
+        raise NotDifferentiableError("numpy.linalg.pinv", "hermitian=True (NumPy then reads one triangle "
+                                     "only); pass hermitian=False, or symmetrise first: (a + a.T) / 2")
     a = array_operand(a)
     if rcond is None and rtol is _NO_VALUE:
         rcond = 1e-15                                              # NumPy's default

@@ -175,7 +175,10 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
         axis = 0
     axis = normalize_axis(axis, ndim_of(arrays[0]))[0]
     arrays = tuple(map(array_operand, arrays))
-    return bind(concatenate_p, arrays, {"axis": axis})
+    if casting not in (None, "same_kind"):
+        raise NotDifferentiableError("numpy.concatenate", f"casting={casting!r} is not supported")
+    joined = bind(concatenate_p, arrays, {"axis": axis})
+    return joined if dtype is None else joined.astype(dtype)       # a float cast (others raise)
 
 
 register_function(np.concatenate, _concatenate)
@@ -275,16 +278,18 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     if len(shapes) != 1:
         raise ValueError("all input arrays must have the same shape")
     axis = _axis(axis, ndim_of(arrays[0]) + 1)
-    return _concatenate([_expand_dims(a, axis) for a in arrays], axis=axis, out=out)
+    return _concatenate([_expand_dims(a, axis) for a in arrays], axis=axis, out=out, dtype=dtype,
+                        casting=casting)
 
 
 def _hstack(tup, dtype=None, casting="same_kind"):
     arrs = [_atleast(1, lambda s: (1,))(a) for a in tup]
-    return _concatenate(arrs, axis=0 if ndim_of(arrs[0]) == 1 else 1)
+    return _concatenate(arrs, axis=0 if ndim_of(arrs[0]) == 1 else 1, dtype=dtype, casting=casting)
 
 
 def _vstack(tup, dtype=None, casting="same_kind"):
-    return _concatenate([_atleast(2, lambda s: (1,) * (2 - len(s)) + s)(a) for a in tup], axis=0)
+    return _concatenate([_atleast(2, lambda s: (1,) * (2 - len(s)) + s)(a) for a in tup], axis=0,
+                        dtype=dtype, casting=casting)
 
 
 def _dstack(tup):
