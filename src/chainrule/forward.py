@@ -63,7 +63,7 @@ class ForwardLevel(Level):
             else:
                 out = prim.impl(x, y, **params)
             vals = (out, x, y)
-            if prim.jvp_all is not None:
+            if prim.jvp_all is not None and ta is not None and tb is not None:   # pays off with two tangents
                 return ForwardTracer(self, out, prim.jvp_all((ta, tb), vals, params))
             jvps = prim.jvps
             t_out = None

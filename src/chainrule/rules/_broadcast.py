@@ -7,7 +7,7 @@ functions that chainrule itself differentiates, so that rules built on these
 helpers have derivatives of their own (higher order needs no extra code).
 """
 
-import math
+from math import isfinite as _isfinite
 
 import numpy as np
 
@@ -118,14 +118,14 @@ def seeded(c, s):
     when a non-finite value is present.  Plain values only: under nesting the product is a tracer.
     """
     kind = type(c)
+    if kind is np.float64:                                  # scalar code: the hot path
+        return c if _isfinite(c) or s != 0 else np.float64(0)
     if kind is np.ndarray:
         if c.dtype.kind != "f" or np.isfinite(np.add.reduce(c, axis=None)):
             return c
         return np.where(s == 0, 0, c)
-    if kind is np.float64 or kind is np.float32:
-        if math.isfinite(c) or s != 0:
-            return c
-        return kind(0)
+    if kind is np.float32 and not _isfinite(c) and s == 0:
+        return np.float32(0)
     return c
 
 
@@ -138,7 +138,7 @@ def seeded_all(r, seeds):
                 z = s == 0
                 quiet = z if quiet is None else quiet & z
         return r if quiet is None else np.where(quiet, 0, r)
-    if (type(r) is np.float64 or type(r) is np.float32) and not math.isfinite(r) \
+    if (type(r) is np.float64 or type(r) is np.float32) and not _isfinite(r) \
             and all(s is None or s == 0 for s in seeds):
         return type(r)(0)
     return r

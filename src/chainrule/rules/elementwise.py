@@ -24,6 +24,8 @@ real arguments only, so those primitives are marked :func:`real_only` and
 refuse a complex value instead of returning a wrong derivative.
 """
 
+import math
+
 import numpy as np
 
 from ..core import Primitive, Tracer, bind, canonical_operand, plain_value, register_function
@@ -87,8 +89,11 @@ def _divide_jvp(t, out, x, y):
 elementwise(np.subtract, 1, -1, jvp_all=_subtract_jvp)
 elementwise(np.multiply, lambda y: y, lambda x: x, jvp_all=_multiply_jvp)
 def _reciprocal_of(y):
-    # 1 / y with NumPy's semantics: a Python 0 as the constant denominator gives inf, not ZeroDivisionError
-    return np.true_divide(1.0, y) if type(y) is int or type(y) is float else 1 / y
+    # 1 / y with NumPy's semantics: a Python 0 as the constant denominator gives inf, not
+    # ZeroDivisionError (a Python float, so it stays a weak scalar and float32 stays float32)
+    if (type(y) is int or type(y) is float) and y == 0:
+        return math.copysign(math.inf, y) if type(y) is float else math.inf
+    return 1 / y
 
 
 elementwise(np.true_divide, _reciprocal_of, lambda out, y: -out / y,      # also np.divide (same ufunc)
