@@ -706,6 +706,7 @@ _EighResult = type(np.linalg.eigh(np.eye(1)))
 def _eigh(a, UPLO="L"):
     a = array_operand(a)
     _check_square("numpy.linalg.eigh", a)
+    UPLO = UPLO.upper() if isinstance(UPLO, str) else UPLO          # NumPy accepts 'l' and 'u' too
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
     w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),))

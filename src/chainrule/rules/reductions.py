@@ -43,7 +43,9 @@ def normalize_axis(axis, ndim):
         if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(a, ndim)
         out.append(a % ndim)
-    return tuple(sorted(set(out)))
+    if len(set(out)) != len(out):
+        raise ValueError("duplicate value in 'axis'")                # as NumPy says
+    return tuple(sorted(out))
 
 
 def _no_out(name, out):
