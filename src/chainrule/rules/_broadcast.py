@@ -114,14 +114,16 @@ def seeded(c, s):
     Convention: a path that carries no perturbation contributes nothing, so 0 * inf counts as 0.
     This is what makes ``np.where(x > 0, np.sqrt(x), 0)`` differentiable at 0 in reverse mode (the
     branch not taken receives a zero adjoint, times sqrt's infinite derivative) and keeps the zero
-    directions of a batched Jacobian zero.  The check costs one reduction, and a second pass only
-    when a non-finite value is present.  Plain values only: under nesting the product is a tracer.
+    directions of a batched Jacobian zero.  The check costs one BLAS dot product, and a second
+    pass only when a non-finite value is present.  Plain values only: under nesting the product is a tracer.
     """
     kind = type(c)
     if kind is np.float64:                                  # scalar code: the hot path
         return c if _isfinite(c) or s != 0 else np.float64(0)
     if kind is np.ndarray:
-        if c.dtype.kind != "f" or np.isfinite(np.add.reduce(c, axis=None)):
+        # <c, c> is finite iff every entry is (bar overflow, which only sends us down the exact path);
+        # one BLAS pass, the cheapest test there is
+        if c.dtype.kind != "f" or _isfinite(np.vdot(c, c)):
             return c
         return np.where(s == 0, 0, c)
     if kind is np.float32 and not _isfinite(c) and s == 0:
@@ -131,7 +133,7 @@ def seeded(c, s):
 
 def seeded_all(r, seeds):
     """:func:`seeded` for a result computed from several seeds: zero where all of them are zero."""
-    if type(r) is np.ndarray and r.dtype.kind == "f" and not np.isfinite(np.add.reduce(r, axis=None)):
+    if type(r) is np.ndarray and r.dtype.kind == "f" and not _isfinite(np.vdot(r, r)):
         quiet = None
         for s in seeds:
             if s is not None:
