@@ -379,3 +379,11 @@ def test_unsupported_keywords_are_not_ignored():
     out, t = cr.jvp(lambda x: np.concatenate([x, x], dtype=np.float64), (x32,), (x32,))
     assert out.dtype == np.float64 and t.dtype == np.float64
     assert cr.jvp(lambda x: np.stack([x, x], dtype=np.float64), (x32,), (x32,))[0].dtype == np.float64
+
+
+def test_where_guards_x_log_x_at_zero_in_both_modes():
+    f = lambda x: np.sum(np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0) + np.where(x > 0, x * np.log(x), 0.0))  # noqa: E731
+    x = np.array([0.0, 1.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for jac in (cr.jacfwd, cr.jacrev):
+            assert np.array_equal(jac(f)(x), [0.0, 2.0])

@@ -60,8 +60,9 @@ def _reader(fn, pos):
     return lambda vals: fn(*[vals[k] for k in pos])
 
 
-def _elementwise_rules(i, partial, arity, argnames):
+def _elementwise_rules(i, partial, arity, argnames, finite=False):
     """(jvp, vjp, needs) of argument ``i`` from its local partial derivative."""
+    guard = _unguarded if finite else seeded
     a = i + 1
     if partial is None:
         return None, None, frozenset()
@@ -85,20 +86,23 @@ def _elementwise_rules(i, partial, arity, argnames):
     # where the partial is infinite (see rules._broadcast.seeded for the convention).
     if arity == 1 and len(pos) == 1:                    # the common case, without the reader's call
         (k,) = pos
+        if finite:
+            return ((lambda t, vals, params: partial(vals[k]) * t),
+                    (lambda g, vals, params: g * partial(vals[k])), frozenset(pos))
         return ((lambda t, vals, params: seeded(partial(vals[k]) * t, t)),
                 (lambda g, vals, params: seeded(g * partial(vals[k]), g)), frozenset(pos))
     d = _reader(partial, pos)
     if arity == 1:
-        return ((lambda t, vals, params: seeded(d(vals) * t, t)),
-                (lambda g, vals, params: seeded(g * d(vals), g)), frozenset(pos))
+        return ((lambda t, vals, params: guard(d(vals) * t, t)),
+                (lambda g, vals, params: guard(g * d(vals), g)), frozenset(pos))
     k = pos[0] if len(pos) == 1 else None            # one value read: call the partial directly
 
     def jvp(t, vals, params):
         t = fit_tangent(t, vals[a], vals[0])
-        return seeded(t * d(vals), t)
+        return guard(t * d(vals), t)
 
     def vjp(g, vals, params):
-        c = seeded(g * (d(vals) if k is None else partial(vals[k])), g)
+        c = guard(g * (d(vals) if k is None else partial(vals[k])), g)
         x, out = vals[a], vals[0]
         if getattr(x, "shape", ()) == getattr(out, "shape", ()):
             return c
@@ -106,7 +110,11 @@ def _elementwise_rules(i, partial, arity, argnames):
     return jvp, vjp, frozenset(pos)
 
 
-def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jvp_all=None):
+def _unguarded(c, s):
+    return c
+
+
+def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jvp_all=None, finite=False):
     """Declare an elementwise function by its local partial derivatives, one per argument.
 
     >>> elementwise(np.sin, lambda x: np.cos(x))              # doctest: +SKIP
@@ -117,11 +125,18 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jv
     output's shape, ``None`` for constants), where that needs fewer temporary
     arrays than one product per argument and a sum (``x / y``).  It must
     agree with the partials; the rule table checks both.
+
+    ``finite=True`` promises that the partials are finite for every input,
+    infinite ones included (``sin``, ``cos``, ``tanh``: bounded); the generated
+    rules then skip the zero-seed check of
+    :func:`chainrule.rules._broadcast.seeded`.  Not for ``x * y`` (its partial
+    is the other input, which may be infinite in a ``where`` branch not taken)
+    nor for functions that overflow (``exp``).
     """
     prim = as_primitive(target)
     arity = len(partials)
     names = tuple(argnames[:arity])
-    rules = [_elementwise_rules(i, p, arity, names) for i, p in enumerate(partials)]
+    rules = [_elementwise_rules(i, p, arity, names, finite) for i, p in enumerate(partials)]
     prim.set_rules(tuple(r[0] for r in rules), tuple(r[1] for r in rules), tuple(r[2] for r in rules))
     prim.convention = convention
     if jvp_all is not None:
