@@ -122,3 +122,18 @@ def test_integer_results_are_an_error():
     f = cr.checkpoint(lambda x: (np.sin(x), 3))
     with pytest.raises(TypeError, match="result leaf 1"):
         cr.grad(lambda x: f(x)[0])(0.5)
+
+
+def test_jvp_of_a_checkpoint_runs_the_function_once_for_all_arguments():
+    calls = [0]
+
+    def block(a, b, c, d):
+        calls[0] += 1
+        return np.sin(a) * b + c * np.cos(d)
+
+    x = np.array([0.3, 0.5, -0.2, 0.9])
+    f = lambda x: np.sum(cr.checkpoint(block)(x[0], x[1], x[2], x[3]) ** 2)     # noqa: E731
+    h = cr.hessian(f)(x)
+    # one primal run, one recomputation in the backward sweep, one forward sweep for all four tangents
+    assert calls[0] == 3
+    assert np.allclose(h, cr.hessian(lambda x: np.sum(block(x[0], x[1], x[2], x[3]) ** 2))(x), atol=1e-12)

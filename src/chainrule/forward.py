@@ -118,10 +118,11 @@ class ForwardLevel(Level):
         if jvps is None:
             raise NotDifferentiableError(prim.name)
         vals = (out, *primals)
-        if prim.jvp_all is not None:                        # one rule for all the tangents at once
-            return ForwardTracer(self, out, prim.jvp_all(tangents, vals, params))
         t_out = None
         variadic = prim.arity is None
+        if prim.jvp_all is not None:                        # one rule for all the tangents at once
+            t_out = prim.jvp_all(tangents, vals, params)
+            tangents = ()
         for i, t in enumerate(tangents):
             if t is None:
                 continue

@@ -174,8 +174,27 @@ def _jvp(i, t, vals, params):
     return tuple(call_checkpointed(tangent_fun, primals + [t]))
 
 
+def _jvp_all(tangents, vals, params):
+    """All the arguments' tangents pushed through ``fun`` in one checkpointed forward sweep."""
+    call = params["call"]
+    primals = list(vals[1:])
+    n = len(primals)
+    live = [i for i, t in enumerate(tangents) if t is not None]
+    batch = batch_of(tangents[live[0]], primals[live[0]])
+
+    def tangent_fun(xs):
+        ts = [None] * n
+        for j, i in enumerate(live):
+            ts[i] = xs[n + j]
+        outs, t_outs = jvp_flat(call.fun, xs[:n], ts)
+        return fill(t_outs, outs, batch)
+
+    return tuple(call_checkpointed(tangent_fun, primals + [tangents[i] for i in live]))
+
+
 checkpoint_p = Primitive("chainrule.checkpoint", _impl, arity=None)
 checkpoint_p.set_rules(_jvp, _vjp, frozenset({"args"}), multiple_results=True)
+checkpoint_p.jvp_all = _jvp_all            # one sweep of fun for every tangent, not one per argument
 
 
 def call_checkpointed(fun, args, what=None):
