@@ -182,12 +182,14 @@ def _vjp(j, g, vals, params):
     return call.adjoint(j, g, vals, _pull(call.extra))
 
 
-def _jvp(i, t, vals, params):
+def _jvp_all(tangents, vals, params):
+    """The loop run once with every state leaf's tangent (zeros where a leaf has none)."""
     body = params["call"].extra
     primals = list(vals[1:])
     n = len(primals)
-    batch = batch_of(t, primals[i])
-    tangents = [t if k == i else zeros(batch, x) for k, x in enumerate(primals)]
+    k = next(k for k, t in enumerate(tangents) if t is not None)
+    batch = batch_of(tangents[k], primals[k])
+    tangents = [zeros(batch, x) if t is None else t for t, x in zip(tangents, primals)]
 
     def tangent_step(xs, k):
         outs, t_outs = jvp_flat(lambda ys: body.step(ys, k), xs[:n], xs[n:])
@@ -197,8 +199,15 @@ def _jvp(i, t, vals, params):
     return tuple(out[n:])
 
 
+def _jvp(i, t, vals, params):
+    tangents = [None] * (len(vals) - 1)
+    tangents[i] = t
+    return _jvp_all(tangents, vals, params)
+
+
 loop_p = Primitive("chainrule.loop", _impl, arity=None)
 loop_p.set_rules(_jvp, _vjp, frozenset({"args"}), multiple_results=True)
+loop_p.jvp_all = _jvp_all                  # one loop for all the tangents, not one per state leaf
 
 
 def _run(body, xs, what=None):
