@@ -14,7 +14,7 @@ from ..errors import ArgnumsError, InputDtypeError, OutputDtypeError, ShapeMisma
 from ..pytree import flatten, unflatten
 from ..rules._broadcast import dtype_of, shape_of
 
-__all__ = ["FlatFun", "normalize_argnums", "check_input", "strip", "dtype_of", "shape_of",
+__all__ = ["FlatFun", "zeros", "normalize_argnums", "check_input", "strip", "dtype_of", "shape_of",
            "match_structure"]
 
 
@@ -47,6 +47,12 @@ def normalize_argnums(f, argnums, nargs):
 
 
 _ARGNUMS = {}                   # (argnums tuple, nargs) -> normalized, for repeated calls
+
+
+def zeros(batch, like):
+    """Zeros of shape ``batch + like.shape`` in ``like``'s floating dtype (float64 for anything else)."""
+    dt = dtype_of(like)
+    return np.zeros(tuple(batch) + tuple(shape_of(like)), dtype=dt if dt.kind in "fc" else np.float64)
 
 
 def check_input(x, flat, k):

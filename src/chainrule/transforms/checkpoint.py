@@ -36,7 +36,7 @@ from ..errors import TracerConversionError
 from ..forward import jvp_flat
 from ..pytree import flatten, unflatten
 from ..reverse import ReverseTracer, vjp_flat
-from .adapter import dtype_of
+from .adapter import dtype_of, zeros
 
 __all__ = ["checkpoint", "checkpoint_p", "call_checkpointed"]
 
@@ -61,12 +61,6 @@ def under_reverse(values):
                 return True
             v = v.primal
     return False
-
-
-def zeros(batch, like):
-    """Zeros of shape ``batch + like.shape`` in ``like``'s floating dtype."""
-    dt = dtype_of(like)
-    return np.zeros(tuple(batch) + tuple(np.shape(like)), dtype=dt if dt.kind in "fc" else np.float64)
 
 
 def batch_of(t, like):

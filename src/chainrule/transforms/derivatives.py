@@ -17,17 +17,15 @@ from ..core import Tracer
 from ..errors import NonScalarOutputError
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
-from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip
+from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip, zeros
 from .mode import directions_per_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "hvp"]
 
 
 def _zeros(batch, like):
-    dt = dtype_of(like)
-    dt = dt if dt.kind == "f" else np.dtype(np.float64)
-    shape = batch + shape_of(like)
-    return np.zeros(shape, dtype=dt) if shape else dt.type(0)   # a scalar zero for a scalar, like a gradient
+    z = zeros(batch, like)
+    return z if z.shape else z.dtype.type(0)                    # a scalar zero for a scalar, like a gradient
 
 
 def _finish(adjoint, x, batch=()):
