@@ -61,10 +61,13 @@ def test_stack_of_traced_scalars_builds_a_traced_array():
     np.testing.assert_allclose(np.asarray(cr.jacrev(f)(x)), want, atol=1e-15)
 
 
-def test_np_array_of_traced_scalars_is_a_clear_error():
-    """np.array([t1, t2]) does not dispatch: NumPy calls each element's __array__ and gives no hook."""
-    with pytest.raises(cr.TracerConversionError, match=r"np\.stack"):
-        cr.grad(lambda x: np.sum(np.array([x[0], x[1]])))(np.ones(2))
+def test_np_array_of_traced_scalars_builds_a_traced_array():
+    """np.array([t1, t2]) does not dispatch; the elements' __array__ makes an object array, promoted back."""
+    f = lambda x: np.array([x[0] * x[1], 1.0, np.sin(x[2])])     # noqa: E731
+    x = np.array([0.3, -1.2, 0.8])
+    want = np.array([[x[1], x[0], 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, np.cos(x[2])]])
+    np.testing.assert_allclose(cr.jacfwd(f)(x), want, atol=1e-15)
+    np.testing.assert_allclose(cr.jacrev(f)(x), want, atol=1e-15)
 
 
 def test_np_array_with_like_dispatches():
@@ -138,8 +141,10 @@ def test_scipy_functions_are_not_intercepted_and_have_equivalents():
     sla = pytest.importorskip("scipy.linalg")
     from chainrule.rules.scipy_linalg import expm
     a = np.array([[0.1, 0.4], [-0.3, 0.2]])
-    with pytest.raises(cr.TracerConversionError):
+    with pytest.raises((cr.TracerConversionError, ValueError)) as info:     # SciPy's own np.asarray
         cr.jacfwd(sla.expm)(a)
+    assert isinstance(info.value, cr.TracerConversionError) or \
+        isinstance(info.value.__cause__, cr.TracerConversionError)
     np.testing.assert_allclose(expm(a), sla.expm(a))                  # plain values go straight to SciPy
     # d/dt expm(t a) at t = 1 is a expm(a)
     _, t = cr.jvp(expm, (a,), (a,))

@@ -19,36 +19,40 @@ def test_ufunc_methods_without_rule():
         cr.grad(lambda x: np.sum(np.maximum.accumulate(x)))(np.ones(3))
 
 
-@pytest.mark.parametrize("convert", [float, int, np.asarray, np.array, complex])
+@pytest.mark.parametrize("convert", [float, int, complex, lambda x: np.asarray(x, dtype=float)])
 def test_conversion_of_a_traced_value(convert):
     with pytest.raises(cr.TracerConversionError, match="drop its derivative"):
         cr.grad(lambda x: convert(x) * 1.0)(np.float64(2.0))
 
 
-def test_in_place_writes():
-    with pytest.raises(cr.InPlaceError, match="in place"):
+def test_in_place_writes_into_plain_arrays():
+    with pytest.raises(cr.InPlaceError, match="np.zeros_like"):
         cr.grad(lambda x: np.sin(x, out=np.zeros(3)).sum())(np.ones(3))
-
-    def set_item(x):
-        x[0] = 1.0
-        return x.sum()
-    with pytest.raises(cr.InPlaceError, match="item assignment"):
-        cr.grad(set_item)(np.ones(3))
 
     def write_into_array(x):
         buf = np.zeros(3)
         buf += x
         return buf.sum()
-    with pytest.raises(cr.InPlaceError):
+    with pytest.raises(cr.InPlaceError, match="plain NumPy array"):
         cr.grad(write_into_array)(np.ones(3))
 
-    def store_into_array(x):
+    def store_slice(x):
+        buf = np.zeros(3)
+        buf[:2] = x[:2]
+        return buf.sum()
+    with pytest.raises(cr.TracerConversionError, match=r"np\.zeros_like\(x\)"):
+        cr.grad(store_slice)(np.ones(3))
+
+    def store_element(x):
         buf = np.zeros(3)
         buf[0] = x[0]
         return buf.sum()
-    # NumPy asks float() first, then replaces our error by its own ValueError: not silent, but terse.
-    with pytest.raises((cr.TracerConversionError, ValueError)):
-        cr.grad(store_into_array)(np.ones(3))
+    # NumPy calls float() and, the tracer being a sequence, raises its own ValueError *from* ours:
+    # the traceback shows our message (the pattern and the fix) as the direct cause.
+    with pytest.raises((cr.TracerConversionError, ValueError)) as info:
+        cr.grad(store_element)(np.ones(3))
+    err = info.value if isinstance(info.value, cr.TracerConversionError) else info.value.__cause__
+    assert isinstance(err, cr.TracerConversionError) and "np.zeros_like(x)" in str(err)
 
 
 @pytest.mark.parametrize("bad", [2, True, np.arange(3), np.array([True, False])])

@@ -13,7 +13,9 @@ Nothing is kept once an operation has returned, so memory stays at the
 primal's plus one tangent per live value.
 """
 
-from .core import EMPTY, Level, Tracer, bind
+import numpy as np
+
+from .core import EMPTY, Level, Tracer, bind, promote
 from .errors import NotDifferentiableError
 
 __all__ = ["ForwardTracer", "ForwardLevel", "jvp_flat"]
@@ -156,6 +158,8 @@ def jvp_flat(fun, primals, tangents):
         outs = fun(inputs)
         out_primals, out_tangents = [], []
         for o in outs:
+            if type(o) is np.ndarray and o.dtype.kind == "O":      # np.array([t1, t2]) returned as it is
+                o = promote(o)
             if isinstance(o, ForwardTracer) and o._level is level:
                 out_primals.append(o.primal)
                 out_tangents.append(o.tangent)

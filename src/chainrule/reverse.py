@@ -18,7 +18,7 @@ values it kept -- as soon as the entry has been processed.
 
 import numpy as np
 
-from .core import EMPTY, Level, Meta, Tracer, bind
+from .core import EMPTY, Level, Meta, Tracer, bind, promote
 from .errors import NotDifferentiableError
 
 __all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward", "tape_nbytes"]
@@ -325,7 +325,7 @@ def vjp_flat(fun, primals):
     """
     with ReverseLevel() as level:
         inputs = [level.new_input(p) for p in primals]
-        outs = fun(inputs)
+        outs = [promote(o) if type(o) is np.ndarray and o.dtype.kind == "O" else o for o in fun(inputs)]
     out_primals, out_nodes = [], []
     for o in outs:
         if isinstance(o, ReverseTracer) and o._level is level:

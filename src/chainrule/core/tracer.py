@@ -7,19 +7,45 @@ and the Python operators, so plain ``import numpy as np`` code runs on it
 unchanged.  Every path ends in :func:`bind`, which hands the primitive to the
 innermost level among the arguments (see :mod:`chainrule.core.level`).
 
-Anything that would silently drop a derivative raises instead:
-``float(t)``, ``np.asarray(t)``, writes into arrays, and NumPy functions that
-have no rule.
+Anything that would silently drop a derivative raises instead: ``float(t)``,
+``np.asarray(t, dtype=float)``, a traced value written into a plain NumPy
+array, and NumPy functions that have no rule.
+
+Two idioms of ordinary NumPy code need more than the dispatch protocols:
+
+* **Arrays built from traced values**, ``np.array([a * x, b * y])``.  NumPy
+  offers no hook for the elements of a list; it asks each element for
+  ``__array__``.  A tracer answers with an *object* array holding itself (an
+  n-d tracer: one scalar tracer per element), so NumPy builds an object array
+  of tracers.  Arithmetic on such an array still goes through the tracers,
+  element by element; and wherever chainrule sees one again -- an operand of
+  a traced operation, a result of the differentiated function -- it is
+  *promoted* back to one traced array (:func:`promote`), with the exact dtype
+  NumPy would have given the plain values.
+* **Writes**, ``y = np.zeros_like(x); y[0] = x[1]; y[1:] += x[:-1]``.  A
+  tracer is a Python object that user code may hold in several names, so a
+  write is a functional update whose result the tracer *becomes*
+  (:meth:`Tracer._become`): every name sees it, as with NumPy.  Tracers made
+  by basic indexing remember their base, so writes through a view reach the
+  base and writes into a base refresh its live views.
 """
 
 import operator
+import weakref
 
 import numpy as np
 
 from ..errors import InPlaceError, LeakedTracerError, NotDifferentiableError, TracerConversionError
 from .primitive import EMPTY, FUNCTIONS, UFUNCS, primitive_of
 
-__all__ = ["Tracer", "bind", "canonical_operand", "plain_value", "array_operand"]
+__all__ = ["Tracer", "bind", "canonical_operand", "plain_value", "array_operand", "promote", "mark_view",
+           "ASSEMBLE", "UNSTACK", "SETITEM"]
+
+# Registry keys of the frontends this module reaches through ``FUNCTIONS`` (the rules define them;
+# core never imports the rules).
+ASSEMBLE = "assemble"      # (list of elements, shape) -> one traced array
+UNSTACK = "unstack"        # tracer -> tuple of its elements, scalar tracers in C order
+SETITEM = "setitem"        # (x, index, value) -> x with value written at index, functionally
 
 
 def bind(prim, args, params=EMPTY):
@@ -39,6 +65,7 @@ def bind(prim, args, params=EMPTY):
 
 _PLAIN = frozenset({float, int, bool, np.ndarray, np.float64, np.float32, np.float16,
                     np.int64, np.int32, np.bool_, complex, np.complex128, np.complex64})
+_SCALARS = _PLAIN - {np.ndarray}          # operands that need no look (arrays may be object arrays)
 
 
 def plain_value(x):
@@ -49,15 +76,60 @@ def plain_value(x):
 
 
 def array_operand(a):
-    """Tracers pass; anything else becomes an array (for functions whose operands are arrays)."""
-    return a if isinstance(a, Tracer) else np.asarray(a)
+    """Tracers pass; anything else becomes an array (for functions whose operands are arrays).
+
+    An object array of traced values (``np.array([t1, t2])``) becomes one traced array."""
+    if isinstance(a, Tracer):
+        return a
+    a = np.asarray(a)
+    return a if a.dtype.kind != "O" else promote(a)
 
 
 def canonical_operand(x):
-    """Tracers, arrays and scalars pass; lists and other array-likes become arrays."""
-    if type(x) in _PLAIN or isinstance(x, Tracer):
+    """Tracers, arrays and scalars pass; lists and other array-likes become arrays; object arrays of
+    traced values become traced arrays."""
+    t = type(x)
+    if t is np.ndarray:
+        return x if x.dtype.kind != "O" else promote(x)
+    if t in _PLAIN or isinstance(x, Tracer):
         return x
-    return np.asarray(x)
+    x = np.asarray(x)
+    return x if x.dtype.kind != "O" else promote(x)
+
+
+def promote(a):
+    """An object array that holds traced values, as one traced array (anything else: unchanged).
+
+    The dtype is the one NumPy gives the plain values; an element that is not a
+    number (a string, None) leaves the array as it is, for NumPy to reject.
+    """
+    if type(a) is not np.ndarray or a.dtype.kind != "O":
+        return a
+    elems = a.ravel().tolist() if a.ndim else [a[()]]
+    for e in elems:
+        if isinstance(e, Tracer):
+            return FUNCTIONS[ASSEMBLE](elems, a.shape)
+    return a
+
+
+def mark_view(view, base, read, write):
+    """Record that tracer ``view`` is a NumPy view of tracer ``base``.
+
+    ``read(base)`` recomputes the view from its base, ``write(base, view)`` writes the view's value
+    back into the base (``None``: the view is read-only, as NumPy's ``diagonal``).
+    """
+    if view is base or not isinstance(view, Tracer) or view._level is not base._level:
+        return view
+    view._base = (base, read, write)
+    try:
+        views = base._views
+    except AttributeError:
+        views = base._views = []
+    else:
+        if len(views) > 8:                                  # drop the dead ones now and then
+            views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(view))
+    return view
 
 
 def _fn_name(fn):
@@ -67,12 +139,26 @@ def _fn_name(fn):
     return f"{mod}.{getattr(fn, '__name__', repr(fn))}"
 
 
-def _conversion_error(what):
+def _conversion_error(what, advice=None):
     return TracerConversionError(
-        f"{what} of a traced value would drop its derivative. Keep the value as it is "
-        "(NumPy functions and operators accept it); use np.stack or np.concatenate to build an "
-        "array from traced values; read the number only outside the differentiated function."
+        f"{what} of a traced value would drop its derivative. "
+        + (advice or "Keep the value as it is (NumPy functions and operators accept it); read the "
+           "number only outside the differentiated function.")
     )
+
+
+_FLOAT_ADVICE = (
+    "Python's math module calls float() (math.sin(x), math.exp(x)): use np.sin(x), np.exp(x). "
+    "A traced value written into a plain NumPy array also calls it (y = np.zeros(n); y[i] = x): "
+    "make the buffer from a traced value instead, y = np.zeros_like(x) (or np.zeros_like(x, shape=n)), "
+    "and writes into it are differentiated. Otherwise keep the value as it is, or read the number "
+    "only outside the differentiated function.")
+
+_ARRAY_ADVICE = (
+    "NumPy was asked for a {dtype} array: np.array([...], dtype=...) or np.asarray(x, dtype=...) of "
+    "traced values, or a traced value written into a plain NumPy array (y = np.zeros(n); "
+    "y[:2] = [a, b]). Leave out dtype= (cast afterwards with .astype), and make buffers with "
+    "np.zeros_like(x) so that writes into them are differentiated.")
 
 
 # The arithmetic primitives compute with Python's operators: on arrays and NumPy scalars they run
@@ -106,7 +192,7 @@ class Tracer:
     scalar, or a tracer of an outer level when transforms are nested.
     """
 
-    __slots__ = ("_level", "primal")
+    __slots__ = ("_level", "primal", "_base", "_views", "__weakref__")
     __array_priority__ = 1000
 
     # -- array attributes, read from the primal ---------------------------------
@@ -149,10 +235,15 @@ class Tracer:
                     raise _leaked(prim)
                 return bind(prim, tuple(map(_c, inputs)), EMPTY)
         if "out" in kwargs:
+            out = kwargs.pop("out")
+            out = out if isinstance(out, tuple) else (out,)
+            if method == "__call__" and len(out) == 1 and isinstance(out[0], Tracer):
+                out[0][...] = ufunc(*inputs, **kwargs)           # a write into a traced array
+                return out[0]
             raise InPlaceError(
-                f"numpy.{ufunc.__name__}(..., out=...) writes into an array in place, which "
-                "chainrule cannot differentiate. Use the returned value instead (y = f(x), not out=y)."
-            )
+                f"numpy.{ufunc.__name__}(..., out=...) writes into a plain NumPy array in place, which "
+                "chainrule cannot see. Use the returned value instead (y = f(x), not out=y), or make "
+                "the output array from a traced value (np.zeros_like(x)).")
         if method == "__call__":
             prim = UFUNCS.get(ufunc)
             if prim is None or not prim.declared:
@@ -176,30 +267,143 @@ class Tracer:
         return frontend(*args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        raise _conversion_error("np.asarray() / np.array()")
+        # NumPy asks this of every element of np.array([t1, t2]) and of np.asarray(t).  An object
+        # array keeps the tracers (see the module docstring); a numeric dtype cannot.
+        if dtype is not None and np.dtype(dtype) != np.dtype(object):
+            raise _conversion_error(f"A conversion to a plain {np.dtype(dtype)} array",
+                                    _ARRAY_ADVICE.format(dtype=np.dtype(dtype)))
+        shape = self.shape
+        out = np.empty(shape, dtype=object)
+        if not shape:
+            out[()] = self
+            return out
+        flat = out.reshape(-1)
+        for i, e in enumerate(FUNCTIONS[UNSTACK](self)):
+            flat[i] = e
+        return out
 
     def __float__(self):
-        raise _conversion_error("float()")
+        raise _conversion_error("float()", _FLOAT_ADVICE)
 
     def __int__(self):
-        raise _conversion_error("int()")
+        raise _conversion_error("int()", "Use np.floor(x) or np.round(x), which keep it traced, or "
+                                "read the number only outside the differentiated function.")
 
     def __complex__(self):
         raise _conversion_error("complex()")
 
     def __index__(self):
-        raise _conversion_error("Using as an index")
+        raise _conversion_error("Using a traced value as an index (x[i], range(i), a shape)",
+                                "Indices must not depend on the differentiated inputs; a boolean "
+                                "mask such as x > 0, or np.argmax(x), is fine.")
+
+    def __round__(self, ndigits=None):
+        if ndigits is None:
+            raise _conversion_error("round(x), which returns a Python int,",
+                                    "Use np.round(x), which keeps it traced (its derivative is zero).")
+        return np.round(self, ndigits)
+
+    def __divmod__(self, other):
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
+
+    def item(self, *args):
+        """The element as a scalar tracer (not a Python number, which would drop the derivative)."""
+        if not args:
+            if self.size != 1:
+                raise ValueError("can only convert an array of size 1 to a Python scalar")
+            return np.reshape(self, ())
+        index = args[0] if len(args) == 1 else args
+        if isinstance(index, (int, np.integer)):
+            return np.ravel(self)[index]
+        return self[tuple(index)]
+
+    def tolist(self):
+        """Nested lists of scalar tracers, as ``ndarray.tolist`` gives nested lists of numbers."""
+        if not self.shape:
+            return self
+        return [e.tolist() for e in self]
+
+    def __getattr__(self, name):
+        # NumPy's loops over object arrays (np.sin of np.array([t1, t2])) call t1.sin(): route
+        # them to the ufunc.  Only reached when ordinary lookup fails, so never on the hot path.
+        if not name.startswith("_"):
+            ufunc = getattr(np, name, None)
+            if isinstance(ufunc, np.ufunc):
+                return lambda *args: ufunc(self, *args)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __bool__(self):
         # Control flow on a traced value follows its primal value; no derivative is lost.
         return bool(self.primal)
 
     def __setitem__(self, key, value):
-        raise InPlaceError(
-            "item assignment into a traced array (x[i] = ...) is an in-place write that chainrule "
-            "cannot differentiate. Build the new array functionally, e.g. with np.where, "
-            "np.concatenate or x + np.eye(...)[i] * (value - x[i])."
-        )
+        self._write(FUNCTIONS[SETITEM](self, key, value))
+
+    def _write(self, new):
+        """Make this tracer hold ``new`` (its whole new value), with NumPy's view semantics:
+        a view writes its new value back into its base, which refreshes all its live views."""
+        self._become(new)
+        base = getattr(self, "_base", None)
+        if base is not None:
+            b, _, write = base
+            if write is None:
+                raise InPlaceError("this traced array is a read-only view (as NumPy's diagonal and "
+                                   "broadcast_to return); write into a copy: v = np.copy(v)")
+            write(b, self)                                   # refreshes b's views, this one among them
+        elif getattr(self, "_views", None):
+            self._refresh_views()
+
+    def _refresh_views(self):
+        views = self._views
+        live = []
+        for ref in views:
+            v = ref()
+            if v is not None and getattr(v, "_base", (None,))[0] is self:
+                live.append(ref)
+                v._become(v._base[1](self))
+                if getattr(v, "_views", None):
+                    v._refresh_views()
+        views[:] = live
+
+    def _become(self, new):
+        """Take over ``new``'s value and derivative (a functional update made in place)."""
+        if not isinstance(new, Tracer) or new._level is not self._level or type(new) is not type(self):
+            raise InPlaceError(
+                "a write into a traced array stored a value that depends on a variable of an inner "
+                "transform (nested grad/jacfwd) into an array of an outer one. Create the array "
+                "inside the inner function, e.g. y = np.zeros_like(x) of one of its own variables.")
+        for name in _state_slots(type(self)):
+            setattr(self, name, getattr(new, name))
+
+    def _inplace(self, op, other):
+        # NumPy's x += y writes into an array, which every name of it sees; scalars are immutable,
+        # so for them Python falls back to x = x + y.
+        new = op(self, other)
+        if not isinstance(plain_value(self), np.ndarray):
+            return new
+        if isinstance(new, Tracer) and new.shape != self.shape:
+            raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't match "
+                             f"the broadcast shape {new.shape}")
+        if isinstance(new, Tracer) and new.dtype != self.dtype:
+            new = new.astype(self.dtype)
+        self._write(new)
+        return self
+
+    def __iadd__(self, other): return self._inplace(operator.add, other)
+    def __isub__(self, other): return self._inplace(operator.sub, other)
+    def __imul__(self, other): return self._inplace(operator.mul, other)
+    def __itruediv__(self, other): return self._inplace(operator.truediv, other)
+    def __ipow__(self, other): return self._inplace(operator.pow, other)
+    def __imatmul__(self, other): return self._inplace(operator.matmul, other)
+    def __ifloordiv__(self, other): return self._inplace(operator.floordiv, other)
+    def __imod__(self, other): return self._inplace(operator.mod, other)
+
+    def fill(self, value):
+        """``x.fill(v)``: every element becomes ``v`` (traced or not), as a functional update."""
+        self[...] = value
 
     def __format__(self, spec):
         return format(self.primal, spec)
@@ -275,6 +479,22 @@ class Tracer:
         return f"{type(self).__name__}({self.primal!r}, level={self._level.depth})"
 
 
+_STATE = {}
+
+
+def _state_slots(cls):
+    """The slots that hold a tracer's value and derivative (not its view bookkeeping)."""
+    names = _STATE.get(cls)
+    if names is None:
+        names = ["primal"]
+        for k in cls.__mro__:
+            for n in k.__dict__.get("__slots__", ()):
+                if k is not Tracer and n not in ("__weakref__", "__dict__"):
+                    names.append(n)
+        names = _STATE[cls] = tuple(names)
+    return names
+
+
 def _leaked(prim):
     return LeakedTracerError(
         f"{prim.name} was applied to a traced value whose transform has already returned "
@@ -300,7 +520,7 @@ def _binary(prim):
         level = self._level
         if not level.active:
             raise _leaked(prim)
-        return level.process(prim, (self, other if type(other) in _PLAIN else _c(other)), EMPTY)
+        return level.process(prim, (self, other if type(other) in _SCALARS else _c(other)), EMPTY)
     return op
 
 
@@ -312,7 +532,7 @@ def _reflected(prim):
         level = self._level
         if not level.active:
             raise _leaked(prim)
-        return level.process(prim, (other if type(other) in _PLAIN else _c(other), self), EMPTY)
+        return level.process(prim, (other if type(other) in _SCALARS else _c(other), self), EMPTY)
     return op
 
 

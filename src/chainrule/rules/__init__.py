@@ -4,7 +4,7 @@ Importing this package registers every rule; each module declares its
 functions with the helpers of :mod:`chainrule.rules._declare`.
 """
 
-from . import elementwise, indexing, linalg, reductions, shape  # noqa: F401  (registration)
+from . import assembly, elementwise, indexing, linalg, reductions, shape, updates  # noqa: F401  (registration)
 try:  # noqa: E402  SciPy's linear algebra, only when SciPy is installed
     from . import scipy_linalg  # noqa: F401
 except ImportError:

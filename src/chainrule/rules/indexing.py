@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, register_function
+from ..core import Primitive, Tracer, bind, mark_view, register_function
 from ..errors import TracerConversionError
 from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
 from ._declare import linear
@@ -127,7 +127,12 @@ def gather(x, index, unique=False):
 
 
 def _getitem(x, index):
-    return gather(x, index)
+    index = canonical_index(index, shape_of(x))
+    basic = _is_basic(index)
+    out = bind(getitem_p, (x,), {"index": index, "unique": basic})
+    if basic and isinstance(out, Tracer) and ndim_of(out):      # NumPy returns a view: remember its base
+        mark_view(out, x, lambda b: b[index], lambda b, v: b.__setitem__(index, v))
+    return out
 
 
 register_function(operator.getitem, _getitem)

@@ -580,27 +580,3 @@ register_function(np.diag, _diag)
 register_function(np.triu, _triangle(np.triu))
 register_function(np.tril, _triangle(np.tril))
 
-
-# -- building arrays: np.array(..., like=x) ------------------------------------------------------
-
-
-def _nested(obj):
-    if isinstance(obj, (list, tuple)):
-        return _stack([_nested(o) for o in obj])
-    return array_operand(obj)
-
-
-def _array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
-    x = _nested(object)
-    if dtype is not None:
-        x = _astype(x, dtype) if isinstance(x, Tracer) else np.asarray(x, dtype=dtype)
-    if ndim_of(x) < ndmin:
-        x = _reshape(x, (1,) * (ndmin - ndim_of(x)) + shape_of(x))
-    return x
-
-
-# np.array([t1, t2]) calls t1.__array__ (an error): NumPy offers no hook for it.  With like=
-# NumPy dispatches, so np.array([t1, t2], like=t1) builds the traced array (np.stack does too).
-register_function(np.array, _array)
-register_function(np.asarray, lambda a, dtype=None, order=None, *, device=None, copy=None, like=None:
-                  _array(a, dtype))

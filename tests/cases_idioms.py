@@ -1,0 +1,93 @@
+"""Rows of the case table for the idioms of ordinary NumPy code: arrays built from traced values
+(``np.array([...])``, ``np.asarray``) and writes into arrays (``y[i] = v``, ``+=``, ``np.add.at``).
+
+Each function also runs on plain arrays for the finite-difference oracle, so a write whose
+functional update computed anything other than NumPy's in-place result would fail there.
+"""
+
+import numpy as np
+
+from .cases import case
+
+BUILD = ["pack", "unstack"]
+WRITE = ["index_update", "zeros_like"]
+
+
+def lotka_volterra(y, a=1.5, b=1.0, c=3.0, d=1.0):
+    x, z = y[0], y[1]
+    return np.array([a * x - b * x * z, c * x * z - d * z])
+
+
+def filled_rhs(y):
+    dydt = np.zeros_like(y)
+    dydt[0] = y[1] * 2.0
+    dydt[1:] += y[:-1] ** 2
+    dydt[-1] *= y[0]
+    return dydt
+
+
+def repeated_write(x, v):
+    y = np.copy(x)
+    y[[0, 2, 0]] = v                      # NumPy keeps the last value written at 0
+    return y * x
+
+
+def masked_write(x):
+    y = x.copy()
+    y[x > 0] = np.sin(x[x > 0]) * 2.0
+    y[x <= 0] = 0.5
+    return y
+
+
+def view_write(x):
+    y = np.zeros_like(x)
+    head = y[:2]                          # a view: writing into it writes into y
+    head[1] = x[0] * x[2]
+    row = y.reshape(2, 2)                 # a view too: row[1, 0] is y[2]
+    row[1, 0] = np.exp(x[1])
+    y[0] = x[3]                           # a write into the base: head sees it
+    return y + head.sum() * row[0, 1]
+
+
+def scatter_add(x, v):
+    y = np.zeros_like(x)
+    np.add.at(y, [0, 1, 0, 3], v)
+    np.subtract.at(y, [2, 2], x[:2])
+    return y * x
+
+
+def other_writers(x):
+    a = np.zeros_like(x)                  # 3 x 3
+    np.fill_diagonal(a, x[0])
+    np.put_along_axis(a, np.array([[2], [0], [1]]), x[1:2, :1] ** 2, axis=1)
+    b = np.ones_like(x)
+    np.copyto(b, x * 3.0, where=x > 0)
+    c = np.full_like(x, x[2, 2])
+    c.fill(x[0, 1])
+    return a + b * c
+
+
+case("np.array of traced expressions (an ODE right-hand side)", lotka_volterra, (2,), covers=BUILD,
+     domain=(0.2, 2.0))
+case("np.array of rows mixing traced values and constants",
+     lambda x, y: np.array([[x[0], 1.0], [y, x[1] ** 2]]) @ x, (2,), (), covers=BUILD)
+case("np.asarray of a traced array", lambda x: np.asarray(x) * x.sum(), (2, 3), covers=BUILD)
+case("np.array of equal-shaped traced arrays", lambda x: np.array([x, x ** 2, [1.0, 2.0, 3.0]]), (3,),
+     covers=BUILD)
+case("tolist and item", lambda x: np.array(x.tolist()) * x.item(1) + np.sum([x[0], x[2]]), (3,), covers=BUILD)
+case("np.r_ and np.c_", lambda x: np.r_[x[0], 1.0, x[1:] * 2] + np.c_[x, x ** 2][:, 1].sum(), (3,),
+     covers=BUILD)
+case("zeros_like filled by index, += and *=", filled_rhs, (4,), covers=WRITE)
+case("repeated integer index: the last write wins", repeated_write, (4,), (3,), covers=WRITE)
+case("boolean-mask writes", masked_write, (5,), covers=WRITE, domain=(-2, 2))
+case("writes through views", view_write, (4,), covers=WRITE)
+case("ufunc.at accumulates repeated indices", scatter_add, (4,), (4,), covers=["zeros_like", "index_add"])
+case("fill_diagonal, put_along_axis, copyto, full_like, fill", other_writers, (3, 3), covers=WRITE)
+case("a write into a 0-d buffer", lambda x: _scalar_buffer(x), (), covers=WRITE)
+
+
+def _scalar_buffer(x):
+    acc = np.zeros_like(x)
+    acc += x ** 2
+    acc[...] = acc * 3.0
+    return acc
