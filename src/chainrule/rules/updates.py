@@ -143,7 +143,7 @@ def _viewing(fn, inverse):
     """Wrap the frontend ``fn`` of a function that returns a view in NumPy (when it can)."""
     def frontend(a, *args, **kwargs):
         out = fn(a, *args, **kwargs)
-        if isinstance(a, Tracer) and isinstance(out, Tracer) and _shares_memory(out, a):
+        if isinstance(a, Tracer) and isinstance(out, Tracer) and (inverse is None or _shares_memory(out, a)):
             write = None if inverse is None else (lambda b, v: b._write(inverse(v, b, *args, **kwargs)))
             mark_view(out, a, lambda b: fn(b, *args, **kwargs), write)
         return out
