@@ -192,7 +192,7 @@ class Tracer:
     scalar, or a tracer of an outer level when transforms are nested.
     """
 
-    __slots__ = ("_level", "primal", "_base", "_views", "__weakref__")
+    __slots__ = ("_level", "primal", "_base", "_views", "_origin", "__weakref__")
     __array_priority__ = 1000
 
     # -- array attributes, read from the primal ---------------------------------
@@ -278,7 +278,9 @@ class Tracer:
             out[()] = self
             return out
         flat = out.reshape(-1)
+        origin = self.primal
         for i, e in enumerate(FUNCTIONS[UNSTACK](self)):
+            e._origin = (self, i, origin)         # lets promote() join whole runs back cheaply
             flat[i] = e
         return out
 

@@ -118,10 +118,53 @@ def assemble(elems, shape):
                                      "chainrule differentiates real floating-point values")
     if not elems:
         return np.zeros(shape, dtype=dtype)
-    out = bind(pack_p, tuple(elems))
+    out = _join_runs(elems)
     if dtype_of(out) != dtype:
         out = out.astype(dtype)
     return np.reshape(out, shape) if tuple(shape) != (len(elems),) else out
+
+
+def _runs(elems):
+    """Split ``elems`` into runs: ``(src, i, j)`` for elements i..j-1 of tracer ``src``, in order, as
+    its ``__array__`` made them (and ``src`` not written since), else ``(None, k, l)`` for others."""
+    runs = []
+    k = 0
+    n = len(elems)
+    while k < n:
+        o = getattr(elems[k], "_origin", None)
+        if o is not None and o[0].primal is o[2]:
+            src, i, _ = o
+            j = k + 1
+            while j < n:
+                p = getattr(elems[j], "_origin", None)
+                if p is None or p[0] is not src or p[1] != i + (j - k):
+                    break
+                j += 1
+            runs.append((src, i, i + j - k))
+            k = j
+        else:
+            j = k + 1
+            while j < n and getattr(elems[j], "_origin", None) is None:
+                j += 1
+            runs.append((None, k, j))
+            k = j
+    return runs
+
+
+def _join_runs(elems):
+    """One 1-D array of ``elems``: whole runs of a traced array are taken as they are (O(1) operations
+    whatever their length), other elements are packed."""
+    runs = _runs(elems)
+    if len(runs) == 1 and runs[0][0] is None:
+        return bind(pack_p, tuple(elems))
+    pieces = []
+    for src, i, j in runs:
+        if src is None:
+            pieces.append(bind(pack_p, tuple(elems[i:j])))
+        else:
+            flat = np.ravel(src)
+            pieces.append(flat if (i, j) == (0, shape_of(flat)[0]) else flat[i:j])
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 register_function(ASSEMBLE, assemble)
