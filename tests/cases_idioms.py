@@ -49,6 +49,16 @@ def view_write(x):
     return y + head.sum() * row[0, 1]
 
 
+def nested_views(x):
+    y = np.zeros((3, 4)) * x[0]
+    v = y[1:]
+    w = v[:, 1:3]                         # a view of a view
+    w[0, 0] = x[1] ** 2                   # reaches v and y
+    u = v[0]
+    y[1, 2] = x[2]                        # reaches v, w and u
+    return np.concatenate([y.ravel(), v.ravel(), w.ravel(), u])
+
+
 def scatter_add(x, v):
     y = np.zeros_like(x)
     np.add.at(y, [0, 1, 0, 3], v)
@@ -81,6 +91,7 @@ case("zeros_like filled by index, += and *=", filled_rhs, (4,), covers=WRITE)
 case("repeated integer index: the last write wins", repeated_write, (4,), (3,), covers=WRITE)
 case("boolean-mask writes", masked_write, (5,), covers=WRITE, domain=(-2, 2))
 case("writes through views", view_write, (4,), covers=WRITE)
+case("views of views", nested_views, (3,), covers=WRITE)
 case("ufunc.at accumulates repeated indices", scatter_add, (4,), (4,), covers=["zeros_like", "index_add"])
 case("fill_diagonal, put_along_axis, copyto, full_like, fill", other_writers, (3, 3), covers=WRITE)
 case("a write into a 0-d buffer", lambda x: _scalar_buffer(x), (), covers=WRITE)

@@ -160,3 +160,21 @@ def test_ufunc_out_into_a_traced_buffer():
         return y
     x = np.array([1.0, 2.0])
     np.testing.assert_allclose(cr.jacrev(f)(x), np.diag(2 * x))
+
+
+@pytest.mark.parametrize("rhs", [rhs_array, rhs_filled, rhs_slices])
+def test_explain_traces_built_and_written_arrays(rhs):
+    """Each row shows the value it had when it was computed, and the sweeps give the Jacobian's
+    first column (forward, seed e_0) and its first row (reverse, seed e_0)."""
+    e = cr.explain(rhs, Y)
+    first = e.steps[1]
+    np.testing.assert_allclose(e.steps[0].tangent, [1.0, 0.0])
+    y_step = e.steps[0]
+    np.testing.assert_allclose(y_step.adjoint, hand_jacobian(Y)[0], rtol=1e-14)
+    out = [s for s in e.steps if s.output is not None]
+    assert len(out) == 1
+    np.testing.assert_allclose(out[0].primal, rhs_array(Y), rtol=1e-15)
+    np.testing.assert_allclose(out[0].tangent, hand_jacobian(Y)[:, 0], rtol=1e-14)
+    if rhs is rhs_filled:
+        assert first.op.endswith("zeros_like") and np.all(first.primal == 0)
+    assert len(e.steps) < 20                     # no redundant writes from y[1:] += v

@@ -112,15 +112,16 @@ def promote(a):
     return a
 
 
-def mark_view(view, base, read, write):
+def mark_view(view, base, read, write, index=None):
     """Record that tracer ``view`` is a NumPy view of tracer ``base``.
 
     ``read(base)`` recomputes the view from its base, ``write(base, view)`` writes the view's value
-    back into the base (``None``: the view is read-only, as NumPy's ``diagonal``).
+    back into the base (``None``: the view is read-only, as NumPy's ``diagonal``); ``index``, the
+    key of ``view = base[key]``, lets ``base[key] = view`` be recognised as the no-op it is.
     """
     if view is base or not isinstance(view, Tracer) or view._level is not base._level:
         return view
-    view._base = (base, read, write)
+    view._base = (base, read, write, index)
     try:
         views = base._views
     except AttributeError:
@@ -342,30 +343,34 @@ class Tracer:
         return bool(self.primal)
 
     def __setitem__(self, key, value):
+        base = getattr(value, "_base", None)
+        if base is not None and base[0] is self and _same_key(base[3], key):
+            return                          # x[k] = x[k] with a live view: y[1:] += v wrote through already
         self._write(FUNCTIONS[SETITEM](self, key, value))
 
-    def _write(self, new):
+    def _write(self, new, skip=None):
         """Make this tracer hold ``new`` (its whole new value), with NumPy's view semantics:
-        a view writes its new value back into its base, which refreshes all its live views."""
-        self._become(new)
+        a view writes its new value back into its base, which refreshes its other live views
+        (``skip``: the view the write came through, already up to date)."""
         base = getattr(self, "_base", None)
+        if base is not None and base[2] is None:
+            raise InPlaceError("this traced array is a read-only view (as NumPy's diagonal and "
+                               "broadcast_to return); write into a copy: v = np.copy(v)")
+        self._become(new)
         if base is not None:
-            b, _, write = base
-            if write is None:
-                raise InPlaceError("this traced array is a read-only view (as NumPy's diagonal and "
-                                   "broadcast_to return); write into a copy: v = np.copy(v)")
-            write(b, self)                                   # refreshes b's views, this one among them
+            base[2](base[0], self)                           # refreshes the base's other views, and ours
         elif getattr(self, "_views", None):
-            self._refresh_views()
+            self._refresh_views(skip)
 
-    def _refresh_views(self):
+    def _refresh_views(self, skip=None):
         views = self._views
         live = []
-        for ref in views:
+        for ref in tuple(views):
             v = ref()
             if v is not None and getattr(v, "_base", (None,))[0] is self:
                 live.append(ref)
-                v._become(v._base[1](self))
+                if v is not skip:
+                    v._become(v._base[1](self))
                 if getattr(v, "_views", None):
                     v._refresh_views()
         views[:] = live
@@ -479,6 +484,15 @@ class Tracer:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.primal!r}, level={self._level.depth})"
+
+
+def _same_key(a, b):
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 _STATE = {}

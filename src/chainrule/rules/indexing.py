@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, mark_view, register_function
+from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, mark_view, register_function
 from ..errors import TracerConversionError
 from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
 from ._declare import linear
@@ -126,12 +126,14 @@ def gather(x, index, unique=False):
     return bind(getitem_p, (x,), {"index": index, "unique": unique or _is_basic(index)})
 
 
-def _getitem(x, index):
-    index = canonical_index(index, shape_of(x))
+def _getitem(x, key):
+    index = canonical_index(key, shape_of(x))
     basic = _is_basic(index)
-    out = bind(getitem_p, (x,), {"index": index, "unique": basic})
+    params = {"index": index, "unique": basic}
+    out = bind(getitem_p, (x,), params)
     if basic and isinstance(out, Tracer) and ndim_of(out):      # NumPy returns a view: remember its base
-        mark_view(out, x, lambda b: b[index], lambda b, v: b.__setitem__(index, v))
+        mark_view(out, x, lambda b: bind(getitem_p, (b,), params),
+                  lambda b, v: b._write(FUNCTIONS[SETITEM](b, index, v), skip=v), key)
     return out
 
 

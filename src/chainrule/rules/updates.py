@@ -144,7 +144,7 @@ def _viewing(fn, inverse):
     def frontend(a, *args, **kwargs):
         out = fn(a, *args, **kwargs)
         if isinstance(a, Tracer) and isinstance(out, Tracer) and (inverse is None or _shares_memory(out, a)):
-            write = None if inverse is None else (lambda b, v: b._write(inverse(v, b, *args, **kwargs)))
+            write = None if inverse is None else (lambda b, v: b._write(inverse(v, b, *args, **kwargs), skip=v))
             mark_view(out, a, lambda b: fn(b, *args, **kwargs), write)
         return out
     frontend.__wrapped__ = fn

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core import EMPTY, Tracer
+from ..core import EMPTY, Tracer, promote
 from ..forward import ForwardLevel, ForwardTracer
 from ..reverse import ReverseLevel, ReverseTracer, sweep_backward
 
@@ -34,6 +34,25 @@ class TraceRow:
     output: int = None     # the position among the function's outputs, for an output row
 
 
+class _Snap:
+    """A tracer's state when an operation was recorded (a tracer written into later holds another)."""
+
+    __slots__ = ("primal", "node", "tangent")
+
+    def __init__(self, t):
+        self.primal = t.primal
+        self.node = getattr(t, "node", None)
+        self.tangent = getattr(t, "tangent", None)
+
+
+def _record(level, prim, args, params, out):
+    if (isinstance(out, Tracer) and out._level is level) or _traced_tuple(out, level):
+        snap = tuple(map(_Snap, out)) if isinstance(out, tuple) else _Snap(out)
+        operands = tuple(_Snap(a) if isinstance(a, Tracer) and a._level is level else a for a in args)
+        level.rows.append((prim, operands, params, snap))
+    return out
+
+
 class _RecordingForward(ForwardLevel):
     __slots__ = ("rows",)
 
@@ -41,10 +60,7 @@ class _RecordingForward(ForwardLevel):
         return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
-        out = super().process(prim, args, params)
-        if (isinstance(out, ForwardTracer) and out._level is self) or _traced_tuple(out, self):
-            self.rows.append((prim, args, params, out))
-        return out
+        return _record(self, prim, args, params, super().process(prim, args, params))
 
 
 class _RecordingReverse(ReverseLevel):
@@ -54,19 +70,25 @@ class _RecordingReverse(ReverseLevel):
         return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
-        out = super().process(prim, args, params)
-        if (isinstance(out, ReverseTracer) and out._level is self) or _traced_tuple(out, self):
-            self.rows.append((prim, args, params, out))
-        return out
+        return _record(self, prim, args, params, super().process(prim, args, params))
 
 
 def _traced_tuple(out, level):
     return isinstance(out, tuple) and bool(out) and all(isinstance(o, Tracer) and o._level is level for o in out)
 
 
+def _promoted(out):
+    """The function's result with object arrays of traced values joined (np.array([a, b]))."""
+    if isinstance(out, (tuple, list)):
+        return type(out)(_promoted(o) for o in out)
+    return promote(out) if type(out) is np.ndarray and out.dtype.kind == "O" else out
+
+
 def _operand(a, names):
+    if isinstance(a, _Snap):
+        return names.get(a.node, "?")
     if isinstance(a, Tracer):
-        return names.get(id(a), "?")
+        return "?"
     if np.ndim(a) == 0:
         return repr(float(a)) if isinstance(a, (float, np.floating)) else repr(a)
     return f"const{np.shape(a)}"
@@ -86,14 +108,14 @@ def evaluation_trace(f, args, tangents=None, adjoint=None):
     rev.rows = []
     with rev:
         inputs = [rev.new_input(a) for a in args]
-        out = f(*inputs)
-    names = {id(t): f"x{i}" for i, t in enumerate(inputs)}
+        out = _promoted(f(*inputs))
+    names = {t.node: f"x{i}" for i, t in enumerate(inputs)}
     rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
     node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
     k = 0
     for prim, op_args, params, o in _expand(rev.rows):
         k += 1
-        names[id(o)] = f"v{k}"
+        names[o.node] = f"v{k}"
         row = TraceRow(f"v{k}", prim, tuple(_operand(a, names) for a in op_args), o.primal,
                        params=dict(params) if params else None)
         rows.append(row)
@@ -115,7 +137,7 @@ def evaluation_trace(f, args, tangents=None, adjoint=None):
     fwd.rows = []
     with fwd:
         f_inputs = [ForwardTracer(fwd, a, t) for a, t in zip(args, tangents)]
-        f(*f_inputs)
+        _promoted(f(*f_inputs))
     for row, t in zip(rows, tangents):
         row.tangent = t
     for row, (_, _, _, o) in zip(rows[len(args):], _expand(fwd.rows)):
