@@ -56,7 +56,8 @@ def _zero(like):
     return np.zeros((), dtype=dtype_of(like))[()]
 
 
-def _update_jvp_x(t, out, x, v, *, index, winners):
+def _zero_written(t, out, x, v, *, index, winners):
+    """The tangent (or adjoint) of x with the written positions zeroed: its JVP and its VJP alike."""
     b = ndim_of(t) - ndim_of(x)
     params = {"index": index, "winners": winners}
     return batch_to_front(bind(index_update_p, (batch_to_back(t, b), _zero(t)), params), b)
@@ -78,12 +79,6 @@ def _update_jvp_all(tangents, vals, params):
     return batch_to_front(bind(index_update_p, (batch_to_back(tx, b), batch_to_back(tv, bv)), params), b)
 
 
-def _update_vjp_x(g, out, x, v, *, index, winners):
-    b = ndim_of(g) - ndim_of(out)
-    params = {"index": index, "winners": winners}
-    return batch_to_front(bind(index_update_p, (batch_to_back(g, b), _zero(g)), params), b)
-
-
 def _update_vjp_v(g, out, x, v, *, index, winners):
     b = ndim_of(g) - ndim_of(out)
     picked = batch_to_back(g, b)[index]                          # index's shape + batch
@@ -100,7 +95,7 @@ def _update_vjp_v(g, out, x, v, *, index, winners):
     return c
 
 
-rule(index_update_p, (_update_jvp_x, _update_jvp_v), (_update_vjp_x, _update_vjp_v), needs=((), ()))
+rule(index_update_p, (_zero_written, _update_jvp_v), (_zero_written, _update_vjp_v), needs=((), ()))
 index_update_p.jvp_all = _update_jvp_all
 
 
