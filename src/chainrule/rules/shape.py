@@ -20,7 +20,7 @@ import numpy as np
 from ..core import Primitive, Tracer, array_operand, bind, plain_value, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, broadcast, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
-from ._declare import linear, variadic
+from ._declare import linear, rule, variadic
 from .indexing import gather, index_add_p
 from .reductions import normalize_axis
 
@@ -421,13 +421,93 @@ register_function(np.roll, _roll)
 register_function(np.rot90, _rot90)
 
 # -- pad: constant = index_add into zeros (+ the constant border); copy modes = integer gathers ----
+# mean, linear_ramp and reflect_type='odd' are linear (affine) maps along each axis in turn: a primitive whose
+# primal is np.pad and whose rules multiply by the matrix of that map (np.pad of an identity matrix);
+# maximum, minimum and median select entries: each axis in turn, the statistic of its end regions joined on.
 _COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
+_LINEAR_MODES = ("mean", "linear_ramp")
+_STAT_MODES = {"maximum": np.max, "minimum": np.min, "median": np.median}
+
+
+def _pad_pairs(value, nd, default=None):
+    """np.pad's per-axis (before, after) pairs of ``pad_width``, ``stat_length`` or ``end_values``."""
+    if value is None:
+        return ((default, default),) * nd
+    a = np.broadcast_to(np.asarray(value, dtype=object), (nd, 2))
+    return tuple(tuple(None if v is None else int(v) for v in a[i]) for i in range(nd))
+
+
+def _pad_matrix(n, width, mode, options, dtype):
+    """The matrix (n + before + after, n) of the linear part of padding one axis of length ``n``."""
+    opts = dict(options)
+    if "end_values" in opts:
+        opts["end_values"] = 0                              # the affine map's linear part
+    return np.pad(np.eye(n, dtype=np.float64), (width, (0, 0)), mode=mode, **opts).astype(dtype)
+
+
+def _axis_options(options, ax, n, nd):
+    opts = dict(options)
+    if opts.get("stat_length") is not None:              # the pair of this axis; the other axis is not padded
+        pair = tuple(n if v is None else v for v in _pad_pairs(opts["stat_length"], nd)[ax])
+        opts["stat_length"] = (pair, (1, 1))
+    return tuple(opts.items())
+
+
+def _pad_apply(t, x, widths, mode, options, transpose):
+    nd = ndim_of(x)
+    axes = range(nd - 1, -1, -1) if transpose else range(nd)
+    for ax in axes:
+        if widths[ax] == (0, 0):
+            continue
+        n = shape_of(x)[ax]
+        m = _pad_matrix(n, widths[ax], mode, _axis_options(options, ax, n, nd), dtype_of(t))
+        moved = _moveaxis(t, ax - nd, -1)
+        t = _moveaxis(np.matmul(moved, m if transpose else m.T), -1, ax - nd)
+    return t
+
+
+pad_p = Primitive("numpy.pad(linear modes)",
+                  lambda x, *, widths, mode, options: np.pad(x, widths, mode=mode, **dict(options)))
+rule(pad_p,
+     (lambda t, out, x, *, widths, mode, options: _pad_apply(t, x, widths, mode, options, False),),
+     (lambda g, out, x, *, widths, mode, options: _pad_apply(g, x, widths, mode, options, True),),
+     needs=(("x",),))
+
+
+def _pad_stat(x, widths, fn, stat_length):
+    """maximum / minimum / median padding: per axis, the statistic of each end region, broadcast and joined."""
+    nd = ndim_of(x)
+    lengths = _pad_pairs(stat_length, nd)
+    for ax in range(nd):
+        b, a = widths[ax]
+        if not (b or a):
+            continue
+        n = shape_of(x)[ax]
+        pieces = []
+        for width, length, at_end in ((b, lengths[ax][0], False), (a, lengths[ax][1], True)):
+            if not width:
+                continue
+            k = n if length is None else min(int(length), n)
+            if k <= 0:
+                raise ValueError("stat_length of 0 yields no value for padding")
+            region = x[_take_index(slice(n - k, None) if at_end else slice(0, k), ax)]
+            stat = fn(region, axis=ax, keepdims=True)
+            shape = list(shape_of(x))
+            shape[ax] = int(width)
+            pieces.append((_broadcast_to(stat, tuple(shape)), at_end))
+        x = _concatenate([p for p, end in pieces if not end] + [x] + [p for p, end in pieces if end], axis=ax)
+    return x
 
 
 def _pad(array, pad_width, mode="constant", **kwargs):
     x = array_operand(array)
     s = shape_of(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (len(s), 2))
+    if callable(mode):
+        raise NotDifferentiableError("numpy.pad", "with a callable mode: pad with np.concatenate of the "
+                                     "traced pieces instead")
+    if mode == "empty":                                     # NumPy leaves the border undefined: zeros here
+        mode = "constant"
     if mode == "constant":
         cv = kwargs.pop("constant_values", 0)
         if kwargs:
@@ -439,18 +519,33 @@ def _pad(array, pad_width, mode="constant", **kwargs):
         out = bind(index_add_p, (x,), {"index": index, "shape": full, "out_ndim": len(s), "basic": True})
         border = np.pad(np.zeros(s, dtype=dtype_of(x)), widths, mode="constant", constant_values=cv)
         return out + border if np.any(border) else out
+    pairs = tuple((int(b), int(a)) for b, a in widths)
+    if mode in _COPY_MODES and kwargs.get("reflect_type", "even") != "even":
+        if mode not in ("reflect", "symmetric"):
+            raise TypeError(f"unsupported keyword arguments for mode '{mode}': ['reflect_type']")
+        return bind(pad_p, (x,), {"widths": pairs, "mode": mode, "options": (("reflect_type", "odd"),)})
     if mode in _COPY_MODES:
-        if kwargs.get("reflect_type", "even") != "even":
-            raise NotDifferentiableError("numpy.pad", "reflect_type='odd'")
         for ax, (b, a) in enumerate(widths):
             if b or a:
                 idx = np.pad(np.arange(s[ax]), (int(b), int(a)), mode=mode)   # where each output entry comes from
                 x = x[_take_index(idx, ax)]
         return x
-    raise NotDifferentiableError("numpy.pad", f"mode={mode!r}; supported: 'constant', " + ", ".join(
-        repr(m) for m in _COPY_MODES))
+    if mode in _LINEAR_MODES:
+        allowed = {"mean": ("stat_length",), "linear_ramp": ("end_values",)}[mode]
+        if any(k not in allowed for k in kwargs):
+            raise TypeError(f"unsupported keyword arguments for mode '{mode}': {sorted(kwargs)}")
+        if any(isinstance(v, Tracer) for v in np.ravel(np.asarray(kwargs.get("end_values", 0), dtype=object))):
+            raise NotDifferentiableError("numpy.pad", "with respect to end_values")
+        return bind(pad_p, (x,), {"widths": pairs, "mode": mode, "options": tuple(kwargs.items())})
+    if mode in _STAT_MODES:
+        if any(k != "stat_length" for k in kwargs):
+            raise TypeError(f"unsupported keyword arguments for mode '{mode}': {sorted(kwargs)}")
+        return _pad_stat(x, pairs, _STAT_MODES[mode], kwargs.get("stat_length"))
+    raise ValueError(f"mode {mode!r} is not supported")
 
 
+_pad.convention = ("'empty' pads with zeros (NumPy leaves the border undefined); maximum/minimum/median follow "
+                   "np.max/np.min/np.median's conventions at ties")
 register_function(np.pad, _pad)
 
 # -- gathers: take, take_along_axis --------------------------------------------------------------
