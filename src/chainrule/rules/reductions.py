@@ -535,6 +535,11 @@ def _nan_extremum(name, reduce, fill):
     def frontend(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         filled, nan = _nan_filled(a, fill)
         r = reduce(filled, axis, out, keepdims, initial, where)
+        if _given(initial):                                      # an all-nan slice gives `initial`
+            return r
+        mask = _mask_of(where)
+        if mask is not None:
+            nan = nan | ~mask
         all_nan = np.all(nan, axis=axis, keepdims=keepdims)      # NumPy returns nan for an all-nan slice
         return np.where(all_nan, np.nan, r) if np.any(all_nan) else r
     frontend.convention = "nan entries get derivative 0; ties shared equally"

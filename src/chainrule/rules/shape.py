@@ -499,6 +499,12 @@ def _pad_stat(x, widths, fn, stat_length):
     return x
 
 
+def _has_tracer(v):
+    if isinstance(v, Tracer):
+        return True
+    return isinstance(v, (list, tuple)) and any(_has_tracer(e) for e in v)
+
+
 def _pad(array, pad_width, mode="constant", **kwargs):
     x = array_operand(array)
     s = shape_of(x)
@@ -534,7 +540,7 @@ def _pad(array, pad_width, mode="constant", **kwargs):
         allowed = {"mean": ("stat_length",), "linear_ramp": ("end_values",)}[mode]
         if any(k not in allowed for k in kwargs):
             raise TypeError(f"unsupported keyword arguments for mode '{mode}': {sorted(kwargs)}")
-        if any(isinstance(v, Tracer) for v in np.ravel(np.asarray(kwargs.get("end_values", 0), dtype=object))):
+        if _has_tracer(kwargs.get("end_values")):
             raise NotDifferentiableError("numpy.pad", "with respect to end_values")
         return bind(pad_p, (x,), {"widths": pairs, "mode": mode, "options": tuple(kwargs.items())})
     if mode in _STAT_MODES:

@@ -95,6 +95,10 @@ def _positions(n, q, method, name):
     return prev, nxt, gamma
 
 
+# NumPy >= 2 keeps a float32 input's dtype for a Python q (weak promotion); NumPy 1.x returns float64
+_WEAK_Q = np.quantile(np.ones(2, dtype=np.float32), 0.5).dtype == np.float32
+
+
 def _check_q(q, name, scale):
     qp = np.asanyarray(plain_value(q)) / scale
     if not (np.all(0 <= qp) and np.all(qp <= 1)):
@@ -153,7 +157,7 @@ def _quantile_frontend(name, scale, nan_aware):
                  weights=None, interpolation=None):
         _no_out(name, out)
         _check_q(q, name, scale)
-        weak = type(q) in (int, float)                  # as NumPy: a Python q keeps the input's dtype
+        weak = _WEAK_Q and type(q) in (int, float)      # as NumPy: a Python q keeps the input's dtype
         if scale != 1:
             q = np.true_divide(q, scale)
         return _quantile_of(name, a, q, axis, method, keepdims, interpolation, weights, nan_aware, weak)
@@ -375,8 +379,10 @@ def _histogram(a, bins=10, range=None, density=None, weights=None):
                              None if range is None else tuple(plain_value(r) for r in range),
                              weights=None if weights is None else plain_value(weights))
     edges = _edges("histogram", a, bins, range, weights)
-    if density:
-        return counts / np.diff(edges) / counts.sum(), edges
+    if density:                                     # as NumPy: the widths in float64
+        db = np.diff(edges)
+        db = db if dtype_of(db) == np.float64 else db.astype(np.float64)
+        return counts / db / counts.sum(), edges
     return counts, edges
 
 
