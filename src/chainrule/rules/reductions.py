@@ -151,7 +151,7 @@ linear(masked_sum_p,
 
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _no_out("sum", out)
-    if _given(initial) or _mask_of(where) is not None:
+    if (initial is not None or where is not None) and (_given(initial) or _mask_of(where) is not None):
         if dtype is not None:
             a = a.astype(dtype)
         return bind(masked_sum_p, (a,), _masked_params(a, axis, keepdims, initial, where))
@@ -180,6 +180,8 @@ def _reduce_method(front, with_dtype=True):
         mask = None if where is True else where
         if with_dtype:
             return front(a, axis, dtype, out, keepdims, init, mask)
+        if dtype is not None:
+            a = a.astype(dtype)
         return front(a, axis, out, keepdims, init, mask)
     return method
 

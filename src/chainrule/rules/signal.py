@@ -9,10 +9,12 @@ follow from the primitives'.
 Three are primitives, because NumPy computes them in compiled loops whose
 rounding a composition would not reproduce:
 
-* ``convolve`` and ``correlate`` are bilinear.  Their rules multiply by the
-  Toeplitz matrix of the other argument, gathered from it (so the rules are
-  differentiable again), and take the ``same``/``valid`` window out of the
-  full product or put an adjoint back into it.
+* ``convolve`` and ``correlate`` are bilinear.  Their rules are full
+  convolutions of a (batched) tangent or adjoint with the other argument,
+  written as a sum of shifted copies (one per entry of the shorter operand,
+  so differentiable again and O(n + m) memory per term), with the
+  ``same``/``valid`` window taken out of the full result or an adjoint put
+  back into it.
 * ``interp`` is piecewise linear in ``x`` and linear in ``fp`` and
   rational in ``xp``.  The segment of each ``x`` is read from the primal
   (``searchsorted``); on it the value is
@@ -160,12 +162,26 @@ register_function(np.ediff1d, _ediff1d)
 
 
 # -- convolve and correlate --------------------------------------------------------------------------
-def _toeplitz(v, n):
-    """``T`` with ``T[k, j] = v[k - j]`` (0 outside), shape (n + m - 1, n): ``convolve(a, v) = T @ a``."""
-    m = shape_of(v)[-1]
-    padded = np.concatenate([np.zeros(n - 1, dtype=dtype_of(v)), v, np.zeros(n - 1, dtype=dtype_of(v))])
-    k = np.arange(n + m - 1)[:, None] - np.arange(n)[None, :] + (n - 1)
-    return padded[k]
+def _full_convolution(x, w):
+    """``convolve(x, w, 'full')`` along the last axis of ``x`` (which may carry batch axes), ``w`` 1-D.
+
+    A sum of shifted copies, one per entry of the shorter operand: O(n m) work, O(n + m) memory per
+    term, and every step is differentiable again.
+    """
+    n, m = shape_of(x)[-1], shape_of(w)[-1]
+    length = n + m - 1
+    if m <= n:                                           # out[k] = sum_j w[j] x[k - j]
+        zeros = np.zeros(shape_of(x)[:-1] + (m - 1,), dtype=dtype_of(x))
+        xp = np.concatenate([zeros, x, zeros], axis=-1) if m > 1 else x
+        terms = [w[j] * xp[..., m - 1 - j:m - 1 - j + length] for j in range(m)]
+    else:                                                # out[k] = sum_i x[i] w[k - i]
+        zeros = np.zeros((n - 1,), dtype=dtype_of(w))
+        wp = np.concatenate([zeros, w, zeros]) if n > 1 else w
+        terms = [x[..., i:i + 1] * wp[n - 1 - i:n - 1 - i + length] for i in range(n)]
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out
 
 
 def _window(n, m, mode, reverse):
@@ -181,41 +197,42 @@ def _window(n, m, mode, reverse):
     return off, length
 
 
-def _conv_transpose(g, other, n, n_a, m_v, mode, reverse):
-    """The adjoint of one argument (length ``n``) from the output's adjoint ``g``."""
-    full_len = n_a + m_v - 1
-    off, length = _window(n_a, m_v, mode, reverse)
-    if length != full_len:
-        g = np.concatenate([np.zeros(shape_of(g)[:-1] + (off,), dtype=dtype_of(g)), g,
-                            np.zeros(shape_of(g)[:-1] + (full_len - off - length,), dtype=dtype_of(g))], axis=-1)
-    return np.matmul(g, _toeplitz(other, n))
-
-
 def _rev(v):
     return v[..., ::-1]
 
 
 def _conv_rules(prim, reverse):
-    # convolve(a, v) = T(v) a = T(a) v; correlate(a, v) = convolve(a, v[::-1]) (real values)
-    def jvp_a(t, out, a, v, *, mode):
+    # convolve(a, v) is bilinear: its tangent in a is convolve(t, v), in v convolve(a, t); the adjoints
+    # are correlations, full_convolution(g, reversed other) cut to the argument's length.
+    # correlate(a, v) = convolve(a, v[::-1]) for real values.
+    def window(full, a, v, mode):
+        off, length = _window(shape_of(a)[-1], shape_of(v)[-1], mode, reverse)
+        return full if length == shape_of(full)[-1] else full[..., off:off + length]
+
+    def embed(g, a, v, mode):
         n, m = shape_of(a)[-1], shape_of(v)[-1]
-        full = np.matmul(t, np.swapaxes(_toeplitz(_rev(v) if reverse else v, n), 0, 1))
         off, length = _window(n, m, mode, reverse)
-        return full[..., off:off + length]
+        full = n + m - 1
+        if length == full:
+            return g
+        lead = shape_of(g)[:-1]
+        return np.concatenate([np.zeros(lead + (off,), dtype=dtype_of(g)), g,
+                               np.zeros(lead + (full - off - length,), dtype=dtype_of(g))], axis=-1)
+
+    def jvp_a(t, out, a, v, *, mode):
+        return window(_full_convolution(t, _rev(v) if reverse else v), a, v, mode)
 
     def jvp_v(t, out, a, v, *, mode):
-        n, m = shape_of(a)[-1], shape_of(v)[-1]
-        full = np.matmul(_rev(t) if reverse else t, np.swapaxes(_toeplitz(a, m), 0, 1))
-        off, length = _window(n, m, mode, reverse)
-        return full[..., off:off + length]
+        return window(_full_convolution(_rev(t) if reverse else t, a), a, v, mode)
 
     def vjp_a(g, out, a, v, *, mode):
-        n, m = shape_of(a)[-1], shape_of(v)[-1]
-        return _conv_transpose(g, _rev(v) if reverse else v, n, n, m, mode, reverse)
+        m = shape_of(v)[-1]
+        full = _full_convolution(embed(g, a, v, mode), v if reverse else _rev(v))
+        return full[..., m - 1:m - 1 + shape_of(a)[-1]]
 
     def vjp_v(g, out, a, v, *, mode):
         n, m = shape_of(a)[-1], shape_of(v)[-1]
-        r = _conv_transpose(g, a, m, n, m, mode, reverse)
+        r = _full_convolution(embed(g, a, v, mode), _rev(a))[..., n - 1:n - 1 + m]
         return _rev(r) if reverse else r
 
     rule(prim, (jvp_a, jvp_v), (vjp_a, vjp_v), needs=(("y",), ("x",)))
