@@ -152,5 +152,5 @@ for u in (np.subtract, np.multiply, np.divide, np.power, np.hypot, np.arctan2, n
 for u in (np.subtract, np.divide, np.hypot, np.logaddexp, np.power):
     case(f"{u.__name__}.reduce / accumulate", lambda a, u=u: u.reduce(a, axis=1) * u.accumulate(a, axis=0)[-1]
          + u.reduce(a, axis=0, keepdims=True, initial=1.5), (3, 3), covers=[f"numpy.{u.__name__}"], domain=(0.5, 2))
-case("maximum / minimum accumulate", lambda a: np.maximum.accumulate(a, axis=1) * np.minimum.accumulate(a),
-     (2, 4), covers=["numpy.maximum", "numpy.minimum"])
+case("maximum / minimum / fmax / fmin accumulate", lambda a: np.maximum.accumulate(a, axis=1) * np.minimum.accumulate(a)
+     + np.fmax.accumulate(a, axis=1) ** 2 - np.fmin.accumulate(a, axis=0), (3, 5), covers=GET)

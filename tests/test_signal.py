@@ -147,6 +147,13 @@ def test_histogram_edges_follow_the_extremes():
     np.testing.assert_allclose(jac, expected, atol=1e-15)
 
 
+def test_running_maximum_follows_the_earliest_of_tied_records():
+    x = np.array([1.0, 3.0, 3.0, 2.0, 5.0])            # running max 1, 3, 3, 3, 5: from x0, x1, x1, x1, x4
+    expected = np.eye(5)[[0, 1, 1, 1, 4]]
+    np.testing.assert_array_equal(cr.jacfwd(np.maximum.accumulate)(x), expected)
+    np.testing.assert_array_equal(cr.jacrev(np.maximum.accumulate)(x), expected)
+
+
 def test_quantile_derivative_in_q_is_the_slope_of_the_sorted_data():
     x = np.array([3.0, 1.0, 4.0, 1.5, 5.0])           # sorted: 1, 1.5, 3, 4, 5; q = 0.3 -> between 1.5 and 3
     g = cr.grad(lambda q: np.quantile(x, q))(0.3)

@@ -162,25 +162,38 @@ register_function(np.ediff1d, _ediff1d)
 
 
 # -- convolve and correlate --------------------------------------------------------------------------
-def _full_convolution(x, w):
-    """``convolve(x, w, 'full')`` along the last axis of ``x`` (which may carry batch axes), ``w`` 1-D.
+def _pad_last(v, k):
+    if k == 0:
+        return v
+    zeros = np.zeros(shape_of(v)[:-1] + (k,), dtype=dtype_of(v))
+    return np.concatenate([zeros, v, zeros], axis=-1)
 
-    A sum of shifted copies, one per entry of the shorter operand: O(n m) work, O(n + m) memory per
-    term, and every step is differentiable again.
+
+def _convolution_window(x, w, start, count):
+    """Entries ``start .. start + count`` of ``convolve(x, w, 'full')`` along the last axis of ``x``.
+
+    ``x`` may carry batch axes, ``w`` is 1-D.  ``out[k] = sum_j w[j] x[k - j]``, computed by a Python
+    loop over the shortest of three things: the entries of ``w`` (a shifted copy of ``x`` each),
+    the entries of ``x`` (a shifted copy of ``w`` each) or the outputs (one dot product each).  Every
+    step is differentiable again, and the memory is that of a few copies of the operands.
     """
     n, m = shape_of(x)[-1], shape_of(w)[-1]
-    length = n + m - 1
-    if m <= n:                                           # out[k] = sum_j w[j] x[k - j]
-        zeros = np.zeros(shape_of(x)[:-1] + (m - 1,), dtype=dtype_of(x))
-        xp = np.concatenate([zeros, x, zeros], axis=-1) if m > 1 else x
-        terms = [w[j] * xp[..., m - 1 - j:m - 1 - j + length] for j in range(m)]
-    else:                                                # out[k] = sum_i x[i] w[k - i]
-        zeros = np.zeros((n - 1,), dtype=dtype_of(w))
-        wp = np.concatenate([zeros, w, zeros]) if n > 1 else w
-        terms = [x[..., i:i + 1] * wp[n - 1 - i:n - 1 - i + length] for i in range(n)]
-    out = terms[0]
-    for t in terms[1:]:
-        out = out + t
+    if count <= min(n, m):                               # one dot product per output
+        xp = _pad_last(x, m - 1)
+        wr = w[::-1]
+        cols = [np.matmul(xp[..., k:k + m], wr)[..., None] for k in range(start, start + count)]
+        return np.concatenate(cols, axis=-1)
+    out = None
+    if m <= n:                                           # one shifted copy of x per entry of w
+        xp = _pad_last(x, m - 1)
+        for j in range(m):
+            term = w[j] * xp[..., start - j + m - 1:start - j + m - 1 + count]
+            out = term if out is None else out + term
+    else:                                                # one shifted copy of w per entry of x
+        wp = _pad_last(w, n - 1)
+        for i in range(n):
+            term = x[..., i:i + 1] * wp[start - i + n - 1:start - i + n - 1 + count]
+            out = term if out is None else out + term
     return out
 
 
@@ -203,11 +216,11 @@ def _rev(v):
 
 def _conv_rules(prim, reverse):
     # convolve(a, v) is bilinear: its tangent in a is convolve(t, v), in v convolve(a, t); the adjoints
-    # are correlations, full_convolution(g, reversed other) cut to the argument's length.
+    # are correlations: entries of convolve(g, reversed other) at the argument's positions.
     # correlate(a, v) = convolve(a, v[::-1]) for real values.
-    def window(full, a, v, mode):
+    def window(x, w, a, v, mode):
         off, length = _window(shape_of(a)[-1], shape_of(v)[-1], mode, reverse)
-        return full if length == shape_of(full)[-1] else full[..., off:off + length]
+        return _convolution_window(x, w, off, length)
 
     def embed(g, a, v, mode):
         n, m = shape_of(a)[-1], shape_of(v)[-1]
@@ -220,19 +233,18 @@ def _conv_rules(prim, reverse):
                                np.zeros(lead + (full - off - length,), dtype=dtype_of(g))], axis=-1)
 
     def jvp_a(t, out, a, v, *, mode):
-        return window(_full_convolution(t, _rev(v) if reverse else v), a, v, mode)
+        return window(t, _rev(v) if reverse else v, a, v, mode)
 
     def jvp_v(t, out, a, v, *, mode):
-        return window(_full_convolution(_rev(t) if reverse else t, a), a, v, mode)
+        return window(_rev(t) if reverse else t, a, a, v, mode)
 
     def vjp_a(g, out, a, v, *, mode):
         m = shape_of(v)[-1]
-        full = _full_convolution(embed(g, a, v, mode), v if reverse else _rev(v))
-        return full[..., m - 1:m - 1 + shape_of(a)[-1]]
+        return _convolution_window(embed(g, a, v, mode), v if reverse else _rev(v), m - 1, shape_of(a)[-1])
 
     def vjp_v(g, out, a, v, *, mode):
         n, m = shape_of(a)[-1], shape_of(v)[-1]
-        r = _full_convolution(embed(g, a, v, mode), _rev(a))[..., n - 1:n - 1 + m]
+        r = _convolution_window(embed(g, a, v, mode), _rev(a), n - 1, m)
         return _rev(r) if reverse else r
 
     rule(prim, (jvp_a, jvp_v), (vjp_a, vjp_v), needs=(("y",), ("x",)))
@@ -293,14 +305,29 @@ def _gather2(t, j, c0, c1):
     return c0 * t[..., j] + c1 * t[..., j + 1]
 
 
+_ONE_HOT_BUDGET = 1 << 20        # entries of one one-hot block (8 MiB in float64)
+
+
 def _scatter2(g, j, c0, c1, n):
-    """The transpose of :func:`_gather2`: ``g c0`` added at ``j`` and ``g c1`` at ``j + 1`` (one-hot products)."""
+    """The transpose of :func:`_gather2`: ``g c0`` added at ``j`` and ``g c1`` at ``j + 1``.
+
+    Products with one-hot blocks of at most :data:`_ONE_HOT_BUDGET` entries (linear in ``g`` and
+    differentiable in the coefficients, so higher orders follow).
+    """
     k = j.size
     b = shape_of(g)[:ndim_of(g) - j.ndim]
-    onehot = (j.reshape(-1, 1) == np.arange(n)).astype(dtype_of(g))
-    shifted = (j.reshape(-1, 1) + 1 == np.arange(n)).astype(dtype_of(g))
-    return (np.matmul(np.reshape(g * c0, b + (k,)), onehot)
-            + np.matmul(np.reshape(g * c1, b + (k,)), shifted))
+    g0, g1 = np.reshape(g * c0, b + (k,)), np.reshape(g * c1, b + (k,))
+    jf = j.reshape(-1, 1)
+    step = max(1, _ONE_HOT_BUDGET // n)
+    out = None
+    for s in range(0, k, step):
+        e = min(k, s + step)
+        cols = np.arange(n)
+        onehot = (jf[s:e] == cols).astype(dtype_of(g))
+        shifted = (jf[s:e] + 1 == cols).astype(dtype_of(g))
+        part = np.matmul(g0[..., s:e], onehot) + np.matmul(g1[..., s:e], shifted)
+        out = part if out is None else out + part
+    return out
 
 
 def _interp_coefficients(wrt, x, xp, fp, left, right):
@@ -506,6 +533,38 @@ def _accumulate(ufunc):
         return np.stack(partial, axis=ax)
     return frontend
 
+
+def _selection_accumulate(ufunc):
+    """maximum/minimum/fmax/fmin.accumulate: each output is one input, gathered (no loop of binary calls).
+
+    Each output follows the input where the running result last changed: at ties, the earliest one.
+    """
+    def frontend(array, axis=0, dtype=None, out=None):
+        _no_out(f"{ufunc.__name__}.accumulate", out)
+        _no_kwargs(ufunc, "accumulate", {"dtype": dtype})
+        a = array if isinstance(array, Tracer) else np.asarray(array)
+        if ndim_of(a) == 0:
+            raise TypeError("cannot accumulate on a scalar")
+        ax = normalize_axis(axis, ndim_of(a))[0]
+        p = np.asarray(plain_value(a))
+        run = ufunc.accumulate(p, axis=ax)
+        if run.shape[ax] == 0:
+            return run
+        prev = np.concatenate([np.take(run, [0], axis=ax), np.take(run, np.arange(run.shape[ax] - 1), axis=ax)],
+                              axis=ax)
+        same = (run == prev) | (np.isnan(run) & np.isnan(prev))
+        shape = [1] * run.ndim
+        shape[ax] = -1
+        position = np.arange(run.shape[ax]).reshape(shape)
+        changed = ~same | (position == 0)
+        index = np.maximum.accumulate(np.where(changed, position, 0), axis=ax)
+        return np.take_along_axis(a, index, axis=ax)
+    frontend.convention = "each output follows the input where the running extremum was set (ties: the earliest)"
+    return frontend
+
+
+for _ufunc in (np.maximum, np.minimum, np.fmax, np.fmin):
+    register_function((_ufunc, "accumulate"), _selection_accumulate(_ufunc))
 
 for _ufunc, _prim in list(UFUNCS.items()):
     if isinstance(_ufunc, np.ufunc) and _ufunc.nin == 2 and _ufunc.nout == 1 and _ufunc.signature is None \
