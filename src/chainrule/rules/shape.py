@@ -453,16 +453,78 @@ def _axis_options(options, ax, n, nd):
     return tuple(opts.items())
 
 
+def _place(v, start, n):
+    """``v`` (…, k) put at ``start`` of zeros (…, n) along the last axis."""
+    lead, k = shape_of(v)[:-1], shape_of(v)[-1]
+    parts = [np.zeros(lead + (start,), dtype=dtype_of(v))] if start else []
+    parts.append(v)
+    if n - start - k:
+        parts.append(np.zeros(lead + (n - start - k,), dtype=dtype_of(v)))
+    return _concatenate(parts, axis=-1) if len(parts) > 1 else v
+
+
+def _pad_last_axis(t, n, width, mode, opts, transpose):
+    """The linear part of padding the last axis (length ``n``) by ``width``, or its transpose.
+
+    mean: each border is the mean of its end region; linear_ramp: the edge value times i/width;
+    odd reflections: 2 edge - the mirrored entries (one reflection: width < n); anything else (a
+    reflection longer than the axis) multiplies by the matrix of the map, np.pad of an identity.
+    """
+    b, a = width
+    s = 1 if mode == "reflect" else 0
+    if mode == "mean":
+        kl, kr = (n if v is None else min(int(v), n) for v in opts.get("stat_length") or (None, None))
+    elif mode in ("reflect", "symmetric") and (b > n - s or a > n - s):
+        m = _pad_matrix(n, width, mode, tuple(opts.items()), dtype_of(t))
+        return np.matmul(t, m if transpose else m.T)
+    lead = shape_of(t)[:-1]
+    u_left = np.arange(b, dtype=dtype_of(t)) / b if b else None
+    u_right = (a - 1 - np.arange(a, dtype=dtype_of(t))) / a if a else None
+    if not transpose:
+        pieces = []
+        for w, at_end in ((b, False), (a, True)):
+            if not w:
+                continue
+            edge = t[..., -1:] if at_end else t[..., :1]
+            if mode == "mean":
+                k = kr if at_end else kl
+                piece = _broadcast_to(np.mean(t[..., n - k:] if at_end else t[..., :k], axis=-1, keepdims=True),
+                                      lead + (w,))
+            elif mode == "linear_ramp":
+                piece = edge * (u_right if at_end else u_left)
+            else:
+                mirrored = t[..., n - s - w:n - s] if at_end else t[..., s:s + w]
+                piece = 2 * edge - mirrored[..., ::-1]
+            pieces.append((piece, at_end))
+        return _concatenate([p for p, e in pieces if not e] + [t] + [p for p, e in pieces if e], axis=-1)
+    x_bar = t[..., b:b + n]
+    for w, at_end in ((b, False), (a, True)):
+        if not w:
+            continue
+        g = t[..., b + n:] if at_end else t[..., :b]
+        if mode == "mean":
+            k = kr if at_end else kl
+            spread = _broadcast_to(np.sum(g, axis=-1, keepdims=True) / k, lead + (k,))
+            x_bar = x_bar + _place(spread, n - k if at_end else 0, n)
+        elif mode == "linear_ramp":
+            x_bar = x_bar + _place(np.sum(g * (u_right if at_end else u_left), axis=-1, keepdims=True),
+                                   n - 1 if at_end else 0, n)
+        else:
+            x_bar = (x_bar + _place(2 * np.sum(g, axis=-1, keepdims=True), n - 1 if at_end else 0, n)
+                     - _place(g[..., ::-1], n - s - w if at_end else s, n))
+    return x_bar
+
+
 def _pad_apply(t, x, widths, mode, options, transpose):
     nd = ndim_of(x)
-    axes = range(nd - 1, -1, -1) if transpose else range(nd)
-    for ax in axes:
+    opts = dict(options)
+    lengths = _pad_pairs(opts.get("stat_length"), nd)
+    for ax in (range(nd - 1, -1, -1) if transpose else range(nd)):
         if widths[ax] == (0, 0):
             continue
-        n = shape_of(x)[ax]
-        m = _pad_matrix(n, widths[ax], mode, _axis_options(options, ax, n, nd), dtype_of(t))
+        axis_opts = dict(opts, stat_length=lengths[ax]) if mode == "mean" else opts
         moved = _moveaxis(t, ax - nd, -1)
-        t = _moveaxis(np.matmul(moved, m if transpose else m.T), -1, ax - nd)
+        t = _moveaxis(_pad_last_axis(moved, shape_of(x)[ax], widths[ax], mode, axis_opts, transpose), -1, ax - nd)
     return t
 
 
