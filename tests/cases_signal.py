@@ -7,6 +7,8 @@ runs through, and the finite-difference oracle evaluates the same function with 
 Inputs are random, so ties, breakpoints and bin edges are met with probability zero.
 """
 
+import inspect
+
 import numpy as np
 
 from .cases import case
@@ -127,6 +129,11 @@ case("sum where= and initial=", lambda x: np.sum(x ** 2, axis=1, where=MASK, ini
      (3, 4), covers=["numpy.sum(where=, initial=)"])
 case("mean where=", lambda x: np.mean(x, axis=0, where=MASK) + np.mean(x, where=MASK), (3, 4),
      covers=["numpy.sum(where=, initial=)"])
+case("var / std where=", lambda x: np.var(x, axis=1, where=MASK) * np.std(x, axis=1, where=MASK, ddof=1), (3, 4),
+     covers=["numpy.sum(where=, initial=)", "root"])
+if "mean" in inspect.signature(np.var).parameters:            # NumPy >= 2.0
+    case("var with a traced mean", lambda x, m: np.var(x, axis=0, mean=m), (3, 4), (1, 4),
+         covers=["numpy.sum", "numpy.subtract"])
 case("prod where= and initial=", lambda x: np.prod(x, axis=1, where=MASK)[:, None] * np.prod(x, axis=0, initial=-1.5)
      + np.multiply.reduce(x, axis=1, where=MASK, initial=2.0)[:, None], (3, 4), covers=["numpy.prod(where=, initial=)"])
 case("max/min with initial and where", lambda x: np.max(x, axis=1, initial=0.0) * np.min(x, axis=0, where=MASK,
@@ -152,5 +159,8 @@ for u in (np.subtract, np.multiply, np.divide, np.power, np.hypot, np.arctan2, n
 for u in (np.subtract, np.divide, np.hypot, np.logaddexp, np.power):
     case(f"{u.__name__}.reduce / accumulate", lambda a, u=u: u.reduce(a, axis=1) * u.accumulate(a, axis=0)[-1]
          + u.reduce(a, axis=0, keepdims=True, initial=1.5), (3, 3), covers=[f"numpy.{u.__name__}"], domain=(0.5, 2))
+case("ufunc.reduce with where= (and initial=)", lambda a: np.subtract.reduce(a, axis=1, where=MASK, initial=0.5)
+     * np.hypot.reduce(a, axis=0, where=MASK)[:3], (3, 4), covers=["numpy.subtract", "numpy.hypot", "numpy.where"],
+     domain=(0.5, 2))
 case("maximum / minimum / fmax / fmin accumulate", lambda a: np.maximum.accumulate(a, axis=1) * np.minimum.accumulate(a)
      + np.fmax.accumulate(a, axis=1) ** 2 - np.fmin.accumulate(a, axis=0), (3, 5), covers=GET)

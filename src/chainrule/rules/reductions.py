@@ -417,11 +417,19 @@ def _root(x, p):
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
          correction=None):
     _no_out("var", out)
-    _unsupported("var", where=where, mean=mean)
     _real("var", a)
     if correction is not None:
         ddof = correction
     axes = normalize_axis(axis, ndim_of(a))
+    mask = _mask_of(where)
+    if mask is not None or mean is not None:          # as NumPy: the (masked) mean, or the one given
+        d = a - (mean if mean is not None else _mean(a, axes, keepdims=True, where=mask))
+        s = _sum(np.square(d), axes, keepdims=keepdims, where=mask)
+        count = _count(shape_of(a), axes) if mask is None else \
+            np.sum(np.broadcast_to(mask, shape_of(a)), axis=axes, keepdims=keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = s / np.asarray(np.maximum(count - ddof, 0), dtype=dtype_of(s))
+        return v if dtype is None else v.astype(dtype)
     d = a - _mean(a, axes, keepdims=True)
     v = _sum(np.square(d), axes, keepdims=keepdims) / max(_count(shape_of(a), axes) - ddof, 0)
     return v if dtype is None else v.astype(dtype)

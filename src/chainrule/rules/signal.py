@@ -488,15 +488,23 @@ def _fold_axis(ufunc, method, a, axis):
     return a, normalize_axis(axis, ndim_of(a))[0]
 
 
-def _fold(ufunc, a, axis, initial, keep):
-    """The left fold of ``ufunc`` along ``axis``, as NumPy's loop runs it: every partial result if ``keep``."""
+def _fold(ufunc, a, axis, initial, keep, mask=None):
+    """The left fold of ``ufunc`` along ``axis``, as NumPy's loop runs it: every partial result if ``keep``.
+
+    ``mask`` (``where=``, broadcast to ``a``): entries where it is False leave the running value as it is.
+    """
     nd = ndim_of(a)
     n = shape_of(a)[axis]
     r = initial
     partial = []
     for i in range(n):
         xi = a[_at(nd, axis, i)]
-        r = xi if r is np._NoValue else ufunc(r, xi)
+        if r is np._NoValue:
+            r = xi
+        elif mask is None:
+            r = ufunc(r, xi)
+        else:
+            r = np.where(mask[_at(nd, axis, i)], ufunc(r, xi), r)
         if keep:
             partial.append(r)
     return r, partial
@@ -505,14 +513,22 @@ def _fold(ufunc, a, axis, initial, keep):
 def _reduce(ufunc):
     def frontend(a, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
         _no_out(f"{ufunc.__name__}.reduce", out)
-        if where is not True or dtype is not None:
-            _no_kwargs(ufunc, "reduce", {"where": None if where is True else where, "dtype": dtype})
+        _no_kwargs(ufunc, "reduce", {"dtype": dtype})
+        mask = None if where is True else np.asarray(plain_value(where), dtype=bool)
+        if mask is not None:
+            if axis is None or (isinstance(axis, tuple) and len(axis) != 1):
+                _fold_axis(ufunc, "reduce", np.zeros((1, 1)), (0, 1))            # several axes: refused
+            mask = np.broadcast_to(mask, shape_of(a))
+            if initial is np._NoValue:
+                if ufunc.identity is None:                # NumPy's own error: a mask needs a start value
+                    return ufunc.reduce(np.asarray(plain_value(a)), axis=axis, where=mask)
+                initial = ufunc.identity
         a, ax = _fold_axis(ufunc, "reduce", a, axis)
         if shape_of(a)[ax] == 0 and initial is np._NoValue:
             return ufunc.reduce(np.asarray(plain_value(a)), axis=ax, keepdims=keepdims)   # NumPy's error or identity
         if initial is not np._NoValue and initial is None:
             raise NotDifferentiableError(f"numpy.{ufunc.__name__}.reduce", "initial=None (object arrays)")
-        r, _ = _fold(ufunc, a, ax, initial, False)
+        r, _ = _fold(ufunc, a, ax, initial, False, mask)
         if keepdims:
             r = np.expand_dims(r, ax)
         return r
