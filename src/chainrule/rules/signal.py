@@ -582,12 +582,20 @@ def _selection_accumulate(ufunc):
 for _ufunc in (np.maximum, np.minimum, np.fmax, np.fmin):
     register_function((_ufunc, "accumulate"), _selection_accumulate(_ufunc))
 
+def _constant_method(ufunc, method):
+    """A method of a piecewise-constant ufunc (comparisons, logical ones): NumPy's result on the primals."""
+    fn = getattr(ufunc, method)
+
+    def frontend(*args, **kwargs):
+        return fn(*[plain_value(a) for a in args], **{k: plain_value(v) for k, v in kwargs.items()})
+    frontend.convention = "piecewise constant: computed on the primal values, derivative 0"
+    return frontend
+
+
 for _ufunc, _prim in list(UFUNCS.items()):
     if isinstance(_ufunc, np.ufunc) and _ufunc.nin == 2 and _ufunc.nout == 1 and _ufunc.signature is None \
             and _prim.declared:
-        if (_ufunc, "outer") not in FUNCTIONS:
-            register_function((_ufunc, "outer"), _outer(_ufunc))
-        if (_ufunc, "reduce") not in FUNCTIONS:
-            register_function((_ufunc, "reduce"), _reduce(_ufunc))
-        if (_ufunc, "accumulate") not in FUNCTIONS:
-            register_function((_ufunc, "accumulate"), _accumulate(_ufunc))
+        for _method, _make in (("outer", _outer), ("reduce", _reduce), ("accumulate", _accumulate)):
+            if (_ufunc, _method) not in FUNCTIONS:
+                register_function((_ufunc, _method),
+                                  _make(_ufunc) if _prim.differentiable else _constant_method(_ufunc, _method))
