@@ -142,12 +142,14 @@ case("max/min with initial and where", lambda x: np.max(x, axis=1, initial=0.0) 
      covers=["numpy.max(where=, initial=)", "numpy.min(where=, initial=)"])
 
 # -- pad: every mode -------------------------------------------------------------------------------------------
-for mode, kw in (("mean", {}), ("mean", {"stat_length": ((1, 2), (3, 1))}), ("linear_ramp", {"end_values": (1.0, -2.0)}),
+for mode, kw in (("mean", {}), ("mean", {"stat_length": ((1, 2), (3, 1))}),
+                 ("linear_ramp", {"end_values": (1.0, -2.0)}),
                  ("reflect", {"reflect_type": "odd"}), ("symmetric", {"reflect_type": "odd"})):
     case(f"pad {mode} {kw}", lambda x, m=mode, kw=kw: np.pad(x, ((2, 1), (3, 5)), mode=m, **kw) ** 2, (3, 4),
          covers=["numpy.pad(linear modes)"])
 for mode in ("maximum", "minimum", "median"):
-    case(f"pad {mode}", lambda x, m=mode: np.pad(x, ((2, 1), (0, 3)), mode=m)[:5, :6] * np.pad(x, 1, mode=m, stat_length=2),
+    case(f"pad {mode}",
+         lambda x, m=mode: np.pad(x, ((2, 1), (0, 3)), mode=m)[:5, :6] * np.pad(x, 1, mode=m, stat_length=2),
          (3, 4), covers=["numpy.max", "numpy.min", "numpy.concatenate"] + GET)
 case("pad empty: the border is not a function of x", lambda x: np.pad(x, 2, mode="empty")[2:-2, 2:-2] ** 2, (3, 4),
      covers=["index_add"])

@@ -99,8 +99,9 @@ PRIMALS = [  # (name, function, arguments): the function's value on traced argum
     ("divide.accumulate", lambda a: np.divide.accumulate(a, axis=1), (X,)),
     ("maximum.accumulate", lambda a: np.maximum.accumulate(a, axis=1), (X32,)),
 ]
-for _mode, _kw in [("mean", {}), ("mean", {"stat_length": ((1, 2), (3, 1))}), ("linear_ramp", {"end_values": (1.0, -2.0)}),
-                   ("maximum", {}), ("minimum", {"stat_length": 2}), ("median", {}), ("reflect", {"reflect_type": "odd"}),
+for _mode, _kw in [("mean", {}), ("mean", {"stat_length": ((1, 2), (3, 1))}),
+                   ("linear_ramp", {"end_values": (1.0, -2.0)}), ("maximum", {}), ("minimum", {"stat_length": 2}),
+                   ("median", {}), ("reflect", {"reflect_type": "odd"}),
                    ("symmetric", {"reflect_type": "odd"})]:
     PRIMALS.append((f"pad {_mode} {_kw}", lambda a, m=_mode, kw=_kw: np.pad(a, ((2, 1), (3, 2)), mode=m, **kw), (X,)))
     PRIMALS.append((f"pad {_mode} {_kw} float32, wide", lambda a, m=_mode, kw=_kw: np.pad(a, 9, mode=m, **kw), (X32,)))
@@ -202,5 +203,6 @@ def test_methods_of_piecewise_constant_ufuncs_are_constants():
     x = X[:3, :4]
     c1 = np.less.outer(x[0], x[1])[0]
     c2 = np.floor_divide.reduce(np.abs(x) + 1, axis=0)
-    g = cr.grad(lambda a: np.sum(a * np.less.outer(a[0], a[1])[0] + a * np.floor_divide.reduce(np.abs(a) + 1, axis=0)))(x)
+    g = cr.grad(lambda a: np.sum(a * np.less.outer(a[0], a[1])[0]
+                                 + a * np.floor_divide.reduce(np.abs(a) + 1, axis=0)))(x)
     np.testing.assert_array_equal(g, np.broadcast_to(c1 + c2, x.shape))

@@ -223,7 +223,7 @@ def _extremum(name, fn):
 
     def frontend(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         _no_out(name, out)
-        if _given(initial) or _mask_of(where) is not None:
+        if (initial is not None or where is not None) and (_given(initial) or _mask_of(where) is not None):
             return bind(masked, (a,), _masked_params(a, axis, keepdims, initial, where))
         return bind(prim, (a,), {"axis": normalize_axis(axis, ndim_of(a)), "keepdims": bool(keepdims)})
 
@@ -380,7 +380,7 @@ rule(masked_prod_p,
 
 def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _no_out("prod", out)
-    if _given(initial) or _mask_of(where) is not None:
+    if (initial is not None or where is not None) and (_given(initial) or _mask_of(where) is not None):
         if dtype is not None:
             a = a.astype(dtype)
         return bind(masked_prod_p, (a,), _masked_params(a, axis, keepdims, initial, where))
