@@ -15,8 +15,8 @@ def test_function_without_rule_is_named():
 
 
 def test_ufunc_methods_without_rule():
-    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.maximum\.accumulate"):
-        cr.grad(lambda x: np.sum(np.maximum.accumulate(x)))(np.ones(3))
+    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.maximum\.reduceat"):
+        cr.grad(lambda x: np.sum(np.maximum.reduceat(x, [0, 2])))(np.ones(3))
 
 
 @pytest.mark.parametrize("convert", [float, int, complex, lambda x: np.asarray(x, dtype=float)])

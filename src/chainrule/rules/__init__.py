@@ -10,6 +10,7 @@ try:  # noqa: E402  SciPy's linear algebra, only when SciPy is installed
 except ImportError:
     pass
 from . import special  # noqa: E402,F401  (SciPy's special functions: registers nothing without SciPy)
+from . import statistics, signal  # noqa: E402,F401  (after the others: signal gives every binary ufunc .outer)
 
 from ..core import PRIMITIVES as _ALL
 

@@ -105,24 +105,90 @@ def _sum_vjp(g, out, x, *, axis, keepdims):
 linear(sum_p, _sum_jvp, _sum_vjp)
 
 
+# -- where= and initial=: NumPy's own masked reduction as the primal, the mask in the rules ------------
+def _given(v):
+    return v is not None and v is not np._NoValue
+
+
+def _mask_of(where):
+    """``where=`` as a plain boolean array, or ``None`` for no mask (``True``, ``None``, not given)."""
+    if not _given(where) or where is True:
+        return None
+    return np.asarray(plain_value(where), dtype=bool)          # a boolean mask: a constant
+
+
+def _masked_params(a, axis, keepdims, initial, where):
+    return {"axis": normalize_axis(axis, ndim_of(a)), "keepdims": bool(keepdims),
+            "initial": initial if _given(initial) else None, "where": _mask_of(where)}
+
+
+def _masked_impl(fn):
+    def impl(x, *, axis, keepdims, initial, where):
+        kw = {} if initial is None else {"initial": initial}
+        return fn(x, axis=axis, keepdims=keepdims, where=True if where is None else where, **kw)
+    return impl
+
+
+def _masked(g, where):
+    return g if where is None else np.where(where, g, 0)
+
+
+masked_sum_p = Primitive("numpy.sum(where=, initial=)", _masked_impl(np.add.reduce))
+
+
+def _masked_sum_vjp(g, out, x, *, axis, keepdims, initial, where):
+    gs = shape_of(g)
+    b = len(gs) - ndim_of(out)
+    return _masked(np.broadcast_to(_expand(g, out, x, axis), gs[:b] + shape_of(x)), where)
+
+
+linear(masked_sum_p,
+       lambda t, out, x, *, axis, keepdims, initial, where:
+       bind(masked_sum_p, (t,), {"axis": _shifted(axis, t, x), "keepdims": keepdims, "initial": None,
+                                 "where": where}),
+       _masked_sum_vjp)
+
+
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _no_out("sum", out)
-    _unsupported("sum", initial=initial, where=where)
+    if (initial is not None or where is not None) and (_given(initial) or _mask_of(where) is not None):
+        if dtype is not None:
+            a = a.astype(dtype)
+        return bind(masked_sum_p, (a,), _masked_params(a, axis, keepdims, initial, where))
     s = bind(sum_p, (a,), {"axis": normalize_axis(axis, ndim_of(a)), "keepdims": bool(keepdims)})
     return s if dtype is None else s.astype(dtype)
 
 
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     _no_out("mean", out)
-    _unsupported("mean", where=where)
     axes = normalize_axis(axis, ndim_of(a))
+    mask = _mask_of(where)
+    if mask is not None:
+        # NumPy divides in float64 and rounds to the sum's dtype; for float32 the quotient of two float32
+        # values rounded once more is the same number, so the count is cast instead of the result
+        s = _sum(a, axes, dtype=dtype, keepdims=keepdims, where=mask)
+        count = np.sum(np.broadcast_to(mask, shape_of(a)), axis=axes, keepdims=keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return s / np.asarray(count, dtype=dtype_of(s))
     return _sum(a, axes, dtype=dtype, keepdims=keepdims) / _count(shape_of(a), axes)
+
+
+def _reduce_method(front, with_dtype=True):
+    """``ufunc.reduce``'s signature on top of a reduction frontend (``np._NoValue``/``True``: not given)."""
+    def method(a, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+        init = None if initial is np._NoValue else initial
+        mask = None if where is True else where
+        if with_dtype:
+            return front(a, axis, dtype, out, keepdims, init, mask)
+        if dtype is not None:
+            a = a.astype(dtype)
+        return front(a, axis, out, keepdims, init, mask)
+    return method
 
 
 register_function(np.sum, _sum)
 register_function(np.mean, _mean)
-register_function((np.add, "reduce"), lambda a, axis=0, dtype=None, out=None, keepdims=False:
-                  _sum(a, axis, dtype, out, keepdims))
+register_function((np.add, "reduce"), _reduce_method(_sum))
 
 
 # -- max and min -------------------------------------------------------------------------
@@ -145,24 +211,44 @@ def _extremum(name, fn):
          needs=(("out", "x"),),
          convention="ties: the derivative is shared equally among the tied extrema")
 
+    masked = Primitive(f"numpy.{name}(where=, initial=)", _masked_impl(fn))
+    # An entry equal to the result gets it (shared among ties); a result that is `initial` itself gets 0.
+    rule(masked,
+         (lambda t, out, x, *, axis, keepdims, initial, where:
+          np.sum(t * _masked_tie_weights(out, x, axis, where), axis=_shifted(axis, t, x), keepdims=keepdims),),
+         (lambda g, out, x, *, axis, keepdims, initial, where:
+          _expand(g, out, x, axis) * _masked_tie_weights(out, x, axis, where),),
+         needs=(("out", "x"),),
+         convention="ties shared equally among the selected extrema; 0 where the result is `initial`")
+
     def frontend(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         _no_out(name, out)
-        _unsupported(name, initial=initial, where=where)
+        if (initial is not None or where is not None) and (_given(initial) or _mask_of(where) is not None):
+            return bind(masked, (a,), _masked_params(a, axis, keepdims, initial, where))
         return bind(prim, (a,), {"axis": normalize_axis(axis, ndim_of(a)), "keepdims": bool(keepdims)})
 
-    return prim, frontend
+    return prim, masked, frontend
 
 
-max_p, _max = _extremum("max", np.max)
-min_p, _min = _extremum("min", np.min)
-real_only(max_p)
-real_only(min_p)
+def _masked_tie_weights(out, x, axis, where):
+    xp, op = np.asarray(plain_value(x)), np.asarray(plain_value(out))
+    kept = tuple(1 if i in axis else d for i, d in enumerate(xp.shape))
+    mask = xp == op.reshape(kept)
+    if where is not None:
+        mask = mask & where
+    mask = mask.astype(xp.dtype)
+    count = np.sum(mask, axis=axis, keepdims=True)
+    return mask / np.maximum(count, 1)
+
+
+max_p, masked_max_p, _max = _extremum("max", np.max)
+min_p, masked_min_p, _min = _extremum("min", np.min)
+for _p in (max_p, min_p, masked_max_p, masked_min_p):
+    real_only(_p)
 for _fn, _front in ((np.max, _max), (np.amax, _max), (np.min, _min), (np.amin, _min)):
     register_function(_fn, _front)
-register_function((np.maximum, "reduce"), lambda a, axis=0, dtype=None, out=None, keepdims=False:
-                  _max(a, axis, out, keepdims))
-register_function((np.minimum, "reduce"), lambda a, axis=0, dtype=None, out=None, keepdims=False:
-                  _min(a, axis, out, keepdims))
+register_function((np.maximum, "reduce"), _reduce_method(_max, with_dtype=False))
+register_function((np.minimum, "reduce"), _reduce_method(_min, with_dtype=False))
 
 
 # -- scans along one axis ------------------------------------------------------------------
@@ -274,16 +360,36 @@ rule(prod_p,
      needs=(("x",),))
 
 
+masked_prod_p = Primitive("numpy.prod(where=, initial=)", _masked_impl(np.multiply.reduce))
+
+
+def _masked_others(x, axis, initial, where):
+    """The derivative of ``initial * prod(x[where])`` in each entry: the other selected entries' product."""
+    d = _others(x if where is None else np.where(where, x, 1), axis)
+    d = d if initial is None else d * initial
+    return _masked(d, where)
+
+
+rule(masked_prod_p,
+     (lambda t, out, x, *, axis, keepdims, initial, where:
+      np.sum(t * _masked_others(x, axis, initial, where), axis=_shifted(axis, t, x), keepdims=keepdims),),
+     (lambda g, out, x, *, axis, keepdims, initial, where:
+      _expand(g, out, x, axis) * _masked_others(x, axis, initial, where),),
+     needs=(("x",),))
+
+
 def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _no_out("prod", out)
-    _unsupported("prod", initial=initial, where=where)
+    if (initial is not None or where is not None) and (_given(initial) or _mask_of(where) is not None):
+        if dtype is not None:
+            a = a.astype(dtype)
+        return bind(masked_prod_p, (a,), _masked_params(a, axis, keepdims, initial, where))
     p = bind(prod_p, (a,), {"axis": normalize_axis(axis, ndim_of(a)), "keepdims": bool(keepdims)})
     return p if dtype is None else p.astype(dtype)
 
 
 register_function(np.prod, _prod)
-register_function((np.multiply, "reduce"), lambda a, axis=0, dtype=None, out=None, keepdims=False:
-                  _prod(a, axis, dtype, out, keepdims))
+register_function((np.multiply, "reduce"), _reduce_method(_prod))
 
 
 # -- roots with the subgradient 0 at 0: std at zero variance, norms at zero --------------------
@@ -311,11 +417,19 @@ def _root(x, p):
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
          correction=None):
     _no_out("var", out)
-    _unsupported("var", where=where, mean=mean)
     _real("var", a)
     if correction is not None:
         ddof = correction
     axes = normalize_axis(axis, ndim_of(a))
+    mask = _mask_of(where)
+    if mask is not None or mean is not None:          # as NumPy: the (masked) mean, or the one given
+        d = a - (mean if mean is not None else _mean(a, axes, keepdims=True, where=mask))
+        s = _sum(np.square(d), axes, keepdims=keepdims, where=mask)
+        count = _count(shape_of(a), axes) if mask is None else \
+            np.sum(np.broadcast_to(mask, shape_of(a)), axis=axes, keepdims=keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = s / np.asarray(np.maximum(count - ddof, 0), dtype=dtype_of(s))
+        return v if dtype is None else v.astype(dtype)
     d = a - _mean(a, axes, keepdims=True)
     v = _sum(np.square(d), axes, keepdims=keepdims) / max(_count(shape_of(a), axes) - ddof, 0)
     return v if dtype is None else v.astype(dtype)
@@ -388,8 +502,11 @@ def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
 
 def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     _no_out("nanmean", out)
-    _unsupported("nanmean", where=where)
     present = ~np.isnan(plain_value(a))
+    mask = _mask_of(where)
+    if mask is not None:
+        count = np.sum(present, axis=axis, keepdims=keepdims, where=mask).astype(dtype_of(a))
+        return _sum(np.where(present, a, 0), axis, dtype, None, keepdims, where=mask) / count
     count = np.sum(present, axis=axis, keepdims=keepdims).astype(dtype_of(a))
     return _sum(np.where(present, a, 0), axis, dtype, None, keepdims) / count
 
@@ -428,6 +545,11 @@ def _nan_extremum(name, reduce, fill):
     def frontend(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         filled, nan = _nan_filled(a, fill)
         r = reduce(filled, axis, out, keepdims, initial, where)
+        if _given(initial):                                      # an all-nan slice gives `initial`
+            return r
+        mask = _mask_of(where)
+        if mask is not None:
+            nan = nan | ~mask
         all_nan = np.all(nan, axis=axis, keepdims=keepdims)      # NumPy returns nan for an all-nan slice
         return np.where(all_nan, np.nan, r) if np.any(all_nan) else r
     frontend.convention = "nan entries get derivative 0; ties shared equally"

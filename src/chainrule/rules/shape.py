@@ -20,7 +20,7 @@ import numpy as np
 from ..core import Primitive, Tracer, array_operand, bind, plain_value, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, broadcast, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
-from ._declare import linear, variadic
+from ._declare import linear, rule, variadic
 from .indexing import gather, index_add_p
 from .reductions import normalize_axis
 
@@ -421,13 +421,161 @@ register_function(np.roll, _roll)
 register_function(np.rot90, _rot90)
 
 # -- pad: constant = index_add into zeros (+ the constant border); copy modes = integer gathers ----
+# mean, linear_ramp and reflect_type='odd' are linear (affine) maps along each axis in turn: a primitive whose
+# primal is np.pad and whose rules multiply by the matrix of that map (np.pad of an identity matrix);
+# maximum, minimum and median select entries: each axis in turn, the statistic of its end regions joined on.
 _COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
+_LINEAR_MODES = ("mean", "linear_ramp")
+_STAT_MODES = {"maximum": np.max, "minimum": np.min, "median": np.median}
+
+
+def _pad_pairs(value, nd, default=None):
+    """np.pad's per-axis (before, after) pairs of ``pad_width``, ``stat_length`` or ``end_values``."""
+    if value is None:
+        return ((default, default),) * nd
+    a = np.broadcast_to(np.asarray(value, dtype=object), (nd, 2))
+    return tuple(tuple(None if v is None else int(v) for v in a[i]) for i in range(nd))
+
+
+def _pad_matrix(n, width, mode, options, dtype):
+    """The matrix (n + before + after, n) of the linear part of padding one axis of length ``n``."""
+    opts = dict(options)
+    if "end_values" in opts:
+        opts["end_values"] = 0                              # the affine map's linear part
+    return np.pad(np.eye(n, dtype=np.float64), (width, (0, 0)), mode=mode, **opts).astype(dtype)
+
+
+def _axis_options(options, ax, n, nd):
+    opts = dict(options)
+    if opts.get("stat_length") is not None:              # the pair of this axis; the other axis is not padded
+        pair = tuple(n if v is None else v for v in _pad_pairs(opts["stat_length"], nd)[ax])
+        opts["stat_length"] = (pair, (1, 1))
+    return tuple(opts.items())
+
+
+def _place(v, start, n):
+    """``v`` (…, k) put at ``start`` of zeros (…, n) along the last axis."""
+    lead, k = shape_of(v)[:-1], shape_of(v)[-1]
+    parts = [np.zeros(lead + (start,), dtype=dtype_of(v))] if start else []
+    parts.append(v)
+    if n - start - k:
+        parts.append(np.zeros(lead + (n - start - k,), dtype=dtype_of(v)))
+    return _concatenate(parts, axis=-1) if len(parts) > 1 else v
+
+
+def _pad_last_axis(t, n, width, mode, opts, transpose):
+    """The linear part of padding the last axis (length ``n``) by ``width``, or its transpose.
+
+    mean: each border is the mean of its end region; linear_ramp: the edge value times i/width;
+    odd reflections: 2 edge - the mirrored entries (one reflection: width < n); anything else (a
+    reflection longer than the axis) multiplies by the matrix of the map, np.pad of an identity.
+    """
+    b, a = width
+    s = 1 if mode == "reflect" else 0
+    if mode == "mean":
+        kl, kr = (n if v is None else min(int(v), n) for v in opts.get("stat_length") or (None, None))
+    elif mode in ("reflect", "symmetric") and (b > n - s or a > n - s):
+        m = _pad_matrix(n, width, mode, tuple(opts.items()), dtype_of(t))
+        return np.matmul(t, m if transpose else m.T)
+    lead = shape_of(t)[:-1]
+    u_left = np.arange(b, dtype=dtype_of(t)) / b if b else None
+    u_right = (a - 1 - np.arange(a, dtype=dtype_of(t))) / a if a else None
+    if not transpose:
+        pieces = []
+        for w, at_end in ((b, False), (a, True)):
+            if not w:
+                continue
+            edge = t[..., -1:] if at_end else t[..., :1]
+            if mode == "mean":
+                k = kr if at_end else kl
+                piece = _broadcast_to(np.mean(t[..., n - k:] if at_end else t[..., :k], axis=-1, keepdims=True),
+                                      lead + (w,))
+            elif mode == "linear_ramp":
+                piece = edge * (u_right if at_end else u_left)
+            else:
+                mirrored = t[..., n - s - w:n - s] if at_end else t[..., s:s + w]
+                piece = 2 * edge - mirrored[..., ::-1]
+            pieces.append((piece, at_end))
+        return _concatenate([p for p, e in pieces if not e] + [t] + [p for p, e in pieces if e], axis=-1)
+    x_bar = t[..., b:b + n]
+    for w, at_end in ((b, False), (a, True)):
+        if not w:
+            continue
+        g = t[..., b + n:] if at_end else t[..., :b]
+        if mode == "mean":
+            k = kr if at_end else kl
+            spread = _broadcast_to(np.sum(g, axis=-1, keepdims=True) / k, lead + (k,))
+            x_bar = x_bar + _place(spread, n - k if at_end else 0, n)
+        elif mode == "linear_ramp":
+            x_bar = x_bar + _place(np.sum(g * (u_right if at_end else u_left), axis=-1, keepdims=True),
+                                   n - 1 if at_end else 0, n)
+        else:
+            x_bar = (x_bar + _place(2 * np.sum(g, axis=-1, keepdims=True), n - 1 if at_end else 0, n)
+                     - _place(g[..., ::-1], n - s - w if at_end else s, n))
+    return x_bar
+
+
+def _pad_apply(t, x, widths, mode, options, transpose):
+    nd = ndim_of(x)
+    opts = dict(options)
+    lengths = _pad_pairs(opts.get("stat_length"), nd)
+    for ax in (range(nd - 1, -1, -1) if transpose else range(nd)):
+        if widths[ax] == (0, 0):
+            continue
+        axis_opts = dict(opts, stat_length=lengths[ax]) if mode == "mean" else opts
+        moved = _moveaxis(t, ax - nd, -1)
+        t = _moveaxis(_pad_last_axis(moved, shape_of(x)[ax], widths[ax], mode, axis_opts, transpose), -1, ax - nd)
+    return t
+
+
+pad_p = Primitive("numpy.pad(linear modes)",
+                  lambda x, *, widths, mode, options: np.pad(x, widths, mode=mode, **dict(options)))
+rule(pad_p,
+     (lambda t, out, x, *, widths, mode, options: _pad_apply(t, x, widths, mode, options, False),),
+     (lambda g, out, x, *, widths, mode, options: _pad_apply(g, x, widths, mode, options, True),),
+     needs=(("x",),))
+
+
+def _pad_stat(x, widths, fn, stat_length):
+    """maximum / minimum / median padding: per axis, the statistic of each end region, broadcast and joined."""
+    nd = ndim_of(x)
+    lengths = _pad_pairs(stat_length, nd)
+    for ax in range(nd):
+        b, a = widths[ax]
+        if not (b or a):
+            continue
+        n = shape_of(x)[ax]
+        pieces = []
+        for width, length, at_end in ((b, lengths[ax][0], False), (a, lengths[ax][1], True)):
+            if not width:
+                continue
+            k = n if length is None else min(int(length), n)
+            if k <= 0:
+                raise ValueError("stat_length of 0 yields no value for padding")
+            region = x[_take_index(slice(n - k, None) if at_end else slice(0, k), ax)]
+            stat = fn(region, axis=ax, keepdims=True)
+            shape = list(shape_of(x))
+            shape[ax] = int(width)
+            pieces.append((_broadcast_to(stat, tuple(shape)), at_end))
+        x = _concatenate([p for p, end in pieces if not end] + [x] + [p for p, end in pieces if end], axis=ax)
+    return x
+
+
+def _has_tracer(v):
+    if isinstance(v, Tracer):
+        return True
+    return isinstance(v, (list, tuple)) and any(_has_tracer(e) for e in v)
 
 
 def _pad(array, pad_width, mode="constant", **kwargs):
     x = array_operand(array)
     s = shape_of(x)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (len(s), 2))
+    if callable(mode):
+        raise NotDifferentiableError("numpy.pad", "with a callable mode: pad with np.concatenate of the "
+                                     "traced pieces instead")
+    if mode == "empty":                                     # NumPy leaves the border undefined: zeros here
+        mode = "constant"
     if mode == "constant":
         cv = kwargs.pop("constant_values", 0)
         if kwargs:
@@ -439,18 +587,33 @@ def _pad(array, pad_width, mode="constant", **kwargs):
         out = bind(index_add_p, (x,), {"index": index, "shape": full, "out_ndim": len(s), "basic": True})
         border = np.pad(np.zeros(s, dtype=dtype_of(x)), widths, mode="constant", constant_values=cv)
         return out + border if np.any(border) else out
+    pairs = tuple((int(b), int(a)) for b, a in widths)
+    if mode in _COPY_MODES and kwargs.get("reflect_type", "even") != "even":
+        if mode not in ("reflect", "symmetric"):
+            raise TypeError(f"unsupported keyword arguments for mode '{mode}': ['reflect_type']")
+        return bind(pad_p, (x,), {"widths": pairs, "mode": mode, "options": (("reflect_type", "odd"),)})
     if mode in _COPY_MODES:
-        if kwargs.get("reflect_type", "even") != "even":
-            raise NotDifferentiableError("numpy.pad", "reflect_type='odd'")
         for ax, (b, a) in enumerate(widths):
             if b or a:
                 idx = np.pad(np.arange(s[ax]), (int(b), int(a)), mode=mode)   # where each output entry comes from
                 x = x[_take_index(idx, ax)]
         return x
-    raise NotDifferentiableError("numpy.pad", f"mode={mode!r}; supported: 'constant', " + ", ".join(
-        repr(m) for m in _COPY_MODES))
+    if mode in _LINEAR_MODES:
+        allowed = {"mean": ("stat_length",), "linear_ramp": ("end_values",)}[mode]
+        if any(k not in allowed for k in kwargs):
+            raise TypeError(f"unsupported keyword arguments for mode '{mode}': {sorted(kwargs)}")
+        if _has_tracer(kwargs.get("end_values")):
+            raise NotDifferentiableError("numpy.pad", "with respect to end_values")
+        return bind(pad_p, (x,), {"widths": pairs, "mode": mode, "options": tuple(kwargs.items())})
+    if mode in _STAT_MODES:
+        if any(k != "stat_length" for k in kwargs):
+            raise TypeError(f"unsupported keyword arguments for mode '{mode}': {sorted(kwargs)}")
+        return _pad_stat(x, pairs, _STAT_MODES[mode], kwargs.get("stat_length"))
+    raise ValueError(f"mode {mode!r} is not supported")
 
 
+_pad.convention = ("'empty' pads with zeros (NumPy leaves the border undefined); maximum/minimum/median follow "
+                   "np.max/np.min/np.median's conventions at ties")
 register_function(np.pad, _pad)
 
 # -- gathers: take, take_along_axis --------------------------------------------------------------
