@@ -184,7 +184,12 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting=None):
 register_function(np.concatenate, _concatenate)
 
 # -- casts between float dtypes ----------------------------------------------------------
-astype_p = Primitive("astype", lambda x, *, dtype: np.asarray(x).astype(dtype))
+def _impl_astype(x, *, dtype):
+    # NumPy's scalars stay scalars (np.float64(1).astype(np.float32) is a np.float32), arrays arrays
+    return x.astype(dtype) if isinstance(x, (np.ndarray, np.generic)) else np.asarray(x).astype(dtype)[()]
+
+
+astype_p = Primitive("astype", _impl_astype)
 linear(astype_p,
        lambda t, out, x, *, dtype: bind(astype_p, (t,), {"dtype": dtype}),
        lambda g, out, x, *, dtype: bind(astype_p, (g,), {"dtype": dtype_of(x)}))
