@@ -47,7 +47,7 @@ def _assemble_forward(flat, outs, pieces):
 def _assemble_reverse(flat, outs, pieces):
     """Rows ``(m, *x.shape)`` per input leaf -> the Jacobian pytree (as ``jacrev`` lays it out)."""
     leaves = flat.in_leaves
-    fulls = [_concat(p) for p in pieces]
+    fulls = [_concat(p) if p else _zeros((0,), x) for p, x in zip(pieces, leaves)]     # m == 0: no rows
     blocks, off = [], 0
     for o, size in zip(outs, _sizes(outs)):
         blocks.append(flat.inputs([np.reshape(f[off:off + size], shape_of(o) + shape_of(x))
