@@ -673,7 +673,9 @@ def _cholesky(a, /, *, upper=False):
 register_function(np.linalg.cholesky, _cholesky)
 
 # -- eigh --------------------------------------------------------------------------------------------
-eigh_p = Primitive("numpy.linalg.eigh", lambda x: tuple(np.linalg.eigh(x)))
+# UPLO is a parameter of the primitive: NumPy's LAPACK call for "U" differs from the one for "L" in its
+# last bits (and in eigenvector signs), and the primal under a transform must be NumPy's own.
+eigh_p = Primitive("numpy.linalg.eigh", lambda x, *, UPLO="L": tuple(np.linalg.eigh(x, UPLO=UPLO)))
 
 
 def _gap_matrix(w):
@@ -684,13 +686,13 @@ def _gap_matrix(w):
     return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
 
 
-def _eigh_jvp(t, out, x):
+def _eigh_jvp(t, out, x, **params):
     w, v = out
     m = _mT(v) @ t @ v
     return _diag_part(m), v @ (_gap_matrix(w) * m)
 
 
-def _eigh_vjp(g, out, x):
+def _eigh_vjp(g, out, x, **params):
     w, v = out
     w_bar, v_bar = g
     inner = _diag_embed(w_bar) + _gap_matrix(w) * (_mT(v) @ v_bar)
@@ -703,27 +705,32 @@ rule(eigh_p, (_eigh_jvp,), (_eigh_vjp,), needs=(("out",),), multiple_results=Tru
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
-def _eigh(a, UPLO="L"):
-    a = array_operand(a)
-    _check_square("numpy.linalg.eigh", a)
+def _uplo(UPLO):
     UPLO = UPLO.upper() if isinstance(UPLO, str) else UPLO          # NumPy accepts 'l' and 'u' too
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
-    w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),))
+    return UPLO
+
+
+def _eigh(a, UPLO="L"):
+    a = array_operand(a)
+    _check_square("numpy.linalg.eigh", a)
+    UPLO = _uplo(UPLO)
+    w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),), {"UPLO": UPLO})
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigh", _relative_gap(plain_value(w)), "nearly repeated eigenvalues")
     return _EighResult(w, v)
 
 
-eigvalsh_p = Primitive("numpy.linalg.eigvalsh", np.linalg.eigvalsh)
+eigvalsh_p = Primitive("numpy.linalg.eigvalsh", lambda x, *, UPLO="L": np.linalg.eigvalsh(x, UPLO=UPLO))
 
 
-def _eigvalsh_jvp(t, out, x):
-    _, v = bind(eigh_p, (x,))
+def _eigvalsh_jvp(t, out, x, *, UPLO):
+    _, v = bind(eigh_p, (x,), {"UPLO": UPLO})
     return _diag_part(_mT(v) @ t @ v)
 
 
-def _eigvalsh_vjp(g, out, x):
-    _, v = bind(eigh_p, (x,))
+def _eigvalsh_vjp(g, out, x, *, UPLO):
+    _, v = bind(eigh_p, (x,), {"UPLO": UPLO})
     return (v * g[..., None, :]) @ _mT(v)
 
 
@@ -737,9 +744,8 @@ rule(eigvalsh_p, (_eigvalsh_jvp,), (_eigvalsh_vjp,), needs=(("x",),),
 def _eigvalsh(a, UPLO="L"):
     a = array_operand(a)
     _check_square("numpy.linalg.eigvalsh", a)
-    if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
-    return bind(eigvalsh_p, (_symmetric_from(a, lower=UPLO == "L"),))
+    UPLO = _uplo(UPLO)
+    return bind(eigvalsh_p, (_symmetric_from(a, lower=UPLO == "L"),), {"UPLO": UPLO})
 
 register_function(np.linalg.eigh, _eigh)
 register_function(np.linalg.eigvalsh, _eigvalsh)
