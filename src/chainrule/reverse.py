@@ -223,6 +223,11 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
     only this sweep references; further contributions are added into it in
     place instead of allocating a new array each time.
     """
+    with np.errstate(all="ignore"):        # a rule's arithmetic must not raise where the primal did not
+        _sweep(tape, adjoints, consume, keep_adjoints)
+
+
+def _sweep(tape, adjoints, consume, keep_adjoints):
     owned = _NOTHING_OWNED
     for i in range(len(tape) - 1, -1, -1):
         g = adjoints[i]
