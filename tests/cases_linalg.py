@@ -83,7 +83,8 @@ case("solve broadcast stacks", lambda b, a: np.linalg.solve(_shift(a), b), (2, 3
      covers=["numpy.linalg.solve"])
 case("solve stacked a", lambda a, b: np.linalg.solve(_shift(a), b), (2, 3, 3), (3, 1),
      covers=["numpy.linalg.solve"])
-case("det", lambda a: np.linalg.det(a), (3, 3), covers=["numpy.linalg.det"], domain=(0.5, 2))
+case("det", lambda a: np.linalg.det(a), (3, 3), covers=["numpy.linalg.det", "numpy.linalg.det (adjugate)"],
+     domain=(0.5, 2))
 case("det of a stack", lambda a: np.linalg.det(_shift(a)), (2, 3, 3), covers=["numpy.linalg.det"])
 case("slogdet", lambda a: np.linalg.slogdet(_shift(a)).logabsdet * np.linalg.slogdet(a).sign, (2, 3, 3),
      covers=["numpy.linalg.slogdet"])

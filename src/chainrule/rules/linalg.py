@@ -19,8 +19,11 @@ diagonal) and a vector of ones restores an index summed in operand i only.
 
 The factorisations (``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``,
 ``eigh``, ``svd``, ``qr``, ``pinv``) are primitives whose rules are written
-with ``matmul`` and ``solve``, so they are differentiable again.  Their
-derivatives blow up where the factorisation is not unique or the matrix is
+with ``matmul`` and ``solve``, so they are differentiable again.  ``det`` is a
+polynomial: its derivative is the adjugate, computed through the SVD without
+division, so it is exact at singular matrices too (first and second order;
+higher orders differentiate the SVD, whose rules warn at repeated singular
+values).  The others' derivatives blow up where the factorisation is not unique or the matrix is
 singular; a frontend measures the distance to that limit on the primal and
 emits :class:`chainrule.errors.NearlyDegenerateWarning` when it is below
 ``DEGENERACY_TOL`` = sqrt(machine epsilon): past it the derivative may have
@@ -584,9 +587,54 @@ def _solve(a, b):
 register_function(np.linalg.solve, _solve)
 
 # -- det and slogdet ---------------------------------------------------------------------------------
+# det is a polynomial, d det(A) = tr(adj(A) dA), and the adjugate adj(A) (= det(A) inv(A) where A is
+# invertible) exists everywhere: through the SVD A = U S Vh it is c Vh^T adj(S) U^T with c = det(U) det(Vh)
+# = +-1 and adj(S) = diag(prod_{k != i} s_k), products without division, so exact at singular A too.
+# Its derivative has the same form: adj(S + e B) = adj(S) + e (diag(P diag(B)) - P * B) + O(e^2), with
+# P[i, j] = prod_{k not in (i, j)} s_k (0 on the diagonal); the VJP is the same map transposed.
+
+def _products_without(s):
+    """``(p1, p2)``: p1[..., i] = prod of s without s_i; p2[..., i, j] = without s_i and s_j (0 if i == j)."""
+    n = shape_of(s)[-1]
+    one = np.ones(shape_of(s)[:-1] + (1,), dtype=dtype_of(s))
+    before = np.cumprod(np.concatenate([one, s[..., :-1]], axis=-1), axis=-1)              # prod s[:i]
+    after = np.flip(np.cumprod(np.concatenate([one, np.flip(s[..., 1:], -1)], axis=-1), axis=-1), -1)  # s[i+1:]
+    k = np.arange(n)
+    later = k[None, :] > k[:, None]
+    between = np.cumprod(np.where(later, s[..., None, :], 1.0), axis=-1)      # [i, j]: prod s[i+1 : j+1]
+    between = np.concatenate([np.ones(shape_of(between)[:-1] + (1,), dtype=dtype_of(s)), between[..., :-1]], -1)
+    upper = np.where(later, before[..., :, None] * between * after[..., None, :], 0.0)     # i < j
+    return before * after, upper + _mT(upper)
+
+
+def _svd_sign(u, vh):
+    """det(U) det(Vh), +-1 and locally constant: read off the plain values."""
+    return np.linalg.det(plain_value(u)) * np.linalg.det(plain_value(vh))
+
+
+def _adjugate_impl(x):
+    u, s, vh = np.linalg.svd(x)
+    p1, _ = _products_without(s)
+    return _svd_sign(u, vh)[..., None, None] * (_mT(vh) * p1[..., None, :]) @ _mT(u)
+
+
+def _adjugate_map(m, x, transpose):
+    """The derivative of adj at ``x`` applied to ``m`` (``transpose``: its adjoint)."""
+    u, s, vh = np.linalg.svd(x)
+    _, p2 = _products_without(s)
+    c = _svd_sign(u, vh)[..., None, None]
+    b = vh @ m @ u if transpose else _mT(u) @ m @ _mT(vh)
+    d = c * (_diag_embed(np.sum(p2 * _diag_part(b)[..., None, :], axis=-1)) - p2 * b)
+    return u @ d @ vh if transpose else _mT(vh) @ d @ _mT(u)
+
+
+adjugate_p = Primitive("numpy.linalg.det (adjugate)", _adjugate_impl)
+rule(adjugate_p, (lambda t, out, x: _adjugate_map(t, x, False),),
+     (lambda g, out, x: _adjugate_map(g, x, True),), needs=(("x",),))
+
 det_p = Primitive("numpy.linalg.det", np.linalg.det)
-rule(det_p, (lambda t, out, x: out * _trace2(np.linalg.solve(x, t)),),
-     (lambda g, out, x: (g * out)[..., None, None] * _mT(np.linalg.inv(x)),))
+rule(det_p, (lambda t, out, x: np.sum(_mT(bind(adjugate_p, (x,))) * t, axis=(-2, -1)),),
+     (lambda g, out, x: g[..., None, None] * _mT(bind(adjugate_p, (x,))),), needs=(("x",),))
 
 slogdet_p = Primitive("numpy.linalg.slogdet", lambda x: tuple(np.linalg.slogdet(x)))
 
@@ -607,7 +655,6 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 def _det(a):
     a = array_operand(a)
     _check_square("numpy.linalg.det", a)
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.det", _inverse_condition(plain_value(a)), "a nearly singular matrix")
     return bind(det_p, (a,))
 
 
