@@ -223,11 +223,6 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
     only this sweep references; further contributions are added into it in
     place instead of allocating a new array each time.
     """
-    with np.errstate(all="ignore"):        # a rule's arithmetic must not raise where the primal did not
-        _sweep(tape, adjoints, consume, keep_adjoints)
-
-
-def _sweep(tape, adjoints, consume, keep_adjoints):
     owned = _NOTHING_OWNED
     for i in range(len(tape) - 1, -1, -1):
         g = adjoints[i]
@@ -248,7 +243,10 @@ def _sweep(tape, adjoints, consume, keep_adjoints):
         j = 0
         for p in parents:
             if p is not None:
-                c = vjps[j](g, vals, params)
+                try:
+                    c = vjps[j](g, vals, params)
+                except FloatingPointError:
+                    c = _quietly(vjps[j], g, vals, params)
                 a = adjoints[p]
                 if a is None:
                     adjoints[p] = c
@@ -285,9 +283,23 @@ def _backward_rare(prim, parents, vals, params, g, adjoints):
     for j, p in enumerate(parents):
         if p is None:
             continue
-        c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
+        try:
+            c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
+        except FloatingPointError:
+            c = _quietly(vjps, j, g, vals, params) if variadic else _quietly(vjps[j], g, vals, params)
         a = adjoints[p]
         adjoints[p] = c if a is None else a + c
+
+
+def _quietly(fn, *args):
+    """``fn(*args)`` with NumPy's floating-point errors ignored.
+
+    A rule's own arithmetic may divide by zero or overflow where the primal did not (sqrt'(0) is
+    1 / (2 sqrt(0)) = inf): under ``np.errstate(all="raise")`` that must not raise, since the user's
+    computation did not.  The rule is rerun here only after it raised, so the common path pays nothing.
+    """
+    with np.errstate(all="ignore"):
+        return fn(*args)
 
 
 class Pullback:
