@@ -5,7 +5,9 @@ execution order, ``(prim, parents, vals, params)``.  ``parents[i]`` is the
 tape index of argument ``i`` (``None`` for a constant) and ``vals`` holds
 ``(out, *args)`` -- but only the positions the primitive's VJP rules need
 (``Primitive.needs``); the others are replaced by a :class:`~chainrule.core.Meta`
-with their shape and dtype.  A linear operation therefore keeps no array, and
+with their shape and dtype.  A kept constant that may still change (a writable
+array: the caller's, perhaps a buffer refilled between two uses) is copied, so
+the backward sweep sees the value the primal used.  A linear operation therefore keeps no array, and
 a linear time-stepping loop holds O(1) states, not one per step.  Inputs are
 entries of value ``None``.
 
@@ -48,6 +50,26 @@ def _drop(vals, drop):
             while isinstance(p, Tracer):                    # read shape and dtype off the plain value
                 p = p.primal
             vals[k] = Meta(getattr(p, "shape", ()), p.dtype if hasattr(p, "dtype") else np.result_type(p))
+    return tuple(vals)
+
+
+def may_change(v):
+    """Whether the plain array ``v`` may still change after the tape kept it: it is writable, or a
+    read-only view (a broadcast) of a writable array.  Arrays the engines make are results nobody
+    else writes to, but a constant can be the caller's buffer, refilled between two uses."""
+    if v.flags.writeable:
+        return True
+    base = v.base
+    return base is not None and getattr(getattr(base, "flags", None), "writeable", False)
+
+
+def _protect(vals, positions):
+    """``vals`` with the mutable constant arrays at ``positions`` replaced by copies."""
+    vals = list(vals)
+    for k in positions:
+        v = vals[k]
+        if type(v) is np.ndarray and may_change(v):
+            vals[k] = v.copy()
     return tuple(vals)
 
 
@@ -143,6 +165,10 @@ class ReverseLevel(Level):
         if drop and (self.nested or type(out) is np.ndarray or type(x) is np.ndarray
                      or (n == 2 and type(y) is np.ndarray)):
             vals = _drop(vals, drop)
+        if mask != 3 and n == 2:                            # a constant argument: keep a copy if it may change
+            k = 2 if mask == 1 else 1
+            if type(vals[k]) is np.ndarray and may_change(vals[k]):
+                vals = _protect(vals, (k,))
         tape = self.tape
         node = len(tape)
         tape.append((prim, parents, vals, params))
@@ -170,7 +196,11 @@ class ReverseLevel(Level):
             raise prim.missing_rule(parents)
         tape = self.tape
         node = len(tape)
-        tape.append((prim, tuple(parents), _drop((out, *primals), drop), params))
+        vals = _drop((out, *primals), drop)
+        constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
+        if constants:
+            vals = _protect(vals, constants)
+        tape.append((prim, tuple(parents), vals, params))
         return ReverseTracer(self, out, node)
 
     def _process_rare(self, prim, primals, parents, mask, out, params):
@@ -192,6 +222,9 @@ class ReverseLevel(Level):
         for k, v in enumerate(vals):
             if not keep[k]:
                 vals[k] = tuple(map(_meta, v)) if k == 0 and prim.multiple_results else _meta(v)
+        constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
+        if constants:
+            vals = _protect(vals, constants)
         tape = self.tape
         node = len(tape)
         tape.append((prim, tuple(parents), tuple(vals), params))

@@ -16,7 +16,7 @@ import numpy as np
 from ..core import Tracer
 from ..errors import NonScalarOutputError
 from ..forward import jvp_flat
-from ..reverse import vjp_flat
+from ..reverse import may_change, vjp_flat
 from ..pytree import flatten
 from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip, zeros
 from .mode import directions_per_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
@@ -121,7 +121,10 @@ def vjp(fun, *primals, has_aux=False):
     [2.583853163453, 2.0]
     """
     flat = FlatFun(fun, primals, tuple(range(len(primals))), has_aux)
-    outs, pullback = vjp_flat(flat, flat.in_leaves)
+    # vjp_fn may be called after the caller changed an input in place: the tape keeps copies
+    # (grad and jacrev sweep before they return, and need none)
+    leaves = [x.copy() if type(x) is np.ndarray and may_change(x) else x for x in flat.in_leaves]
+    outs, pullback = vjp_flat(flat, leaves)
 
     def vjp_fn(cotangent):
         cts = match_structure("the cotangent passed to vjp_fn", cotangent, flat.out_tree, outs)
