@@ -130,7 +130,8 @@ case("pinv wide", lambda a: np.linalg.pinv(a), (2, 4), covers=["numpy.linalg.pin
 case("pinv tall stack", lambda a: np.linalg.pinv(a), (2, 4, 3), covers=["numpy.linalg.pinv"])
 case("pinv of a rank-1 matrix", lambda a, b: np.linalg.pinv(np.outer(a, b), rcond=1e-5), (3,), (2,),
      covers=["numpy.linalg.pinv"], domain=(0.5, 2))
-case("lstsq", lambda a, b: _cat(*np.linalg.lstsq(a, b)[:2]), (5, 3), (5, 2), covers=["numpy.linalg.pinv"])
+case("lstsq", lambda a, b: _cat(*np.linalg.lstsq(a, b)[:2]), (5, 3), (5, 2),
+     covers=["numpy.linalg.pinv", "numpy value (rounding)"])
 case("lstsq singular values", lambda a, b: np.linalg.lstsq(a, b)[3] + np.linalg.lstsq(a, b)[0], (4, 3), (4,),
      covers=["numpy.linalg.svd(compute_uv=False)"])
 

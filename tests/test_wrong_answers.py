@@ -114,8 +114,15 @@ def test_eigh_upper_triangle_derivative():
     lambda x: np.linalg.norm(x, "fro", (0, 1), True),
     lambda x: np.linalg.norm(x, np.inf, 1),
     lambda x: np.trace(x[:3], 1, 1, 0),
-], ids=["svd", "svd values", "qr r", "pinv rcond", "norm 2 axis", "norm fro keepdims", "norm inf", "trace"])
-def test_linalg_positional_arguments_give_numpys_primal(call):
+    lambda x: np.linalg.lstsq(x, np.arange(5.0), None),
+    lambda x: np.linalg.lstsq(x[:3], np.ones((3, 2)), 1e-3),
+    lambda x: np.linalg.matrix_power(x[:3], 3),
+    lambda x: np.linalg.matrix_power(x[:3], -5),
+    lambda x: np.einsum("ij,jk", x, x.T),
+    lambda x: np.einsum("ij,jk,kl", x, x.T, x, optimize=True),
+], ids=["svd", "svd values", "qr r", "pinv rcond", "norm 2 axis", "norm fro keepdims", "norm inf", "trace",
+        "lstsq", "lstsq rcond", "matrix_power 3", "matrix_power -5", "einsum", "einsum optimize"])
+def test_linalg_primal_is_numpys_to_the_last_bit(call):
     x = np.random.default_rng(1).standard_normal((5, 3))
     want = call(x)
     want = want if isinstance(want, tuple) else (want,)

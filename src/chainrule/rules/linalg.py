@@ -346,6 +346,8 @@ def _matrix_power(a, n):
         return np.broadcast_to(np.eye(shape_of(a)[-1], dtype=dtype_of(a)), shape_of(a)).copy()
     if n < 0:
         a, n = np.linalg.inv(a), -n
+    if n == 3:                                  # NumPy's order of the products, so its rounding too
+        return np.matmul(np.matmul(a, a), a)
     result, power = None, a
     while n:                                    # binary powering: O(log n) products
         if n & 1:
@@ -409,8 +411,10 @@ register_function(np.linalg.multi_dot, _multi_dot)
 _LETTERS = string.ascii_letters
 
 
-def _einsum_impl(*operands, subscripts):
-    return np.einsum(subscripts, *operands, optimize=len(operands) > 1)
+def _einsum_impl(*operands, subscripts, optimize=True):
+    # the user's own call keeps the user's optimize (NumPy's primal, to the last bit); the rules' einsums
+    # contract with optimize=True (BLAS where it applies)
+    return np.einsum(subscripts, *operands, optimize=optimize and len(operands) > 1)
 
 
 einsum_p = Primitive("numpy.einsum", _einsum_impl, arity=None)
@@ -428,7 +432,7 @@ def _fresh(used, count):
     return "".join(free[:count])
 
 
-def _einsum_jvp(i, t, out, *ops, subscripts):
+def _einsum_jvp(i, t, out, *ops, subscripts, optimize=True):
     ins, rhs = _split_subscripts(subscripts)
     batch = _fresh(subscripts, ndim_of(t) - ndim_of(ops[i]))
     ins = list(ins)
@@ -438,7 +442,7 @@ def _einsum_jvp(i, t, out, *ops, subscripts):
     return bind(einsum_p, tuple(args), {"subscripts": ",".join(ins) + "->" + batch + rhs})
 
 
-def _einsum_vjp(i, g, out, *ops, subscripts):
+def _einsum_vjp(i, g, out, *ops, subscripts, optimize=True):
     ins, rhs = _split_subscripts(subscripts)
     target = ins[i]
     shape = shape_of(ops[i])
@@ -523,7 +527,8 @@ def _einsum(*operands, out=None, optimize=False, **kwargs):
                     raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {n}")
     ops = [np.broadcast_to(o, tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(t, shape_of(o))))
            for t, o in zip(ins, ops)]      # size-1 broadcasting made explicit, so the rules never see it
-    return bind(einsum_p, tuple(ops), {"subscripts": canon})
+    optimize = optimize if isinstance(optimize, (bool, str)) else True          # an explicit path: NumPy's own
+    return bind(einsum_p, tuple(ops), {"subscripts": canon, "optimize": optimize})
 
 
 register_function(np.einsum, _einsum)
@@ -988,20 +993,45 @@ def _pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
                          "numpy.linalg.pinv")
 
 
+class _Value:
+    """A plain array carried as a parameter (printed by its shape, not its entries)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __repr__(self):
+        return f"<NumPy's value, shape {np.shape(self.array)}>"
+
+
+# The identity on x whose primal is NumPy's own value for the same quantity (equal up to rounding):
+# where chainrule computes a function through a differentiable composition (lstsq through pinv), the
+# primal under a transform is still NumPy's, to the last bit, and the derivative the composition's.
+numpy_value_p = Primitive("numpy value (rounding)", lambda x, *, value: value.array)
+rule(numpy_value_p, (lambda t, out, x, *, value: t,), (lambda g, out, x, *, value: g,), needs=((),))
+
+
+def _with_numpy_value(x, value):
+    return bind(numpy_value_p, (x,), {"value": _Value(value)})
+
+
 def _lstsq(a, b, rcond=None):
     a, b = array_operand(a), array_operand(b)
     m, n = shape_of(a)
     rc = _effective_rcond(a, rcond, None)
     x = _pinv_checked(a, rc, "numpy.linalg.lstsq") @ b
-    _, _, rank, _ = np.linalg.lstsq(plain_value(a), plain_value(b), rcond=rc)
+    x_np, residuals_np, rank, s_np = np.linalg.lstsq(plain_value(a), plain_value(b), rcond=rc)
     if rank == n and m > n:
         r = a @ x - b
         residuals = np.sum(r * r, axis=0)
         if ndim_of(b) == 1:
             residuals = np.reshape(residuals, (1,))
+        residuals = _with_numpy_value(residuals, residuals_np)
     else:
         residuals = np.zeros((0,), dtype=dtype_of(a))
-    return x, residuals, rank, _svd(a, compute_uv=False)
+    return (_with_numpy_value(x, x_np), residuals, rank,
+            _with_numpy_value(_svd(a, compute_uv=False), s_np))
 
 
 _lstsq.convention = "rank held fixed: singular values under rcond * s_max are exact zeros"
