@@ -180,7 +180,9 @@ def grad(fun, argnums=0, has_aux=False):
 
     ``argnums`` (an int or a tuple of ints) says which positional arguments to
     differentiate; the gradient has the structure of that argument (a tuple of
-    them for a tuple ``argnums``).  ``fun`` must return a real scalar.
+    them for a tuple ``argnums``; a repeated entry gets the same derivative
+    again, as in JAX).  ``fun`` must return a real scalar.  The gradient is a
+    fresh array the caller may write to.
     Cost: one recorded forward sweep and one backward sweep, whatever the
     number of inputs.
 
