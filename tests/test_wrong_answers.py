@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.reverse import vjp_flat
+from chainrule.reverse import _same_bits, vjp_flat
 from chainrule.testing import check_grads
 
 sp = pytest.importorskip("scipy.special")
@@ -190,6 +190,39 @@ def test_pullback_unchanged_when_inputs_constants_and_outputs_change_later():
     e, pullback = cr.vjp(np.exp, np.array([0.0, 1.0]))         # exp's rule keeps its output
     e *= 0
     np.testing.assert_allclose(pullback(np.ones(2))[0], np.exp([0.0, 1.0]), rtol=1e-14)
+
+
+def test_large_buffers_refilled_or_reused():
+    """Past a few elements an unchanged constant shares one copy on the tape (a linear loop's matrix is
+    kept once, not per step); a changed one -- even only a sign of zero, or NaN where there was NaN --
+    is compared bit for bit."""
+    n = 100
+    a = np.random.default_rng(0).standard_normal((n, n)) / n
+    x = np.linspace(0.0, 1.0, n)
+
+    def loop(x, buf):
+        acc = 0.0
+        for k in range(4):
+            buf[:] = a * (k + 1)                              # refilled: new values each step
+            acc = acc + np.sum(buf @ x)
+        return acc
+    want = sum((k + 1) * a.sum(axis=0) for k in range(4))
+    np.testing.assert_allclose(cr.grad(loop)(x, np.empty((n, n))), want, rtol=1e-12)
+
+    def steps(x):
+        for _ in range(5):
+            x = a @ x                                         # a: one constant, unchanged
+        return x
+    _, pullback = vjp_flat(lambda xs: [steps(xs[0])], [x])
+    kept = {id(v) for entry in pullback.tape if entry is not None for v in entry[2] if isinstance(v, np.ndarray)}
+    assert len(kept) == 1                                     # one copy of a, none of the states
+    np.testing.assert_allclose(pullback([np.ones(n)])[0], np.linalg.matrix_power(a, 5).T @ np.ones(n),
+                               rtol=1e-12)
+
+    # "unchanged" means the same bits: NaN still NaN counts, -0.0 for +0.0 does not
+    nan = np.full(n, np.nan)
+    assert _same_bits(nan, nan.copy()) and not _same_bits(np.zeros(n), -np.zeros(n))
+    assert not _same_bits(np.zeros(n), np.zeros(n - 1)) and not _same_bits(np.zeros(n), np.zeros(n, np.float32))
 
 
 def test_read_only_constants_are_not_copied():

@@ -63,14 +63,18 @@ def may_change(v):
     return base is not None and getattr(getattr(base, "flags", None), "writeable", False)
 
 
-def _protect(vals, positions):
-    """``vals`` with the mutable constant arrays at ``positions`` replaced by copies."""
-    vals = list(vals)
-    for k in positions:
-        v = vals[k]
-        if type(v) is np.ndarray and may_change(v):
-            vals[k] = v.copy()
-    return tuple(vals)
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_SMALL = 64                 # elements: below this a copy is cheaper than looking for an earlier one
+
+
+def _same_bits(v, c):
+    """Whether array ``v`` still holds exactly the values of its earlier copy ``c`` (NaNs and -0.0 too)."""
+    if v.shape != c.shape or v.dtype != c.dtype:
+        return False
+    bits = _BITS.get(v.dtype.itemsize)
+    if bits is None or v.dtype.kind not in "biuf":
+        return bool(np.array_equal(v, c))
+    return bool(np.array_equal(v.view(bits), c.view(bits)))
 
 
 def _meta(v):
@@ -94,11 +98,36 @@ SELECT = _Select()
 class ReverseLevel(Level):
     """One reverse-mode transform; owns the tape (a list of entries)."""
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "snapshots")
 
     def __init__(self):
         Level.__init__(self)
         self.tape = []
+        self.snapshots = None       # id -> (constant, its copy): one copy while the constant is unchanged
+
+    def _protect(self, vals, positions):
+        """``vals`` with the constant arrays at ``positions`` that may still change replaced by copies.
+
+        A constant used again unchanged (the matrix of a linear time-stepping loop) shares one
+        copy: comparing costs about what copying does, but the tape holds it once, not per use.
+        """
+        vals = list(vals)
+        for k in positions:
+            v = vals[k]
+            if type(v) is not np.ndarray or not may_change(v):
+                continue
+            if v.size <= _SMALL:
+                vals[k] = v.copy()
+                continue
+            if self.snapshots is None:
+                self.snapshots = {}
+            seen = self.snapshots.get(id(v))
+            if seen is not None and seen[0] is v and _same_bits(v, seen[1]):
+                vals[k] = seen[1]
+            else:
+                vals[k] = c = v.copy()
+                self.snapshots[id(v)] = (v, c)
+        return tuple(vals)
 
     def new_input(self, value):
         node = len(self.tape)
@@ -168,7 +197,7 @@ class ReverseLevel(Level):
         if mask != 3 and n == 2:                            # a constant argument: keep a copy if it may change
             k = 2 if mask == 1 else 1
             if type(vals[k]) is np.ndarray and may_change(vals[k]):
-                vals = _protect(vals, (k,))
+                vals = self._protect(vals, (k,))
         tape = self.tape
         node = len(tape)
         tape.append((prim, parents, vals, params))
@@ -199,7 +228,7 @@ class ReverseLevel(Level):
         vals = _drop((out, *primals), drop)
         constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
         if constants:
-            vals = _protect(vals, constants)
+            vals = self._protect(vals, constants)
         tape.append((prim, tuple(parents), vals, params))
         return ReverseTracer(self, out, node)
 
@@ -224,7 +253,7 @@ class ReverseLevel(Level):
                 vals[k] = tuple(map(_meta, v)) if k == 0 and prim.multiple_results else _meta(v)
         constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
         if constants:
-            vals = _protect(vals, constants)
+            vals = self._protect(vals, constants)
         tape = self.tape
         node = len(tape)
         tape.append((prim, tuple(parents), tuple(vals), params))

@@ -60,9 +60,9 @@ def _finish(adjoint, x, batch=()):
         return _zeros(batch, x)
     if type(adjoint) is np.float64 and type(x) is np.float64:       # the scalar case, quickly
         return adjoint
-    if type(adjoint) is np.ndarray and not adjoint.flags.writeable:
-        adjoint = adjoint.copy()                                    # e.g. the broadcast adjoint of a sum
     dt = dtype_of(x)
+    if type(adjoint) is np.ndarray and not adjoint.flags.writeable:
+        adjoint = adjoint.astype(dt)                                # e.g. the broadcast adjoint of a sum
     if getattr(adjoint, "dtype", None) is dt and (batch or not isinstance(adjoint, np.ndarray)):
         return adjoint
     if dtype_of(adjoint) != dt:
