@@ -7,7 +7,9 @@ tape index of argument ``i`` (``None`` for a constant) and ``vals`` holds
 (``Primitive.needs``); the others are replaced by a :class:`~chainrule.core.Meta`
 with their shape and dtype.  A kept constant that may still change (a writable
 array: the caller's, perhaps a buffer refilled between two uses) is copied, so
-the backward sweep sees the value the primal used.  A linear operation therefore keeps no array, and
+the backward sweep sees the value the primal used; one copy serves all its uses
+while its bits stay the same.  A read-only array (``data.setflags(write=False)``)
+is kept by reference, without the copy.  A linear operation therefore keeps no array, and
 a linear time-stepping loop holds O(1) states, not one per step.  Inputs are
 entries of value ``None``.
 
