@@ -152,3 +152,9 @@ def test_cli_numbers_that_fit_still_work(capsys):
         assert main(["explain", "x * 2", "--at", "x=1" + "0" * 300, "--json"]) == 0
     steps = json.loads(capsys.readouterr().out)["steps"]
     assert steps[0]["primal"] == 1e300 and steps[1]["primal"] == 2e300 and steps[1]["tangent"] == 2.0
+
+
+def test_cli_huge_repeat_is_a_usage_error(capsys):
+    assert main(["advise", "x * 2", "--at", "x=2", "--repeat", "1" + "0" * 30]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--repeat must be between 1 and" in err and "\n" not in err

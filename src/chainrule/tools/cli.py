@@ -33,6 +33,7 @@ __all__ = ["main", "compile_expression", "parse_assignments", "ExpressionError",
 MAX_LENGTH = 2000        # characters of an expression
 MAX_DEPTH = 64           # nesting of its syntax tree
 MAX_ELEMENTS = 100_000   # entries of one --at value
+MAX_REPEAT = 10_000      # runs of each mode for advise
 
 # the NumPy functions an expression may call, by the name it uses
 FUNCTIONS = {name: getattr(np, name) for name in (
@@ -389,8 +390,8 @@ def _cmd_explain(args):
 def _cmd_advise(args):
     from .advise import advise
     f, point, names = _build(args.target, parse_assignments(args.at), args.wrt)
-    if args.repeat < 1:
-        raise UsageError("--repeat must be at least 1")
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise UsageError(f"--repeat must be between 1 and {MAX_REPEAT}, got {args.repeat}")
     argnums = tuple(range(len(point)))
     a = _run_user(lambda: advise(f, *point, argnums=argnums if len(point) > 1 else 0, repeat=args.repeat),
                   args.traceback)
