@@ -13,9 +13,7 @@ Nothing is kept once an operation has returned, so memory stays at the
 primal's plus one tangent per live value.
 """
 
-import numpy as np
-
-from .core import EMPTY, Level, Tracer, bind
+from .core import EMPTY, Level, Tracer, bind, quietly
 from .errors import NotDifferentiableError
 
 __all__ = ["ForwardTracer", "ForwardLevel", "jvp_flat"]
@@ -48,7 +46,7 @@ class ForwardLevel(Level):
         try:
             return ForwardTracer(self, out, rule(a.tangent, (out, x), EMPTY))
         except FloatingPointError:
-            return ForwardTracer(self, out, _quietly(rule, a.tangent, (out, x), EMPTY))
+            return ForwardTracer(self, out, quietly(rule, a.tangent, (out, x), EMPTY))
 
     def process(self, prim, args, params):
         if len(args) == 2 and prim.fast:                    # unrolled: the bulk of all operations
@@ -84,7 +82,7 @@ class ForwardLevel(Level):
                     t_out = c if t_out is None else t_out + c
                 return ForwardTracer(self, out, t_out)
             except FloatingPointError:
-                return ForwardTracer(self, out, _quietly(self._tangent, prim, [ta, tb], vals, params))
+                return ForwardTracer(self, out, quietly(self._tangent, prim, [ta, tb], vals, params))
         primals = []
         tangents = []
         for a in args:
@@ -106,7 +104,7 @@ class ForwardLevel(Level):
         try:
             return ForwardTracer(self, out, self._tangent(prim, tangents, vals, params))
         except FloatingPointError:
-            return ForwardTracer(self, out, _quietly(self._tangent, prim, tangents, vals, params))
+            return ForwardTracer(self, out, quietly(self._tangent, prim, tangents, vals, params))
 
     @staticmethod
     def _tangent(prim, tangents, vals, params):
@@ -135,7 +133,7 @@ class ForwardLevel(Level):
         try:
             return self._rare_tangents(prim, primals, tangents, out, params)
         except FloatingPointError:
-            return _quietly(self._rare_tangents, prim, primals, tangents, out, params)
+            return quietly(self._rare_tangents, prim, primals, tangents, out, params)
 
     def _rare_tangents(self, prim, primals, tangents, out, params):
         jvps = prim.jvps
@@ -164,17 +162,6 @@ class ForwardLevel(Level):
         if prim.multiple_results:
             return tuple(ForwardTracer(self, o, t) for o, t in zip(out, t_out))
         return ForwardTracer(self, out, t_out)
-
-
-def _quietly(fn, *args):
-    """``fn(*args)`` with NumPy's floating-point errors ignored.
-
-    A rule's own arithmetic may divide by zero or overflow where the primal did not (sqrt'(0) is
-    1 / (2 sqrt(0)) = inf): under ``np.errstate(all="raise")`` that must not raise, since the user's
-    computation did not.  The rule is rerun here only after it raised, so the common path pays nothing.
-    """
-    with np.errstate(all="ignore"):
-        return fn(*args)
 
 
 def jvp_flat(fun, primals, tangents):

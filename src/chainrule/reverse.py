@@ -5,13 +5,14 @@ execution order, ``(prim, parents, vals, params)``.  ``parents[i]`` is the
 tape index of argument ``i`` (``None`` for a constant) and ``vals`` holds
 ``(out, *args)`` -- but only the positions the primitive's VJP rules need
 (``Primitive.needs``); the others are replaced by a :class:`~chainrule.core.Meta`
-with their shape and dtype.  A kept constant that may still change (a writable
-array: the caller's, perhaps a buffer refilled between two uses) is copied, so
-the backward sweep sees the value the primal used; one copy serves all its uses
-while its bits stay the same.  A read-only array (``data.setflags(write=False)``)
-is kept by reference, without the copy.  A linear operation therefore keeps no array, and
+with their shape and dtype.  A linear operation therefore keeps no array, and
 a linear time-stepping loop holds O(1) states, not one per step.  Inputs are
 entries of value ``None``.
+
+A kept constant that may still change (a writable array: the caller's, perhaps
+a buffer refilled between two uses) is copied, so the backward sweep sees the
+value the primal used; one copy serves all its uses while its bits stay the
+same.  A read-only array (``data.setflags(write=False)``) is kept by reference.
 
 The backward sweep walks the tape once, from the end, in a plain loop (no
 recursion, so 10^5 chained operations are fine).  Adjoints may carry a
@@ -22,7 +23,7 @@ values it kept -- as soon as the entry has been processed.
 
 import numpy as np
 
-from .core import EMPTY, Level, Meta, Tracer, bind
+from .core import EMPTY, Level, Meta, Tracer, bind, quietly
 from .errors import NotDifferentiableError
 
 __all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward", "tape_nbytes"]
@@ -198,8 +199,8 @@ class ReverseLevel(Level):
             vals = _drop(vals, drop)
         if mask != 3 and n == 2:                            # a constant argument: keep a copy if it may change
             k = 2 if mask == 1 else 1
-            if type(vals[k]) is np.ndarray and may_change(vals[k]):
-                vals = self._protect(vals, (k,))
+            if type(vals[k]) is np.ndarray or mask == 0:
+                vals = self._protect(vals, (k,) if mask else (1, 2))
         tape = self.tape
         node = len(tape)
         tape.append((prim, parents, vals, params))
@@ -310,7 +311,7 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
                 try:
                     c = vjps[j](g, vals, params)
                 except FloatingPointError:
-                    c = _quietly(vjps[j], g, vals, params)
+                    c = quietly(vjps[j], g, vals, params)
                 a = adjoints[p]
                 if a is None:
                     adjoints[p] = c
@@ -350,20 +351,9 @@ def _backward_rare(prim, parents, vals, params, g, adjoints):
         try:
             c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
         except FloatingPointError:
-            c = _quietly(vjps, j, g, vals, params) if variadic else _quietly(vjps[j], g, vals, params)
+            c = quietly(vjps, j, g, vals, params) if variadic else quietly(vjps[j], g, vals, params)
         a = adjoints[p]
         adjoints[p] = c if a is None else a + c
-
-
-def _quietly(fn, *args):
-    """``fn(*args)`` with NumPy's floating-point errors ignored.
-
-    A rule's own arithmetic may divide by zero or overflow where the primal did not (sqrt'(0) is
-    1 / (2 sqrt(0)) = inf): under ``np.errstate(all="raise")`` that must not raise, since the user's
-    computation did not.  The rule is rerun here only after it raised, so the common path pays nothing.
-    """
-    with np.errstate(all="ignore"):
-        return fn(*args)
 
 
 class Pullback:
