@@ -67,7 +67,10 @@ def may_change(v):
 
 
 _BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-_SMALL = 64                 # elements: below this a copy is cheaper than looking for an earlier one
+# Up to this many bytes a copy per use is cheaper than comparing with an earlier copy (a comparison
+# costs about what a copy of the same size does, plus ~5 us), and it costs the tape no more memory
+# than one intermediate result of that size; past it, one copy is shared while the bits stay the same.
+_SMALL_BYTES = 1 << 16
 
 
 def _same_bits(v, c):
@@ -77,7 +80,7 @@ def _same_bits(v, c):
     bits = _BITS.get(v.dtype.itemsize)
     if bits is None or v.dtype.kind not in "biuf":
         return bool(np.array_equal(v, c))
-    return bool(np.array_equal(v.view(bits), c.view(bits)))
+    return bool(np.equal(v.view(bits), c.view(bits)).all())
 
 
 def _meta(v):
@@ -119,7 +122,7 @@ class ReverseLevel(Level):
             v = vals[k]
             if type(v) is not np.ndarray or not may_change(v):
                 continue
-            if v.size <= _SMALL:
+            if v.nbytes <= _SMALL_BYTES:
                 vals[k] = v.copy()
                 continue
             if self.snapshots is None:
