@@ -76,8 +76,11 @@ def test_repeated_argnums_of_a_pytree_argument():
 def test_np_matrix_input_is_refused():
     m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
     for transform in (cr.grad, cr.jacfwd, cr.jacrev):
-        with pytest.raises(cr.InputDtypeError, match=r"np\.matrix.*np\.asarray"):
+        with pytest.raises(cr.InputDtypeError, match=r"argument 0 of <lambda> is an np\.matrix.*np\.asarray"):
             transform(lambda a: np.sum(a * a))(m)
+        # a fixed np.matrix argument would meet a traced ndarray in x * m: elementwise, not NumPy's product
+        with pytest.raises(cr.InputDtypeError, match=r"argument 1 of <lambda> is an np\.matrix.*@"):
+            transform(lambda x, m: np.sum(x * m))(np.eye(2), m)
 
 
 # -- eigh/eigvalsh: the primal under a transform is NumPy's own ------------------------------------

@@ -179,6 +179,13 @@ class FlatFun:
             self.repeats = self.argnums
             self.argnums = tuple(dict.fromkeys(self.argnums))
         self.has_aux = has_aux
+        for i, x in enumerate(args):
+            if isinstance(x, np.matrix) and i not in self.argnums:      # ours go through check_input
+                raise InputDtypeError(
+                    f"argument {i} of {_fname(f)} is an np.matrix, whose * and ** are matrix products; on a "
+                    "traced value they would be elementwise (ndarray semantics), so the result and its "
+                    "derivative would belong to another function. Convert it with np.asarray(x) and write "
+                    "matrix products with @.")
         diff = [args[i] for i in self.argnums]
         for i, x in zip(self.argnums, diff):
             if x is None:
