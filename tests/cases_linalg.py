@@ -83,7 +83,8 @@ case("solve broadcast stacks", lambda b, a: np.linalg.solve(_shift(a), b), (2, 3
      covers=["numpy.linalg.solve"])
 case("solve stacked a", lambda a, b: np.linalg.solve(_shift(a), b), (2, 3, 3), (3, 1),
      covers=["numpy.linalg.solve"])
-case("det", lambda a: np.linalg.det(a), (3, 3), covers=["numpy.linalg.det"], domain=(0.5, 2))
+case("det", lambda a: np.linalg.det(a), (3, 3), covers=["numpy.linalg.det", "numpy.linalg.det (adjugate)"],
+     domain=(0.5, 2))
 case("det of a stack", lambda a: np.linalg.det(_shift(a)), (2, 3, 3), covers=["numpy.linalg.det"])
 case("slogdet", lambda a: np.linalg.slogdet(_shift(a)).logabsdet * np.linalg.slogdet(a).sign, (2, 3, 3),
      covers=["numpy.linalg.slogdet"])
@@ -129,7 +130,8 @@ case("pinv wide", lambda a: np.linalg.pinv(a), (2, 4), covers=["numpy.linalg.pin
 case("pinv tall stack", lambda a: np.linalg.pinv(a), (2, 4, 3), covers=["numpy.linalg.pinv"])
 case("pinv of a rank-1 matrix", lambda a, b: np.linalg.pinv(np.outer(a, b), rcond=1e-5), (3,), (2,),
      covers=["numpy.linalg.pinv"], domain=(0.5, 2))
-case("lstsq", lambda a, b: _cat(*np.linalg.lstsq(a, b)[:2]), (5, 3), (5, 2), covers=["numpy.linalg.pinv"])
+case("lstsq", lambda a, b: _cat(*np.linalg.lstsq(a, b)[:2]), (5, 3), (5, 2),
+     covers=["numpy.linalg.pinv", "numpy value (rounding)"])
 case("lstsq singular values", lambda a, b: np.linalg.lstsq(a, b)[3] + np.linalg.lstsq(a, b)[0], (4, 3), (4,),
      covers=["numpy.linalg.svd(compute_uv=False)"])
 

@@ -51,7 +51,7 @@ class NonScalarOutputError(ChainruleError, TypeError):
 
 
 class ShapeMismatchError(ChainruleError, ValueError):
-    """A tangent or adjoint whose shape or structure does not match its primal."""
+    """A tangent or adjoint whose shape or structure does not match its primal (or is complex for a real one)."""
 
 
 class ArgnumsError(ChainruleError, ValueError):

@@ -15,7 +15,7 @@ primal's plus one tangent per live value.
 
 import numpy as np
 
-from .core import EMPTY, Level, Tracer, bind, promote
+from .core import EMPTY, Level, Tracer, bind, promote, quietly
 from .errors import NotDifferentiableError
 
 __all__ = ["ForwardTracer", "ForwardLevel", "jvp_flat"]
@@ -45,7 +45,10 @@ class ForwardLevel(Level):
         rule = prim.jvps[0]
         if rule is None:
             raise NotDifferentiableError(prim.name, "with respect to argument 0")
-        return ForwardTracer(self, out, rule(a.tangent, (out, x), EMPTY))
+        try:
+            return ForwardTracer(self, out, rule(a.tangent, (out, x), EMPTY))
+        except FloatingPointError:
+            return ForwardTracer(self, out, quietly(rule, a.tangent, (out, x), EMPTY))
 
     def process(self, prim, args, params):
         if len(args) == 2 and prim.fast:                    # unrolled: the bulk of all operations
@@ -65,20 +68,23 @@ class ForwardLevel(Level):
             else:
                 out = prim.impl(x, y, **params)
             vals = (out, x, y)
-            if prim.jvp_all is not None and ta is not None and tb is not None:   # pays off with two tangents
-                return ForwardTracer(self, out, prim.jvp_all((ta, tb), vals, params))
-            jvps = prim.jvps
-            t_out = None
-            if ta is not None:
-                if jvps[0] is None:
-                    raise NotDifferentiableError(prim.name, "with respect to argument 0")
-                t_out = jvps[0](ta, vals, params)
-            if tb is not None:
-                if jvps[1] is None:
-                    raise NotDifferentiableError(prim.name, "with respect to argument 1")
-                c = jvps[1](tb, vals, params)
-                t_out = c if t_out is None else t_out + c
-            return ForwardTracer(self, out, t_out)
+            try:
+                if prim.jvp_all is not None and ta is not None and tb is not None:   # pays off with two tangents
+                    return ForwardTracer(self, out, prim.jvp_all((ta, tb), vals, params))
+                jvps = prim.jvps
+                t_out = None
+                if ta is not None:
+                    if jvps[0] is None:
+                        raise NotDifferentiableError(prim.name, "with respect to argument 0")
+                    t_out = jvps[0](ta, vals, params)
+                if tb is not None:
+                    if jvps[1] is None:
+                        raise NotDifferentiableError(prim.name, "with respect to argument 1")
+                    c = jvps[1](tb, vals, params)
+                    t_out = c if t_out is None else t_out + c
+                return ForwardTracer(self, out, t_out)
+            except FloatingPointError:
+                return ForwardTracer(self, out, quietly(self._tangent, prim, [ta, tb], vals, params))
         primals = []
         tangents = []
         for a in args:
@@ -96,10 +102,18 @@ class ForwardLevel(Level):
             out = prim.impl(*primals, **params)
         if not prim.fast:
             return self._process_rare(prim, primals, tangents, out, params)
-        jvps = prim.jvps
         vals = (out, *primals)
+        try:
+            return ForwardTracer(self, out, self._tangent(prim, tangents, vals, params))
+        except FloatingPointError:
+            return ForwardTracer(self, out, quietly(self._tangent, prim, tangents, vals, params))
+
+    @staticmethod
+    def _tangent(prim, tangents, vals, params):
+        """The output tangent of a fast primitive: the sum of its rules over the arguments with tangents."""
         if prim.jvp_all is not None:
-            return ForwardTracer(self, out, prim.jvp_all(tangents, vals, params))
+            return prim.jvp_all(tangents, vals, params)
+        jvps = prim.jvps
         t_out = None
         i = 0
         for t in tangents:
@@ -110,15 +124,21 @@ class ForwardLevel(Level):
                 c = rule(t, vals, params)
                 t_out = c if t_out is None else t_out + c
             i += 1
-        return ForwardTracer(self, out, t_out)
+        return t_out
 
     def _process_rare(self, prim, primals, tangents, out, params):
         """Non-differentiable, variadic and multiple-result primitives."""
         if not prim.differentiable:
             return out
-        jvps = prim.jvps
-        if jvps is None:
+        if prim.jvps is None:
             raise NotDifferentiableError(prim.name)
+        try:
+            return self._rare_tangents(prim, primals, tangents, out, params)
+        except FloatingPointError:
+            return quietly(self._rare_tangents, prim, primals, tangents, out, params)
+
+    def _rare_tangents(self, prim, primals, tangents, out, params):
+        jvps = prim.jvps
         vals = (out, *primals)
         t_out = None
         variadic = prim.arity is None

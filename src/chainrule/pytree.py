@@ -42,7 +42,9 @@ def _describe(td):
     if td.kind is type(None):
         return "None"
     inner = ", ".join(_describe(c) for c in td.children)
-    return f"[{inner}]" if td.kind is list else f"({inner})"
+    if td.kind is list:
+        return f"[{inner}]"
+    return f"({inner})" if td.kind is tuple else f"{td.kind.__name__}({inner})"      # a named tuple
 
 
 def _flatten(tree, leaves):

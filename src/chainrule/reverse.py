@@ -9,6 +9,11 @@ with their shape and dtype.  A linear operation therefore keeps no array, and
 a linear time-stepping loop holds O(1) states, not one per step.  Inputs are
 entries of value ``None``.
 
+A kept constant that may still change (a writable array: the caller's, perhaps
+a buffer refilled between two uses) is copied, so the backward sweep sees the
+value the primal used; one copy serves all its uses while its bits stay the
+same.  A read-only array (``data.setflags(write=False)``) is kept by reference.
+
 The backward sweep walks the tape once, from the end, in a plain loop (no
 recursion, so 10^5 chained operations are fine).  Adjoints may carry a
 leading batch axis of k output directions, so ``jacrev`` pulls all m rows of
@@ -18,7 +23,7 @@ values it kept -- as soon as the entry has been processed.
 
 import numpy as np
 
-from .core import EMPTY, Level, Meta, Tracer, bind, promote
+from .core import EMPTY, Level, Meta, Tracer, bind, promote, quietly
 from .errors import NotDifferentiableError
 
 __all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward", "tape_nbytes"]
@@ -51,6 +56,33 @@ def _drop(vals, drop):
     return tuple(vals)
 
 
+def may_change(v):
+    """Whether the plain array ``v`` may still change after the tape kept it: it is writable, or a
+    read-only view (a broadcast) of a writable array.  Arrays the engines make are results nobody
+    else writes to, but a constant can be the caller's buffer, refilled between two uses."""
+    if v.flags.writeable:
+        return True
+    base = v.base
+    return base is not None and getattr(getattr(base, "flags", None), "writeable", False)
+
+
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+# Up to this many bytes a copy per use is cheaper than comparing with an earlier copy (a comparison
+# costs about what a copy of the same size does, plus ~5 us), and it costs the tape no more memory
+# than one intermediate result of that size; past it, one copy is shared while the bits stay the same.
+_SMALL_BYTES = 1 << 16
+
+
+def _same_bits(v, c):
+    """Whether array ``v`` still holds exactly the values of its earlier copy ``c`` (NaNs and -0.0 too)."""
+    if v.shape != c.shape or v.dtype != c.dtype:
+        return False
+    bits = _BITS.get(v.dtype.itemsize)
+    if bits is None or v.dtype.kind not in "biuf":
+        return bool(np.array_equal(v, c))
+    return bool(np.equal(v.view(bits), c.view(bits)).all())
+
+
 def _meta(v):
     # Scalars are kept as they are (cheaper than a Meta); arrays and tracers are not.
     if isinstance(v, _ARRAYS):
@@ -72,11 +104,36 @@ SELECT = _Select()
 class ReverseLevel(Level):
     """One reverse-mode transform; owns the tape (a list of entries)."""
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "snapshots")
 
     def __init__(self):
         Level.__init__(self)
         self.tape = []
+        self.snapshots = None       # id -> (constant, its copy): one copy while the constant is unchanged
+
+    def _protect(self, vals, positions):
+        """``vals`` with the constant arrays at ``positions`` that may still change replaced by copies.
+
+        A constant used again unchanged (the matrix of a linear time-stepping loop) shares one
+        copy: comparing costs about what copying does, but the tape holds it once, not per use.
+        """
+        vals = list(vals)
+        for k in positions:
+            v = vals[k]
+            if type(v) is not np.ndarray or not may_change(v):
+                continue
+            if v.nbytes <= _SMALL_BYTES:
+                vals[k] = v.copy()
+                continue
+            if self.snapshots is None:
+                self.snapshots = {}
+            seen = self.snapshots.get(id(v))
+            if seen is not None and seen[0] is v and _same_bits(v, seen[1]):
+                vals[k] = seen[1]
+            else:
+                vals[k] = c = v.copy()
+                self.snapshots[id(v)] = (v, c)
+        return tuple(vals)
 
     def new_input(self, value):
         node = len(self.tape)
@@ -143,6 +200,10 @@ class ReverseLevel(Level):
         if drop and (self.nested or type(out) is np.ndarray or type(x) is np.ndarray
                      or (n == 2 and type(y) is np.ndarray)):
             vals = _drop(vals, drop)
+        if mask != 3 and n == 2:                            # a constant argument: keep a copy if it may change
+            k = 2 if mask == 1 else 1
+            if type(vals[k]) is np.ndarray or mask == 0:
+                vals = self._protect(vals, (k,) if mask else (1, 2))
         tape = self.tape
         node = len(tape)
         tape.append((prim, parents, vals, params))
@@ -170,7 +231,11 @@ class ReverseLevel(Level):
             raise prim.missing_rule(parents)
         tape = self.tape
         node = len(tape)
-        tape.append((prim, tuple(parents), _drop((out, *primals), drop), params))
+        vals = _drop((out, *primals), drop)
+        constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
+        if constants:
+            vals = self._protect(vals, constants)
+        tape.append((prim, tuple(parents), vals, params))
         return ReverseTracer(self, out, node)
 
     def _process_rare(self, prim, primals, parents, mask, out, params):
@@ -192,6 +257,9 @@ class ReverseLevel(Level):
         for k, v in enumerate(vals):
             if not keep[k]:
                 vals[k] = tuple(map(_meta, v)) if k == 0 and prim.multiple_results else _meta(v)
+        constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
+        if constants:
+            vals = self._protect(vals, constants)
         tape = self.tape
         node = len(tape)
         tape.append((prim, tuple(parents), tuple(vals), params))
@@ -243,7 +311,10 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
         j = 0
         for p in parents:
             if p is not None:
-                c = vjps[j](g, vals, params)
+                try:
+                    c = vjps[j](g, vals, params)
+                except FloatingPointError:
+                    c = quietly(vjps[j], g, vals, params)
                 a = adjoints[p]
                 if a is None:
                     adjoints[p] = c
@@ -280,7 +351,10 @@ def _backward_rare(prim, parents, vals, params, g, adjoints):
     for j, p in enumerate(parents):
         if p is None:
             continue
-        c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
+        try:
+            c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
+        except FloatingPointError:
+            c = quietly(vjps, j, g, vals, params) if variadic else quietly(vjps[j], g, vals, params)
         a = adjoints[p]
         adjoints[p] = c if a is None else a + c
 

@@ -21,7 +21,7 @@ Python function with NumPy's signature that canonicalises the arguments
 
 import numpy as np
 
-__all__ = ["Primitive", "Meta", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY"]
+__all__ = ["Primitive", "Meta", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
 
 EMPTY = {}                  # the shared params dict of primitives without static parameters
 
@@ -154,3 +154,15 @@ class Meta:
 
     def __repr__(self):
         return f"Meta(shape={self.shape}, dtype={self.dtype})"
+
+
+def quietly(rule, *args):
+    """``rule(*args)`` with NumPy's floating-point errors ignored.
+
+    A rule's own arithmetic may divide by zero or overflow where the primal did not (sqrt'(0) is
+    1 / (2 sqrt(0)) = inf): under ``np.errstate(all="raise")`` that must not raise, since the user's
+    computation did not.  The engines rerun a rule here only after it raised FloatingPointError,
+    so the common path pays nothing.
+    """
+    with np.errstate(all="ignore"):
+        return rule(*args)

@@ -19,8 +19,11 @@ diagonal) and a vector of ones restores an index summed in operand i only.
 
 The factorisations (``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``,
 ``eigh``, ``svd``, ``qr``, ``pinv``) are primitives whose rules are written
-with ``matmul`` and ``solve``, so they are differentiable again.  Their
-derivatives blow up where the factorisation is not unique or the matrix is
+with ``matmul`` and ``solve``, so they are differentiable again.  ``det`` is a
+polynomial: its derivative is the adjugate, computed through the SVD without
+division, so it is exact at singular matrices too (first and second order;
+higher orders differentiate the SVD, whose rules warn at repeated singular
+values).  The others' derivatives blow up where the factorisation is not unique or the matrix is
 singular; a frontend measures the distance to that limit on the primal and
 emits :class:`chainrule.errors.NearlyDegenerateWarning` when it is below
 ``DEGENERACY_TOL`` = sqrt(machine epsilon): past it the derivative may have
@@ -343,6 +346,8 @@ def _matrix_power(a, n):
         return np.broadcast_to(np.eye(shape_of(a)[-1], dtype=dtype_of(a)), shape_of(a)).copy()
     if n < 0:
         a, n = np.linalg.inv(a), -n
+    if n == 3:                                  # NumPy's order of the products, so its rounding too
+        return np.matmul(np.matmul(a, a), a)
     result, power = None, a
     while n:                                    # binary powering: O(log n) products
         if n & 1:
@@ -406,8 +411,10 @@ register_function(np.linalg.multi_dot, _multi_dot)
 _LETTERS = string.ascii_letters
 
 
-def _einsum_impl(*operands, subscripts):
-    return np.einsum(subscripts, *operands, optimize=len(operands) > 1)
+def _einsum_impl(*operands, subscripts, optimize=True):
+    # the user's own call keeps the user's optimize (NumPy's primal, to the last bit); the rules' einsums
+    # contract with optimize=True (BLAS where it applies)
+    return np.einsum(subscripts, *operands, optimize=optimize and len(operands) > 1)
 
 
 einsum_p = Primitive("numpy.einsum", _einsum_impl, arity=None)
@@ -425,7 +432,7 @@ def _fresh(used, count):
     return "".join(free[:count])
 
 
-def _einsum_jvp(i, t, out, *ops, subscripts):
+def _einsum_jvp(i, t, out, *ops, subscripts, optimize=True):
     ins, rhs = _split_subscripts(subscripts)
     batch = _fresh(subscripts, ndim_of(t) - ndim_of(ops[i]))
     ins = list(ins)
@@ -435,7 +442,7 @@ def _einsum_jvp(i, t, out, *ops, subscripts):
     return bind(einsum_p, tuple(args), {"subscripts": ",".join(ins) + "->" + batch + rhs})
 
 
-def _einsum_vjp(i, g, out, *ops, subscripts):
+def _einsum_vjp(i, g, out, *ops, subscripts, optimize=True):
     ins, rhs = _split_subscripts(subscripts)
     target = ins[i]
     shape = shape_of(ops[i])
@@ -520,7 +527,8 @@ def _einsum(*operands, out=None, optimize=False, **kwargs):
                     raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {n}")
     ops = [np.broadcast_to(o, tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(t, shape_of(o))))
            for t, o in zip(ins, ops)]      # size-1 broadcasting made explicit, so the rules never see it
-    return bind(einsum_p, tuple(ops), {"subscripts": canon})
+    optimize = optimize if isinstance(optimize, (bool, str)) else True          # an explicit path: NumPy's own
+    return bind(einsum_p, tuple(ops), {"subscripts": canon, "optimize": optimize})
 
 
 register_function(np.einsum, _einsum)
@@ -584,9 +592,54 @@ def _solve(a, b):
 register_function(np.linalg.solve, _solve)
 
 # -- det and slogdet ---------------------------------------------------------------------------------
+# det is a polynomial, d det(A) = tr(adj(A) dA), and the adjugate adj(A) (= det(A) inv(A) where A is
+# invertible) exists everywhere: through the SVD A = U S Vh it is c Vh^T adj(S) U^T with c = det(U) det(Vh)
+# = +-1 and adj(S) = diag(prod_{k != i} s_k), products without division, so exact at singular A too.
+# Its derivative has the same form: adj(S + e B) = adj(S) + e (diag(P diag(B)) - P * B) + O(e^2), with
+# P[i, j] = prod_{k not in (i, j)} s_k (0 on the diagonal); the VJP is the same map transposed.
+
+def _products_without(s):
+    """``(p1, p2)``: p1[..., i] = prod of s without s_i; p2[..., i, j] = without s_i and s_j (0 if i == j)."""
+    n = shape_of(s)[-1]
+    one = np.ones(shape_of(s)[:-1] + (1,), dtype=dtype_of(s))
+    before = np.cumprod(np.concatenate([one, s[..., :-1]], axis=-1), axis=-1)              # prod s[:i]
+    after = np.flip(np.cumprod(np.concatenate([one, np.flip(s[..., 1:], -1)], axis=-1), axis=-1), -1)  # s[i+1:]
+    k = np.arange(n)
+    later = k[None, :] > k[:, None]
+    between = np.cumprod(np.where(later, s[..., None, :], 1.0), axis=-1)      # [i, j]: prod s[i+1 : j+1]
+    between = np.concatenate([np.ones(shape_of(between)[:-1] + (1,), dtype=dtype_of(s)), between[..., :-1]], -1)
+    upper = np.where(later, before[..., :, None] * between * after[..., None, :], 0.0)     # i < j
+    return before * after, upper + _mT(upper)
+
+
+def _svd_sign(u, vh):
+    """det(U) det(Vh), +-1 and locally constant: read off the plain values."""
+    return np.linalg.det(plain_value(u)) * np.linalg.det(plain_value(vh))
+
+
+def _adjugate_impl(x):
+    u, s, vh = np.linalg.svd(x)
+    p1, _ = _products_without(s)
+    return _svd_sign(u, vh)[..., None, None] * (_mT(vh) * p1[..., None, :]) @ _mT(u)
+
+
+def _adjugate_map(m, x, transpose):
+    """The derivative of adj at ``x`` applied to ``m`` (``transpose``: its adjoint)."""
+    u, s, vh = np.linalg.svd(x)
+    _, p2 = _products_without(s)
+    c = _svd_sign(u, vh)[..., None, None]
+    b = vh @ m @ u if transpose else _mT(u) @ m @ _mT(vh)
+    d = c * (_diag_embed(np.sum(p2 * _diag_part(b)[..., None, :], axis=-1)) - p2 * b)
+    return u @ d @ vh if transpose else _mT(vh) @ d @ _mT(u)
+
+
+adjugate_p = Primitive("numpy.linalg.det (adjugate)", _adjugate_impl)
+rule(adjugate_p, (lambda t, out, x: _adjugate_map(t, x, False),),
+     (lambda g, out, x: _adjugate_map(g, x, True),), needs=(("x",),))
+
 det_p = Primitive("numpy.linalg.det", np.linalg.det)
-rule(det_p, (lambda t, out, x: out * _trace2(np.linalg.solve(x, t)),),
-     (lambda g, out, x: (g * out)[..., None, None] * _mT(np.linalg.inv(x)),))
+rule(det_p, (lambda t, out, x: np.sum(_mT(bind(adjugate_p, (x,))) * t, axis=(-2, -1)),),
+     (lambda g, out, x: g[..., None, None] * _mT(bind(adjugate_p, (x,))),), needs=(("x",),))
 
 slogdet_p = Primitive("numpy.linalg.slogdet", lambda x: tuple(np.linalg.slogdet(x)))
 
@@ -607,7 +660,6 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 def _det(a):
     a = array_operand(a)
     _check_square("numpy.linalg.det", a)
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.det", _inverse_condition(plain_value(a)), "a nearly singular matrix")
     return bind(det_p, (a,))
 
 
@@ -673,7 +725,9 @@ def _cholesky(a, /, *, upper=False):
 register_function(np.linalg.cholesky, _cholesky)
 
 # -- eigh --------------------------------------------------------------------------------------------
-eigh_p = Primitive("numpy.linalg.eigh", lambda x: tuple(np.linalg.eigh(x)))
+# UPLO is a parameter of the primitive: NumPy's LAPACK call for "U" differs from the one for "L" in its
+# last bits (and in eigenvector signs), and the primal under a transform must be NumPy's own.
+eigh_p = Primitive("numpy.linalg.eigh", lambda x, *, UPLO="L": tuple(np.linalg.eigh(x, UPLO=UPLO)))
 
 
 def _gap_matrix(w):
@@ -684,13 +738,13 @@ def _gap_matrix(w):
     return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
 
 
-def _eigh_jvp(t, out, x):
+def _eigh_jvp(t, out, x, **params):
     w, v = out
     m = _mT(v) @ t @ v
     return _diag_part(m), v @ (_gap_matrix(w) * m)
 
 
-def _eigh_vjp(g, out, x):
+def _eigh_vjp(g, out, x, **params):
     w, v = out
     w_bar, v_bar = g
     inner = _diag_embed(w_bar) + _gap_matrix(w) * (_mT(v) @ v_bar)
@@ -703,27 +757,32 @@ rule(eigh_p, (_eigh_jvp,), (_eigh_vjp,), needs=(("out",),), multiple_results=Tru
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
-def _eigh(a, UPLO="L"):
-    a = array_operand(a)
-    _check_square("numpy.linalg.eigh", a)
+def _uplo(UPLO):
     UPLO = UPLO.upper() if isinstance(UPLO, str) else UPLO          # NumPy accepts 'l' and 'u' too
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
-    w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),))
+    return UPLO
+
+
+def _eigh(a, UPLO="L"):
+    a = array_operand(a)
+    _check_square("numpy.linalg.eigh", a)
+    UPLO = _uplo(UPLO)
+    w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),), {"UPLO": UPLO})
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigh", _relative_gap(plain_value(w)), "nearly repeated eigenvalues")
     return _EighResult(w, v)
 
 
-eigvalsh_p = Primitive("numpy.linalg.eigvalsh", np.linalg.eigvalsh)
+eigvalsh_p = Primitive("numpy.linalg.eigvalsh", lambda x, *, UPLO="L": np.linalg.eigvalsh(x, UPLO=UPLO))
 
 
-def _eigvalsh_jvp(t, out, x):
-    _, v = bind(eigh_p, (x,))
+def _eigvalsh_jvp(t, out, x, *, UPLO):
+    _, v = bind(eigh_p, (x,), {"UPLO": UPLO})
     return _diag_part(_mT(v) @ t @ v)
 
 
-def _eigvalsh_vjp(g, out, x):
-    _, v = bind(eigh_p, (x,))
+def _eigvalsh_vjp(g, out, x, *, UPLO):
+    _, v = bind(eigh_p, (x,), {"UPLO": UPLO})
     return (v * g[..., None, :]) @ _mT(v)
 
 
@@ -737,9 +796,8 @@ rule(eigvalsh_p, (_eigvalsh_jvp,), (_eigvalsh_vjp,), needs=(("x",),),
 def _eigvalsh(a, UPLO="L"):
     a = array_operand(a)
     _check_square("numpy.linalg.eigvalsh", a)
-    if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
-    return bind(eigvalsh_p, (_symmetric_from(a, lower=UPLO == "L"),))
+    UPLO = _uplo(UPLO)
+    return bind(eigvalsh_p, (_symmetric_from(a, lower=UPLO == "L"),), {"UPLO": UPLO})
 
 register_function(np.linalg.eigh, _eigh)
 register_function(np.linalg.eigvalsh, _eigvalsh)
@@ -935,20 +993,45 @@ def _pinv(a, rcond=None, hermitian=False, *, rtol=_NO_VALUE):
                          "numpy.linalg.pinv")
 
 
+class _Value:
+    """A plain array carried as a parameter (printed by its shape, not its entries)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __repr__(self):
+        return f"<NumPy's value, shape {np.shape(self.array)}>"
+
+
+# The identity on x whose primal is NumPy's own value for the same quantity (equal up to rounding):
+# where chainrule computes a function through a differentiable composition (lstsq through pinv), the
+# primal under a transform is still NumPy's, to the last bit, and the derivative the composition's.
+numpy_value_p = Primitive("numpy value (rounding)", lambda x, *, value: value.array)
+rule(numpy_value_p, (lambda t, out, x, *, value: t,), (lambda g, out, x, *, value: g,), needs=((),))
+
+
+def _with_numpy_value(x, value):
+    return bind(numpy_value_p, (x,), {"value": _Value(value)})
+
+
 def _lstsq(a, b, rcond=None):
     a, b = array_operand(a), array_operand(b)
     m, n = shape_of(a)
     rc = _effective_rcond(a, rcond, None)
     x = _pinv_checked(a, rc, "numpy.linalg.lstsq") @ b
-    _, _, rank, _ = np.linalg.lstsq(plain_value(a), plain_value(b), rcond=rc)
+    x_np, residuals_np, rank, s_np = np.linalg.lstsq(plain_value(a), plain_value(b), rcond=rc)
     if rank == n and m > n:
         r = a @ x - b
         residuals = np.sum(r * r, axis=0)
         if ndim_of(b) == 1:
             residuals = np.reshape(residuals, (1,))
+        residuals = _with_numpy_value(residuals, residuals_np)
     else:
         residuals = np.zeros((0,), dtype=dtype_of(a))
-    return x, residuals, rank, _svd(a, compute_uv=False)
+    return (_with_numpy_value(x, x_np), residuals, rank,
+            _with_numpy_value(_svd(a, compute_uv=False), s_np))
 
 
 _lstsq.convention = "rank held fixed: singular values under rcond * s_max are exact zeros"

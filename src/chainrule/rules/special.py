@@ -22,7 +22,7 @@ import functools
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, primitive_of, register_function
+from ..core import Primitive, Tracer, bind, plain_value, primitive_of, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import ndim_of, shape_of
 from ._declare import elementwise, rule
@@ -142,13 +142,51 @@ if sp is not None:
           (g if keepdims else _expand(g, out, x, axis)) * _lse_weights(out, x, axis, keepdims),),
          needs=(("out", "x"),))
 
+    # With weights b: out = log|s|, s = sum b e^a (SciPy's value: nan where s < 0 unless return_sign).
+    # d out/d b_i = sign(s) e^(a_i - out) and d out/d a_i = b_i times that: finite wherever out is,
+    # also where a weight is 0 or negative.  (Rewriting it as logsumexp(a + log b) is not: log of a
+    # negative weight is nan, and d/db_i of log b_i is infinite at b_i = 0.)
+    def _lse_weighted_impl(x, b, *, axis, keepdims, return_sign):
+        out = sp.logsumexp(x, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+        return out[0] if return_sign else out
+
+    logsumexp_weighted_p = Primitive("scipy.special.logsumexp", _lse_weighted_impl, arity=2)
+
+    def _lse_db(out, x, b, axis, keepdims):
+        """d out / d b: sign(s) e^(x - out), with s = sum b e^x (as sum b e^(x - out) = sign(s))."""
+        e = np.exp(x - (out if keepdims else _kept(out, x, axis)))
+        return np.sign(np.sum(b * e, axis=axis, keepdims=True)) * e
+
+    def _lse_weighted_jvp(of_b):
+        def jvp(t, out, x, b, *, axis, keepdims, return_sign):
+            d = _lse_db(out, x, b, axis, keepdims)
+            return np.sum(t * (d if of_b else b * d), axis=_shifted(axis, t, x), keepdims=keepdims)
+        return jvp
+
+    def _lse_weighted_vjp(of_b):
+        def vjp(g, out, x, b, *, axis, keepdims, return_sign):
+            d = _lse_db(out, x, b, axis, keepdims)
+            return (g if keepdims else _expand(g, out, x, axis)) * (d if of_b else b * d)
+        return vjp
+
+    rule(logsumexp_weighted_p, (_lse_weighted_jvp(False), _lse_weighted_jvp(True)),
+         (_lse_weighted_vjp(False), _lse_weighted_vjp(True)), needs=(("out", "x", "y"), ("out", "x", "y")))
+
     def _logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-        if return_sign:
-            raise NotDifferentiableError("scipy.special.logsumexp", "return_sign=True is not supported")
-        if b is not None:                               # sum b e^a = sum e^(a + log b), for b >= 0
-            with np.errstate(divide="ignore"):
-                a = a + np.log(b)
-        return bind(logsumexp_p, (a,), {"axis": _axes(axis, ndim_of(a)), "keepdims": bool(keepdims)})
+        if b is None:
+            out = bind(logsumexp_p, (a,), {"axis": _axes(axis, ndim_of(a)), "keepdims": bool(keepdims)})
+        else:
+            shape = np.broadcast_shapes(shape_of(a), shape_of(b))      # the rules see equal shapes
+            a = a if shape_of(a) == shape else np.broadcast_to(a, shape)
+            b = b if shape_of(b) == shape else np.broadcast_to(b, shape)
+            out = bind(logsumexp_weighted_p, (a, b), {"axis": _axes(axis, len(shape)), "keepdims": bool(keepdims),
+                                                     "return_sign": bool(return_sign)})
+        if not return_sign:
+            return out
+        # the sign is piecewise constant (derivative 0): SciPy's own, from the plain values
+        _, sign = sp.logsumexp.__wrapped__(plain_value(a), axis=axis, b=None if b is None else plain_value(b),
+                                           keepdims=keepdims, return_sign=True)
+        return out, sign
 
     # -- softmax and log_softmax -----------------------------------------------------------------
     softmax_p = Primitive("scipy.special.softmax", lambda x, *, axis: sp.softmax(x, axis=axis))

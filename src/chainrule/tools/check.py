@@ -15,6 +15,7 @@ Directions come from a seeded generator, so a failure reproduces.
 
 import numpy as np
 
+from ..errors import NotDifferentiableError
 from ..pytree import flatten, unflatten
 from ..transforms import jacfwd, jacrev, jvp, vjp
 
@@ -76,17 +77,33 @@ def _compare(what, f, got, want, tol):
 
 def _check_fwd(f, args, rng, eps, tol):
     u = _random_like(args, rng)
-    _, t = jvp(f, args, u)
-    plus = f(*_axpy(eps, u, args))
-    minus = f(*_axpy(-eps, u, args))
-    fd = unflatten(flatten(plus)[1], [(p - m) / (2 * eps) for p, m in
-                                      zip(flatten(plus)[0], flatten(minus)[0])])
+    try:
+        _, t = jvp(f, args, u)
+    except NotDifferentiableError as err:
+        raise NotDifferentiableError(
+            getattr(err, "function", _name(f)), "forward mode is refused, so modes=('fwd', ...) cannot be "
+            "checked; check_grads(f, args, modes=('rev',)) checks reverse mode against finite differences") from err
+    fd = _finite_difference(f, args, u, eps)
     _compare("the forward-mode derivative (JVP)", f, t, fd, tol)
 
 
-def _check_rev(f, args, rng, tol):
+def _finite_difference(f, args, u, eps):
+    plus = f(*_axpy(eps, u, args))
+    minus = f(*_axpy(-eps, u, args))
+    return unflatten(flatten(plus)[1], [(p - m) / (2 * eps) for p, m in zip(flatten(plus)[0], flatten(minus)[0])])
+
+
+def _check_rev(f, args, rng, tol, eps, fd_tol):
+    """<v, J u> (forward mode) = <J^T v, u> (reverse mode); J u by finite differences where forward mode
+    is refused (a ``custom_vjp`` function has no JVP), with the finite-difference tolerance."""
     u = _random_like(args, rng)
-    out, t = jvp(f, args, u)
+    try:
+        out, t = jvp(f, args, u)
+        how = "<v, J u>"
+    except NotDifferentiableError:
+        t = _finite_difference(f, args, u, eps)
+        out, tol = t, fd_tol
+        how = "<v, J u> by finite differences"
     v = _random_like(out, rng)
     _, pullback = vjp(f, *args)
     w = pullback(v)
@@ -94,7 +111,7 @@ def _check_rev(f, args, rng, tol):
     scale = max(1.0, abs(lhs), abs(rhs))
     if not abs(lhs - rhs) <= tol * scale:
         raise AssertionError(
-            f"the reverse-mode derivative (VJP) of {_name(f)} is wrong: <v, J u> = {lhs!r} but "
+            f"the reverse-mode derivative (VJP) of {_name(f)} is wrong: {how} = {lhs!r} but "
             f"<J^T v, u> = {rhs!r} (difference {abs(lhs - rhs):.3g}, tolerance {tol * scale:.3g})")
 
 
@@ -103,7 +120,8 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rng
 
     ``args`` is the tuple of positional arguments (pytrees of float arrays).
     ``modes`` picks forward ("fwd": against finite differences) and reverse
-    ("rev": against forward by the dot-product identity).  ``eps`` is the
+    ("rev": against forward by the dot-product identity, or against finite
+    differences where forward mode is refused, as for a ``custom_vjp`` function).  ``eps`` is the
     finite-difference step and ``atol`` the tolerance relative to the size of
     the derivative; both default by dtype (float64: 1e-5 and 1e-6).
 
@@ -118,7 +136,7 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rng
     if "fwd" in modes:
         _check_fwd(f, args, rng, eps, tol)
     if "rev" in modes:
-        _check_rev(f, args, rng, id_tol if atol is None else atol)
+        _check_rev(f, args, rng, id_tol if atol is None else atol, eps, tol)
     if order > 1:
         if "fwd" in modes:
             u = _random_like(args, rng)

@@ -11,7 +11,7 @@ user's own code, as ``python file.py`` would.
 
 Exit codes: 0 success; 2 a usage error or a rejected expression; 1 an error
 raised while running the user's function (its message, and the traceback
-with ``--traceback``).
+with ``--traceback``), or an interruption (Ctrl-C).
 """
 
 import argparse
@@ -33,6 +33,7 @@ __all__ = ["main", "compile_expression", "parse_assignments", "ExpressionError",
 MAX_LENGTH = 2000        # characters of an expression
 MAX_DEPTH = 64           # nesting of its syntax tree
 MAX_ELEMENTS = 100_000   # entries of one --at value
+MAX_REPEAT = 10_000      # runs of each mode for advise
 
 # the NumPy functions an expression may call, by the name it uses
 FUNCTIONS = {name: getattr(np, name) for name in (
@@ -273,6 +274,9 @@ def parse_assignments(items):
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise UsageError(f"the value of {name} must be a number or a list of numbers such as [1, 2, 3], "
                              f"got {text!r}") from None
+        except OverflowError:
+            raise UsageError(f"the value of {name} has an integer too large for a float (the largest is about "
+                             "1.8e308)") from None
         if array.size > MAX_ELEMENTS:
             raise UsageError(f"the value of {name} has {array.size} entries; the limit is {MAX_ELEMENTS}")
         values[name] = np.float64(array) if array.ndim == 0 else array
@@ -375,16 +379,19 @@ def _cmd_explain(args):
     e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names), args.traceback)
     print(json.dumps(e.to_dict(), indent=1) if args.json else str(e), end="" if not args.json else "\n")
     if args.dot:
-        with open(args.dot, "w") as fh:
-            fh.write(e.to_dot())
+        try:
+            with open(args.dot, "w") as fh:
+                fh.write(e.to_dot())
+        except OSError as err:
+            raise UsageError(f"cannot write the graph to --dot {args.dot}: {err.strerror or err}") from None
     return 0
 
 
 def _cmd_advise(args):
     from .advise import advise
     f, point, names = _build(args.target, parse_assignments(args.at), args.wrt)
-    if args.repeat < 1:
-        raise UsageError("--repeat must be at least 1")
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise UsageError(f"--repeat must be between 1 and {MAX_REPEAT}, got {args.repeat}")
     argnums = tuple(range(len(point)))
     a = _run_user(lambda: advise(f, *point, argnums=argnums if len(point) > 1 else 0, repeat=args.repeat),
                   args.traceback)
@@ -474,6 +481,12 @@ def main(argv=None):
         return 2
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 1
+    except BrokenPipeError:                      # the reader of our output went away (| head)
+        sys.stderr.close()
+        return 1
     except (ExpressionError, UsageError) as err:
         print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
         return 2

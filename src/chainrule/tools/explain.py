@@ -199,6 +199,12 @@ def _basis(like, index=0):
     return e
 
 
+def _first_basis(values):
+    """The first basis direction over ``values``: 1 in the first entry of the first non-empty one."""
+    first = next((i for i, v in enumerate(values) if np.size(v)), None)
+    return [_basis(v, 0 if i == first else 1) for i, v in enumerate(values)]
+
+
 def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memory_budget=None):
     """The evaluation trace of ``f(*args)`` with both sweeps and the cost of each mode.
 
@@ -230,11 +236,11 @@ def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memo
             if not isinstance(a, np.ndarray) else a for a in args]
     names = list(names) if names is not None else _input_names(f, len(args))
     if tangents is None:
-        tangents = [_basis(a, i) for i, a in enumerate(args)]
+        tangents = _first_basis(args)
     out = f(*args)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if adjoint is None:
-        adjoint = [_basis(o, j) for j, o in enumerate(outs)]
+        adjoint = _first_basis(outs)
     elif not isinstance(adjoint, (tuple, list)):
         adjoint = [adjoint]
     rows = evaluation_trace(f, args, tangents=list(tangents), adjoint=list(adjoint))

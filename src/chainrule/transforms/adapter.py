@@ -9,7 +9,7 @@ its last call.  Every public transform goes through it, so ``argnums``,
 
 import numpy as np
 
-from ..core import Tracer
+from ..core import Tracer, promote
 from ..errors import ArgnumsError, InputDtypeError, OutputDtypeError, ShapeMismatchError
 from ..pytree import flatten, unflatten
 from ..rules._broadcast import dtype_of, shape_of
@@ -31,6 +31,9 @@ def normalize_argnums(f, argnums, nargs):
     if known is not None:
         return known
     single = isinstance(argnums, (int, np.integer))
+    if not single and not isinstance(argnums, (tuple, list)):
+        raise ArgnumsError(f"argnums={argnums!r} ({type(argnums).__name__}) for {_fname(f)}; argnums must be "
+                           "an int or a tuple of ints, e.g. argnums=1 or argnums=(0, 1)")
     nums = (argnums,) if single else tuple(argnums)
     if not nums:
         raise ArgnumsError(f"argnums of {_fname(f)} is empty; name at least one argument to differentiate")
@@ -64,6 +67,11 @@ def check_input(x, flat, k):
         return np.float64(x)           # NumPy's scalar semantics (x / 0 is inf, not an exception)
     if isinstance(x, (Tracer, np.floating)):
         return x
+    if isinstance(x, np.matrix):
+        raise InputDtypeError(
+            f"{flat._describe(k)} is an np.matrix, whose * and ** are matrix products; chainrule traces "
+            "ndarray semantics (elementwise * and **), so the derivative would belong to another function. "
+            "Convert it with np.asarray(x) and write matrix products with @.")
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return x
     where = flat._describe(k)
@@ -97,11 +105,44 @@ def strip(tree):
     return unflatten(td, [one(x) for x in leaves])
 
 
+def _kind(td):
+    if td.kind is None:
+        return "a leaf (an array or a number)"
+    if td.kind is type(None):
+        return "None"
+    if td.kind is dict:
+        return f"a dict with keys {list(td.meta)}"
+    return f"a {td.kind.__name__} of {len(td.children)}"
+
+
+def _difference(given, expected, where="the top level"):
+    """``None`` if ``given`` fits ``expected`` (a tuple or list may stand for a named tuple), else why not."""
+    if given == expected:
+        return None
+    named = expected.kind is not None and hasattr(expected.kind, "_fields")
+    same_node = given.kind is expected.kind and given.meta == expected.meta
+    if (same_node or named and given.kind in (tuple, list)) and len(given.children) == len(expected.children):
+        for i, (g, e) in enumerate(zip(given.children, expected.children)):
+            key = expected.meta[i] if expected.kind is dict else i
+            why = _difference(g, e, f"[{key!r}]" if where == "the top level" else f"{where}[{key!r}]")
+            if why is not None:
+                return why
+        return None
+    return f"at {where} it is {_kind(given)} where {_kind(expected)} is expected"
+
+
 def match_structure(what, given, expected_tree, expected_leaves):
-    """Flatten ``given`` and check it matches ``expected`` leaf for leaf in structure and shape."""
+    """Flatten ``given`` and check it matches ``expected`` leaf for leaf in structure, shape and dtype.
+
+    A tuple or list of the right length may stand for a named tuple (the cotangent of ``eigh``'s
+    ``EighResult`` may be a plain pair).  A complex leaf where the value is real is refused: the
+    imaginary part would be dropped.
+    """
     leaves, td = flatten(given)
     if td != expected_tree:
-        raise ShapeMismatchError(f"{what} has structure {td!r}, but it must match {expected_tree!r}")
+        why = _difference(td, expected_tree)
+        if why is not None:
+            raise ShapeMismatchError(f"{what} has structure {td!r}, but it must match {expected_tree!r}: {why}")
     out = []
     for i, (g, e) in enumerate(zip(leaves, expected_leaves)):
         gs, es = np.shape(g), shape_of(e)
@@ -110,6 +151,11 @@ def match_structure(what, given, expected_tree, expected_leaves):
                                      f"shape {es}")
         dt = dtype_of(e)
         if dt.kind == "f" and not isinstance(g, Tracer):
+            if isinstance(g, (complex, np.complexfloating)) or getattr(g, "dtype", _REAL).kind == "c":
+                raise ShapeMismatchError(
+                    f"{what}: leaf {i} is complex, but the value it belongs to is real ({dt}); its imaginary "
+                    "part would be dropped. Pass the real and the imaginary part in two separate calls "
+                    "(the derivative is linear in it).")
             g = np.asarray(g, dtype=dt) if isinstance(g, np.ndarray) or gs else dt.type(g)
         out.append(g)
     return out
@@ -127,8 +173,25 @@ class FlatFun:
         self.f = f
         self.args = args
         self.single, self.argnums = normalize_argnums(f, argnums, len(args))
+        # a repeated argument (argnums=(1, 1)) is differentiated once and its derivative repeated, as in JAX
+        self.repeats = None
+        if len(set(self.argnums)) != len(self.argnums):
+            self.repeats = self.argnums
+            self.argnums = tuple(dict.fromkeys(self.argnums))
         self.has_aux = has_aux
+        for i, x in enumerate(args):
+            if isinstance(x, np.matrix) and i not in self.argnums:      # ours go through check_input
+                raise InputDtypeError(
+                    f"argument {i} of {_fname(f)} is an np.matrix, whose * and ** are matrix products; on a "
+                    "traced value they would be elementwise (ndarray semantics), so the result and its "
+                    "derivative would belong to another function. Convert it with np.asarray(x) and write "
+                    "matrix products with @.")
         diff = [args[i] for i in self.argnums]
+        for i, x in zip(self.argnums, diff):
+            if x is None:
+                raise InputDtypeError(
+                    f"argument {i} of {_fname(f)} is None: there is nothing to differentiate. Pass a float or "
+                    "an array there, or leave it out of argnums (argnums=...) to keep it fixed.")
         # "plain": every differentiated argument is one array or scalar, the common case;
         # then no tree needs flattening or rebuilding on the way in.
         plain = True
@@ -173,11 +236,24 @@ class FlatFun:
             p = o.primal if isinstance(o, Tracer) else o
             if type(p) is np.float64 or (type(p) is np.ndarray and p.dtype.kind == "f"):
                 continue                                  # the common cases, quickly
+            if type(o) is np.ndarray and o.dtype.kind == "O":
+                o = out_leaves[k] = promote(o)            # np.array([a, b]) of traced values
+                p = o.primal if isinstance(o, Tracer) else o
             if getattr(o, "dtype", _REAL).kind == "c" or isinstance(p, complex):
                 raise OutputDtypeError(
                     f"{_fname(self.f)} returned a complex value (output leaf {k}); chainrule differentiates "
                     "real-valued functions. Return the real and imaginary parts as two real outputs "
                     "(np.real(z), np.imag(z) computed from real arithmetic) instead.")
+            while isinstance(p, Tracer):
+                p = p.primal
+            if not (isinstance(p, (int, float)) or getattr(p, "dtype", None) is not None
+                    and isinstance(p, (np.ndarray, np.generic)) and p.dtype.kind in "biuf"):
+                what = f"an array of {p.dtype}" if isinstance(p, (np.ndarray, np.generic)) else f"a {type(p).__name__}"
+                raise OutputDtypeError(
+                    f"{_fname(self.f)} returned {what} (output leaf {k}), not a number or an array of numbers. "
+                    "Return floats or NumPy arrays, or tuples, lists and dicts of them"
+                    + (" (np.array(list(...)) of a generator, for example)."
+                       if hasattr(p, "__next__") else "."))
         return out_leaves
 
     def _describe(self, k):
@@ -188,15 +264,34 @@ class FlatFun:
 
     def inputs(self, leaves):
         """Rebuild the differentiated arguments' structure (one tree, or a tuple for several argnums)."""
+        if self.repeats is not None:
+            return self._repeat(self._inputs(leaves))
         if self.plain:
             return leaves[0] if self.single else tuple(leaves)
         return unflatten(self._in_tree, leaves)
+
+    def _inputs(self, leaves):
+        return tuple(leaves) if self.plain else unflatten(self._in_tree, leaves)
+
+    def _repeat(self, parts):
+        """One entry per entry of ``argnums`` as given; a repeated one is a copy (each result is the caller's)."""
+        by_num = dict(zip(self.argnums, parts))
+        seen, out = set(), []
+        for i in self.repeats:
+            part = by_num[i]
+            if i in seen:
+                leaves, td = flatten(part)
+                part = unflatten(td, [x.copy() if isinstance(x, np.ndarray) else x for x in leaves])
+            seen.add(i)
+            out.append(part)
+        return tuple(out)
 
     @property
     def in_tree(self):
         """The structure of the differentiated arguments (built on demand for plain ones)."""
         if self._in_tree is None:
-            self._in_tree = flatten(self.inputs(self.in_leaves))[1]
+            self._in_tree = flatten(self._inputs(self.in_leaves) if self.repeats is not None
+                                    else self.inputs(self.in_leaves))[1]
         return self._in_tree
 
     def outputs(self, leaves):

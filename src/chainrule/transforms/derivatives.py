@@ -16,7 +16,8 @@ import numpy as np
 from ..core import Tracer
 from ..errors import NonScalarOutputError
 from ..forward import jvp_flat
-from ..reverse import vjp_flat
+from ..reverse import may_change, vjp_flat
+from ..pytree import flatten
 from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip, zeros
 from .mode import directions_per_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
@@ -28,13 +29,40 @@ def _zeros(batch, like):
     return z if z.shape else z.dtype.type(0)                    # a scalar zero for a scalar, like a gradient
 
 
+def _caller_memory(*trees):
+    """The ids of the caller's arrays in ``trees`` and of the arrays owning their memory."""
+    ids = set()
+    for tree in trees:
+        for a in flatten(tree)[0]:
+            if isinstance(a, np.ndarray):
+                ids.add(id(a))
+                if a.base is not None:
+                    ids.add(id(a.base))
+    return ids
+
+
+def _owned(a, caller=()):
+    """``a``, or a copy when the caller could not own it.
+
+    A result must be a fresh, writable array: not a read-only view (the adjoint of a sum is a
+    zero-stride broadcast), and not the caller's own input, tangent or cotangent or a view of one
+    (``caller``: their ids, from :func:`_caller_memory`).  Only those are copied.
+    """
+    if type(a) is np.ndarray and (not a.flags.writeable or id(a) in caller
+                                  or a.base is not None and id(a.base) in caller):
+        return a.copy()
+    return a
+
+
 def _finish(adjoint, x, batch=()):
-    """An input's adjoint: zeros where nothing reached it, in the input's dtype."""
+    """An input's adjoint: zeros where nothing reached it, in the input's dtype, writable and fresh."""
     if adjoint is None:
         return _zeros(batch, x)
     if type(adjoint) is np.float64 and type(x) is np.float64:       # the scalar case, quickly
         return adjoint
     dt = dtype_of(x)
+    if type(adjoint) is np.ndarray and not adjoint.flags.writeable:
+        adjoint = adjoint.astype(dt)                                # e.g. the broadcast adjoint of a sum
     if getattr(adjoint, "dtype", None) is dt and (batch or not isinstance(adjoint, np.ndarray)):
         return adjoint
     if dtype_of(adjoint) != dt:
@@ -71,7 +99,9 @@ def jvp(fun, primals, tangents, has_aux=False):
     flat = FlatFun(fun, tuple(primals), tuple(range(len(primals))), has_aux)
     t_leaves = match_structure("tangents", tuple(tangents), flat.in_tree, flat.in_leaves)
     outs, touts = jvp_flat(flat, flat.in_leaves, t_leaves)
-    touts = [_zeros((), o) if t is None else t for o, t in zip(outs, touts)]
+    caller = _caller_memory(primals, tangents)
+    outs = [_owned(o, caller) for o in outs]
+    touts = [_zeros((), o) if t is None else _owned(t, caller) for o, t in zip(outs, touts)]
     result = (flat.outputs(outs), flat.outputs(touts))
     return result + (strip(flat.aux),) if has_aux else result
 
@@ -91,17 +121,20 @@ def vjp(fun, *primals, has_aux=False):
     [2.583853163453, 2.0]
     """
     flat = FlatFun(fun, primals, tuple(range(len(primals))), has_aux)
-    outs, pullback = vjp_flat(flat, flat.in_leaves)
+    # vjp_fn may be called after the caller changed an input in place: the tape keeps copies
+    # (grad and jacrev sweep before they return, and need none)
+    leaves = [x.copy() if type(x) is np.ndarray and may_change(x) else x for x in flat.in_leaves]
+    outs, pullback = vjp_flat(flat, leaves)
 
     def vjp_fn(cotangent):
         cts = match_structure("the cotangent passed to vjp_fn", cotangent, flat.out_tree, outs)
         adjoints = pullback(cts)
-        # an adjoint may be the caller's own cotangent array (f(x) = x): never hand it back
-        seeds = {id(c) for c in cts if isinstance(c, np.ndarray)}
-        adjoints = [a.copy() if id(a) in seeds else a for a in adjoints]
-        return tuple(flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)]))
+        # an adjoint may be the caller's own cotangent array (f(x) = x) or a view of it: never hand it back
+        caller = _caller_memory(cts)
+        return tuple(flat.inputs([_finish(_owned(a, caller), x) for a, x in zip(adjoints, flat.in_leaves)]))
 
-    result = (flat.outputs(outs), vjp_fn)
+    # the tape may keep an output (exp keeps its result): the caller gets a copy to do with as it likes
+    result = (flat.outputs([o.copy() if type(o) is np.ndarray else o for o in outs]), vjp_fn)
     return result + (strip(flat.aux),) if has_aux else result
 
 
@@ -137,6 +170,8 @@ def _value_and_grad(fun, args, kwargs, argnums, has_aux):
             "your own adjoint, or reduce the output (e.g. np.sum) first.")
     adjoints = pullback([_ONE.get(dt) or dt.type(1)], consume=True)
     grads = flat.inputs([_finish(a, x) for a, x in zip(adjoints, flat.in_leaves)])
+    if type(outs[0]) is np.ndarray:                                # a 0-d array may be an input itself
+        outs = [_owned(outs[0], _caller_memory(args))]
     return flat.outputs(outs), grads, (strip(flat.aux) if has_aux else None)
 
 
@@ -145,7 +180,9 @@ def grad(fun, argnums=0, has_aux=False):
 
     ``argnums`` (an int or a tuple of ints) says which positional arguments to
     differentiate; the gradient has the structure of that argument (a tuple of
-    them for a tuple ``argnums``).  ``fun`` must return a real scalar.
+    them for a tuple ``argnums``; a repeated entry gets the same derivative
+    again, as in JAX).  ``fun`` must return a real scalar.  The gradient is a
+    fresh array the caller may write to.
     Cost: one recorded forward sweep and one backward sweep, whatever the
     number of inputs.
 
@@ -213,7 +250,7 @@ def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
         for start in range(0, max(n, 1), k):
             count = min(k, n - start)
             outs, touts = jvp_flat(flat, leaves, _split(_basis_chunk(start, count, n), leaves))
-            touts = [_zeros((count,), o) if t is None else t for o, t in zip(outs, touts)]
+            touts = [_zeros((count,), o) if t is None else _owned(t) for o, t in zip(outs, touts)]
             pieces = [[t] for t in touts] if pieces is None else [p + [t] for p, t in zip(pieces, touts)]
         blocks = []
         for o, parts in zip(outs, pieces):

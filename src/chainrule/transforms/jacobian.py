@@ -19,7 +19,8 @@ import numpy as np
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, dtype_of, shape_of, strip
-from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _sizes, _split, _zeros, jacfwd, jacrev
+from .derivatives import (_basis_chunk, _bind_kwargs, _concat, _finish, _owned, _sizes, _split, _zeros, jacfwd,
+                          jacrev)
 from .mode import decide, directions_per_sweep, fit_sweep, guess_bytes_per_direction, parse_bytes, tape_stats
 
 __all__ = ["jacobian", "choose_mode", "PROBE_DIRECTIONS"]
@@ -47,7 +48,7 @@ def _assemble_forward(flat, outs, pieces):
 def _assemble_reverse(flat, outs, pieces):
     """Rows ``(m, *x.shape)`` per input leaf -> the Jacobian pytree (as ``jacrev`` lays it out)."""
     leaves = flat.in_leaves
-    fulls = [_concat(p) for p in pieces]
+    fulls = [_concat(p) if p else _zeros((0,), x) for p, x in zip(pieces, leaves)]     # m == 0: no rows
     blocks, off = [], 0
     for o, size in zip(outs, _sizes(outs)):
         blocks.append(flat.inputs([np.reshape(f[off:off + size], shape_of(o) + shape_of(x))
@@ -141,7 +142,7 @@ class _Probe:
         if self.cols is None:
             self.cols = [[] for _ in outs]
         for p, o, t in zip(self.cols, outs, touts):
-            p.append(_zeros((count,), o) if t is None else t)
+            p.append(_zeros((count,), o) if t is None else _owned(t))
 
     def jacobian(self):
         flat, outs = self.flat, self.outs

@@ -97,7 +97,13 @@ def parse_bytes(budget):
         budget = float(match.group(1)) * _UNITS[match.group(2).lower()]
     if not budget > 0:
         raise ValueError(f"memory_budget must be a positive number of bytes, got {budget!r}")
+    if budget == float("inf"):
+        return UNLIMITED_BYTES                      # float("inf"): no limit
     return int(budget)
+
+
+UNLIMITED_BYTES = 2 ** 62
+"""What ``memory_budget=float("inf")`` stands for: more than any machine has."""
 
 
 def format_bytes(b):
