@@ -227,6 +227,16 @@ def test_bessel_derivatives_against_the_textbook_forms():
     assert cr.grad(sp.i1e)(0.0) == 0.5 and cr.grad(sp.i0e)(0.0) == 0.0
 
 
+def test_scaled_bessel_kink_at_zero_in_both_modes():
+    sp = pytest.importorskip("scipy.special")
+    x = np.array([0.0, -0.0, 1.0])
+    # exp(-|x|) I_v(x): d/dx at 0 is I_v'(0) - sign(0) I_v(0) with sign(0) = 0 -> I_v'(0): 0 for v = 0, 1/2 for v = 1
+    for f, at0 in [(sp.i0e, 0.0), (sp.i1e, 0.5), (lambda x: sp.ive(0.0, x), 0.0), (lambda x: sp.ive(1.0, x), 0.5)]:
+        for jac in (cr.jacfwd(f)(x), cr.jacrev(f)(x)):
+            assert jac[0, 0] == at0 and jac[1, 1] == at0
+            assert np.isclose(jac[2, 2], (f(1.0 + 1e-6) - f(1.0 - 1e-6)) / 2e-6, rtol=1e-8)
+
+
 def test_bessel_order_is_not_differentiated():
     sp = pytest.importorskip("scipy.special")
     with pytest.raises(NotDifferentiableError, match=r"scipy\.special\.iv .*argument 0"):

@@ -306,6 +306,8 @@ def _real_if_close(a, tol=100):
     return a
 
 
+_real.convention = _real_if_close.convention = "real values only (a complex traced value is refused)"
+_imag.convention = "NumPy's zeros for a real value: a constant (a complex traced value is refused)"
 register_function(np.real, _real)
 register_function(np.imag, _imag)
 register_function(np.real_if_close, _real_if_close)
