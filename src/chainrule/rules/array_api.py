@@ -20,6 +20,7 @@ from ..core import FUNCTIONS, primitive_of, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import insert_axes, ndim_of, shape_of, sum_to
 from ._declare import rule
+from .reductions import normalize_axis
 from .elementwise import real_only
 
 
@@ -114,8 +115,7 @@ def _vector_norm(x, *, axis=None, keepdims=False, ord=2):
         y, along = x, axis
     r = np.linalg.norm(y, axis=along, ord=ord)
     if keepdims:
-        kept = range(len(shape)) if axis is None else ((axis,) if not isinstance(axis, tuple) else axis)
-        kept = {int(a) % len(shape) for a in kept}
+        kept = normalize_axis(axis, len(shape))
         r = np.reshape(r, tuple(1 if i in kept else d for i, d in enumerate(shape)))
     return r
 
