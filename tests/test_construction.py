@@ -113,7 +113,7 @@ CONSTANT = {
     "argmin axis=0": lambda x: np.argmin(x, axis=0),
     "argmax method": lambda x: x.argmax(axis=0),
     "searchsorted": lambda x: np.searchsorted(np.sort(x[0]), x[1], side="right"),
-    "searchsorted sorter": lambda x: np.searchsorted(x[0], 0.1, sorter=np.argsort(x[0])),
+    "searchsorted sorter": lambda x: np.searchsorted(x[0], 0.1, sorter=np.argsort(X[0])),
     "ix_": lambda x: np.ix_(np.argmax(x, axis=0), [0, 1]),
     "unique extras": lambda x: np.unique(np.round(x), return_index=True, return_inverse=True, return_counts=True)[1:],
     "imag": lambda x: np.imag(x),

@@ -95,8 +95,8 @@ def _linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axi
         raise NotDifferentiableError(
             "numpy.linspace", f"dtype={np.dtype(dtype)} rounds the samples to integers, which has no derivative; "
             "keep a float dtype")
-    start = start if isinstance(start, Tracer) else np.asarray(start, dtype=dt)
-    stop = stop if isinstance(stop, Tracer) else np.asarray(stop, dtype=dt)
+    # NumPy subtracts in the working dtype (NumPy 2: np.subtract(..., dtype=dt); 1.x: start * 1.0)
+    start, stop = _cast(_operand(start), dt), _cast(_operand(stop), dt)
     div = num - 1 if endpoint else num
     delta = stop - start
     y = np.arange(0, num, dtype=dt).reshape((-1,) + (1,) * ndim_of(delta))
@@ -127,7 +127,9 @@ def _logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0)
         start, stop, base = (np.reshape(_operand(a), (1,) * (nd - ndim_of(a)) + shape_of(a))
                              for a in (start, stop, base))
         base = np.expand_dims(base, axis)
-    y = _linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+    # the dtype NumPy raises in: 1.x always makes the base an array (float64), NumPy 2 only an array base
+    dt = np.logspace(plain_value(start), plain_value(stop), 0, base=plain_value(base)).dtype
+    y = _cast(_linspace(start, stop, num=num, endpoint=endpoint, axis=axis), dt)
     out = np.power(base, y)
     return out if dtype is None else _cast(out, np.dtype(dtype))
 
