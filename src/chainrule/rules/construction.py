@@ -29,7 +29,7 @@ import operator
 
 import numpy as np
 
-from ..core import FUNCTIONS, Tracer, array_operand, plain_value, primitive_of, register_function
+from ..core import FUNCTIONS, Tracer, plain_value, primitive_of, register_function
 from ..errors import NotDifferentiableError, TracerConversionError
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import elementwise
@@ -121,14 +121,14 @@ def _linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axi
 
 
 def _logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    # the dtype NumPy raises in: 1.x always makes the base an array (float64), NumPy 2 only an array base
+    dt = np.logspace(plain_value(start), plain_value(stop), 0, base=plain_value(base)).dtype
     if not isinstance(base, (float, int)) and ndim_of(base):
         # as NumPy: an array base is broadcast with the endpoints, which may move the sample axis
         nd = len(np.broadcast_shapes(shape_of(start), shape_of(stop), shape_of(base)))
         start, stop, base = (np.reshape(_operand(a), (1,) * (nd - ndim_of(a)) + shape_of(a))
                              for a in (start, stop, base))
         base = np.expand_dims(base, axis)
-    # the dtype NumPy raises in: 1.x always makes the base an array (float64), NumPy 2 only an array base
-    dt = np.logspace(plain_value(start), plain_value(stop), 0, base=plain_value(base)).dtype
     y = _cast(_linspace(start, stop, num=num, endpoint=endpoint, axis=axis), dt)
     out = np.power(base, y)
     return out if dtype is None else _cast(out, np.dtype(dtype))
