@@ -29,6 +29,10 @@ case("logspace", lambda a, b: np.logspace(a, b, 4, base=2.0), (2,), (2,), covers
      domain=(-1, 1))
 case("logspace with a traced array base", lambda a, b: np.logspace(a, b, 3, base=np.abs(b) + 1.0, axis=-1),
      (2,), (2,), covers=LIN + ["numpy.power", "numpy.absolute"], domain=(-1, 1))
+case("geomspace", lambda a, b: np.geomspace(a, b, 5) * np.geomspace(b, a, 5, endpoint=False), (2,), (2,),
+     covers=LIN + ["numpy.power", "numpy.log10"], domain=(0.5, 2))
+case("geomspace of negative endpoints, axis=1", lambda a, b: np.geomspace(-a, -b, 3, axis=1), (2, 2), (2, 2),
+     covers=LIN + ["numpy.power", "numpy.log10"], domain=(0.5, 2))
 
 # -- meshgrid ------------------------------------------------------------------------------------------
 case("meshgrid xy", lambda x, y: np.meshgrid(x, y)[0] * np.meshgrid(x, y)[1] ** 2, (3,), (4,),

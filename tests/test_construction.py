@@ -52,6 +52,9 @@ MORE = {
     "linspace num=0": (lambda a, b: np.linspace(a, b, 0), (0.3, 1.9)),
     "linspace of a 2-D start, axis=2": (lambda a, b: np.linspace(a, b, 3, axis=2), (X[:2, :3], 1.5)),
     "logspace dtype float32, axis=-1": (lambda a, b: np.logspace(a, b, 3, dtype=np.float32, axis=-1), (V[:2], V[2:])),
+    "geomspace of one sample, dtype float32": (lambda a, b: np.geomspace(a, b, 1, dtype=np.float32), (0.3, 1.9)),
+    "geomspace of float32 endpoints": (lambda a, b: np.geomspace(a.astype(np.float32), b.astype(np.float32), 4),
+                                       (X[0] + 3, X[1] + 3)),
     "meshgrid of one input": (lambda x: np.meshgrid(x), (V,)),
     "meshgrid ij, not sparse": (lambda x, y: np.meshgrid(x, y, indexing="ij"), (V, V[:3])),
     "meshgrid sparse xy of three": (lambda x, y: np.meshgrid(x, y, x, sparse=True), (V, V[:3])),
@@ -104,6 +107,17 @@ def test_linspace_step_of_one_sample_is_numpys_nan():
     f = lambda a: np.linspace(a, 2.0, 1, retstep=True)      # noqa: E731
     for got in _primal_through_both_modes(f, (np.float64(0.5),)):
         _same(got, f(np.float64(0.5)))
+
+
+def test_geomspace_derivatives_by_hand():
+    # a^(1 - w) b^w with w = i/div: d/da = (1 - w) out / a, d/db = w out / b; the endpoints exactly a and b
+    a, b, w = 0.5, 8.0, np.arange(5) / 4
+    out = a ** (1 - w) * b ** w
+    da, db = cr.jacobian(lambda a, b: np.geomspace(a, b, 5), argnums=(0, 1))(a, b)
+    assert np.allclose(da, (1 - w) * out / a, rtol=1e-13) and np.allclose(db, w * out / b, rtol=1e-13)
+    assert da[0] == 1.0 and db[-1] == 1.0 and db[0] == 0.0 and da[-1] == 0.0
+    with pytest.raises(ValueError, match="zero"):
+        cr.grad(lambda a: np.sum(np.geomspace(a, 0.0, 3)))(1.0)
 
 
 # -- constant results: NumPy's own values, plain (not traced), the same at every level ----------------------

@@ -8,7 +8,8 @@ same arguments:
 * ``linspace`` repeats NumPy's own arithmetic on the traced endpoints
   (``arange * step + start``, the last sample set to ``stop``), so the samples
   are the same floats and their derivatives are ``1 - i/div`` and ``i/div``;
-  ``logspace`` is ``base ** linspace``.
+  ``logspace`` is ``base ** linspace``, and ``geomspace`` NumPy's ``logspace``
+  of the logarithms with the endpoints set to ``start`` and ``stop``.
 * Functions that only move entries around -- ``block``, ``insert``, ``delete``
   -- run NumPy's own function on an array of *codes* (the position of every
   input entry in one flat array of all the inputs) and gather the traced
@@ -134,9 +135,35 @@ def _logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0)
     return out if dtype is None else _cast(out, np.dtype(dtype))
 
 
+def _geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    ps, pt = np.asarray(plain_value(start)), np.asarray(plain_value(stop))
+    if np.any(ps == 0) or np.any(pt == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+    if np.iscomplexobj(ps) or np.iscomplexobj(pt):
+        raise NotDifferentiableError("numpy.geomspace", "of complex endpoints")
+    dt = np.result_type(ps, pt, float(num), np.zeros((), dtype))
+    # as NumPy: samples of the same sign as start, 10 ** linspace(log10 |start|, log10 |stop|), and the
+    # endpoints set to start and stop exactly
+    sign = np.sign(ps).astype(dt)
+    start, stop = _cast(_operand(start), dt) / sign, _cast(_operand(stop), dt) / sign
+    with np.errstate(invalid="ignore"):                     # stop of the other sign: nan, as NumPy
+        y = _logspace(np.log10(start), np.log10(stop), num=num, endpoint=endpoint, base=10.0, dtype=dt)
+    if num > 0:
+        body = shape_of(y)[1:]
+        first, rest = np.broadcast_to(start, (1,) + body), y[1:]
+        if num > 1 and endpoint:
+            rest = np.concatenate([y[1:-1], np.broadcast_to(stop, (1,) + body)])
+        y = np.concatenate([first, rest])
+    y = y * sign
+    if axis != 0:
+        y = np.moveaxis(y, 0, axis)
+    return y if dtype is None else _cast(y, np.dtype(dtype))
+
+
 _linspace.convention = "the samples are start + i (stop - start) / div: derivatives 1 - i/div and i/div"
 register_function(np.linspace, _linspace)
 register_function(np.logspace, _logspace)
+register_function(np.geomspace, _geomspace)
 
 # -- meshgrid --------------------------------------------------------------------------------------------------
 _MESHGRID_TYPE = type(np.meshgrid(np.zeros(1)))             # a tuple since NumPy 2.0, a list before
