@@ -69,6 +69,10 @@ case("unique values", lambda x: np.unique(np.concatenate([x, x[:2]])) ** 2, (4,)
      covers=GET + ["numpy.concatenate"])
 case("unique rows with counts", lambda x: np.unique(np.concatenate([x, x[:1]]), axis=0, return_counts=True)[0]
      * np.unique(x, return_index=True, return_inverse=True)[0][:2].sum(), (3, 2), covers=GET)
+if hasattr(np, "unique_all"):                               # NumPy >= 2.0
+    case("unique_values / counts / inverse / all", lambda x: np.unique_values(np.concatenate([x, x[:2]])) ** 2
+         + np.unique_counts(x).values * np.unique_inverse(x[::-1]).values + np.unique_all(x).values.sum(), (4,),
+         covers=GET + ["numpy.concatenate"])
 
 # -- rearranging ---------------------------------------------------------------------------------------------
 case("rollaxis", lambda x: np.rollaxis(x, 2) * 2.0 + np.rollaxis(x, 0, 3).sum(axis=(0, 1))[:, None, None],

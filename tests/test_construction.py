@@ -77,6 +77,9 @@ if hasattr(np, "unstack"):
     MORE["astype to float32"] = (lambda x: np.astype(x, np.float32), (X,))
     MORE["linalg.vector_norm ord=inf keepdims"] = (lambda x: np.linalg.vector_norm(x, ord=np.inf, keepdims=True), (X,))
     MORE["linalg.vector_norm of a negative axis tuple"] = (lambda x: np.linalg.vector_norm(x[None], axis=(-1, 0)), (X,))
+    MORE["unique_all, unique_counts, unique_inverse"] = (lambda x: (tuple(np.unique_all(np.round(x))),
+                                                                    tuple(np.unique_counts(np.round(x))),
+                                                                    tuple(np.unique_inverse(np.round(x) + x))), (X,))
     MORE["linalg.trace offset"] = (lambda x: np.linalg.trace(x, offset=1), (X,))
 
 
@@ -107,6 +110,13 @@ def test_linspace_step_of_one_sample_is_numpys_nan():
     f = lambda a: np.linspace(a, 2.0, 1, retstep=True)      # noqa: E731
     for got in _primal_through_both_modes(f, (np.float64(0.5),)):
         _same(got, f(np.float64(0.5)))
+
+
+@pytest.mark.skipif(not hasattr(np, "unique_values"), reason="NumPy < 2.0")
+def test_unique_values_with_several_nans_are_numpys():
+    f = lambda x: np.unique_values(np.where(x > 1, np.nan, x))         # noqa: E731
+    for got in _primal_through_both_modes(f, (X,)):
+        _same(got, f(X))
 
 
 def test_geomspace_derivatives_by_hand():

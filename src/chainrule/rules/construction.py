@@ -310,6 +310,30 @@ _unique.convention = ("each value follows its first occurrence in the input; ind
                       "are constants")
 register_function(np.unique, _unique)
 
+
+def _unique_array_api(fn):
+    """``unique_values``/``_counts``/``_inverse``/``_all`` (NumPy >= 2.0): NumPy's result, its values gathered."""
+    def frontend(x):
+        p = plain_value(x)
+        ref = fn(p)
+        values = ref if fn is np.unique_values else ref.values
+        if fn is np.unique_all:
+            index = ref.indices
+        else:   # NumPy may return them unsorted: each value's first occurrence, through the sorted values
+            ordered, first = np.unique(p, return_index=True)
+            index = first[np.searchsorted(ordered, values)]
+        # (several nan values, unequal to each other, all follow the first nan)
+        gathered = gather(np.ravel(x), (index,), unique=np.unique(index).size == index.size)
+        return gathered if fn is np.unique_values else type(ref)(gathered, *ref[1:])
+    frontend.__name__ = f"_{fn.__name__}"
+    frontend.convention = _unique.convention
+    return frontend
+
+
+for _name in ("unique_values", "unique_counts", "unique_inverse", "unique_all"):
+    if hasattr(np, _name):
+        register_function(getattr(np, _name), _unique_array_api(getattr(np, _name)))
+
 # -- real and imaginary parts of real values --------------------------------------------------------------------
 
 
