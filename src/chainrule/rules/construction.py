@@ -24,6 +24,12 @@ same arguments:
 * ``real``, ``conj`` and ``real_if_close`` of a real traced value are the value
   itself and ``imag`` is NumPy's zeros; a complex traced value is refused
   (complex differentiation is not supported).
+
+>>> import chainrule as cr
+>>> float(cr.grad(lambda a: np.linspace(a, 1.0, 5)[1])(0.0))          # 1 - 1/4
+0.75
+>>> cr.grad(lambda x: np.sum(np.insert(x, 1, x[0]) ** 2))(np.array([1.0, 2.0]))
+array([4., 4.])
 """
 
 import operator
