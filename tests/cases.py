@@ -125,7 +125,8 @@ case("dot", lambda a, b: np.dot(a, b) + a.dot(b) + np.dot(2.0, a)[0, 0], (2, 3),
 
 
 # More rows live in one file per family, so that families can grow independently.
-from . import cases_arrays, cases_elementwise, cases_idioms, cases_linalg, cases_signal  # noqa: E402,F401
+from . import (cases_arrays, cases_construction, cases_elementwise, cases_idioms, cases_linalg,  # noqa: E402,F401
+               cases_signal)
 
 
 def covered_names():

@@ -68,7 +68,7 @@ OPS = {
     "tan": unary(lambda a: np.tan(np.tanh(a))), "absolute": unary(np.abs), "fabs": unary(np.fabs),
     "deg2rad": unary(np.deg2rad), "radians": unary(np.radians),
     "rad2deg": unary(lambda a: np.rad2deg(np.tanh(a)) / 60.0), "degrees": unary(lambda a: np.degrees(np.sin(a)) / 60.0),
-    "clip": unary(lambda a: np.clip(a, -0.5, 0.7)), "sinc": unary(np.sinc),
+    "clip": unary(lambda a: np.clip(a, -0.5, 0.7)), "sinc": unary(np.sinc), "conjugate": unary(np.conjugate),
     # binary, broadcasting
     "add": binary(np.add), "subtract": binary(np.subtract), "multiply": binary(lambda a, b: a * np.tanh(b)),
     "divide": binary(lambda a, b: a / (1.5 + b * b)),
@@ -106,6 +106,9 @@ else:
         "kl_div": binary(lambda a, b: sp.kl_div(0.5 + np.tanh(a) ** 2, 0.5 + np.tanh(b) ** 2)),
         "logsumexp": lambda a, b, k: sp.logsumexp(a, axis=_axis(a, k), keepdims=True),
         "softmax": lambda a, b, k: sp.softmax(a, axis=_axis(a, k)),
+        "i0": unary(lambda a: sp.i0(3.0 * np.tanh(a))), "i1": unary(lambda a: sp.i1(3.0 * np.tanh(a))),
+        "i0e": unary(sp.i0e), "i1e": unary(sp.i1e),                 # bounded by 1: safe to chain
+        "iv": unary(lambda a: sp.iv(1.5, 1.0 + np.sin(a) ** 2)), "ive": unary(lambda a: sp.ive(0.5, 1.0 + a * a)),
     })
 
 NAMES = sorted(OPS)
@@ -117,6 +120,9 @@ LEFT_OUT = {
     "numpy.copysign": "jumps where y changes sign",
     "numpy.heaviside": "jumps at 0",
     "numpy.matmul": "not elementwise: tests/cases_linalg.py",
+    "numpy.vecdot": "not elementwise: tests/cases_construction.py",
+    "numpy.matvec": "not elementwise: tests/cases_construction.py",
+    "numpy.vecmat": "not elementwise: tests/cases_construction.py",
 }
 BASES = [(), (3,), (2, 3), (2, 1, 3)]
 

@@ -5,6 +5,7 @@ functions with the helpers of :mod:`chainrule.rules._declare`.
 """
 
 from . import assembly, elementwise, indexing, linalg, reductions, shape, updates  # noqa: F401  (registration)
+from . import array_api, construction  # noqa: F401,E402  (compositions of the primitives above)
 try:  # noqa: E402  SciPy's linear algebra, only when SciPy is installed
     from . import scipy_linalg  # noqa: F401
 except ImportError:

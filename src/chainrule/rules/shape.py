@@ -347,8 +347,21 @@ def _split(ary, indices_or_sections, axis=0):
 
 register_function(np.split, _split)
 register_function(np.array_split, _array_split)
-register_function(np.hsplit, lambda ary, s: _split(ary, s, axis=1 if ndim_of(ary) > 1 else 0))
-register_function(np.vsplit, lambda ary, s: _split(ary, s, axis=0))
+
+
+def _directional_split(name, least, axis):
+    """``hsplit``/``vsplit``/``dsplit``: ``split`` along ``axis(ndim)``, for arrays of ``least`` dimensions or more."""
+    def split(ary, indices_or_sections):
+        n = ndim_of(ary)
+        if n < least:
+            raise ValueError(f"{name} only works on arrays of {least} or more dimensions")
+        return _split(ary, indices_or_sections, axis=axis(n))
+    return split
+
+
+register_function(np.hsplit, _directional_split("hsplit", 1, lambda n: 1 if n > 1 else 0))
+register_function(np.vsplit, _directional_split("vsplit", 2, lambda n: 0))
+register_function(np.dsplit, _directional_split("dsplit", 3, lambda n: 2))
 
 # -- repetition: reshape + broadcast_to + reshape ------------------------------------------------
 
