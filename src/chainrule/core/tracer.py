@@ -31,6 +31,7 @@ Two idioms of ordinary NumPy code need more than the dispatch protocols:
 """
 
 import operator
+import sys
 import weakref
 
 import numpy as np
@@ -131,6 +132,14 @@ def mark_view(view, base, read, write, index=None):
             views[:] = [r for r in views if r() is not None]
     views.append(weakref.ref(view))
     return view
+
+
+def _ufunc_name(ufunc):
+    """``scipy.special.jv`` for SciPy's ufuncs, ``numpy.sin`` for NumPy's."""
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, ufunc.__name__, None) is ufunc:
+        return f"scipy.special.{ufunc.__name__}"
+    return f"numpy.{ufunc.__name__}"
 
 
 def _fn_name(fn):
@@ -248,17 +257,17 @@ class Tracer:
         if method == "__call__":
             prim = UFUNCS.get(ufunc)
             if prim is None or not prim.declared:
-                raise NotDifferentiableError(f"numpy.{ufunc.__name__}")
+                raise NotDifferentiableError(_ufunc_name(ufunc))
             if kwargs:
                 raise NotDifferentiableError(
-                    f"numpy.{ufunc.__name__}", f"keyword arguments {sorted(kwargs)} are not supported")
+                    _ufunc_name(ufunc), f"keyword arguments {sorted(kwargs)} are not supported")
             return bind(prim, tuple(map(_c, inputs)), EMPTY)
         frontend = FUNCTIONS.get((ufunc, method))
         if frontend is None:
             if method == "at":
                 raise InPlaceError(f"numpy.{ufunc.__name__}.at writes into an array in place; "
                                    "chainrule cannot differentiate it. Build a new array instead.")
-            raise NotDifferentiableError(f"numpy.{ufunc.__name__}.{method}")
+            raise NotDifferentiableError(f"{_ufunc_name(ufunc)}.{method}")
         return frontend(*inputs, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -462,11 +471,16 @@ class Tracer:
     def take(self, *a, **k): return np.take(self, *a, **k)
     def round(self, decimals=0): return np.round(self, decimals)
     def argsort(self, *a, **k): return np.argsort(self, *a, **k)
-    def conj(self):
-        if self.dtype.kind == "c":
-            raise NotDifferentiableError("conj", "of a complex traced value; chainrule differentiates real values")
-        return +self
+    def conj(self): return np.conjugate(self)
     conjugate = conj
+
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
 
     @property
     def mT(self):
