@@ -178,3 +178,11 @@ def test_explain_traces_built_and_written_arrays(rhs):
     if rhs is rhs_filled:
         assert first.op.endswith("zeros_like") and np.all(first.primal == 0)
     assert len(e.steps) < 20                     # no redundant writes from y[1:] += v
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_a_matrix_from_a_closure_is_refused():
+    M = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    for f in (lambda x: x * M, lambda x: M * x, lambda x: np.sum(np.multiply(x, M))):
+        with pytest.raises(cr.InputDtypeError, match="np.matrix"):
+            cr.jacfwd(f)(np.ones((2, 2)))

@@ -82,6 +82,8 @@ def array_operand(a):
     An object array of traced values (``np.array([t1, t2])``) becomes one traced array."""
     if isinstance(a, Tracer):
         return a
+    if isinstance(a, np.matrix):
+        raise _matrix_error()
     a = np.asarray(a)
     return a if a.dtype.kind != "O" else promote(a)
 
@@ -94,8 +96,17 @@ def canonical_operand(x):
         return x if x.dtype.kind != "O" else promote(x)
     if t in _PLAIN or isinstance(x, Tracer):
         return x
+    if isinstance(x, np.matrix):
+        raise _matrix_error()
     x = np.asarray(x)
     return x if x.dtype.kind != "O" else promote(x)
+
+
+def _matrix_error():
+    from ..errors import InputDtypeError
+    return InputDtypeError(
+        "an np.matrix meets a traced value: its * and ** are matrix products, which chainrule would "
+        "differentiate as the elementwise ones. Convert it with np.asarray(M) and use @ for products.")
 
 
 def promote(a):
