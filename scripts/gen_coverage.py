@@ -92,6 +92,61 @@ def _row(cells):
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
+# What is not covered, and why: one reason per group of names (the first that matches).
+_NO_ARRAYS = {  # called with shapes, dtypes, files or settings: NumPy runs them as they are
+    "zeros", "ones", "empty", "full", "eye", "identity", "arange", "tri", "indices", "fromfunction",
+    "frombuffer", "fromfile", "fromiter", "fromregex", "fromstring", "fromstring", "load", "save", "savez",
+    "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "diag_indices", "tril_indices", "triu_indices",
+    "mask_indices", "array2string", "array_repr", "array_str", "set_printoptions", "get_printoptions",
+    "printoptions", "format_float_positional", "format_float_scientific", "setbufsize", "getbufsize", "seterr",
+    "geterr", "seterrcall", "geterrcall", "show_config", "show_runtime", "info", "get_include", "test",
+    "can_cast", "result_type", "promote_types", "min_scalar_type", "issubdtype", "isdtype", "common_type",
+    "mintypecode", "typename", "iscomplexobj", "isrealobj", "isscalar", "isfortran", "iterable",
+    "broadcast_shapes", "base_repr", "binary_repr", "dtype", "finfo", "iinfo", "vectorize", "frompyfunc",
+    "nested_iters", "from_dlpack", "fftfreq", "rfftfreq", "unravel_index", "ravel_multi_index",
+    "get_array_wrap", "packbits", "unpackbits", "busday_count", "busday_offset", "test",
+    "datetime_as_string", "datetime_data", "is_busday", "einsum_path", "geterrobj", "seterrobj",
+    "tril_indices_from", "triu_indices_from", "diag_indices_from", "ndindex", "ndenumerate", "add_docstring",
+    "add_newdoc", "add_newdoc_ufunc", "deprecate", "deprecate_with_doc", "disp", "lookfor", "safe_eval",
+    "source", "who", "byte_bounds", "recfromcsv", "recfromtxt", "isnat", "astype",
+}
+_INTEGER = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "bitwise_left_shift",
+            "bitwise_right_shift", "bitwise_count", "invert", "left_shift", "right_shift", "gcd", "lcm",
+            "bincount", "digitize", "divmod", "frexp", "ldexp", "modf"}
+_COMPLEX = {"eig", "eigvals", "iscomplex", "isreal", "angle", "sort_complex"}
+
+
+def _not_covered_reason(prefix, name):
+    if name in _NO_ARRAYS or name.startswith(("get", "set")) or (name.startswith("is") and name != "isin"):
+        return ("takes no array to differentiate (shapes, dtypes, files, settings, predicates): NumPy runs it "
+                "as it is on plain values")
+    if prefix == "numpy.fft" or name in _COMPLEX:
+        return "complex values: waits for complex support (chainrule differentiates real values today)"
+    if name in _INTEGER:
+        return "integer, bit or split-float results: no derivative to give"
+    return ("no rule yet: on a traced value it raises NotDifferentiableError naming it; wrap the call in "
+            "custom_jvp / custom_vjp")
+
+
+def not_covered():
+    """{reason: [names]} of the public NumPy callables with no entry in the registry."""
+    covered = set()
+    for key in list(UFUNCS) + list(FUNCTIONS):
+        if not isinstance(key, (tuple, str)):
+            covered.add(id(key))
+    declared = {id(u) for u, p in UFUNCS.items() if p.declared}
+    out = {}
+    for prefix, mod in _namespaces()[:3]:
+        for attr in sorted(dir(mod)):
+            obj = getattr(mod, attr, None)
+            if attr.startswith("_") or isinstance(obj, type) or not callable(obj):
+                continue
+            if id(obj) in declared or (id(obj) in covered and not isinstance(obj, np.ufunc)):
+                continue
+            out.setdefault(_not_covered_reason(prefix, attr), []).append(f"{prefix}.{attr}")
+    return out
+
+
 def render():
     by_name = {p.name: p for p in PRIMITIVES if p.declared}
     rows = {}
@@ -151,7 +206,13 @@ def render():
     for name in internal:
         p = by_name[name]
         lines.append(_row([f"`{name}`", _modes(p), _convention(p)]))
-    return "\n".join(lines) + "\n"
+    missing = not_covered()
+    lines += ["", "## Not covered, and why", "",
+              f"The public callables of {', '.join(p for p, _ in _namespaces()[:3])} (NumPy {np.__version__}) "
+              "that have no entry above, grouped by the reason.", ""]
+    for reason in sorted(missing):
+        lines += [f"**{reason}** ({len(missing[reason])}): " + ", ".join(f"`{n}`" for n in missing[reason]), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main(argv=None):
