@@ -102,3 +102,23 @@ def _scalar_buffer(x):
     acc += x ** 2
     acc[...] = acc * 3.0
     return acc
+
+
+# -- NumPy's own Python functions, run on traced values (rules/numpy_python.py) -----------------------------
+case("polyadd, polysub, polymul", lambda p, q: np.polymul(np.polyadd(p, q ** 2), np.polysub(q, p)), (4,), (2,),
+     covers=["getitem"])
+case("polyder, polyint", lambda p: np.polyder(p, 2) + np.polyint(p, 1, k=p[0])[3:], (5,), covers=["getitem"])
+case("diagflat, resize", lambda x: np.diagflat(x, 1)[:3, :3] @ np.resize(x, (4, 3))[:3], (4,),
+     covers=["getitem"])
+case("unwrap", lambda x: np.unwrap(4.0 * x), (5,), covers=["getitem"])
+case("broadcast_arrays, compress, extract, choose",
+     lambda x, y: np.broadcast_arrays(x, y[:, None])[1] * np.compress([1, 0, 1, 1], np.r_[x, 1.0])
+     + np.extract(x > -10.0, x) + np.choose([0, 1, 0], [x, y ** 2]), (3,), (3,),
+     covers=["getitem"])
+case("apply_along_axis, piecewise", lambda x: np.apply_along_axis(lambda r: np.sum(r ** 2), 1, x)
+     + np.piecewise(x[:, 0], [x[:, 0] < 0, x[:, 0] >= 0], [lambda v: -v, lambda v: v ** 2]), (3, 2),
+     covers=["getitem"])
+case("constant queries and identity conversions", lambda x: np.ascontiguousarray(x) * np.asfortranarray(x)
+     + np.asarray_chkfinite(x) * np.any(x > 0) * np.all(x > -5) + x[np.nonzero(x > 0)].sum()
+     + x.ravel()[np.flatnonzero(x < 0)].sum() + x[tuple(np.argwhere(x > 0)[0])], (2, 3), covers=["getitem"],
+     domain=(-1, 1))

@@ -12,6 +12,7 @@ except ImportError:
     pass
 from . import special  # noqa: E402,F401  (SciPy's special functions: registers nothing without SciPy)
 from . import statistics, signal  # noqa: E402,F401  (after the others: signal gives every binary ufunc .outer)
+from . import numpy_python  # noqa: E402,F401  (NumPy's own Python functions, run on traced values)
 
 from ..core import PRIMITIVES as _ALL
 
