@@ -29,7 +29,9 @@ and ``explain`` and ``advise`` print it.
 
 import math
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,7 +40,8 @@ from ..core import Meta
 
 __all__ = ["directions_per_sweep", "DEFAULT_MAX_DIRECTIONS", "available_memory", "default_memory_budget",
            "parse_bytes", "format_bytes", "TapeStats", "tape_stats", "ModeCost", "Decision", "decide",
-           "LIVE_VALUES", "guess_bytes_per_direction", "fit_sweep", "sweep_bytes_per_direction"]
+           "LIVE_VALUES", "guess_bytes_per_direction", "fit_sweep", "sweep_bytes_per_direction",
+           "SHAPE_RATIO", "decide_without_timing", "DecisionCache", "DECISIONS"]
 
 DEFAULT_MAX_DIRECTIONS = 2048   # beyond this, wider batches stop paying: arrays leave the caches
 LIVE_VALUES = 3                 # tangents (or adjoints) alive at once, in units of the largest value
@@ -47,6 +50,8 @@ SECONDS_PER_ELEMENT = 1e-9      # a direction costs at least this per entry it t
 _FALLBACK_MEMORY = 2 ** 32      # when /proc/meminfo cannot be read
 FEW_DIRECTIONS = 8              # a sweep of this many directions is never split
 SMALL_SWEEP = 2 ** 24           # a sweep smaller than this fits any budget worth having
+SHAPE_RATIO = 32                # one mode has this many times the other's directions: the shapes decide
+CACHE_SIZE = 256                # decisions the process keeps (least recently used first out)
 
 
 _MEMINFO = [0.0, 0]                 # (time read, bytes): /proc/meminfo is read at most once a second
@@ -137,10 +142,12 @@ def directions_per_sweep(total, chunk_size=None, bytes_per_direction=None, memor
 
 
 def _nbytes(v):
+    if type(v) is np.ndarray:
+        return v.nbytes
     if isinstance(v, (tuple, list)):
         return sum(_nbytes(x) for x in v)
     if isinstance(v, (np.ndarray, Meta)) or hasattr(v, "shape"):
-        return int(np.prod(v.shape, dtype=np.int64)) * np.dtype(getattr(v, "dtype", np.float64)).itemsize
+        return math.prod(v.shape) * np.dtype(getattr(v, "dtype", np.float64)).itemsize
     return 8
 
 
@@ -184,8 +191,8 @@ def tape_stats(tape, inputs, outputs):
     entries = [e for e in tape if e is not None]
     largest = max([_nbytes(e[2][0]) for e in entries if isinstance(e[2], tuple)] + [_nbytes(x) for x in inputs]
                   + [8])
-    n = sum(int(np.prod(np.shape(x), dtype=np.int64)) for x in inputs)
-    m = sum(int(np.prod(np.shape(o), dtype=np.int64)) for o in outputs)
+    n = sum(_size(x) for x in inputs)
+    m = sum(_size(o) for o in outputs)
     elements = sum(_size(e[2][0]) for e in entries if isinstance(e[2], tuple)) + n + m
     return TapeStats(n, m, len(entries), tape_nbytes(tape), largest, sum(_nbytes(x) for x in inputs),
                      sum(_nbytes(o) for o in outputs), elements)
@@ -194,7 +201,7 @@ def tape_stats(tape, inputs, outputs):
 def _size(v):
     if isinstance(v, (tuple, list)):
         return sum(_size(x) for x in v)
-    return int(np.prod(getattr(v, "shape", ()), dtype=np.int64))
+    return math.prod(getattr(v, "shape", ()))
 
 
 @dataclass(frozen=True)
@@ -227,6 +234,7 @@ class Decision:
     tape_bytes: int
     memory_budget: int
     reason: str
+    measured: bool = True       # False: decided from the shapes (or the cost of a probe), ``seconds`` are NaN
 
     @property
     def chosen(self):
@@ -308,7 +316,69 @@ def decide(stats, t_record, forward, reverse, memory_budget=None):
     return Decision(mode, n, m, fwd, rev, ratio, stats.operations, stats.tape_bytes, budget, why + ".")
 
 
+def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes_per_direction=None):
+    """A :class:`Decision` taken without timing the other mode: from the shapes, or because probing would cost too much.
+
+    ``why`` is the reason; the costs carry the directions and sweeps the
+    memory model gives (from ``stats`` when a tape was recorded, else from
+    ``bytes_per_direction``), and NaN seconds: nothing was timed.
+    """
+    budget = parse_bytes(memory_budget)
+    per_b = stats.bytes_per_direction if stats is not None else int(bytes_per_direction or 8)
+    tape_b = stats.tape_bytes if stats is not None else 0
+    nan = float("nan")
+    fwd = _cost(n, 0.0, 0.0, nan, per_b, 0, 8 * n * m, budget)
+    rev = _cost(m, 0.0, 0.0, nan, per_b, tape_b, 8 * n * m, budget)
+    fwd, rev = (ModeCost(c.directions, c.directions_per_sweep, c.sweeps, nan, c.bytes, c.fits) for c in (fwd, rev))
+    ops = stats.operations if stats is not None else 0
+    return Decision(mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, measured=False)
+
+
+class DecisionCache:
+    """The process's decisions of ``jacobian(mode="auto")``: one least-recently-used map, safe across threads.
+
+    Keys say what a decision depends on (the function, argnums, the inputs'
+    shapes and dtypes, see ``transforms.jacobian``); values are
+    :class:`Decision`.  At most ``size`` entries are kept.
+    """
+
+    def __init__(self, size=CACHE_SIZE):
+        self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            d = self._entries.get(key)
+            if d is not None:
+                self._entries.move_to_end(key)
+            return d
+
+    def put(self, key, decision):
+        with self._lock:
+            self._entries[key] = decision
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, key):
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        return len(self._entries)
+
+
+DECISIONS = DecisionCache()
+
+
 def _fmt_s(s):
+    if s != s:
+        return "not measured"
     if s >= 1:
         return f"{s:.2f} s"
     if s >= 1e-3:
