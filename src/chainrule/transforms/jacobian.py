@@ -39,7 +39,7 @@ from .mode import (DECISIONS, FEW_DIRECTIONS, SHAPE_RATIO, decide, decide_withou
                    format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
 
-__all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "PROBE_SHARE"]
+__all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
 
 PROBE_SHARE = 0.25      # probe the other mode only if that costs less than this share of the favourite's Jacobian
 PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
@@ -171,6 +171,37 @@ def decision_key(fun, args, kwargs, argnums, has_aux=False, memory_budget=None):
         return None
 
 
+def shape_decision(n, m, memory_budget, bytes_per_direction=None, stats=None):
+    """The :class:`~chainrule.transforms.mode.Decision` the shapes alone take, or None (a probe is needed).
+
+    With at most ``FEW_DIRECTIONS`` inputs, forward (one sweep is the whole
+    Jacobian); when one mode has ``SHAPE_RATIO`` times fewer directions, that
+    mode -- but reverse only if its tape (``stats`` of a recording) fits the budget.
+    """
+    budget = parse_bytes(memory_budget)
+    if n <= FEW_DIRECTIONS:
+        why = (f"forward: n = {n} tangent direction{'s' * (n != 1)} fit one forward sweep, which computes the "
+               "whole Jacobian for about the price of the recording that reverse mode needs before its first "
+               "backward sweep; decided from the shapes, nothing timed")
+        return decide_without_timing("forward", n, m, why + ".", budget, stats, bytes_per_direction)
+    if max(n, m) < SHAPE_RATIO * max(min(n, m), 1):
+        return None
+    ratio = max(n, m) / max(min(n, m), 1)
+    why = ("{mode}: {sym} = {d} {word} direction{s} against {o}, " + f"{ratio:.0f}" + " times fewer; no measured "
+           "price of a direction comes near that ratio (a backward step costs about 1-3 tangent steps), "
+           "so the shapes decide and nothing is timed")
+    if n < m:
+        return decide_without_timing("forward", n, m, why.format(mode="forward", sym="n", d=n, word="tangent",
+                                                                  s="s" * (n != 1), o=f"m = {m}") + ".",
+                                     budget, stats, bytes_per_direction)
+    if stats.tape_bytes + stats.bytes_per_direction > budget:
+        why = (f"forward: reverse mode has {ratio:.0f} times fewer directions, but its tape of "
+               f"{format_bytes(stats.tape_bytes)} does not fit the memory budget of {format_bytes(budget)}")
+        return decide_without_timing("forward", n, m, why + ".", budget, stats)
+    return decide_without_timing("reverse", n, m, why.format(mode="reverse", sym="m", d=m, word="adjoint",
+                                                              s="s" * (m != 1), o=f"n = {n}") + ".", budget, stats)
+
+
 class _AutoJacobian:
     """An auto-mode Jacobian at given shapes: decide (unless ``decision`` is known), keeping every useful sweep.
 
@@ -225,39 +256,23 @@ class _AutoJacobian:
         n, flat = self.n, self.flat
         if n <= FEW_DIRECTIONS:                   # one forward sweep is the whole Jacobian, and tells m
             self._push_cols(0, n)
-            m = sum(_sizes(self.outs))
-            why = (f"forward: n = {n} tangent direction{'s' * (n != 1)} fit one forward sweep, which computes the "
-                   "whole Jacobian for about the price of the recording that reverse mode needs before its first "
-                   "backward sweep; decided from the shapes, nothing timed")
-            return decide_without_timing("forward", n, m, why + ".", self.budget,
-                                         bytes_per_direction=guess_bytes_per_direction(flat.in_leaves))
+            return shape_decision(n, sum(_sizes(self.outs)), self.budget, guess_bytes_per_direction(flat.in_leaves))
         t0 = time.perf_counter()
         outs = flat(flat.in_leaves)               # one plain evaluation: m, and what one evaluation costs
         self.t_eval = time.perf_counter() - t0
         m = sum(_sizes(outs))
-        few, many = min(n, m), max(n, m)
-        if many >= SHAPE_RATIO * max(few, 1):
+        if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
             return self._by_shapes(n, m)
         return self._by_probes(n, m)
 
     def _by_shapes(self, n, m):
-        ratio = max(n, m) / max(min(n, m), 1)
-        why = (f"{{mode}}: {{sym}} = {{d}} {{word}} direction{{s}} against {{o}}, {ratio:.0f} times fewer; no measured "
-               "price of a direction comes near that ratio (a backward step costs about 1-3 tangent steps), "
-               "so the shapes decide and nothing is timed")
         if n < m:
-            return decide_without_timing("forward", n, m, why.format(mode="forward", sym="n", d=n, word="tangent", s="s" * (n != 1),
-                                                                      o=f"m = {m}") + ".", self.budget,
-                                         bytes_per_direction=guess_bytes_per_direction(self.flat.in_leaves))
+            return shape_decision(n, m, self.budget, guess_bytes_per_direction(self.flat.in_leaves))
         self._record()
-        if self.stats.tape_bytes + self.stats.bytes_per_direction > self.budget:
+        decision = shape_decision(n, m, self.budget, stats=self.stats)
+        if decision.mode == "forward":
             self.pullback = None
-            why = (f"forward: reverse mode has {ratio:.0f} times fewer directions, but its tape of "
-                   f"{format_bytes(self.stats.tape_bytes)} does not fit the memory budget of "
-                   f"{format_bytes(self.budget)}")
-            return decide_without_timing("forward", n, m, why + ".", self.budget, stats=self.stats)
-        return decide_without_timing("reverse", n, m, why.format(mode="reverse", sym="m", d=m, word="adjoint", s="s" * (m != 1),
-                                                                  o=f"n = {n}") + ".", self.budget, stats=self.stats)
+        return decision
 
     @staticmethod
     def _probe_size(total):
