@@ -21,6 +21,7 @@ Building and printing are linear in the number of operations.
 import gc
 import inspect
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -355,7 +356,8 @@ def _steps(rows, names, diff):
 
 
 def _wrap(text):
-    return f"({text})" if " " in text else text
+    """Parentheses around a folded expression used as an operand of an infix operator, unless it is a call."""
+    return f"({text})" if " " in text and not re.fullmatch(r"[\w.]+\(.*\)", text) else text
 
 
 def _table(header, rows):

@@ -106,10 +106,28 @@ def _constant_key(v, depth=0):
     raise _Unkeyable
 
 
+class _Ref:
+    """An object's identity in a key, without keeping it alive: equal only while the same object lives."""
+
+    __slots__ = ("ref", "ident")
+
+    def __init__(self, obj):
+        self.ref, self.ident = weakref.ref(obj), id(obj)
+
+    def __hash__(self):
+        return self.ident
+
+    def __eq__(self, other):
+        if type(other) is not _Ref or other.ident != self.ident:
+            return False
+        obj = self.ref()
+        return obj is not None and obj is other.ref()
+
+
 def _identity_key(obj):
     """The object's identity, without keeping it alive when it can be weakly referenced."""
     try:
-        return ("ref", weakref.ref(obj))
+        return ("ref", _Ref(obj))
     except TypeError:
         try:
             hash(obj)
@@ -118,16 +136,27 @@ def _identity_key(obj):
         return ("object", obj)
 
 
+def _cell_key(v, depth):
+    """A captured value: by value if it is a plain constant, else by identity (a weak reference where possible)."""
+    try:
+        return _constant_key(v, depth)
+    except _Unkeyable:
+        return _identity_key(v)
+
+
 def _function_key(fun, depth=0):
     """What identifies ``fun``'s behaviour: its code and closure when they are plain constants, else its identity.
 
-    Two lambdas made by the same line with the same constant captures behave
-    the same, so ``jacobian(lambda x: g(x, 2.0))`` written inside a loop hits
-    the cache; a closure over an array is keyed by the function object itself.
+    Two lambdas made by the same line with the same captures behave the same,
+    so ``jacobian(lambda x: g(x, w, 2.0))`` written inside a loop hits the
+    cache: captured constants count by value, other captured objects (``g``,
+    the array ``w``) by identity, through weak references, so a dead object's
+    reused address never matches.  A capture that is neither (a list) makes
+    the function count by its own identity.
     """
     if isinstance(fun, types.FunctionType):
         try:
-            cells = tuple(_constant_key(c.cell_contents, depth) for c in fun.__closure__ or ())
+            cells = tuple(_cell_key(c.cell_contents, depth) for c in fun.__closure__ or ())
             defaults = _constant_key(fun.__defaults__ or (), depth)
             kwdefaults = _constant_key(tuple(sorted((fun.__kwdefaults__ or {}).items())), depth)
             return ("code", fun.__code__, id(fun.__globals__), cells, defaults, kwdefaults)
@@ -189,7 +218,7 @@ def shape_decision(n, m, memory_budget, bytes_per_direction=None, stats=None):
     ratio = max(n, m) / max(min(n, m), 1)
     why = ("{mode}: {sym} = {d} {word} direction{s} against {o}, " + f"{ratio:.0f}" + " times fewer; no measured "
            "price of a direction comes near that ratio (a backward step costs about 1-3 tangent steps), "
-           "so the shapes decide and nothing is timed")
+           "so the shapes decide, nothing timed")
     if n < m:
         return decide_without_timing("forward", n, m, why.format(mode="forward", sym="n", d=n, word="tangent",
                                                                   s="s" * (n != 1), o=f"m = {m}") + ".",
