@@ -443,18 +443,35 @@ def _linear_text(step, operand, t, forward):
     return f"{step.op}({t})" if forward else f"{step.op}^T({t})"
 
 
-def _consumers(steps, traced):
-    """For each value, ``[(consumer step, d consumer / d value, kind)]``: one pass over the steps."""
+def _consumers(steps, traced, wanted):
+    """For each value in ``wanted``, ``[(consumer step, d consumer / d value, kind)]``: one pass over the steps.
+
+    Only the steps that use a wanted value have their partials written out.
+    """
     users = {}
     for c in steps:
-        for o, d, kind in _partials(c, traced):
-            users.setdefault(o, []).append((c, d, kind))
+        if not wanted.isdisjoint(c.operands):
+            for o in c.operands:
+                if o in wanted:
+                    users.setdefault(o, []).append(c)
     return users
 
 
-def _adjoint_rule(step, users, seeded):
+def _adjoint_rule(step, users, seeded, traced):
     terms = ["seed"] if step.name in seeded else []
-    for c, d, kind in users.get(step.name, ()):
+    consumers = list({id(c): c for c in users.get(step.name, ())}.values())     # each consumer once, in order
+    skipped = 0
+    if len(consumers) > MANY:                  # write out the first few and the last; count the rest
+        skipped = sum(c.operands.count(step.name) for c in consumers[3:-1])
+        consumers = consumers[:3] + consumers[-1:]
+    partials = [(c, d, kind) for c in consumers for o, d, kind in _partials(c, traced) if o == step.name]
+    if skipped:
+        partials.insert(len(partials) - sum(1 for c, _, _ in partials if c is consumers[-1]), None)
+    for item in partials:
+        if item is None:
+            terms.append(f"... ({skipped} more terms)")
+            continue
+        c, d, kind = item
         if kind == "linear":
             terms.append(_linear_text(c, step.name, _bar(c.name), forward=False))
         elif d == "1":
@@ -467,7 +484,7 @@ def _adjoint_rule(step, users, seeded):
 
 
 def _join(terms):
-    if len(terms) > MANY:
+    if len(terms) > MANY and not any(t.startswith("... (") for t in terms):
         terms = terms[:3] + [f"... ({len(terms) - 4} more terms)", terms[-1]]
     text = " + ".join(terms)
     return text.replace("+ -", "- ")
@@ -519,10 +536,11 @@ def render(e, max_rows=MAX_ROWS):
             seed = ", ".join(f"{_bar(nm)} = {_show(a)}" for nm, a in zip(outputs[:4], e.adjoint_seed)) + ", ..."
         lines += ["", f"Reverse sweep (adjoints), seed {seed}, in reverse order"]
         seeded = set(outputs)
-        users = _consumers(e.steps, traced)
+        first, _, last = _window(e.steps[::-1], max_rows)
+        users = _consumers(e.steps, traced, {s.name for s in first + last})
         lines += _table(["v", "adjoint", "rule", "value"],
                         _windowed(e.steps[::-1], max_rows,
-                                  lambda s: [s.name, _bar(s.name), _adjoint_rule(s, users, seeded), _show(s.adjoint)]))
+                                  lambda s: [s.name, _bar(s.name), _adjoint_rule(s, users, seeded, traced), _show(s.adjoint)]))
     lines += ["", f"Totals: n = {e.n} input{'s' * (e.n != 1)}, m = {e.m} output{'s' * (e.m != 1)}, "
                   f"{e.operations} operation{'s' * (e.operations != 1)}; the reverse sweep keeps {format_bytes(e.tape_bytes)}",
               "", "Cost of the full Jacobian"]

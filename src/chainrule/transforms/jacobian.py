@@ -9,13 +9,14 @@ mode costs:
 * otherwise one plain evaluation tells m (and what one evaluation costs).
   When one mode has ``SHAPE_RATIO`` times fewer directions than the other,
   the shapes decide: no measured price of a direction could make up for that.
-* near the diagonal, the mode with fewer directions (the favourite) sweeps
-  a sixteenth of its directions, timed; then the other mode is probed the same
-  way, but only if that probe is estimated to cost less than ``PROBE_SHARE``
-  of the favourite's whole Jacobian (an expensive function is not probed twice).
-  Probe sweeps are rows (reverse) or columns (forward) of the Jacobian: the
-  winner keeps its own, and the recorded tape is the one reverse mode pulls
-  through.
+* near the diagonal, the mode with fewer directions (the favourite) runs its
+  first sweep, as wide as a sweep may be (often its whole Jacobian), timed;
+  then the other mode sweeps a sixteenth of its directions, timed, but only
+  if that probe is estimated to cost less than ``PROBE_SHARE`` of the
+  favourite's Jacobian (an expensive function is not probed twice).  The
+  sweeps are rows (reverse) or columns (forward) of the Jacobian: what the
+  favourite computed is kept, the recorded tape is the one reverse mode pulls
+  through, and the decision for later calls follows the two timings.
 
 Decisions live in one process-wide, least-recently-used cache
 (:data:`~chainrule.transforms.mode.DECISIONS`), keyed by the function (its
@@ -35,7 +36,7 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _sizes, _split, _zeros, jacfwd, jacrev
-from .mode import (DECISIONS, FEW_DIRECTIONS, SHAPE_RATIO, decide, decide_without_timing, directions_per_sweep,
+from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, decide, decide_without_timing, directions_per_sweep,
                    format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
 
@@ -290,13 +291,16 @@ class _AutoJacobian:
         outs = flat(flat.in_leaves)               # one plain evaluation: m, and what one evaluation costs
         self.t_eval = time.perf_counter() - t0
         m = sum(_sizes(outs))
+        # a tangent direction holds at least the inputs and outputs, and a few values as large as either
+        in_b, out_b = guess_bytes_per_direction(flat.in_leaves), guess_bytes_per_direction(outs)
+        self.forward_bytes = max(in_b, out_b) + (in_b + out_b) // LIVE_VALUES
         if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
             return self._by_shapes(n, m)
         return self._by_probes(n, m)
 
     def _by_shapes(self, n, m):
         if n < m:
-            return shape_decision(n, m, self.budget, guess_bytes_per_direction(self.flat.in_leaves))
+            return shape_decision(n, m, self.budget, self.forward_bytes)
         self._record()
         decision = shape_decision(n, m, self.budget, stats=self.stats)
         if decision.mode == "forward":
@@ -305,46 +309,56 @@ class _AutoJacobian:
 
     @staticmethod
     def _probe_size(total):
-        """Directions of a mode's probe sweep: a sixteenth of its total (a few small sweeps price a direction badly)."""
+        """Directions of the other mode's probe sweep: a sixteenth of its total."""
         return max(1, min(total, total // PROBE_FRACTION))
 
-    def _probe(self, mode, total):
-        """One timed sweep of a sixteenth of ``mode``'s directions: ``(fixed, per direction)`` as ``(0, seconds / count)``.
-
-        Batches this small run at about the efficiency of the whole, so the
-        estimate ``seconds * total / count`` prices the fixed cost of a sweep
-        eight times in both modes alike, which makes neither look cheaper.
-        """
-        t, count = self._timed(mode, self._probe_size(total))
-        return 0.0, t / count
-
     def _by_probes(self, n, m):
+        """Near the diagonal: the favourite's first sweep (its whole Jacobian when one sweep holds it), then maybe a probe.
+
+        The favourite is the mode with fewer directions.  Its first sweep
+        carries as many directions as a sweep may, and is timed: that prices
+        its directions at the real batch size.  The other mode then sweeps a
+        sixteenth of its directions, timed -- unless that would cost more than
+        ``PROBE_SHARE`` of the favourite's Jacobian.  Both prices go to
+        :func:`~chainrule.transforms.mode.decide`; what the favourite already
+        computed is kept either way.
+        """
         fav = "forward" if n <= m else "reverse"
         other = "reverse" if fav == "forward" else "forward"
         dirs = {"forward": n, "reverse": m}
-        fits = {}
         if fav == "reverse":
             self._record()
-        fits[fav] = self._probe(fav, dirs[fav])
+            per_b = self.stats.bytes_per_direction
+        else:
+            per_b = self.forward_bytes
+        k = directions_per_sweep(dirs[fav], None, per_b, max(self.budget - (self.stats.tape_bytes if self.stats else 0), 1))
+        t, count = self._timed(fav, k)
+        fits = {fav: (0.0, t / count)}
         estimate = fits[fav][1] * dirs[fav] + self.t_record
         # the other mode's probe: a sixteenth of its directions at the favourite's price, and the recording
-        probe_cost = fits[fav][1] * self._probe_size(dirs[other]) + max(self.t_record, self.t_eval)
+        probe_cost = fits[fav][1] * self._probe_size(dirs[other]) + (max(self.t_record, self.t_eval)
+                                                                      if other == "reverse" else 0.0)
         if probe_cost > PROBE_SHARE * estimate:
             why = (f"{fav}: near the diagonal (n = {n}, m = {m}) the mode with fewer directions, since probing "
                    f"{other} mode would cost about {_fmt(probe_cost)}, more than {PROBE_SHARE:.0%} of the "
                    f"{_fmt(estimate)} {fav} mode is estimated at (one evaluation takes {_fmt(self.t_eval)})")
             if fav == "forward":
-                return decide_without_timing(fav, n, m, why + ".", self.budget,
-                                             bytes_per_direction=guess_bytes_per_direction(self.flat.in_leaves))
+                return decide_without_timing(fav, n, m, why + ".", self.budget, bytes_per_direction=per_b)
             return decide_without_timing(fav, n, m, why + ".", self.budget, stats=self.stats)
         if other == "reverse":
             self._record()
-        fits[other] = self._probe(other, dirs[other])
+        t, count = self._timed(other, self._probe_size(dirs[other]))
+        fits[other] = (0.0, t / count)
         return decide(self.stats, self.t_record, fits["forward"], fits["reverse"], self.budget)
 
     def jacobian(self):
         flat = self.flat
-        if self.decision.mode == "forward":
+        mode = self.decision.mode
+        if self.done["forward"] >= self.n > 0:
+            mode = "forward"                     # the probe already computed every column
+        elif self.outs is not None and self.pullback is not None and self.done["reverse"] >= sum(_sizes(self.outs)):
+            mode = "reverse"                     # ... or every row
+        if mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
             n, k = self.n, self.decision.forward.directions_per_sweep
             with Progress("jacobian (forward)", n, self.progress) as bar:
