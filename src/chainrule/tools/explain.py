@@ -520,7 +520,8 @@ def render(e, max_rows=MAX_ROWS):
                     _windowed(e.steps, max_rows, lambda s: [s.name, s.definition, _show(s.primal), _shape(s.primal)]))
     outputs = [s.name for s in e.steps if s.output is not None]
     if outputs:
-        lines.append(f"  output: {', '.join(outputs[:8])}" + (f", ... ({len(outputs)} in all)" if len(outputs) > 8 else ""))
+        more = f", ... ({len(outputs)} in all)" if len(outputs) > 8 else ""
+        lines.append(f"  output: {', '.join(outputs[:8])}" + more)
     if e.constants:
         lines.append("  not differentiated: " + ", ".join(f"{nm} = {_show(v)}" for nm, v in e.constants))
     traced = {s.name for s in e.steps}
@@ -540,7 +541,8 @@ def render(e, max_rows=MAX_ROWS):
         users = _consumers(e.steps, traced, {s.name for s in first + last})
         lines += _table(["v", "adjoint", "rule", "value"],
                         _windowed(e.steps[::-1], max_rows,
-                                  lambda s: [s.name, _bar(s.name), _adjoint_rule(s, users, seeded, traced), _show(s.adjoint)]))
+                                  lambda s: [s.name, _bar(s.name), _adjoint_rule(s, users, seeded, traced),
+                                             _show(s.adjoint)]))
     lines += ["", f"Totals: n = {e.n} input{'s' * (e.n != 1)}, m = {e.m} output{'s' * (e.m != 1)}, "
                   f"{e.operations} operation{'s' * (e.operations != 1)}; the reverse sweep keeps {format_bytes(e.tape_bytes)}",
               "", "Cost of the full Jacobian"]

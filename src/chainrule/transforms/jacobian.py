@@ -34,10 +34,10 @@ import numpy as np
 
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
-from .adapter import FlatFun, dtype_of, shape_of, strip
+from .adapter import FlatFun, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _sizes, _split, _zeros, jacfwd, jacrev
-from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, decide, decide_without_timing, directions_per_sweep,
-                   format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
+from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, decide, decide_without_timing,
+                   directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
@@ -187,7 +187,7 @@ def _argument_key(v):
 
 
 def decision_key(fun, args, kwargs, argnums, has_aux=False, memory_budget=None):
-    """The key of auto mode's decision for ``fun`` at ``args``: function, argnums, shapes and dtypes (None: not cacheable).
+    """The key of auto mode's decision for ``fun`` at ``args`` (None: not cacheable).
 
     Differentiated arguments count by their leaves' shapes and dtypes; other
     arguments by their shapes and dtypes if they are arrays, their value if
@@ -313,7 +313,7 @@ class _AutoJacobian:
         return max(1, min(total, total // PROBE_FRACTION))
 
     def _by_probes(self, n, m):
-        """Near the diagonal: the favourite's first sweep (its whole Jacobian when one sweep holds it), then maybe a probe.
+        """Near the diagonal: the favourite's first sweep (often its whole Jacobian), then maybe a probe.
 
         The favourite is the mode with fewer directions.  Its first sweep
         carries as many directions as a sweep may, and is timed: that prices
@@ -331,7 +331,8 @@ class _AutoJacobian:
             per_b = self.stats.bytes_per_direction
         else:
             per_b = self.forward_bytes
-        k = directions_per_sweep(dirs[fav], None, per_b, max(self.budget - (self.stats.tape_bytes if self.stats else 0), 1))
+        room = self.budget - (self.stats.tape_bytes if self.stats else 0)
+        k = directions_per_sweep(dirs[fav], None, per_b, max(room, 1))
         t, count = self._timed(fav, k)
         fits = {fav: (0.0, t / count)}
         estimate = fits[fav][1] * dirs[fav] + self.t_record
