@@ -301,3 +301,16 @@ def test_auto_chooses_the_faster_mode_or_one_within_ten_percent(n, m):
             times[k].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
     assert med[mode] <= 1.1 * min(med.values()), (mode, med)
+
+
+@pytest.mark.parametrize("n, f", [(40, lambda x: x[:0]), (0, lambda x: np.sum(x) * np.ones(3)),
+                                  (12, lambda x: np.sin(x[:6]) * x[6:])])
+def test_empty_and_float32_jacobians_match_jacfwd(n, f):
+    for dtype in (np.float64, np.float32):
+        cr.clear_caches()
+        x = np.linspace(0.1, 1.0, n).astype(dtype)
+        want = cr.jacfwd(f)(x)
+        for _ in range(2):                          # the first call and a decided one
+            got = cr.jacobian(f)(x)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            assert np.allclose(got, want, rtol=1e-6, atol=1e-7)

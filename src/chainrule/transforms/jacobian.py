@@ -381,6 +381,8 @@ class _AutoJacobian:
                 _pull_rows(flat, self.outs, self.pullback, s, k, self.rows, stop=s + k, consume_last=s == starts[-1])
                 bar.update(min(s + k, m))
         self.pullback = None
+        if m == 0:                               # no outputs: no rows
+            self.rows = [[_zeros((0,), x)] for x in flat.in_leaves]
         return _assemble_reverse(flat, self.outs, self.rows)
 
 
