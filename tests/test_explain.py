@@ -205,3 +205,16 @@ def test_the_command_line_keeps_variables_left_out_of_wrt(capsys):
 def test_argnums_errors():
     with pytest.raises(ValueError, match="argnums"):
         cr.explain(f, 2.0, 3.0, argnums=5)
+
+
+def test_an_argument_a_tracer_cannot_stand_for_is_fixed_instead():
+    def g(x, n):
+        for _ in range(int(n)):                      # int() of a traced value is refused
+            x = np.sin(x)
+        return x
+
+    e = cr.explain(g, 0.5, 3.0, argnums=0)
+    assert len(e.steps) == 4 and e.constants == [("n", 3.0)]
+    want = cr.grad(lambda x: g(x, 3.0))(0.5)
+    assert abs(e.steps[0].adjoint - want) <= 1e-15 and abs(e.steps[-1].tangent - want) <= 1e-15
+    assert "not differentiated: n = 3" in str(e)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ChainruleError
 from ..transforms import choose_mode
 from ..transforms.jacobian import shape_decision
 from ..transforms.mode import LIVE_VALUES, format_bytes
@@ -275,10 +276,30 @@ def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memo
     paused = gc.isenabled()
     gc.disable()               # the trace makes ~10 objects per operation; collecting among them would be quadratic
     try:
-        return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows)
+        try:
+            return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows)
+        except ChainruleError:
+            if len(diff) == len(args):
+                raise
+        # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
+        # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
+        e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
+                     list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows)
+        e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
+        return e
     finally:
         if paused:
             gc.enable()
+
+
+def _fixing(f, args, diff):
+    def fixed(*xs):
+        full = list(args)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return f(*full)
+    fixed.__name__ = getattr(f, "__name__", "f")
+    return fixed
 
 
 def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows):
