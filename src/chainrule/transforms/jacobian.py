@@ -26,6 +26,7 @@ argnums, and the shapes and dtypes of the arguments, and shared by every
 """
 
 import functools
+import math
 import time
 import types
 import weakref
@@ -35,7 +36,7 @@ import numpy as np
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, shape_of, strip
-from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _sizes, _split, _zeros, jacfwd, jacrev
+from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _split, _zeros, jacfwd, jacrev
 from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
@@ -85,6 +86,10 @@ def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=T
         for p, a, x in zip(pieces, adjoints, flat.in_leaves):
             p.append(_finish(a, x, (count,)))
     return pieces
+
+
+def _sizes(leaves):
+    return [math.prod(shape_of(x)) for x in leaves]
 
 
 class _Unkeyable(Exception):
@@ -357,7 +362,7 @@ class _AutoJacobian:
         mode = self.decision.mode
         if self.done["forward"] >= self.n > 0:
             mode = "forward"                     # the probe already computed every column
-        elif self.outs is not None and self.pullback is not None and self.done["reverse"] >= sum(_sizes(self.outs)):
+        elif self.pullback is not None and self.done["reverse"] >= sum(_sizes(self.outs)):
             mode = "reverse"                     # ... or every row
         if mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
