@@ -314,3 +314,14 @@ def test_empty_and_float32_jacobians_match_jacfwd(n, f):
             got = cr.jacobian(f)(x)
             assert got.shape == want.shape and got.dtype == want.dtype
             assert np.allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_a_function_whose_captures_change_is_keyed_anew():
+    from chainrule.transforms.jacobian import decision_key
+    scale, x = 2.0, np.ones(3)
+    f = lambda x: x * scale                          # noqa: E731
+    first = decision_key(f, (x,), {}, 0)
+    assert decision_key(f, (x,), {}, 0) == first     # remembered per function object
+    scale = 3.0                                      # noqa: F841  (the closure sees the new value)
+    assert decision_key(f, (x,), {}, 0) != first
+    assert decision_key(f, (x,), {}, 0) != decision_key(f, (x,), {}, (0,), memory_budget="1MB")

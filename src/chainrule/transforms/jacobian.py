@@ -176,6 +176,23 @@ def _function_key(fun, depth=0):
     return _identity_key(fun)
 
 
+_FUNCTION_KEYS = weakref.WeakKeyDictionary()     # function -> (ids of its captured values, its key)
+
+
+def _cached_function_key(fun):
+    """:func:`_function_key`, remembered per function object while what it captures stays the same objects."""
+    try:
+        ids = tuple(id(c.cell_contents) for c in getattr(fun, "__closure__", None) or ())
+        hit = _FUNCTION_KEYS.get(fun)
+    except (TypeError, ValueError):             # not weakly referable or hashable; an empty cell
+        return _function_key(fun)
+    if hit is not None and hit[0] == ids:
+        return hit[1]
+    key = _function_key(fun)
+    _FUNCTION_KEYS[fun] = (ids, key)
+    return key
+
+
 def _argument_key(v):
     if type(v) is np.ndarray or type(v) is np.float64:
         return (v.shape, v.dtype)
@@ -199,7 +216,7 @@ def decision_key(fun, args, kwargs, argnums, has_aux=False, memory_budget=None):
     they are plain constants, else their identity.
     """
     try:
-        return (_function_key(fun), (argnums,) if isinstance(argnums, int) else tuple(argnums), has_aux,
+        return (_cached_function_key(fun), (argnums,) if isinstance(argnums, int) else tuple(argnums), has_aux,
                 _argument_key(tuple(args)), _argument_key(tuple(sorted(kwargs.items()))) if kwargs else (),
                 memory_budget)
     except (_Unkeyable, TypeError):
