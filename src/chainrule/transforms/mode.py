@@ -186,16 +186,36 @@ def sweep_bytes_per_direction(tape, inputs, outputs):
 
 
 def tape_stats(tape, inputs, outputs):
-    """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on."""
-    from ..reverse import tape_nbytes
-    entries = [e for e in tape if e is not None]
-    largest = max([_nbytes(e[2][0]) for e in entries if isinstance(e[2], tuple)] + [_nbytes(x) for x in inputs]
-                  + [8])
+    """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on (one pass over the tape)."""
+    from ..reverse import _nbytes as kept_bytes
+    ops = largest = elements = tape_bytes = 0
+    seen = set()
+    meta = Meta
+    for e in tape:
+        if e is None:
+            continue
+        ops += 1
+        vals = e[2]
+        if type(vals) is not tuple or not vals:
+            continue
+        out = vals[0]
+        if type(out) is meta:
+            size = math.prod(out.shape)
+            nbytes = size * out.dtype.itemsize
+        else:
+            size, nbytes = _size(out), _nbytes(out)
+        elements += size
+        if nbytes > largest:
+            largest = nbytes
+        for v in vals:                                   # what the tape keeps (shared values count once)
+            if type(v) is not meta and id(v) not in seen:
+                seen.add(id(v))
+                tape_bytes += kept_bytes(v)
     n = sum(_size(x) for x in inputs)
     m = sum(_size(o) for o in outputs)
-    elements = sum(_size(e[2][0]) for e in entries if isinstance(e[2], tuple)) + n + m
-    return TapeStats(n, m, len(entries), tape_nbytes(tape), largest, sum(_nbytes(x) for x in inputs),
-                     sum(_nbytes(o) for o in outputs), elements)
+    in_b, out_b = sum(_nbytes(x) for x in inputs), sum(_nbytes(o) for o in outputs)
+    largest = max([largest, 8] + [_nbytes(x) for x in inputs])
+    return TapeStats(n, m, ops, tape_bytes, largest, in_b, out_b, elements + n + m)
 
 
 def _size(v):
