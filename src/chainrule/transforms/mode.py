@@ -3,17 +3,20 @@
 A full Jacobian of f: R^n -> R^m costs about n tangent directions in forward
 mode and about m adjoint directions in reverse mode, but a direction is not
 the same price in both: a backward step may do twice the arithmetic of a
-tangent step, and reverse mode first records a tape and keeps it.  So the
-model is measured per function, from its first evaluation:
+tangent step, and reverse mode first records a tape and keeps it.  When one
+mode has ``SHAPE_RATIO`` times fewer directions (or n is at most
+``FEW_DIRECTIONS``), no such price changes the answer and the shapes decide
+(:func:`decide_without_timing`).  Near the diagonal the model is measured per
+function, from its first evaluation (``transforms.jacobian`` runs the sweeps):
 
-* a recorded sweep (the tape: its length and, by :func:`~chainrule.reverse.tape_nbytes`,
-  the bytes it keeps) and its time ``t_rec``;
-* in each mode, after an untimed sweep of one direction (a warm-up), a sweep
-  carrying a few directions (up to 8) and a sweep carrying one, timed: the
-  difference is the price of one more direction, the rest the fixed price of
-  a sweep (:func:`fit_sweep`).  ``ratio`` is the price of a reverse direction
-  over a forward one.  No direction is priced below ``SECONDS_PER_ELEMENT``
-  per entry it touches, so timing noise cannot make directions free.
+* a recorded sweep (the tape: its length and, by :func:`tape_stats`, the
+  bytes it keeps) and its time ``t_rec``;
+* in each mode, a timed sweep of some of its directions, giving
+  ``(fixed, per_direction)`` seconds of a sweep (:func:`fit_sweep` separates
+  the two from two sweeps of different widths).  ``ratio`` is the price of a
+  reverse direction over a forward one.  No direction is priced below
+  ``SECONDS_PER_ELEMENT`` per entry it touches, so timing noise cannot make
+  directions free.
 
 A mode's estimated time is ``sweeps * fixed + directions * per_direction``
 (reverse adds the recording); its memory is ``tape + k * bytes_per_direction +
@@ -24,7 +27,8 @@ holds k copies of itself, so a 10^4 x 10^4 Jacobian is built in several
 bounded sweeps instead of one huge one.
 
 :class:`Decision` is the result as data; ``jacobian(mode="auto")`` follows it
-and ``explain`` and ``advise`` print it.
+and ``explain`` and ``advise`` print it.  :data:`DECISIONS` is the process's
+cache of them (:class:`DecisionCache`: least recently used, bounded, locked).
 """
 
 import math
