@@ -351,9 +351,11 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
     per_b = stats.bytes_per_direction if stats is not None else int(bytes_per_direction or 8)
     tape_b = stats.tape_bytes if stats is not None else 0
     nan = float("nan")
-    fwd = _cost(n, 0.0, 0.0, nan, per_b, 0, 8 * n * m, budget)
-    rev = _cost(m, 0.0, 0.0, nan, per_b, tape_b, 8 * n * m, budget)
-    fwd, rev = (ModeCost(c.directions, c.directions_per_sweep, c.sweeps, nan, c.bytes, c.fits) for c in (fwd, rev))
+    costs = []
+    for d, fixed_b in ((n, 0), (m, tape_b)):
+        k = directions_per_sweep(max(d, 1), bytes_per_direction=per_b, memory_budget=max(budget - fixed_b, 1))
+        costs.append(ModeCost(d, k, -(-d // k), nan, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget))
+    fwd, rev = costs
     ops = stats.operations if stats is not None else 0
     return Decision(mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, measured=False)
 
