@@ -3,10 +3,19 @@
 f(x) = tanh(W2 @ tanh(W1 @ x)), hidden width 64, float64, for (n, m) in
 (4, 2000), (2000, 4), (200, 200), (1000, 1000).  For each shape: chainrule's
 jacfwd, jacrev and jacobian(mode="auto") (auto's choice, the time of its first
-call, which measures and decides, and of later calls, which reuse the
-decision), JAX's jacfwd and jacrev under jit (compile time reported apart),
-and PyTorch's torch.func.jacfwd and jacrev (eager), when installed.  Every
-candidate's Jacobian is checked against chainrule's jacfwd before timing.
+call, which decides, with the decision cache emptied before each sample, and
+of later calls, which reuse the decision), JAX's jacfwd and jacrev under jit
+(compile time reported apart), and PyTorch's torch.func.jacfwd and jacrev
+(eager), when installed.  Every candidate's Jacobian is checked against
+chainrule's jacfwd before timing.
+
+Then the expensive cases (benchmarks/simulation.py): the sensitivities of an
+RK4-integrated oscillator (1000 steps, 4 parameters, the whole trajectory as
+output), its transpose problem (a scalar misfit of the trajectory with respect
+to 1000 forcing values), and a reaction-diffusion field whose plain
+evaluation takes about 1 s (4 parameters, 8 sensors); for each, auto's first
+call over the faster forced mode.  Last, ``explain``'s build and render times
+for traces of about 1000 and 5000 operations and for the 1000-step RK4.
 
 Run: ``python -m benchmarks.jacobian_modes`` or ``main(quick=True)``.
 """
@@ -46,11 +55,17 @@ def shape_row(n, m, peers, rounds):
     want = cr.jacfwd(f)(x)
     fwd, rev = cr.jacfwd(f), cr.jacrev(f)
     H.agree("chainrule jacrev", rev(x), want)
-    auto_first, auto = _first_call(lambda: cr.jacobian(f), x)
+    cr.clear_caches()
+    auto = cr.jacobian(f)
     H.agree("chainrule auto (first call)", auto(x), want)
-    decision = auto.decision_for(x)                       # the decision auto's timed calls follow
-    cands = {"cr fwd": lambda: fwd(x), "cr rev": lambda: rev(x), "cr auto": lambda: auto(x)}
-    extra = {"auto first": auto_first, "choice": decision.mode}
+    H.agree("chainrule auto (later call)", auto(x), want)
+
+    def auto_first():
+        cr.clear_caches()
+        auto(x)
+    cands = {"cr fwd": lambda: fwd(x), "cr rev": lambda: rev(x), "auto 1st": auto_first,
+             "cr auto": lambda: auto(x)}
+    extra = {}
     if "jax" in peers:
         jax = peers["jax"]
         jnp = jax.numpy
@@ -71,6 +86,8 @@ def shape_row(n, m, peers, rounds):
             H.agree(label, fn(tx).numpy(), want)
             cands[label] = lambda fn=fn: fn(tx)
     t = H.measure(cands, rounds=rounds, min_time=0.02)
+    extra["auto first"] = t["auto 1st"]
+    extra["choice"] = auto.decision_for(x).mode           # the decision auto's timed calls followed last
     faster = "forward" if t["cr fwd"] <= t["cr rev"] else "reverse"
     return t, extra, faster
 
@@ -83,7 +100,7 @@ def main(quick=False):
           f"({rounds} interleaved rounds).  'auto' reuses the decision of its first call; 'auto 1st' is that "
           "first call (tape, probes, decision and the Jacobian).  JAX under jit, compile time apart.\n")
     labels = ["cr fwd", "cr rev", "cr auto", "jax fwd", "jax rev", "torch fwd", "torch rev"]
-    header = ["n", "m", "auto's choice", "faster (cr)"] + labels + ["auto 1st", "jax compile (fwd/rev)"]
+    header = ["n", "m", "auto's choice", "faster (cr)"] + labels + ["auto 1st", "1st / faster", "jax compile (fwd/rev)"]
     rows = []
     for n, m in SHAPES:
         t, extra, faster = shape_row(n, m, peers, rounds)
@@ -92,9 +109,88 @@ def main(quick=False):
         verdict = "yes" if extra["choice"] == faster else ("within 10%" if gap < 1.1 else "NO")
         rows.append([str(n), str(m), f"{extra['choice']} ({verdict})", f"{faster} by {gap:.1f}x" if gap < 10 else f"{faster} by {gap:.0f}x"]
                     + [ms(t[k]) if k in t else "-" for k in labels]
-                    + [ms(extra["auto first"]),
+                    + [ms(extra["auto first"]), f"{extra['auto first'] / min(t['cr fwd'], t['cr rev']):.2f}x",
                        f"{ms(extra['jax fwd compile'])}/{ms(extra['jax rev compile'])}" if "jax" in peers else "-"])
     print(H.table(header, rows))
+    print()
+    rows += simulation_rows(quick)
+    print()
+    explain_rows(quick)
+    return rows
+
+
+def _auto_against_forced(label, f, x, rounds, skip_reverse_repeats=False):
+    """One row: median seconds of jacfwd, jacrev, auto's first call (cache emptied) and later calls."""
+    fwd, rev = cr.jacfwd(f), cr.jacrev(f)
+    want = fwd(x)
+    cr.clear_caches()
+    auto = cr.jacobian(f)
+    H.agree(f"{label}: auto", auto(x), want)
+
+    def auto_first():
+        cr.clear_caches()
+        auto(x)
+    cands = {"fwd": lambda: fwd(x), "auto 1st": auto_first, "auto": lambda: auto(x)}
+    if skip_reverse_repeats:                       # reverse takes ~40 s here: timed once, apart
+        t0 = time.perf_counter()
+        got = rev(x)
+        t_rev = time.perf_counter() - t0
+    else:
+        got = rev(x)
+        cands["rev"] = lambda: rev(x)
+    H.agree(f"{label}: jacrev", got, want)
+    t = H.measure(cands, rounds=rounds, min_time=0.0, warmup=0)
+    if skip_reverse_repeats:
+        t["rev"] = t_rev
+    decision = auto.decision_for(x)
+    best = min(t["fwd"], t["rev"])
+    faster = "forward" if t["fwd"] <= t["rev"] else "reverse"
+    return [label, f"{decision.n} x {decision.m}", f"{decision.mode} ({'measured' if decision.measured else 'shapes'})",
+            faster, f"{t['fwd']:.3g}", f"{t['rev']:.3g}" + (" (1 run)" if skip_reverse_repeats else ""),
+            f"{t['auto 1st']:.3g}", f"{t['auto']:.3g}", f"{t['auto 1st'] / best:.2f}x"]
+
+
+def simulation_rows(quick=False):
+    from . import simulation as S
+    steps = 200 if quick else S.STEPS
+    rounds = 3 if quick else 5
+    print("Expensive functions (median seconds, interleaved rounds; 'auto 1st' empties the decision cache "
+          "before each sample):\n")
+    rows = [_auto_against_forced(f"RK4 sensitivities, {steps} steps", lambda p: S.trajectory(p, steps), S.PARAMS,
+                                 rounds),
+            _auto_against_forced(f"RK4 transpose, {steps} forcing values", lambda u: S.loss(u, steps),
+                                 S.forcing(steps), rounds)]
+    heat = (lambda p: S.heat_sensors(p, steps=80)) if quick else S.heat_sensors
+    t0 = time.perf_counter()
+    heat(S.HEAT_PARAMS)
+    label = f"reaction-diffusion, {time.perf_counter() - t0:.2f} s per evaluation"
+    rows.append(_auto_against_forced(label, heat, S.HEAT_PARAMS, 2 if quick else 3, skip_reverse_repeats=True))
+    print(H.table(["function", "n x m", "auto's choice", "faster", "fwd s", "rev s", "auto 1st s", "auto s",
+                   "1st / faster"], rows))
+    return rows
+
+
+def explain_rows(quick=False):
+    """explain's build and render seconds at about 1000 and 5000 operations and on the RK4 simulation."""
+    from . import simulation as S
+    print("explain: build (trace, sweeps, decision) and str() (median seconds of 3):\n")
+    rows = []
+    for steps in ((20, 100) if quick else (20, 100, S.STEPS)):
+        f = lambda p, steps=steps: S.trajectory(p, steps)                  # noqa: E731
+        builds, renders, ops = [], [], 0
+        for _ in range(3):
+            cr.clear_caches()
+            t0 = time.perf_counter()
+            e = cr.explain(f, S.PARAMS)
+            t1 = time.perf_counter()
+            text = str(e)
+            t2 = time.perf_counter()
+            builds.append(t1 - t0)
+            renders.append(t2 - t1)
+            ops = e.operations
+        rows.append([f"RK4, {steps} steps", str(ops), f"{sorted(builds)[1]:.3g}", f"{sorted(renders)[1]:.3g}",
+                     str(text.count("\n"))])
+    print(H.table(["function", "operations", "build s", "str() s", "lines printed"], rows))
     return rows
 
 

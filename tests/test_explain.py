@@ -114,3 +114,107 @@ def test_pytrees_get_a_helpful_error():
         cr.explain(lambda p: p["w"] * 2, {"w": 1.0})
     e = cr.explain(lambda x: np.sum(x), [1.0, 2.0])          # a list of numbers is an array
     assert e.n == 2
+
+
+def chain(steps):
+    """A scalar recurrence of 5 operations per step (plus the input and the final sum): a long trace."""
+    def g(x, a):
+        for _ in range(steps):
+            x = np.sin(x) * a + 0.1 * x
+            x = x - 0.01 * x * x
+        return x
+    return g
+
+
+@pytest.mark.parametrize("steps", [200, 1000])            # about 1000 and 5000 operations
+def test_long_traces_print_the_first_and_last_rows_of_each_sweep(steps):
+    e = cr.explain(chain(steps), 0.3, 1.1)
+    assert e.operations >= 5 * steps and len(e.steps) == e.operations + 2
+    text = str(e)
+    left_out = len(e.steps) - cr.tools.explain.MAX_ROWS
+    summary = f"... {left_out:,} rows left out (max_rows=None shows all) ..."
+    assert text.count(summary) == 3                       # the trace, the forward and the reverse sweep
+    assert text.count("\n") < 200                         # the same size whatever the length of the trace
+    lines = text.splitlines()
+    trace = lines[lines.index("Evaluation trace (Wengert list)") + 3:]
+    half = cr.tools.explain.MAX_ROWS // 2
+    assert [ln.split()[0] for ln in trace[:half]] == [s.name for s in e.steps[:half]]
+    assert summary in trace[half]
+    assert [ln.split()[0] for ln in trace[half + 1:2 * half + 1]] == [s.name for s in e.steps[-half:]]
+    # the data keeps every row, with the right values: the last output against jacfwd
+    d = e.to_dict()
+    assert len(d["steps"]) == len(e.steps)
+    out = e.steps[-1]
+    assert out.output == 0
+    assert abs(out.tangent - cr.jacfwd(chain(steps))(0.3, 1.1)) <= 1e-12 * max(1.0, abs(out.tangent))
+    assert abs(e.steps[0].adjoint - cr.grad(chain(steps))(0.3, 1.1)) <= 1e-12 * max(1.0, abs(e.steps[0].adjoint))
+
+
+def test_max_rows_none_prints_everything_and_a_small_window_is_honoured():
+    e = cr.explain(chain(30), 0.3, 1.1, max_rows=None)
+    text = str(e)
+    assert "rows left out" not in text
+    for s in e.steps:
+        assert f"\n  {s.name} " in text
+    small = cr.tools.explain.render(e, max_rows=4)
+    assert f"... {len(e.steps) - 4:,} rows left out" in small
+    assert small.count("\n") < 60
+
+
+def test_array_cells_are_one_line():
+    a = np.arange(6.0).reshape(3, 2)
+    e = cr.explain(lambda a: np.sum(np.sin(a) * a), a)
+    text = str(e)
+    assert "[[0, 1], [2, 3], [4, 5]]" in text
+    for line in text.splitlines():                           # no continuation lines of a multi-line repr
+        assert not line.lstrip().startswith("[") and not line.rstrip().endswith(",")
+    d = e.to_dict()
+    assert d["steps"][0]["primal"] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    # the adjoint of the input is the gradient
+    grad = cr.grad(lambda a: np.sum(np.sin(a) * a))(a)
+    assert np.allclose(e.steps[0].adjoint, grad, rtol=1e-13, atol=1e-15)
+
+
+def test_arguments_not_differentiated_keep_their_names():
+    def g(x, w, t):
+        return x * np.cos(w * t) + x * x
+
+    e = cr.explain(g, 2.0, 1.3, 0.5, argnums=0)
+    assert e.inputs == ["x"] and (e.n, e.m) == (1, 1)
+    assert [s.definition for s in e.steps] == ["input", "x * cos(w * t)", "x * x", "v3 + v4"]
+    assert e.constants == [("w", 1.3), ("t", 0.5)]
+    text = str(e)
+    assert "not differentiated: w = 1.3, t = 0.5" in text
+    assert "cos(w * t) * x_dot" in text and repr(math.cos(1.3 * 0.5)) not in text
+    # the derivative is unchanged by the folding: against the other mode and central differences
+    want = math.cos(1.3 * 0.5) + 2 * 2.0
+    assert abs(e.steps[-1].tangent - want) <= 1e-14 and abs(e.steps[0].adjoint - want) <= 1e-14
+    fd = (g(2.0 + 1e-6, 1.3, 0.5) - g(2.0 - 1e-6, 1.3, 0.5)) / 2e-6
+    assert abs(fd - want) <= 1e-8
+    assert e.to_dict()["constants"] == {"w": 1.3, "t": 0.5}
+
+
+def test_the_command_line_keeps_variables_left_out_of_wrt(capsys):
+    from chainrule.tools.cli import main
+    assert main(["explain", "x * cos(w*t) + x*x", "--at", "x=2", "w=1.3", "t=0.5", "--wrt", "x"]) == 0
+    text = capsys.readouterr().out
+    assert "cos(w * t)" in text and "not differentiated: w = 1.3, t = 0.5" in text
+    assert "-0.2107957994307797" not in text
+
+
+def test_argnums_errors():
+    with pytest.raises(ValueError, match="argnums"):
+        cr.explain(f, 2.0, 3.0, argnums=5)
+
+
+def test_an_argument_a_tracer_cannot_stand_for_is_fixed_instead():
+    def g(x, n):
+        for _ in range(int(n)):                      # int() of a traced value is refused
+            x = np.sin(x)
+        return x
+
+    e = cr.explain(g, 0.5, 3.0, argnums=0)
+    assert len(e.steps) == 4 and e.constants == [("n", 3.0)]
+    want = cr.grad(lambda x: g(x, 3.0))(0.5)
+    assert abs(e.steps[0].adjoint - want) <= 1e-15 and abs(e.steps[-1].tangent - want) <= 1e-15
+    assert "not differentiated: n = 3" in str(e)

@@ -5,6 +5,9 @@ two modes differ by a wide margin; measured timings live in
 benchmarks/jacobian_modes.py, never here.
 """
 
+import math
+import threading
+
 import numpy as np
 import pytest
 
@@ -26,19 +29,31 @@ def stats(n, m, operations=10, tape_bytes=1000, largest=800):
     return TapeStats(n, m, operations, tape_bytes, largest, 8 * n, 8 * m)
 
 
-@pytest.mark.parametrize("n, m, mode", [(4, 2000, "forward"), (2000, 4, "reverse")])
-def test_auto_picks_the_mode_with_few_directions_on_lopsided_shapes(n, m, mode):
+@pytest.mark.parametrize("n, m, mode", [(4, 2000, "forward"), (2000, 4, "reverse"), (20, 2000, "forward")])
+def test_lopsided_shapes_decide_without_timing(n, m, mode):
+    cr.clear_caches()
     d = cr.choose_mode(tanh_layers(n, m), RNG.standard_normal(n))
     assert (d.mode, d.n, d.m) == (mode, n, m)
     assert d.reason.startswith(mode) and d.reason.endswith(".")
-    assert d.chosen.seconds < (d.reverse if mode == "forward" else d.forward).seconds
+    assert not d.measured and "nothing timed" in d.reason
+    assert math.isnan(d.forward.seconds) and math.isnan(d.ratio)
+    assert d.forward.directions == n and d.reverse.directions == m
 
 
-@pytest.mark.parametrize("n, m", [(4, 2000), (2000, 4), (200, 200), (1000, 1000)])
+def test_near_the_diagonal_the_probe_measures_both_modes():
+    cr.clear_caches()
+    d = cr.choose_mode(tanh_layers(200, 300), RNG.standard_normal(200))
+    assert d.measured and (d.n, d.m) == (200, 300)
+    assert d.forward.seconds > 0 and d.reverse.seconds > 0 and d.ratio > 0
+
+
+@pytest.mark.parametrize("n, m", [(200, 200), (1000, 1000)])
 def test_the_choice_is_the_cheaper_estimate_or_within_ten_percent(n, m):
+    cr.clear_caches()
     d = cr.choose_mode(tanh_layers(n, m), RNG.standard_normal(n))
-    other = d.reverse if d.mode == "forward" else d.forward
-    assert d.chosen.seconds <= 1.1 * other.seconds
+    if d.measured:
+        other = d.reverse if d.mode == "forward" else d.forward
+        assert d.chosen.seconds <= 1.1 * other.seconds
     assert d.forward.directions == n and d.reverse.directions == m
     for c in (d.forward, d.reverse):
         assert c.sweeps == -(-c.directions // c.directions_per_sweep)
@@ -147,11 +162,12 @@ def test_pytrees_argnums_and_aux():
     assert np.allclose(both[0], np.diag([0.0, 1.0])) and np.allclose(both[1], np.eye(2))
 
 
-# forward probes of n = 4: a warm-up, then the 3 other columns at once, twice; of n = 2000: a warm-up,
-# a few columns twice, one more twice.  Then one taped evaluation.
-@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 3 + 1), (2000, 4, 5 + 1)])
+# n = 4: one forward sweep of all 4 directions is the Jacobian.  n = 2000: one plain evaluation (m),
+# then the tape, which the reverse Jacobian pulls its 4 rows through.
+@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 1), (2000, 4, 2)])
 def test_auto_reuses_its_first_evaluation(n, m, evaluations):
-    """The probes are part of the answer: the tape and the probe sweep are the only evaluations."""
+    """The first call evaluates f no more than the chosen mode would, plus at most one plain evaluation."""
+    cr.clear_caches()
     inner, calls = tanh_layers(n, m, hidden=8), []
 
     def f(x):
@@ -160,9 +176,152 @@ def test_auto_reuses_its_first_evaluation(n, m, evaluations):
     x = RNG.standard_normal(n)
     jac = cr.jacobian(f)
     assert jac.decision_for(x) is None
-    jac(x)
+    got = jac(x)
     assert len(calls) == evaluations
+    assert np.allclose(got, cr.jacfwd(inner)(x), rtol=1e-12, atol=1e-14)
     assert jac.decision_for(x).mode == ("forward" if n < m else "reverse")
     calls.clear()
     jac(x)
     assert len(calls) == 1                          # later calls: the chosen mode alone, in one sweep
+
+
+def test_a_jacobian_made_inside_a_loop_decides_once():
+    """The decision cache is the process's: a new jacobian object per call still finds the decision."""
+    cr.clear_caches()
+    inner, calls = tanh_layers(300, 200, hidden=8), Counter()
+    x = RNG.standard_normal(300)
+    want = cr.jacrev(inner)(x)
+    scale = 2.0
+
+    def make():
+        return lambda x: calls(inner(x) * scale)    # a new function object at every call, the same code
+
+    for i in range(100):
+        calls.count = 0
+        got = cr.jacobian(make())(x)
+        if i == 0:
+            assert calls.count >= 2                 # the plain evaluation and probes
+        else:
+            assert calls.count == 1                 # the chosen mode's one sweep, no probe
+        assert np.allclose(got, 2.0 * want, rtol=1e-12, atol=1e-13)
+    calls.count = 0
+    assert cr.choose_mode(make(), x).n == 300
+    assert calls.count == 0                          # choose_mode shares the cache
+
+
+class Counter:
+    """Counts evaluations of the functions that call it (a closure may capture it without defeating the cache)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, value):
+        self.count += 1
+        return value
+
+
+def test_closures_over_arrays_are_keyed_by_identity():
+    cr.clear_caches()
+    w = RNG.standard_normal((3, 40))
+    calls = []
+
+    def make(w):
+        return lambda x: (calls.append(1), np.tanh(w @ x))[1]
+    x = RNG.standard_normal(40)
+    f = make(w)
+    j1 = cr.jacobian(f)(x)
+    calls.clear()
+    j2 = cr.jacobian(f)(x)                           # the same function object: cached
+    assert len(calls) == 1 and np.allclose(j1, j2)
+    calls.clear()
+    cr.jacobian(make(2 * w))(x)                      # same code, another array: decided anew
+    assert len(calls) >= 2
+
+
+def test_the_cache_is_bounded_and_clearable():
+    from chainrule.transforms.jacobian import decision_key
+    from chainrule.transforms.mode import CACHE_SIZE, DECISIONS
+    cr.clear_caches()
+    f = lambda c, x: np.sin(x) * c                  # noqa: E731
+    d = cr.choose_mode(f, np.float64(2.0), np.ones((1, 0)))
+    for k in range(1, 600):                         # through choose_mode: more shapes than the cache holds
+        cr.choose_mode(f, np.float64(2.0), np.ones((k, 0)))
+        assert len(DECISIONS) <= CACHE_SIZE
+    for k in range(600, 10_001):                    # 10^4 shapes in all; the keys choose_mode would use
+        DECISIONS.put(decision_key(f, (np.float64(2.0), np.ones((k, 0))), {}, 0), d)
+        assert len(DECISIONS) <= CACHE_SIZE
+    assert len(DECISIONS) == CACHE_SIZE
+    key = decision_key(f, (np.float64(2.0), np.ones((10_000, 0))), {}, 0)
+    assert DECISIONS.get(key) is d                  # the most recent ones stay
+    assert DECISIONS.get(decision_key(f, (np.float64(2.0), np.ones((1, 0))), {}, 0)) is None
+    cr.clear_caches()
+    assert len(DECISIONS) == 0
+
+
+def test_the_cache_is_safe_across_threads():
+    cr.clear_caches()
+    f, errors = tanh_layers(12, 30, hidden=4), []
+    want = cr.jacfwd(f)(np.ones(12))
+
+    def work(seed):
+        try:
+            rng = np.random.default_rng(seed)
+            for _ in range(20):
+                n = int(rng.integers(9, 14))
+                x = np.ones(n)
+                g = tanh_layers(n, 30, hidden=4)
+                assert np.allclose(cr.jacobian(g)(x), cr.jacfwd(g)(x), rtol=1e-12, atol=1e-14)
+                cr.clear_caches() if rng.random() < 0.1 else None
+            assert np.allclose(cr.jacobian(f)(np.ones(12)), want, rtol=1e-12, atol=1e-14)
+        except Exception as err:                    # reported to the main thread
+            errors.append(err)
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n, m", [(4, 2000), (2000, 4), (200, 200), (1000, 1000)])
+def test_auto_chooses_the_faster_mode_or_one_within_ten_percent(n, m):
+    """Timed (slow): the median of interleaved runs of both forced modes against auto's choice."""
+    import statistics
+    import time
+    f, x = tanh_layers(n, m), RNG.standard_normal(n)
+    cr.clear_caches()
+    mode = cr.choose_mode(f, x).mode
+    runs = {"forward": cr.jacfwd(f), "reverse": cr.jacrev(f)}
+    times = {k: [] for k in runs}
+    for _ in range(7):
+        for k, fn in runs.items():
+            t0 = time.perf_counter()
+            fn(x)
+            times[k].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    assert med[mode] <= 1.1 * min(med.values()), (mode, med)
+
+
+@pytest.mark.parametrize("n, f", [(40, lambda x: x[:0]), (0, lambda x: np.sum(x) * np.ones(3)),
+                                  (12, lambda x: np.sin(x[:6]) * x[6:])])
+def test_empty_and_float32_jacobians_match_jacfwd(n, f):
+    for dtype in (np.float64, np.float32):
+        cr.clear_caches()
+        x = np.linspace(0.1, 1.0, n).astype(dtype)
+        want = cr.jacfwd(f)(x)
+        for _ in range(2):                          # the first call and a decided one
+            got = cr.jacobian(f)(x)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            assert np.allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_a_function_whose_captures_change_is_keyed_anew():
+    from chainrule.transforms.jacobian import decision_key
+    scale, x = 2.0, np.ones(3)
+    f = lambda x: x * scale                          # noqa: E731
+    first = decision_key(f, (x,), {}, 0)
+    assert decision_key(f, (x,), {}, 0) == first     # remembered per function object
+    scale = 3.0                                      # noqa: F841  (the closure sees the new value)
+    assert decision_key(f, (x,), {}, 0) != first
+    assert decision_key(f, (x,), {}, 0) != decision_key(f, (x,), {}, (0,), memory_budget="1MB")

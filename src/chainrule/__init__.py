@@ -13,8 +13,8 @@ from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
 from .tools.advise import Advice, advise
 from .tools.explain import Explanation, explain
-from .transforms import (Decision, checkpoint, choose_mode, custom_jvp, custom_vjp, grad, hessian, hvp,
-                         jacfwd, jacobian, jacrev, jvp, loop, value_and_grad, vjp)
+from .transforms import (Decision, checkpoint, choose_mode, clear_caches, custom_jvp, custom_vjp, grad, hessian,
+                         hvp, jacfwd, jacobian, jacrev, jvp, loop, value_and_grad, vjp)
 
 __version__ = "0.1.0"
 
@@ -22,7 +22,7 @@ __all__ = [
     # derivatives
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
     # when to use which
-    "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice",
+    "choose_mode", "Decision", "clear_caches", "explain", "Explanation", "advise", "Advice",
     # memory and custom rules
     "checkpoint", "loop", "custom_jvp", "custom_vjp",
     # errors and warnings

@@ -18,6 +18,7 @@ import numpy as np
 from ..pytree import flatten
 from ..transforms import choose_mode, jacfwd, jacrev
 from ..transforms.mode import format_bytes
+from ..transforms.progress import Progress
 
 __all__ = ["advise", "Advice", "Measurement"]
 
@@ -80,14 +81,16 @@ def _peak(fn):
             tracemalloc.stop()
 
 
-def advise(f, *args, argnums=0, repeat=5, memory_budget=None):
+def advise(f, *args, argnums=0, repeat=5, memory_budget=None, progress=None):
     """Measure the full Jacobian of ``f`` at ``args`` in both modes and recommend one.
 
     Runs ``jacfwd`` and ``jacrev`` ``repeat`` times each (interleaved, after
     one warm-up run each, whose results are checked to agree), takes median
     times, and the peak memory of each under ``tracemalloc``.  Returns an
     :class:`Advice`; ``str()`` of it is the report.  Cost: about
-    ``2 * (repeat + 2)`` full Jacobians.
+    ``2 * (repeat + 2)`` full Jacobians.  ``progress``: a counter of the runs on
+    stderr when advising takes longer than about 2 s (None: only when stderr
+    is a terminal; True: always; False: never).
 
     >>> import numpy as np
     >>> a = advise(lambda x: np.sin(x) * 2.0, np.ones(3), repeat=3)
@@ -97,15 +100,23 @@ def advise(f, *args, argnums=0, repeat=5, memory_budget=None):
     if int(repeat) < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat!r}")
     runs = {"forward": jacfwd(f, argnums), "reverse": jacrev(f, argnums)}
-    warm = {mode: fn(*args) for mode, fn in runs.items()}
-    _check_agree(warm["forward"], warm["reverse"])
-    samples = {mode: [] for mode in runs}
-    for _ in range(int(repeat)):
+    with Progress("advise: full Jacobians", 2 * (int(repeat) + 2), progress) as bar:
+        warm = {}
         for mode, fn in runs.items():
-            t0 = time.perf_counter()
-            fn(*args)
-            samples[mode].append(time.perf_counter() - t0)
-    peaks = {mode: _peak(lambda: fn(*args)) for mode, fn in runs.items()}
+            warm[mode] = fn(*args)
+            bar.update(len(warm))
+        _check_agree(warm["forward"], warm["reverse"])
+        samples = {mode: [] for mode in runs}
+        for r in range(int(repeat)):
+            for k, (mode, fn) in enumerate(runs.items()):
+                t0 = time.perf_counter()
+                fn(*args)
+                samples[mode].append(time.perf_counter() - t0)
+                bar.update(2 + 2 * r + k + 1)
+        peaks = {}
+        for mode, fn in runs.items():
+            peaks[mode] = _peak(lambda: fn(*args))
+            bar.update(2 + 2 * int(repeat) + len(peaks))
     measured = {mode: Measurement(mode, statistics.median(s), tuple(s), peaks[mode]) for mode, s in samples.items()}
     fwd, rev = measured["forward"], measured["reverse"]
     decision = choose_mode(f, *args, argnums=argnums, memory_budget=memory_budget)

@@ -375,8 +375,12 @@ def _run_user(fn, traceback_wanted):
 
 def _cmd_explain(args):
     from .explain import explain
-    f, point, names = _build(args.target, parse_assignments(args.at), args.wrt)
-    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names), args.traceback)
+    values = parse_assignments(args.at)
+    wrt = _split_wrt(args.wrt, values)
+    # every variable is an argument, so those left out of --wrt keep their names in the trace
+    f, point, names = _build(args.target, values, None)
+    argnums = tuple(i for i, nm in enumerate(names) if nm in wrt)
+    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names, argnums=argnums), args.traceback)
     print(json.dumps(e.to_dict(), indent=1) if args.json else str(e), end="" if not args.json else "\n")
     if args.dot:
         try:

@@ -9,22 +9,34 @@ operations, bytes the tape keeps), the cost of a full Jacobian in each mode,
 and the :class:`~chainrule.transforms.mode.Decision` that
 ``jacobian(mode="auto")`` takes.  Data first: ``to_dict()`` is
 JSON-serialisable, ``to_dot()`` is a Graphviz graph, ``str()`` is the table.
-Values with more than a few entries are shown by shape and dtype only.
+Values with more than a few entries are shown by shape and dtype only, every
+cell on one line; long traces print their first and last ``max_rows / 2``
+rows per sweep and say how many were left out (``to_dict()`` keeps all).
+Arguments left out of ``argnums`` are not differentiated: the operations on
+them alone are folded into expressions that keep their names
+(``cos(w * t)``), and their values are listed once under the trace.
+Building and printing are linear in the number of operations.
 """
 
+import gc
 import inspect
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ChainruleError
 from ..transforms import choose_mode
+from ..transforms.jacobian import shape_decision
 from ..transforms.mode import LIVE_VALUES, format_bytes
 from .trace import evaluation_trace
 
 __all__ = ["explain", "Explanation", "Step"]
 
 SMALL = 6          # arrays with at most this many entries are shown in full
+MAX_ROWS = 40      # rows per sweep that str() prints by default: the first and last half
+FOLD_WIDTH = 48    # an expression of constants longer than this stays a row of its own
 _MODES = ("both", "forward", "reverse")
 _INFIX = {"add": "+", "subtract": "-", "multiply": "*", "true_divide": "/", "divide": "/", "power": "**",
           "matmul": "@", "floor_divide": "//", "remainder": "%"}
@@ -44,6 +56,7 @@ def _summary(v):
 
 
 def _show(v):
+    """A value in one line: a number, the entries of a small array (nested brackets), or ``<dtype (shape)>``."""
     s = _summary(v)
     if s is None:
         return "0"
@@ -51,7 +64,13 @@ def _show(v):
         return f"{s:.10g}"
     if isinstance(s, dict):
         return f"<{s['dtype']} {tuple(s['shape'])}>"
-    return np.array2string(np.asarray(s), precision=6, separator=", ", max_line_width=10_000)
+    return _nested(s)
+
+
+def _nested(v):
+    if isinstance(v, list):
+        return "[" + ", ".join(_nested(x) for x in v) + "]"
+    return f"{v:.6g}"
 
 
 @dataclass
@@ -89,6 +108,8 @@ class Explanation:
     tape_bytes: int
     cost: dict = field(default_factory=dict)     # mode -> {"directions", "sweeps", "work", "memory"}
     decision: object = None          # the chainrule.transforms.mode.Decision of jacobian(mode="auto")
+    constants: list = field(default_factory=list)   # (name, value) of the arguments not differentiated
+    max_rows: int = MAX_ROWS         # rows per sweep str() prints (None: all)
 
     @property
     def recommendation(self):
@@ -101,6 +122,7 @@ class Explanation:
     def to_dict(self):
         """Everything as plain JSON-serialisable data."""
         return {"function": self.function, "inputs": list(self.inputs), "mode": self.mode,
+                "constants": {nm: _summary(v) for nm, v in self.constants},
                 "steps": [s.to_dict() for s in self.steps],
                 "tangent_seed": [_summary(t) for t in self.tangent_seed],
                 "adjoint_seed": [_summary(a) for a in self.adjoint_seed],
@@ -113,13 +135,14 @@ class Explanation:
         """The trace as a Graphviz digraph (DOT text): inputs, operations, and the edges between them."""
         lines = ["digraph trace {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];']
         consts = 0
+        known = {t.name for t in self.steps}
         for s in self.steps:
             shape = "box" if s.op == "input" else ("doublecircle" if s.output is not None else "ellipse")
             label = f"{s.name}\\n{s.definition}\\n{_show(s.primal)}" if s.op != "input" else \
                 f"{s.name}\\n{_show(s.primal)}"
             lines.append(f'  "{s.name}" [shape={shape}, label="{_dot_escape(label)}"];')
             for a in s.operands:
-                if a in {t.name for t in self.steps}:
+                if a in known:
                     lines.append(f'  "{a}" -> "{s.name}";')
                 else:
                     consts += 1
@@ -129,7 +152,7 @@ class Explanation:
         return "\n".join(lines) + "\n"
 
     def __str__(self):
-        return render(self)
+        return render(self, self.max_rows)
 
 
 def _dot_escape(s):
@@ -161,7 +184,12 @@ def _index_text(index):
     return ", ".join(parts)
 
 
+MANY = 6           # operations with more operands than this show the first few and the last
+
+
 def _definition(op, operands, params):
+    if len(operands) > MANY:
+        operands = tuple(operands[:3]) + (f"... {len(operands) - 4} more ...", operands[-1])
     if op == "getitem" and params and "index" in params and len(operands) == 1:
         return f"{operands[0]}[{_index_text(params['index'])}]"
     if op in _INFIX and len(operands) == 2:
@@ -205,16 +233,22 @@ def _first_basis(values):
     return [_basis(v, 0 if i == first else 1) for i, v in enumerate(values)]
 
 
-def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memory_budget=None):
+def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memory_budget=None, argnums=None,
+            max_rows=MAX_ROWS):
     """The evaluation trace of ``f(*args)`` with both sweeps and the cost of each mode.
 
-    ``args`` are floats or float arrays, one per input.  ``mode`` ("both",
-    "forward" or "reverse") says which sweeps ``str()`` prints.  The forward
-    sweep is seeded with ``tangents`` (default: the first basis direction,
-    1 in the first entry of the first input); the reverse sweep with
-    ``adjoint`` (default: 1 in the first entry of the first output, 0
-    elsewhere).  ``names`` names the inputs (default: the
-    parameters of ``f``).  Cost: a few evaluations of ``f``.
+    ``args`` are floats or float arrays, one per input.  ``argnums`` (default:
+    all) says which are differentiated; the others keep their names in the
+    trace (``cos(w * t)``) and are listed with their values under it.
+    ``mode`` ("both", "forward" or "reverse") says which sweeps ``str()``
+    prints, and ``max_rows`` how many rows of each (the first and last half,
+    and how many were left out; None: all).  The forward sweep is seeded with
+    ``tangents`` (one per differentiated input; default: the first basis
+    direction, 1 in the first entry of the first input); the reverse sweep
+    with ``adjoint`` (default: 1 in the first entry of the first output, 0
+    elsewhere).  ``names`` names the arguments (default: the parameters of
+    ``f``).  Cost: a few evaluations of ``f``; building and printing are
+    linear in the number of operations.
 
     >>> import numpy as np
     >>> e = explain(lambda x, y: x * y + np.sin(x), 2.0, 3.0)
@@ -222,6 +256,8 @@ def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memo
     ['input', 'input', 'x * y', 'sin(x)', 'v1 + v2']
     >>> bool(e.steps[0].adjoint == 3 + np.cos(2.0)), e.n, e.m
     (True, 2, 1)
+    >>> [s.definition for s in explain(lambda x, w: x * np.cos(w), 2.0, 0.5, argnums=0).steps]
+    ['input', 'x * cos(w)']
     """
     if mode not in _MODES:
         raise ValueError(f"mode={mode!r}; choose one of 'both', 'forward', 'reverse'")
@@ -235,42 +271,130 @@ def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memo
     args = [np.float64(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else np.asarray(a, dtype=float)
             if not isinstance(a, np.ndarray) else a for a in args]
     names = list(names) if names is not None else _input_names(f, len(args))
+    diff = _argnums(argnums, len(args))
     if tangents is None:
-        tangents = _first_basis(args)
+        first = next((i for i in diff if np.size(args[i])), None)     # the first non-empty input
+        tangents = [_basis(a, 0 if i == first else 1) for i, a in enumerate(args) if i in diff]
+    tangents = list(tangents)
+    if len(tangents) != len(diff):
+        raise ValueError(f"tangents has {len(tangents)} entries; give one per differentiated argument ({len(diff)})")
+    it = iter(tangents)
+    all_tangents = [next(it) if i in diff else np.zeros(np.shape(a)) for i, a in enumerate(args)]
+    paused = gc.isenabled()
+    gc.disable()               # the trace makes ~10 objects per operation; collecting among them would be quadratic
+    try:
+        try:
+            return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows)
+        except ChainruleError:
+            if len(diff) == len(args):
+                raise
+        # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
+        # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
+        e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
+                     list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows)
+        e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
+        return e
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _fixing(f, args, diff):
+    def fixed(*xs):
+        full = list(args)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return f(*full)
+    fixed.__name__ = getattr(f, "__name__", "f")
+    return fixed
+
+
+def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows):
     out = f(*args)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if adjoint is None:
         adjoint = _first_basis(outs)
     elif not isinstance(adjoint, (tuple, list)):
         adjoint = [adjoint]
-    rows = evaluation_trace(f, args, tangents=list(tangents), adjoint=list(adjoint))
-    rename = {f"x{i}": nm for i, nm in enumerate(names)}
-    steps = []
-    for r in rows:
-        name = rename.get(r.name, r.name)
-        operands = tuple(rename.get(o, o) for o in r.operands)
-        steps.append(Step(name, r.op, operands, "input" if r.op == "input" else _definition(r.op, operands, r.params),
-                          r.primal, r.tangent, r.adjoint, r.output))
-    decision = choose_mode(f, *args, argnums=tuple(range(len(args))), memory_budget=memory_budget)
-    n, m, ops = decision.n, decision.m, decision.operations
+    rows, stats = evaluation_trace(f, args, tangents=all_tangents, adjoint=list(adjoint), with_stats=True)
+    steps, constants = _steps(rows, names, diff)
+    n = sum(int(np.size(args[i])) for i in diff)
+    m = stats.m
+    ops = len(steps) - len(diff)
+    decision = shape_decision(n, m, memory_budget, stats=stats)
+    if decision is None:
+        decision = choose_mode(f, *args, argnums=tuple(diff), memory_budget=memory_budget)
     per_direction = LIVE_VALUES * max([np.asarray(s.primal).nbytes for s in steps] + [8])
     cost = {
         "forward": {"directions": n, "sweeps": decision.forward.sweeps, "work": n * ops,
                     "memory": decision.forward.directions_per_sweep * per_direction, "tape": 0,
                     "estimated_seconds": decision.forward.seconds},
         "reverse": {"directions": m, "sweeps": decision.reverse.sweeps, "work": ops + m * ops,
-                    "memory": decision.tape_bytes + decision.reverse.directions_per_sweep * per_direction,
-                    "tape": decision.tape_bytes, "estimated_seconds": decision.reverse.seconds},
+                    "memory": stats.tape_bytes + decision.reverse.directions_per_sweep * per_direction,
+                    "tape": stats.tape_bytes, "estimated_seconds": decision.reverse.seconds},
     }
     fname = getattr(f, "__name__", "f")
-    return Explanation(fname if fname != "<lambda>" else "f", names, steps, mode, list(tangents), list(adjoint),
-                       n, m, ops, decision.tape_bytes, cost, decision)
+    return Explanation(fname if fname != "<lambda>" else "f", [names[i] for i in diff], steps, mode, tangents,
+                       list(adjoint), n, m, ops, stats.tape_bytes, cost, decision, constants, max_rows)
+
+
+def _argnums(argnums, count):
+    if argnums is None:
+        return list(range(count))
+    nums = [argnums] if isinstance(argnums, int) else list(argnums)
+    bad = [a for a in nums if not isinstance(a, int) or not -count <= a < count]
+    if bad or not nums:
+        raise ValueError(f"argnums={argnums!r}: give positions of the {count} arguments, e.g. argnums=(0, 1)")
+    return sorted({a % count for a in nums})
+
+
+def _steps(rows, names, diff):
+    """Steps from trace rows: inputs renamed, and operations on undifferentiated arguments alone folded into text.
+
+    Returns ``(steps, constants)``.  One pass over the rows.
+    """
+    rename = {f"x{i}": nm for i, nm in enumerate(names)}
+    folded = {}                                       # name -> expression text of a value that is not differentiated
+    constants = []
+    steps, known = [], set()
+    for r in rows:
+        name = rename.get(r.name, r.name)
+        if r.op == "input":
+            index = int(r.name[1:])
+            if index in diff:
+                steps.append(Step(name, "input", (), "input", r.primal, r.tangent, r.adjoint, r.output))
+                known.add(name)
+            else:
+                folded[name] = name
+                constants.append((name, r.primal))
+            continue
+        operands = tuple(rename.get(o, o) for o in r.operands)
+        if all(o in folded or o not in known for o in operands) and any(o in folded for o in operands) \
+                and r.output is None:
+            text = _definition(r.op, tuple(_wrap(folded[o]) if o in folded and r.op in _INFIX else folded.get(o, o)
+                                           for o in operands), r.params)
+            if len(text) <= FOLD_WIDTH:
+                folded[name] = text
+                continue
+        shown = tuple(_wrap(folded[o]) if o in folded and r.op in _INFIX else folded.get(o, o) for o in operands)
+        steps.append(Step(name, r.op, shown, _definition(r.op, shown, r.params), r.primal, r.tangent, r.adjoint,
+                          r.output))
+        known.add(name)
+    return steps, constants
+
+
+def _wrap(text):
+    """Parentheses around a folded expression used as an operand of an infix operator, unless it is a call."""
+    return f"({text})" if " " in text and not re.fullmatch(r"[\w.]+\(.*\)", text) else text
 
 
 def _table(header, rows):
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    """Aligned columns; a row of one cell (a note) spans the table and does not set widths."""
+    full = [r for r in rows if len(r) == len(header)]
+    widths = [max(len(str(r[i])) for r in [header] + full) for i in range(len(header))]
     fmt = lambda r: "  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
-    return [fmt(header), "  " + "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+    return [fmt(header), "  " + "  ".join("-" * w for w in widths)] + [fmt(r) if len(r) == len(header)
+                                                                        else "  " + r[0] for r in rows]
 
 
 def _dot(name):
@@ -347,52 +471,106 @@ def _linear_text(step, operand, t, forward):
     return f"{step.op}({t})" if forward else f"{step.op}^T({t})"
 
 
-def _adjoint_rule(step, steps, traced, seeded):
-    terms = ["seed"] if step.name in seeded else []
+def _consumers(steps, traced, wanted):
+    """For each value in ``wanted``, ``[(consumer step, d consumer / d value, kind)]``: one pass over the steps.
+
+    Only the steps that use a wanted value have their partials written out.
+    """
+    users = {}
     for c in steps:
-        for o, d, kind in _partials(c, traced):
-            if o != step.name:
-                continue
-            if kind == "linear":
-                terms.append(_linear_text(c, o, _bar(c.name), forward=False))
-            elif d == "1":
-                terms.append(_bar(c.name))
-            elif d == "-1":
-                terms.append(f"-{_bar(c.name)}")
-            else:
-                terms.append(f"{_bar(c.name)} * {d}")
+        if not wanted.isdisjoint(c.operands):
+            for o in c.operands:
+                if o in wanted:
+                    users.setdefault(o, []).append(c)
+    return users
+
+
+def _adjoint_rule(step, users, seeded, traced):
+    terms = ["seed"] if step.name in seeded else []
+    consumers = list({id(c): c for c in users.get(step.name, ())}.values())     # each consumer once, in order
+    skipped = 0
+    if len(consumers) > MANY:                  # write out the first few and the last; count the rest
+        skipped = sum(c.operands.count(step.name) for c in consumers[3:-1])
+        consumers = consumers[:3] + consumers[-1:]
+    partials = [(c, d, kind) for c in consumers for o, d, kind in _partials(c, traced) if o == step.name]
+    if skipped:
+        partials.insert(len(partials) - sum(1 for c, _, _ in partials if c is consumers[-1]), None)
+    for item in partials:
+        if item is None:
+            terms.append(f"... ({skipped} more terms)")
+            continue
+        c, d, kind = item
+        if kind == "linear":
+            terms.append(_linear_text(c, step.name, _bar(c.name), forward=False))
+        elif d == "1":
+            terms.append(_bar(c.name))
+        elif d == "-1":
+            terms.append(f"-{_bar(c.name)}")
+        else:
+            terms.append(f"{_bar(c.name)} * {d}")
     return _join(terms) or "0"
 
 
 def _join(terms):
+    if len(terms) > MANY and not any(t.startswith("... (") for t in terms):
+        terms = terms[:3] + [f"... ({len(terms) - 4} more terms)", terms[-1]]
     text = " + ".join(terms)
     return text.replace("+ -", "- ")
 
 
-def render(e):
-    """The explanation as text: the trace, the sweeps asked for, the totals and the recommendation."""
+def _window(items, max_rows):
+    """``(first, left_out, last)``: all items, or the first and last ``max_rows // 2`` of them."""
+    if max_rows is None or len(items) <= max_rows:
+        return items, 0, []
+    half = max(max_rows // 2, 1)
+    return items[:half], len(items) - 2 * half, items[-half:]
+
+
+def _windowed(items, max_rows, row):
+    """Table rows for a window of ``items`` (``row(item)`` makes one), with a line for the ones left out."""
+    first, left_out, last = _window(items, max_rows)
+    rows = [row(s) for s in first]
+    if left_out:
+        rows.append([f"... {left_out:,} rows left out (max_rows=None shows all) ..."])
+        rows += [row(s) for s in last]
+    return rows
+
+
+def render(e, max_rows=MAX_ROWS):
+    """The explanation as text: the trace, the sweeps asked for, the totals and the recommendation.
+
+    ``max_rows``: rows per sweep (the first and last half; None: all).  Linear in the number of operations.
+    """
     inputs = ", ".join(e.inputs)
     at = ", ".join(f"{s.name} = {_show(s.primal)}" for s in e.steps if s.op == "input")
     lines = [f"{e.function}({inputs}) at {at}", "", "Evaluation trace (Wengert list)"]
     lines += _table(["v", "definition", "primal", "shape"],
-                    [[s.name, s.definition, _show(s.primal), _shape(s.primal)] for s in e.steps])
+                    _windowed(e.steps, max_rows, lambda s: [s.name, s.definition, _show(s.primal), _shape(s.primal)]))
     outputs = [s.name for s in e.steps if s.output is not None]
     if outputs:
-        lines.append(f"  output: {', '.join(outputs)}")
+        more = f", ... ({len(outputs)} in all)" if len(outputs) > 8 else ""
+        lines.append(f"  output: {', '.join(outputs[:8])}" + more)
+    if e.constants:
+        lines.append("  not differentiated: " + ", ".join(f"{nm} = {_show(v)}" for nm, v in e.constants))
+    traced = {s.name for s in e.steps}
     if e.mode in ("both", "forward"):
         seed = ", ".join(f"{_dot(nm)} = {_show(t)}" for nm, t in zip(e.inputs, e.tangent_seed))
         lines += ["", f"Forward sweep (tangents), seed {seed}"]
-        traced = {s.name for s in e.steps}
         lines += _table(["v", "tangent", "rule", "value"],
-                        [[s.name, _dot(s.name), _tangent_rule(s, traced), _show(s.tangent)] for s in e.steps])
+                        _windowed(e.steps, max_rows,
+                                  lambda s: [s.name, _dot(s.name), _tangent_rule(s, traced), _show(s.tangent)]))
     if e.mode in ("both", "reverse"):
         seed = ", ".join(f"{_bar(nm)} = {_show(a)}" for nm, a in zip(outputs or ["out"], e.adjoint_seed))
+        if len(outputs) > 8:
+            seed = ", ".join(f"{_bar(nm)} = {_show(a)}" for nm, a in zip(outputs[:4], e.adjoint_seed)) + ", ..."
         lines += ["", f"Reverse sweep (adjoints), seed {seed}, in reverse order"]
-        traced = {s.name for s in e.steps}
-        seeded = {s.name for s in e.steps if s.output is not None}
+        seeded = set(outputs)
+        first, _, last = _window(e.steps[::-1], max_rows)
+        users = _consumers(e.steps, traced, {s.name for s in first + last})
         lines += _table(["v", "adjoint", "rule", "value"],
-                        [[s.name, _bar(s.name), _adjoint_rule(s, e.steps, traced, seeded), _show(s.adjoint)]
-                         for s in reversed(e.steps)])
+                        _windowed(e.steps[::-1], max_rows,
+                                  lambda s: [s.name, _bar(s.name), _adjoint_rule(s, users, seeded, traced),
+                                             _show(s.adjoint)]))
     lines += ["", f"Totals: n = {e.n} input{'s' * (e.n != 1)}, m = {e.m} output{'s' * (e.m != 1)}, "
                   f"{e.operations} operation{'s' * (e.operations != 1)}; the reverse sweep keeps {format_bytes(e.tape_bytes)}",
               "", "Cost of the full Jacobian"]

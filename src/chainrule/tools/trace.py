@@ -16,6 +16,7 @@ import numpy as np
 from ..core import EMPTY, Tracer, promote
 from ..forward import ForwardLevel, ForwardTracer
 from ..reverse import ReverseLevel, ReverseTracer, sweep_backward
+from ..transforms.mode import tape_stats
 
 __all__ = ["TraceRow", "evaluation_trace"]
 
@@ -94,11 +95,14 @@ def _operand(a, names):
     return f"const{np.shape(a)}"
 
 
-def evaluation_trace(f, args, tangents=None, adjoint=None):
+def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
     """The rows of ``f(*args)``'s evaluation trace (a flat function of flat float arguments).
 
     ``tangents`` (default: the first basis direction) seeds the forward sweep;
     ``adjoint`` (default: 1 for each output entry) seeds the reverse sweep.
+    With ``with_stats``, returns ``(rows, stats)``: the
+    :class:`~chainrule.transforms.mode.TapeStats` of the recorded tape.
+    Cost: one recorded evaluation, one backward and one forward sweep, O(operations).
     """
     args = list(args)
     if tangents is None:
@@ -124,6 +128,8 @@ def evaluation_trace(f, args, tangents=None, adjoint=None):
     for j, o in enumerate(outs):
         if isinstance(o, ReverseTracer) and o.node in node_row and node_row[o.node].output is None:
             node_row[o.node].output = j
+    stats = tape_stats(rev.tape, args, [o.primal if isinstance(o, ReverseTracer) else o for o in outs]) \
+        if with_stats else None
     adjoints = [None] * len(rev.tape)
     seeds = adjoint if isinstance(adjoint, (tuple, list)) else (adjoint,) * len(outs)
     for o, s in zip(outs, seeds):
@@ -142,7 +148,7 @@ def evaluation_trace(f, args, tangents=None, adjoint=None):
         row.tangent = t
     for row, (_, _, _, o) in zip(rows[len(args):], _expand(fwd.rows)):
         row.tangent = o.tangent
-    return rows
+    return (rows, stats) if with_stats else rows
 
 
 def _expand(recorded):

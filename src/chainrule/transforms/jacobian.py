@@ -1,32 +1,50 @@
 """``jacobian`` with the mode chosen per function, and ``choose_mode``, the choice as data.
 
-Auto mode evaluates the function once on a tape, then pushes a few directions
-and then one more through a backward sweep and through a forward sweep,
-timing each (see :mod:`chainrule.transforms.mode`).  Those probes are not
-thrown away: they are the first rows (reverse) or columns (forward) of the
-Jacobian, and the tape recorded for the measurement
-is the tape the reverse Jacobian pulls the remaining rows through.  What auto
-mode spends on top of the chosen mode is the probe of the other mode (and the
-recording, when forward wins).
+The first call at given input shapes decides, and costs about what the chosen
+mode costs:
+
+* with at most ``FEW_DIRECTIONS`` inputs, one forward sweep carries all n
+  tangent directions: that is the whole Jacobian, and it tells m.  Reverse
+  mode would first have to record the function, which costs about as much.
+* otherwise one plain evaluation tells m (and what one evaluation costs).
+  When one mode has ``SHAPE_RATIO`` times fewer directions than the other,
+  the shapes decide: no measured price of a direction could make up for that.
+* near the diagonal, the mode with fewer directions (the favourite) runs its
+  first sweep, as wide as a sweep may be (often its whole Jacobian), timed;
+  then the other mode sweeps a sixteenth of its directions, timed, but only
+  if that probe is estimated to cost less than ``PROBE_SHARE`` of the
+  favourite's Jacobian (an expensive function is not probed twice).  The
+  sweeps are rows (reverse) or columns (forward) of the Jacobian: what the
+  favourite computed is kept, the recorded tape is the one reverse mode pulls
+  through, and the decision for later calls follows the two timings.
+
+Decisions live in one process-wide, least-recently-used cache
+(:data:`~chainrule.transforms.mode.DECISIONS`), keyed by the function (its
+code and closure constants when those are plain constants, else its identity),
+argnums, and the shapes and dtypes of the arguments, and shared by every
+``jacobian`` object and by ``choose_mode``; ``clear_caches()`` empties it.
 """
 
 import functools
 import math
 import time
+import types
+import weakref
 
 import numpy as np
 
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
-from .adapter import FlatFun, dtype_of, shape_of, strip
-from .derivatives import (_basis_chunk, _bind_kwargs, _concat, _finish, _owned, _sizes, _split, _zeros, jacfwd,
-                          jacrev)
-from .mode import decide, directions_per_sweep, fit_sweep, guess_bytes_per_direction, parse_bytes, tape_stats
+from .adapter import FlatFun, shape_of, strip
+from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacfwd, jacrev
+from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, decide, decide_without_timing,
+                   directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
+from .progress import Progress
 
-__all__ = ["jacobian", "choose_mode", "PROBE_DIRECTIONS"]
+__all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
 
-PROBE_DIRECTIONS = 8
-PROBE_REPEATS = 2
+PROBE_SHARE = 0.25      # probe the other mode only if that costs less than this share of the favourite's Jacobian
+PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 _MODES = ("auto", "forward", "reverse")
 
 
@@ -70,127 +88,389 @@ def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=T
     return pieces
 
 
-class _Probe:
-    """The first evaluation of an auto-mode Jacobian: the tape, the timed probes, the decision.
+def _sizes(leaves):
+    return [math.prod(shape_of(x)) for x in leaves]
 
-    Each mode sweeps one direction untimed (a warm-up), then is timed with up
-    to ``PROBE_DIRECTIONS`` directions and with one more; the probes compute the first rows (reverse) or
-    columns (forward) of the Jacobian, which the chosen mode keeps.
+
+class _Unkeyable(Exception):
+    pass
+
+
+_CONSTANTS = (int, float, complex, str, bytes, bool, type(None), np.generic, np.dtype, type)
+
+
+def _constant_key(v, depth=0):
+    """A hashable stand-in for a value that is a plain constant (or a tuple of them, or a keyable function)."""
+    if isinstance(v, _CONSTANTS):
+        return (type(v).__name__, v)
+    if isinstance(v, tuple) and depth < 4:
+        return tuple(_constant_key(x, depth + 1) for x in v)
+    if isinstance(v, types.FunctionType) and depth < 4:
+        return _function_key(v, depth + 1)
+    if isinstance(v, types.ModuleType):
+        return ("module", v.__name__)
+    raise _Unkeyable
+
+
+class _Ref:
+    """An object's identity in a key, without keeping it alive: equal only while the same object lives."""
+
+    __slots__ = ("ref", "ident")
+
+    def __init__(self, obj):
+        self.ref, self.ident = weakref.ref(obj), id(obj)
+
+    def __hash__(self):
+        return self.ident
+
+    def __eq__(self, other):
+        if type(other) is not _Ref or other.ident != self.ident:
+            return False
+        obj = self.ref()
+        return obj is not None and obj is other.ref()
+
+
+def _identity_key(obj):
+    """The object's identity, without keeping it alive when it can be weakly referenced."""
+    try:
+        return ("ref", _Ref(obj))
+    except TypeError:
+        try:
+            hash(obj)
+        except TypeError:
+            raise _Unkeyable from None
+        return ("object", obj)
+
+
+def _cell_key(v, depth):
+    """A captured value: by value if it is a plain constant, else by identity (a weak reference where possible)."""
+    try:
+        return _constant_key(v, depth)
+    except _Unkeyable:
+        return _identity_key(v)
+
+
+def _function_key(fun, depth=0):
+    """What identifies ``fun``'s behaviour: its code and closure when they are plain constants, else its identity.
+
+    Two lambdas made by the same line with the same captures behave the same,
+    so ``jacobian(lambda x: g(x, w, 2.0))`` written inside a loop hits the
+    cache: captured constants count by value, other captured objects (``g``,
+    the array ``w``) by identity, through weak references, so a dead object's
+    reused address never matches.  A capture that is neither (a list) makes
+    the function count by its own identity.
+    """
+    if isinstance(fun, types.FunctionType):
+        try:
+            cells = tuple(_cell_key(c.cell_contents, depth) for c in fun.__closure__ or ())
+            defaults = _constant_key(fun.__defaults__ or (), depth)
+            kwdefaults = _constant_key(tuple(sorted((fun.__kwdefaults__ or {}).items())), depth)
+            return ("code", fun.__code__, id(fun.__globals__), cells, defaults, kwdefaults)
+        except (_Unkeyable, ValueError):          # ValueError: an empty cell (a recursive closure)
+            pass
+    if isinstance(fun, types.MethodType):
+        return ("method", _function_key(fun.__func__, depth + 1), _identity_key(fun.__self__))
+    if isinstance(fun, functools.partial):
+        return ("partial", _function_key(fun.func, depth + 1), _argument_key(fun.args),
+                _argument_key(tuple(sorted(fun.keywords.items()))))
+    return _identity_key(fun)
+
+
+_FUNCTION_KEYS = weakref.WeakKeyDictionary()     # function -> (ids of its captured values, its key)
+
+
+def _cached_function_key(fun):
+    """:func:`_function_key`, remembered per function object while what it captures stays the same objects."""
+    try:
+        ids = tuple(id(c.cell_contents) for c in getattr(fun, "__closure__", None) or ())
+        hit = _FUNCTION_KEYS.get(fun)
+    except (TypeError, ValueError):             # not weakly referable or hashable; an empty cell
+        return _function_key(fun)
+    if hit is not None and hit[0] == ids:
+        return hit[1]
+    key = _function_key(fun)
+    _FUNCTION_KEYS[fun] = (ids, key)
+    return key
+
+
+def _argument_key(v):
+    if type(v) is np.ndarray or type(v) is np.float64:
+        return (v.shape, v.dtype)
+    if hasattr(v, "shape") and hasattr(v, "dtype"):
+        return ("array", tuple(v.shape), v.dtype)
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__,) + tuple(_argument_key(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict",) + tuple((k, _argument_key(x)) for k, x in v.items())
+    try:
+        return _constant_key(v)
+    except _Unkeyable:
+        return _identity_key(v)
+
+
+def decision_key(fun, args, kwargs, argnums, has_aux=False, memory_budget=None):
+    """The key of auto mode's decision for ``fun`` at ``args`` (None: not cacheable).
+
+    Differentiated arguments count by their leaves' shapes and dtypes; other
+    arguments by their shapes and dtypes if they are arrays, their value if
+    they are plain constants, else their identity.
+    """
+    try:
+        return (_cached_function_key(fun), (argnums,) if isinstance(argnums, int) else tuple(argnums), has_aux,
+                _argument_key(tuple(args)), _argument_key(tuple(sorted(kwargs.items()))) if kwargs else (),
+                memory_budget)
+    except (_Unkeyable, TypeError):
+        return None
+
+
+def shape_decision(n, m, memory_budget, bytes_per_direction=None, stats=None):
+    """The :class:`~chainrule.transforms.mode.Decision` the shapes alone take, or None (a probe is needed).
+
+    With at most ``FEW_DIRECTIONS`` inputs, forward (one sweep is the whole
+    Jacobian); when one mode has ``SHAPE_RATIO`` times fewer directions, that
+    mode -- but reverse only if its tape (``stats`` of a recording) fits the budget.
+    """
+    budget = parse_bytes(memory_budget)
+    if n <= FEW_DIRECTIONS:
+        why = (f"forward: n = {n} tangent direction{'s' * (n != 1)} fit one forward sweep, which computes the "
+               "whole Jacobian for about the price of the recording that reverse mode needs before its first "
+               "backward sweep; decided from the shapes, nothing timed")
+        return decide_without_timing("forward", n, m, why + ".", budget, stats, bytes_per_direction)
+    if max(n, m) < SHAPE_RATIO * max(min(n, m), 1):
+        return None
+    ratio = max(n, m) / max(min(n, m), 1)
+    why = ("{mode}: {sym} = {d} {word} direction{s} against {o}, " + f"{ratio:.0f}" + " times fewer; no measured "
+           "price of a direction comes near that ratio (a backward step costs about 1-3 tangent steps), "
+           "so the shapes decide, nothing timed")
+    if n < m:
+        return decide_without_timing("forward", n, m, why.format(mode="forward", sym="n", d=n, word="tangent",
+                                                                  s="s" * (n != 1), o=f"m = {m}") + ".",
+                                     budget, stats, bytes_per_direction)
+    if stats.tape_bytes + stats.bytes_per_direction > budget:
+        why = (f"forward: reverse mode has {ratio:.0f} times fewer directions, but its tape of "
+               f"{format_bytes(stats.tape_bytes)} does not fit the memory budget of {format_bytes(budget)}")
+        return decide_without_timing("forward", n, m, why + ".", budget, stats)
+    return decide_without_timing("reverse", n, m, why.format(mode="reverse", sym="m", d=m, word="adjoint",
+                                                              s="s" * (m != 1), o=f"n = {n}") + ".", budget, stats)
+
+
+class _AutoJacobian:
+    """An auto-mode Jacobian at given shapes: decide (unless ``decision`` is known), keeping every useful sweep.
+
+    ``decision`` is the :class:`~chainrule.transforms.mode.Decision`;
+    ``jacobian()`` finishes the Jacobian in the chosen mode, reusing the
+    columns (forward) or rows and tape (reverse) the probes computed.
     """
 
-    def __init__(self, flat, memory_budget):
-        self.flat = flat
+    def __init__(self, flat, memory_budget, progress=None, decision=None):
+        self.flat, self.budget, self.progress = flat, memory_budget, progress
         leaves = flat.in_leaves
         self.n = sum(_sizes(leaves))
-        self.cols = None
-        # forward probes before the tape exists, so they do not pay for collecting garbage around it
-        self.m_seen = 0
-        times = {"forward": self._probe(self.n, self._push_cols, lambda: self.m_seen)}
-        t0 = time.perf_counter()
-        self.outs, self.pullback = vjp_flat(flat, leaves)
-        t_record = time.perf_counter() - t0
-        self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
-        self.rows = [[] for _ in leaves]
-        times["reverse"] = self._probe(self.stats.m, lambda start, count, keep=True: _pull_rows(
-            flat, self.outs, self.pullback, start, count, self.rows if keep else [[] for _ in leaves],
-            stop=start + count, consume_last=False), lambda: self.n)
-        self.done = {mode: done for mode, (_, done) in times.items()}
-        fits = {mode: fit_sweep(t[1][0], t[0][0], t[0][1]) if len(t) == 2 else    # (one, many, count)
-                fit_sweep(t[0][0]) if t else (0.0, 0.0) for mode, (t, _) in times.items()}
-        self.decision = decide(self.stats, t_record, fits["forward"], fits["reverse"], memory_budget)
+        self.cols, self.rows = None, [[] for _ in leaves]
+        self.outs = self.pullback = self.stats = None
+        self.done = {"forward": 0, "reverse": 0}
+        self.t_record = self.t_eval = 0.0
+        self.decision = decision if decision is not None else self._decide()
 
-    @staticmethod
-    def _probe(total, sweep, other):
-        """Sweep one direction untimed (a warm-up), then time a few, then one more.
-
-        "A few" is ``PROBE_DIRECTIONS``, or a 32nd of the smaller of n and m
-        (``other()`` is the other mode's number of directions) when that is
-        more: near the diagonal the decision is close, and batches nearer the
-        real size price a direction better; but never more than the other
-        mode's whole Jacobian needs.  When the mode's remaining directions fit
-        in one small sweep, that sweep is timed instead: its cost is then
-        measured, not estimated.  Timed sweeps run
-        ``PROBE_REPEATS`` times and count their fastest run (a busy machine
-        only ever slows a run down); the repeats' results are dropped.
-        Returns ``([(seconds, count), ...], directions done)``.
-        """
-        start = 0
-        if total >= 3:
-            sweep(0, 1)                          # the first sweep pays for cold caches: not timed
-            start = 1
-        few = min(max(PROBE_DIRECTIONS, min(total, other()) // 32), total - start - 1, max(other(), 1))
-        if total - start <= PROBE_DIRECTIONS:    # the rest fits one small sweep: time the real thing
-            spans = [(start, total - start)] if total > start else []
-        else:
-            spans = [(start, few), (start + few, 1)]
-        measured = []
-        for begin, count in spans:
-            best = math.inf
-            for repeat in range(PROBE_REPEATS):
-                t0 = time.perf_counter()
-                sweep(begin, count, keep=repeat == 0)
-                best = min(best, time.perf_counter() - t0)
-            measured.append((best, count))
-        return measured, start + sum(count for _, count in measured)
-
-    def _push_cols(self, start, count, keep=True):
+    # -- the sweeps, each one part of the Jacobian ------------------------------------------------------
+    def _push_cols(self, start, count):
         flat, n = self.flat, self.n
         outs, touts = jvp_flat(flat, flat.in_leaves, _split(_basis_chunk(start, count, n), flat.in_leaves))
-        self.m_seen = sum(_sizes(outs))
-        if not keep:
-            return
+        self.outs = outs
         if self.cols is None:
             self.cols = [[] for _ in outs]
         for p, o, t in zip(self.cols, outs, touts):
             p.append(_zeros((count,), o) if t is None else _owned(t))
+        self.done["forward"] = start + count
+
+    def _record(self, stats=True):
+        leaves = self.flat.in_leaves
+        t0 = time.perf_counter()
+        self.outs, self.pullback = vjp_flat(self.flat, leaves)
+        self.t_record = time.perf_counter() - t0
+        if stats:
+            self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
+
+    def _pull(self, start, count):
+        _pull_rows(self.flat, self.outs, self.pullback, start, count, self.rows, stop=start + count,
+                   consume_last=False)
+        self.done["reverse"] = start + count
+
+    def _timed(self, mode, count):
+        """Sweep ``count`` more directions of ``mode``; ``(seconds, count)``."""
+        start = self.done[mode]
+        t0 = time.perf_counter()
+        (self._push_cols if mode == "forward" else self._pull)(start, count)
+        return time.perf_counter() - t0, count
+
+    # -- the decision ---------------------------------------------------------------------------------
+    def _decide(self):
+        n, flat = self.n, self.flat
+        if n <= FEW_DIRECTIONS:                   # one forward sweep is the whole Jacobian, and tells m
+            self._push_cols(0, n)
+            return shape_decision(n, sum(_sizes(self.outs)), self.budget, guess_bytes_per_direction(flat.in_leaves))
+        t0 = time.perf_counter()
+        outs = flat(flat.in_leaves)               # one plain evaluation: m, and what one evaluation costs
+        self.t_eval = time.perf_counter() - t0
+        m = sum(_sizes(outs))
+        # a tangent direction holds at least the inputs and outputs, and a few values as large as either
+        in_b, out_b = guess_bytes_per_direction(flat.in_leaves), guess_bytes_per_direction(outs)
+        self.forward_bytes = max(in_b, out_b) + (in_b + out_b) // LIVE_VALUES
+        if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
+            return self._by_shapes(n, m)
+        return self._by_probes(n, m)
+
+    def _by_shapes(self, n, m):
+        if n < m:
+            return shape_decision(n, m, self.budget, self.forward_bytes)
+        self._record()
+        decision = shape_decision(n, m, self.budget, stats=self.stats)
+        if decision.mode == "forward":
+            self.pullback = None
+        return decision
+
+    @staticmethod
+    def _probe_size(total):
+        """Directions of the other mode's probe sweep: a sixteenth of its total."""
+        return max(1, min(total, total // PROBE_FRACTION))
+
+    def _by_probes(self, n, m):
+        """Near the diagonal: the favourite's first sweep (often its whole Jacobian), then maybe a probe.
+
+        The favourite is the mode with fewer directions.  Its first sweep
+        carries as many directions as a sweep may, and is timed: that prices
+        its directions at the real batch size.  The other mode then sweeps a
+        sixteenth of its directions, timed -- unless that would cost more than
+        ``PROBE_SHARE`` of the favourite's Jacobian.  Both prices go to
+        :func:`~chainrule.transforms.mode.decide`; what the favourite already
+        computed is kept either way.
+        """
+        fav = "forward" if n <= m else "reverse"
+        other = "reverse" if fav == "forward" else "forward"
+        dirs = {"forward": n, "reverse": m}
+        if fav == "reverse":
+            self._record()
+            per_b = self.stats.bytes_per_direction
+        else:
+            per_b = self.forward_bytes
+        room = self.budget - (self.stats.tape_bytes if self.stats else 0)
+        k = directions_per_sweep(dirs[fav], None, per_b, max(room, 1))
+        t, count = self._timed(fav, k)
+        fits = {fav: (0.0, t / count)}
+        estimate = fits[fav][1] * dirs[fav] + self.t_record
+        # the other mode's probe: a sixteenth of its directions at the favourite's price, and the recording
+        probe_cost = fits[fav][1] * self._probe_size(dirs[other]) + (max(self.t_record, self.t_eval)
+                                                                      if other == "reverse" else 0.0)
+        if probe_cost > PROBE_SHARE * estimate:
+            why = (f"{fav}: near the diagonal (n = {n}, m = {m}) the mode with fewer directions, since probing "
+                   f"{other} mode would cost about {_fmt(probe_cost)}, more than {PROBE_SHARE:.0%} of the "
+                   f"{_fmt(estimate)} {fav} mode is estimated at (one evaluation takes {_fmt(self.t_eval)})")
+            if fav == "forward":
+                return decide_without_timing(fav, n, m, why + ".", self.budget, bytes_per_direction=per_b)
+            return decide_without_timing(fav, n, m, why + ".", self.budget, stats=self.stats)
+        if other == "reverse":
+            self._record()
+        t, count = self._timed(other, self._probe_size(dirs[other]))
+        fits[other] = (0.0, t / count)
+        return decide(self.stats, self.t_record, fits["forward"], fits["reverse"], self.budget)
 
     def jacobian(self):
-        flat, outs = self.flat, self.outs
-        if self.decision.mode == "forward":
+        flat = self.flat
+        mode = self.decision.mode
+        if self.done["forward"] >= self.n > 0:
+            mode = "forward"                     # the probe already computed every column
+        elif self.pullback is not None and self.done["reverse"] >= sum(_sizes(self.outs)):
+            mode = "reverse"                     # ... or every row
+        if mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
             n, k = self.n, self.decision.forward.directions_per_sweep
-            for start in range(self.done["forward"], n, k):
-                self._push_cols(start, min(k, n - start))
-            if self.cols is None:
+            with Progress("jacobian (forward)", n, self.progress) as bar:
+                for start in range(self.done["forward"], n, k):
+                    self._push_cols(start, min(k, n - start))
+                    bar.update(self.done["forward"])
+            if self.cols is None:                # n = 0, or the forward sweeps never ran
+                outs = self.outs if self.outs is not None else flat(flat.in_leaves)
                 self.cols = [[_zeros((0,), o)] for o in outs]
-            return _assemble_forward(flat, outs, self.cols)
+                self.outs = outs
+            return _assemble_forward(flat, self.outs, self.cols)
+        if self.pullback is None:
+            self._record(stats=False)
+        m = sum(_sizes(self.outs))
         k = self.decision.reverse.directions_per_sweep
-        pieces = _pull_rows(flat, outs, self.pullback, self.done["reverse"], k, self.rows)
-        return _assemble_reverse(flat, outs, pieces)
+        with Progress("jacobian (reverse)", m, self.progress) as bar:
+            starts = list(range(self.done["reverse"], m, k))
+            for s in starts:
+                _pull_rows(flat, self.outs, self.pullback, s, k, self.rows, stop=s + k, consume_last=s == starts[-1])
+                bar.update(min(s + k, m))
+        self.pullback = None
+        if m == 0:                               # no outputs: no rows
+            self.rows = [[_zeros((0,), x)] for x in flat.in_leaves]
+        return _assemble_reverse(flat, self.outs, self.rows)
+
+
+def _fmt(s):
+    return f"{s:.2f} s" if s >= 1 else f"{s * 1e3:.2f} ms" if s >= 1e-3 else f"{s * 1e6:.0f} us"
+
+
+def _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress=None):
+    """``(decision, first_call or None)``: the cached decision for these shapes, or a fresh measurement."""
+    key = decision_key(fun, args, kwargs, argnums, has_aux, memory_budget)
+    decision = DECISIONS.get(key) if key is not None else None
+    if decision is not None:
+        return decision, None
+    flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+    first = _AutoJacobian(flat, parse_bytes(memory_budget), progress)
+    if key is not None:
+        DECISIONS.put(key, first.decision)
+    return first.decision, first
+
+
+def clear_caches():
+    """Forget every decision ``jacobian(mode="auto")`` and ``choose_mode`` have taken in this process.
+
+    >>> clear_caches()
+    """
+    DECISIONS.clear()
 
 
 def choose_mode(fun, *args, argnums=0, memory_budget=None):
     """The :class:`~chainrule.transforms.mode.Decision` that ``jacobian(fun, mode="auto")`` follows at ``args``.
 
-    Evaluates ``fun`` once on a tape and times a forward and a backward sweep
-    of a few directions (see :mod:`chainrule.transforms.mode`).  The result
-    has ``.mode`` ("forward" or "reverse"), ``.n``, ``.m``, ``.forward`` and
-    ``.reverse`` (directions per sweep, sweeps, estimated seconds and bytes),
-    ``.ratio`` and ``.reason``.
+    Shares the process's decision cache with ``jacobian``: a decision taken
+    for the same function, argnums and input shapes is returned without
+    evaluating ``fun``.  Otherwise decides as auto mode's first call does (see
+    this module): from the shapes when one mode has far fewer directions, else
+    by timing sweeps of a few directions.  The result has ``.mode``
+    ("forward" or "reverse"), ``.n``, ``.m``, ``.forward`` and ``.reverse``
+    (directions per sweep, sweeps, estimated seconds and bytes), ``.ratio``,
+    ``.measured`` and ``.reason``.
 
     >>> import numpy as np
     >>> choose_mode(lambda x: np.sum(np.sin(x)), np.ones(500)).mode
     'reverse'
     """
-    flat = FlatFun(fun, args, argnums)
-    return _Probe(flat, parse_bytes(memory_budget)).decision
+    return _first_call(fun, args, {}, argnums, False, memory_budget)[0]
 
 
-def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False):
+def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False, progress=None):
     """The Jacobian of ``fun``, by the cheaper of forward and reverse mode.
 
     ``mode="forward"`` is :func:`jacfwd` and ``mode="reverse"`` is
-    :func:`jacrev` (identical results).  ``mode="auto"`` measures the function
-    at its first evaluation at given input shapes (one taped sweep and a
-    forward and a backward probe of a few directions, which become part of the
-    answer), takes the mode :func:`choose_mode` would report, and keeps that
-    decision for later calls at the same shapes.  ``memory_budget`` (bytes, or a string
-    such as ``"512MB"``; default a quarter of the available memory) bounds how
-    many directions one sweep carries.  The layout is JAX's: for output leaf
-    ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``.
-    Cost: min over modes of about (directions x one sweep), plus the probe; at
-    the first call ``fun`` runs a few more times (three forward probes, one of
-    them a warm-up, and one taped evaluation), so it should have no side effects.
+    :func:`jacrev` (identical results).  ``mode="auto"`` decides at the first
+    call at given input shapes, for about the price of the chosen mode (see
+    this module): from the shapes when one mode has far fewer directions,
+    else by timing a few directions of each mode, sweeps that become part of
+    the answer.  The decision is kept in a process-wide cache shared with
+    :func:`choose_mode` and every other ``jacobian`` of the same function
+    (``chainrule.clear_caches()`` empties it).  ``memory_budget`` (bytes, or a
+    string such as ``"512MB"``; default a quarter of the available memory)
+    bounds how many directions one sweep carries.  ``progress``: a counter on
+    stderr for calls that run longer than about 2 s (None: only when stderr is
+    a terminal; True: always; False: never).  The layout is JAX's: for output
+    leaf ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``.
+    Cost: min over modes of about (directions x one sweep); the first call
+    adds at most one plain evaluation of ``fun`` and, near the diagonal, a
+    few directions of the other mode, so ``fun`` should have no side effects.
 
     >>> import numpy as np
     >>> jacobian(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()
@@ -220,25 +500,19 @@ def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False):
             return (jac, strip(flat.aux)) if has_aux else jac
         return jac_reverse
 
-    decisions = {}                       # input shapes and dtypes -> the decision measured on them
-
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
-        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
-        key = (flat.in_tree, tuple((shape_of(x), dtype_of(x)) for x in flat.in_leaves))
-        decision = decisions.get(key)
-        if decision is None:             # the first evaluation at these shapes: measure, decide, reuse the probes
-            probe = _Probe(flat, parse_bytes(memory_budget))
-            decisions[key] = probe.decision
-            jac = probe.jacobian()
-            return (jac, strip(flat.aux)) if has_aux else jac
-        make = jacfwd if decision.mode == "forward" else jacrev
-        return make(fun, argnums, has_aux, chunk_size=decision.chosen.directions_per_sweep)(*args, **kwargs)
+        decision, run = _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress)
+        if run is None:                  # decided before: the chosen mode alone
+            run = _AutoJacobian(FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux), decision.memory_budget,
+                                progress, decision)
+        jac = run.jacobian()             # at the first call, finishes what the probes began
+        return (jac, strip(run.flat.aux)) if has_aux else jac
 
     def decision_for(*args, **kwargs):
-        """The Decision this function took at the shapes of ``args`` (None before its first call there)."""
-        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
-        return decisions.get((flat.in_tree, tuple((shape_of(x), dtype_of(x)) for x in flat.in_leaves)))
+        """The Decision taken for this function at the shapes of ``args`` (None before a first call there)."""
+        key = decision_key(fun, args, kwargs, argnums, has_aux, memory_budget)
+        return DECISIONS.get(key) if key is not None else None
 
     jac_fun.decision_for = decision_for
     return jac_fun

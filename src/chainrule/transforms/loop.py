@@ -39,6 +39,7 @@ from ..pytree import flatten, unflatten
 from ..reverse import vjp_flat
 from .adapter import dtype_of, shape_of
 from .checkpoint import CallRecord, batch_of, check_closure, closure_error, fill, under_reverse, zeros
+from .progress import Progress
 
 __all__ = ["loop", "revolve_schedule", "revolve_cost", "LOOP_MEMORY_BUDGET"]
 
@@ -130,21 +131,25 @@ def revolve_schedule(steps, snapshots):
 class _Loop:
     """A loop's step on flat lists of leaves, its length and its number of snapshots."""
 
-    __slots__ = ("step", "steps", "snapshots")
+    __slots__ = ("step", "steps", "snapshots", "progress")
 
-    def __init__(self, step, steps, snapshots):
+    def __init__(self, step, steps, snapshots, progress=None):
         self.step = step                # step(leaves, i) -> leaves
         self.steps = steps
         self.snapshots = snapshots
+        self.progress = progress        # see Progress: None (a terminal only), True, False
 
     def run(self, xs, start=0, stop=None, check=None):
         """Steps ``start .. stop-1`` from ``xs``; ``check(state)`` looks at the state after the first."""
         step = self.step
-        for i in range(start, self.steps if stop is None else stop):
-            xs = step(xs, i)
-            if check is not None:
-                check(xs)
-                check = None
+        stop = self.steps if stop is None else stop
+        with Progress("loop: steps", stop - start, self.progress) as bar:
+            for i in range(start, stop):
+                xs = step(xs, i)
+                if check is not None:
+                    check(xs)
+                    check = None
+                bar.update(i + 1 - start)
         return xs
 
 
@@ -195,7 +200,7 @@ def _jvp_all(tangents, vals, params):
         outs, t_outs = jvp_flat(lambda ys: body.step(ys, k), xs[:n], xs[n:])
         return list(outs) + fill(t_outs, outs, batch)
 
-    out = _run(_Loop(tangent_step, body.steps, body.snapshots), primals + tangents)
+    out = _run(_Loop(tangent_step, body.steps, body.snapshots, body.progress), primals + tangents)
     return tuple(out[n:])
 
 
@@ -241,7 +246,7 @@ def _snapshots(checkpoints, leaves, steps):
     raise ValueError(f"checkpoints must be None, 'all' or a positive integer, got {checkpoints!r}")
 
 
-def loop(step, state, steps, checkpoints=None):
+def loop(step, state, steps, checkpoints=None, progress=None):
     """Run ``state = step(state)`` (or ``step(state, i)``) ``steps`` times, with memory-bounded reverse mode.
 
     ``state`` is a pytree of floating-point arrays and scalars; ``step``
@@ -265,7 +270,9 @@ def loop(step, state, steps, checkpoints=None):
 
     Cost in reverse mode: ``steps`` plain evaluations for the result, then
     ``steps`` taped ones plus ``revolve_cost(steps, checkpoints)`` plain ones
-    in the backward sweep.
+    in the backward sweep.  ``progress``: a step counter on stderr for runs
+    longer than about 2 s (None: only when stderr is a terminal; True: always;
+    False: never).
 
     >>> import numpy as np
     >>> import chainrule as cr
@@ -300,7 +307,7 @@ def loop(step, state, steps, checkpoints=None):
         return new_leaves
 
     if checkpoints == "all":
-        return unflatten(tree, _Loop(flat_step, steps, 1).run(leaves))
-    body = _Loop(flat_step, steps, _snapshots(checkpoints, leaves, steps) if steps else 1)
+        return unflatten(tree, _Loop(flat_step, steps, 1, progress).run(leaves))
+    body = _Loop(flat_step, steps, _snapshots(checkpoints, leaves, steps) if steps else 1, progress)
     return unflatten(tree, _run(body, leaves, f"the step function {name!r} of loop"))
 

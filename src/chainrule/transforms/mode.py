@@ -3,17 +3,20 @@
 A full Jacobian of f: R^n -> R^m costs about n tangent directions in forward
 mode and about m adjoint directions in reverse mode, but a direction is not
 the same price in both: a backward step may do twice the arithmetic of a
-tangent step, and reverse mode first records a tape and keeps it.  So the
-model is measured per function, from its first evaluation:
+tangent step, and reverse mode first records a tape and keeps it.  When one
+mode has ``SHAPE_RATIO`` times fewer directions (or n is at most
+``FEW_DIRECTIONS``), no such price changes the answer and the shapes decide
+(:func:`decide_without_timing`).  Near the diagonal the model is measured per
+function, from its first evaluation (``transforms.jacobian`` runs the sweeps):
 
-* a recorded sweep (the tape: its length and, by :func:`~chainrule.reverse.tape_nbytes`,
-  the bytes it keeps) and its time ``t_rec``;
-* in each mode, after an untimed sweep of one direction (a warm-up), a sweep
-  carrying a few directions (up to 8) and a sweep carrying one, timed: the
-  difference is the price of one more direction, the rest the fixed price of
-  a sweep (:func:`fit_sweep`).  ``ratio`` is the price of a reverse direction
-  over a forward one.  No direction is priced below ``SECONDS_PER_ELEMENT``
-  per entry it touches, so timing noise cannot make directions free.
+* a recorded sweep (the tape: its length and, by :func:`tape_stats`, the
+  bytes it keeps) and its time ``t_rec``;
+* in each mode, a timed sweep of some of its directions, giving
+  ``(fixed, per_direction)`` seconds of a sweep (:func:`fit_sweep` separates
+  the two from two sweeps of different widths).  ``ratio`` is the price of a
+  reverse direction over a forward one.  No direction is priced below
+  ``SECONDS_PER_ELEMENT`` per entry it touches, so timing noise cannot make
+  directions free.
 
 A mode's estimated time is ``sweeps * fixed + directions * per_direction``
 (reverse adds the recording); its memory is ``tape + k * bytes_per_direction +
@@ -24,12 +27,15 @@ holds k copies of itself, so a 10^4 x 10^4 Jacobian is built in several
 bounded sweeps instead of one huge one.
 
 :class:`Decision` is the result as data; ``jacobian(mode="auto")`` follows it
-and ``explain`` and ``advise`` print it.
+and ``explain`` and ``advise`` print it.  :data:`DECISIONS` is the process's
+cache of them (:class:`DecisionCache`: least recently used, bounded, locked).
 """
 
 import math
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,7 +44,8 @@ from ..core import Meta
 
 __all__ = ["directions_per_sweep", "DEFAULT_MAX_DIRECTIONS", "available_memory", "default_memory_budget",
            "parse_bytes", "format_bytes", "TapeStats", "tape_stats", "ModeCost", "Decision", "decide",
-           "LIVE_VALUES", "guess_bytes_per_direction", "fit_sweep", "sweep_bytes_per_direction"]
+           "LIVE_VALUES", "guess_bytes_per_direction", "fit_sweep", "sweep_bytes_per_direction",
+           "SHAPE_RATIO", "decide_without_timing", "DecisionCache", "DECISIONS"]
 
 DEFAULT_MAX_DIRECTIONS = 2048   # beyond this, wider batches stop paying: arrays leave the caches
 LIVE_VALUES = 3                 # tangents (or adjoints) alive at once, in units of the largest value
@@ -47,6 +54,8 @@ SECONDS_PER_ELEMENT = 1e-9      # a direction costs at least this per entry it t
 _FALLBACK_MEMORY = 2 ** 32      # when /proc/meminfo cannot be read
 FEW_DIRECTIONS = 8              # a sweep of this many directions is never split
 SMALL_SWEEP = 2 ** 24           # a sweep smaller than this fits any budget worth having
+SHAPE_RATIO = 32                # one mode has this many times the other's directions: the shapes decide
+CACHE_SIZE = 256                # decisions the process keeps (least recently used first out)
 
 
 _MEMINFO = [0.0, 0]                 # (time read, bytes): /proc/meminfo is read at most once a second
@@ -143,10 +152,12 @@ def directions_per_sweep(total, chunk_size=None, bytes_per_direction=None, memor
 
 
 def _nbytes(v):
+    if type(v) is np.ndarray:
+        return v.nbytes
     if isinstance(v, (tuple, list)):
         return sum(_nbytes(x) for x in v)
     if isinstance(v, (np.ndarray, Meta)) or hasattr(v, "shape"):
-        return int(np.prod(v.shape, dtype=np.int64)) * np.dtype(getattr(v, "dtype", np.float64)).itemsize
+        return math.prod(v.shape) * np.dtype(getattr(v, "dtype", np.float64)).itemsize
     return 8
 
 
@@ -185,22 +196,42 @@ def sweep_bytes_per_direction(tape, inputs, outputs):
 
 
 def tape_stats(tape, inputs, outputs):
-    """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on."""
-    from ..reverse import tape_nbytes
-    entries = [e for e in tape if e is not None]
-    largest = max([_nbytes(e[2][0]) for e in entries if isinstance(e[2], tuple)] + [_nbytes(x) for x in inputs]
-                  + [8])
-    n = sum(int(np.prod(np.shape(x), dtype=np.int64)) for x in inputs)
-    m = sum(int(np.prod(np.shape(o), dtype=np.int64)) for o in outputs)
-    elements = sum(_size(e[2][0]) for e in entries if isinstance(e[2], tuple)) + n + m
-    return TapeStats(n, m, len(entries), tape_nbytes(tape), largest, sum(_nbytes(x) for x in inputs),
-                     sum(_nbytes(o) for o in outputs), elements)
+    """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on (one pass over the tape)."""
+    from ..reverse import _nbytes as kept_bytes
+    ops = largest = elements = tape_bytes = 0
+    seen = set()
+    meta = Meta
+    for e in tape:
+        if e is None:
+            continue
+        ops += 1
+        vals = e[2]
+        if type(vals) is not tuple or not vals:
+            continue
+        out = vals[0]
+        if type(out) is meta:
+            size = math.prod(out.shape)
+            nbytes = size * out.dtype.itemsize
+        else:
+            size, nbytes = _size(out), _nbytes(out)
+        elements += size
+        if nbytes > largest:
+            largest = nbytes
+        for v in vals:                                   # what the tape keeps (shared values count once)
+            if type(v) is not meta and id(v) not in seen:
+                seen.add(id(v))
+                tape_bytes += kept_bytes(v)
+    n = sum(_size(x) for x in inputs)
+    m = sum(_size(o) for o in outputs)
+    in_b, out_b = sum(_nbytes(x) for x in inputs), sum(_nbytes(o) for o in outputs)
+    largest = max([largest, 8] + [_nbytes(x) for x in inputs])
+    return TapeStats(n, m, ops, tape_bytes, largest, in_b, out_b, elements + n + m)
 
 
 def _size(v):
     if isinstance(v, (tuple, list)):
         return sum(_size(x) for x in v)
-    return int(np.prod(getattr(v, "shape", ()), dtype=np.int64))
+    return math.prod(getattr(v, "shape", ()))
 
 
 @dataclass(frozen=True)
@@ -233,6 +264,7 @@ class Decision:
     tape_bytes: int
     memory_budget: int
     reason: str
+    measured: bool = True       # False: decided from the shapes (or the cost of a probe), ``seconds`` are NaN
 
     @property
     def chosen(self):
@@ -314,7 +346,71 @@ def decide(stats, t_record, forward, reverse, memory_budget=None):
     return Decision(mode, n, m, fwd, rev, ratio, stats.operations, stats.tape_bytes, budget, why + ".")
 
 
+def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes_per_direction=None):
+    """A :class:`Decision` taken without timing the other mode: from the shapes, or because probing would cost too much.
+
+    ``why`` is the reason; the costs carry the directions and sweeps the
+    memory model gives (from ``stats`` when a tape was recorded, else from
+    ``bytes_per_direction``), and NaN seconds: nothing was timed.
+    """
+    budget = parse_bytes(memory_budget)
+    per_b = stats.bytes_per_direction if stats is not None else int(bytes_per_direction or 8)
+    tape_b = stats.tape_bytes if stats is not None else 0
+    nan = float("nan")
+    costs = []
+    for d, fixed_b in ((n, 0), (m, tape_b)):
+        k = directions_per_sweep(max(d, 1), bytes_per_direction=per_b, memory_budget=max(budget - fixed_b, 1))
+        costs.append(ModeCost(d, k, -(-d // k), nan, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget))
+    fwd, rev = costs
+    ops = stats.operations if stats is not None else 0
+    return Decision(mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, measured=False)
+
+
+class DecisionCache:
+    """The process's decisions of ``jacobian(mode="auto")``: one least-recently-used map, safe across threads.
+
+    Keys say what a decision depends on (the function, argnums, the inputs'
+    shapes and dtypes, see ``transforms.jacobian``); values are
+    :class:`Decision`.  At most ``size`` entries are kept.
+    """
+
+    def __init__(self, size=CACHE_SIZE):
+        self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            d = self._entries.get(key)
+            if d is not None:
+                self._entries.move_to_end(key)
+            return d
+
+    def put(self, key, decision):
+        with self._lock:
+            self._entries[key] = decision
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, key):
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        return len(self._entries)
+
+
+DECISIONS = DecisionCache()
+
+
 def _fmt_s(s):
+    if s != s:
+        return "not measured"
     if s >= 1:
         return f"{s:.2f} s"
     if s >= 1e-3:
