@@ -11,6 +11,8 @@ from . import rules as _rules  # noqa: F401  (registers the derivative rules)
 from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError,
                      NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
+from .sparse.transforms import (SparseDecision, hessian_sparsity, jacobian_sparsity, sparse_hessian,
+                                sparse_jacobian)
 from .tools.advise import Advice, advise
 from .tools.explain import Explanation, explain
 from .transforms import (Decision, checkpoint, choose_mode, custom_jvp, custom_vjp, grad, hessian, hvp,
@@ -21,6 +23,8 @@ __version__ = "0.1.0"
 __all__ = [
     # derivatives
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
+    # sparse Jacobians and Hessians (scipy.sparse results: the `sparse` extra)
+    "sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity", "SparseDecision",
     # when to use which
     "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice",
     # memory and custom rules

@@ -10,6 +10,7 @@ try:  # noqa: E402  SciPy's linear algebra, only when SciPy is installed
 except ImportError:
     pass
 from . import special  # noqa: E402,F401  (SciPy's special functions: registers nothing without SciPy)
+from . import patterns  # noqa: E402,F401  (sparsity rules of the primitives declared above)
 
 from ..core import PRIMITIVES as _ALL
 

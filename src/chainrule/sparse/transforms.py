@@ -1,0 +1,405 @@
+"""Sparse Jacobians and Hessians: detect the pattern, colour it, sweep the colours, decompress.
+
+``sparse_jacobian(f)`` at its first call at given shapes runs ``f`` once on
+index sets (:mod:`chainrule.sparse.level`) to find the pattern, colours it
+(:mod:`chainrule.sparse.colouring`), and then evaluates every later call with
+the existing engines' batched sweeps: forward mode pushes one tangent per
+column colour, reverse mode pulls one adjoint per row colour, bidirectional
+mode does both with a star bicolouring.  The sweeps' compressed results are
+decompressed (:mod:`chainrule.sparse.decompress`) straight into the data array
+of a CSR matrix whose structure is the pattern's, structural zeros included.
+
+Auto mode computes all three colourings, times one evaluation of each mode
+whose number of sweeps is within reach of the fewest, and keeps the fastest;
+:class:`SparseDecision` says what was counted and measured and why.
+
+A pattern found where the function branched on a traced value (``if
+np.sum(x) > 0:``) holds on that branch only.  Every later call then detects
+the pattern again, compares the branch values, and re-colours when the
+pattern differs -- correct on both sides of the branch, at the cost of a
+detection per call.
+
+SciPy is needed here only to build the returned matrices; ``import chainrule``
+works without it.
+"""
+
+import functools
+import time
+
+import numpy as np
+
+from ..forward import jvp_flat
+from ..reverse import vjp_flat
+from ..transforms.adapter import FlatFun, dtype_of, shape_of
+from ..transforms.derivatives import _bind_kwargs, _split, grad
+from .colouring import colour_bidirectional, colour_columns, colour_rows, colour_star
+from .decompress import bidirectional_reads, forward_reads, reverse_reads, seeds, star_reads
+from .level import pattern_flat
+
+__all__ = ["sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity", "SparseDecision"]
+
+_MODES = ("auto", "forward", "reverse", "bidirectional")
+_REACH = 2.0                # auto mode times the modes with at most this many times the fewest sweeps (+2)
+
+
+def _scipy_sparse():
+    try:
+        import scipy.sparse
+    except ImportError:             # pragma: no cover - the test extra installs SciPy
+        raise ImportError("chainrule's sparse Jacobians and Hessians are scipy.sparse matrices; "
+                          "install SciPy (pip install 'chainrule[sparse]')") from None
+    return scipy.sparse
+
+
+def _size(x):
+    n = 1
+    for d in shape_of(x):
+        n *= d
+    return n
+
+
+def _csr(indptr, indices, shape, data=None):
+    sp = _scipy_sparse()
+    if data is None:
+        data = np.ones(len(indices), dtype=bool)
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
+
+
+def _same_branches(a, b):
+    return len(a) == len(b) and all(na == nb and va.shape == vb.shape and np.array_equal(va, vb)
+                                    for (na, va), (nb, vb) in zip(a, b))
+
+
+def _key(flat):
+    return flat.in_tree, tuple((shape_of(x), dtype_of(x)) for x in flat.in_leaves)
+
+
+def _stack(ts, like, k):
+    """Per-leaf batched results ``(k, *leaf.shape)`` (None: zero) as one ``(k, total)`` array."""
+    parts = [np.zeros((k, _size(o)), dtype=dtype_of(o) if dtype_of(o).kind == "f" else np.float64)
+             if t is None else np.reshape(t, (k, -1)) for t, o in zip(ts, like)]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((k, 0))
+
+
+# -- the sweeps: seeds in, compressed matrix out -----------------------------------------------------
+def _push(flat, seed):
+    """Forward mode with the rows of ``seed`` (``(k, n)``) as tangents: ``(J seed^T)^T``, ``(k, m)``."""
+    leaves = flat.in_leaves
+    outs, touts = jvp_flat(flat, leaves, _split(seed, leaves))
+    return outs, _stack(touts, outs, seed.shape[0])
+
+
+def _pull(flat, seed_of_outs):
+    """Reverse mode with ``seed_of_outs(outs)`` (``(k, m)``) as adjoints: ``seed J``, ``(k, n)``."""
+    leaves = flat.in_leaves
+    outs, pullback = vjp_flat(flat, leaves)
+    seed = seed_of_outs(outs)
+    if seed.shape[0] == 0:
+        return outs, np.zeros((0, sum(_size(x) for x in leaves)))
+    return outs, _stack(pullback(_split(seed, outs), consume=True), leaves, seed.shape[0])
+
+
+def _evaluate(flat, plan, mode):
+    """The values of the Jacobian's nonzeros (CSR order) by ``mode``."""
+    m, n = plan.shape
+    dt = dtype_of(flat.in_leaves[0]) if flat.in_leaves else np.float64
+    if mode == "forward":
+        c = plan.colouring("forward")
+        _, compressed = _push(flat, seeds(c.colours, c.count, dt))
+        return compressed.ravel()[plan.reads("forward")]
+    if mode == "reverse":
+        c = plan.colouring("reverse")
+        _, compressed = _pull(flat, lambda outs: seeds(c.colours, c.count, dtype_of(outs[0]) if outs else dt))
+        return compressed.ravel()[plan.reads("reverse")]
+    fwd, rev, reads = plan.bidirectional()
+    kf, kr = int(fwd.max(initial=-1)) + 1, int(rev.max(initial=-1)) + 1
+    c_fwd = _push(flat, seeds(fwd, kf, dt))[1] if kf else np.zeros((0, m), dtype=dt)
+    a_rev = _pull(flat, lambda outs: seeds(rev, kr, dtype_of(outs[0]) if outs else dt))[1] if kr \
+        else np.zeros((0, n), dtype=c_fwd.dtype)
+    return np.concatenate([c_fwd.ravel(), a_rev.ravel()])[reads]
+
+
+class SparseDecision:
+    """How a sparse Jacobian is computed: the pattern's size, the colours of each mode, the choice.
+
+    ``mode`` is "forward", "reverse" or "bidirectional"; ``colours[mode]`` the
+    sweeps (directions) that mode needs; ``orders[mode]`` the vertex orders
+    tried and the colours each gave; ``seconds[mode]`` the measured time of one
+    evaluation (None: not timed, too many sweeps); ``reason`` a sentence.
+    """
+
+    def __init__(self, mode, shape, nonzeros, colours, orders, seconds, reason, value_dependent):
+        self.mode = mode
+        self.m, self.n = shape
+        self.nonzeros = nonzeros
+        self.colours = colours
+        self.orders = orders
+        self.seconds = seconds
+        self.reason = reason
+        self.value_dependent = value_dependent
+
+    @property
+    def density(self):
+        return self.nonzeros / max(self.m * self.n, 1)
+
+    @property
+    def sweeps(self):
+        return self.colours[self.mode]
+
+    def __repr__(self):
+        counts = ", ".join(f"{k}={v}" for k, v in self.colours.items())
+        return (f"SparseDecision(mode={self.mode!r}, {self.m}x{self.n}, nonzeros={self.nonzeros}, "
+                f"colours: {counts})")
+
+    def __str__(self):
+        lines = [f"sparse Jacobian {self.m} x {self.n}: {self.nonzeros} nonzeros "
+                 f"(density {self.density:.2g})"]
+        for mode, count in self.colours.items():
+            t = self.seconds.get(mode)
+            timed = f", {t * 1e3:.3g} ms measured" if t is not None else ""
+            order = self.orders.get(mode, {})
+            tried = ", ".join(f"{k} {v}" for k, v in order.items())
+            lines.append(f"  {mode:13s} {count} sweeps{timed}   (orders: {tried})")
+        lines.append(f"chosen: {self.mode} -- {self.reason}")
+        if self.value_dependent:
+            lines.append("the function branches on traced values: the pattern is checked again at every call")
+        return "\n".join(lines)
+
+
+class _Plan:
+    """One pattern with its colourings and decompression positions, computed as they are asked for."""
+
+    def __init__(self, indptr, indices, shape, branches):
+        self.indptr, self.indices, self.shape, self.branches = indptr, indices, shape, branches
+        self._colourings = {}
+        self._reads = {}
+        self._bidirectional = None
+        self.decision = None
+
+    def colouring(self, mode):
+        c = self._colourings.get(mode)
+        if c is None:
+            colour = {"forward": colour_columns, "reverse": colour_rows, "bidirectional": colour_bidirectional}[mode]
+            c = self._colourings[mode] = colour(self.indptr, self.indices, self.shape)
+        return c
+
+    def reads(self, mode):
+        r = self._reads.get(mode)
+        if r is None:
+            c = self.colouring(mode)
+            m, n = self.shape
+            r = self._reads[mode] = (forward_reads(self.indptr, self.indices, m, c.colours, c.count)
+                                     if mode == "forward" else
+                                     reverse_reads(self.indptr, self.indices, n, c.colours, c.count))
+        return r
+
+    def bidirectional(self):
+        if self._bidirectional is None:
+            c = self.colouring("bidirectional")
+            self._bidirectional = bidirectional_reads(self.indptr, self.indices, self.shape, c.colours)
+        return self._bidirectional
+
+    def sweeps(self, mode):
+        if mode == "bidirectional":
+            fwd, rev, _ = self.bidirectional()
+            return int(fwd.max(initial=-1)) + 1 + int(rev.max(initial=-1)) + 1
+        return self.colouring(mode).count
+
+    def same_pattern(self, indptr, indices):
+        return np.array_equal(indptr, self.indptr) and np.array_equal(indices, self.indices)
+
+
+def _detect(flat):
+    _, indptr, indices, branches = pattern_flat(flat, flat.in_leaves)
+    n = sum(_size(x) for x in flat.in_leaves)
+    return indptr, indices, (len(indptr) - 1, n), branches
+
+
+def _given(sparsity, flat):
+    """A user's pattern as CSR structure (any scipy.sparse matrix or a dense boolean array)."""
+    sp = _scipy_sparse()
+    p = sp.csr_matrix(sparsity, dtype=bool)
+    p.sum_duplicates()
+    p.sort_indices()
+    n = sum(_size(x) for x in flat.in_leaves)
+    if p.shape[1] != n:
+        raise ValueError(f"sparsity= has {p.shape[1]} columns but the differentiated inputs have {n} elements")
+    return p.indptr.astype(np.int64), p.indices.astype(np.int64), p.shape, []
+
+
+def _choose(flat, plan, mode):
+    """Decide the mode (measuring in auto mode); returns the decision and the values it computed."""
+    modes = ("forward", "reverse", "bidirectional") if mode == "auto" else (mode,)
+    counts = {md: plan.sweeps(md) for md in modes}
+    orders = {md: dict(plan.colouring(md).tried) for md in modes}
+    seconds = {md: None for md in modes}
+    best_count = min(counts.values())
+    timed = [md for md in modes if counts[md] <= _REACH * best_count + 2]
+    values = {}
+    for _ in range(2 if len(timed) > 1 else 1):         # twice, keeping the faster run: a busy machine only slows
+        for md in timed:
+            t0 = time.perf_counter()
+            values[md] = _evaluate(flat, plan, md)
+            dt = time.perf_counter() - t0
+            seconds[md] = dt if seconds[md] is None else min(seconds[md], dt)
+    chosen = min(timed, key=lambda md: seconds[md])
+    if mode != "auto":
+        reason = f"mode={mode!r} was asked for"
+    elif len(timed) == 1:
+        reason = f"{chosen} needs {counts[chosen]} sweeps, far fewer than the other modes"
+    else:
+        others = ", ".join(f"{md} {seconds[md] * 1e3:.3g} ms" for md in timed if md != chosen)
+        reason = (f"{chosen} took {seconds[chosen] * 1e3:.3g} ms for {counts[chosen]} sweeps "
+                  f"(measured against {others})")
+    decision = SparseDecision(chosen, plan.shape, len(plan.indices), counts, orders, seconds, reason,
+                              bool(plan.branches))
+    return decision, values[chosen]
+
+
+def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None):
+    """The Jacobian of ``fun`` as a ``scipy.sparse`` CSR matrix, with as few sweeps as its pattern allows.
+
+    Rows are the output elements (leaves in order, each flattened in C order),
+    columns the elements of the differentiated arguments (likewise), so the
+    matrix is ``m x n``; every call at the same shapes returns the same
+    structure, structural zeros kept.  The pattern is detected at the first
+    call (or given: ``sparsity=``, any boolean matrix of that shape); ``mode``
+    is "forward" (one tangent per column colour), "reverse" (one adjoint per
+    row colour), "bidirectional" (a star bicolouring: both), or "auto"
+    (times each mode within reach of the fewest sweeps once, keeps the fastest).
+    Cost per call: one batched sweep of as many directions as colours, where a
+    dense Jacobian needs n or m.  ``jac.decision_for(*args)`` is the
+    :class:`SparseDecision` taken at those shapes.
+
+    >>> import numpy as np
+    >>> jac = sparse_jacobian(lambda x: x[1:] * x[:-1], mode="forward")
+    >>> jac(np.array([1.0, 2.0, 3.0])).toarray().tolist()
+    [[2.0, 1.0, 0.0], [0.0, 3.0, 2.0]]
+    """
+    if mode not in _MODES:
+        raise ValueError(f"mode={mode!r}; choose one of {', '.join(map(repr, _MODES))}")
+    plans = {}
+
+    def plan_for(flat):
+        """The plan at ``flat``'s shapes, with the decision and the first values when it was just made."""
+        key = _key(flat)
+        plan = plans.get(key)
+        if plan is not None and not plan.branches:
+            return plan, None
+        if sparsity is not None:
+            found = _given(sparsity, flat)
+        else:
+            found = _detect(flat)
+            if plan is not None:                         # the pattern depends on branches: check them
+                if _same_branches(found[3], plan.branches):
+                    return plan, None
+                if plan.same_pattern(found[0], found[1]):
+                    plan.branches = found[3]
+                    return plan, None
+        plan = _Plan(*found)
+        plan.decision, values = _choose(flat, plan, mode)
+        plans[key] = plan
+        return plan, values
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums)
+        plan, values = plan_for(flat)
+        if values is None:
+            values = _evaluate(flat, plan, plan.decision.mode)
+        return _csr(plan.indptr, plan.indices, plan.shape, values)
+
+    def decision_for(*args, **kwargs):
+        """The :class:`SparseDecision` at the shapes of ``args`` (made now if this is the first call there)."""
+        return plan_for(FlatFun(_bind_kwargs(fun, kwargs), args, argnums))[0].decision
+
+    jac_fun.decision_for = decision_for
+    return jac_fun
+
+
+def _symmetric(indptr, indices, n):
+    """The pattern with its transpose added (a Hessian's pattern is symmetric)."""
+    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+    keys = np.unique(np.concatenate([rows * n + indices, indices * n + rows]))
+    r = keys // n
+    return np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n))]).astype(np.int64), keys - r * n
+
+
+def sparse_hessian(fun, argnums=0, sparsity=None):
+    """The Hessian of scalar ``fun`` as a symmetric ``scipy.sparse`` CSR matrix, by star colouring.
+
+    The pattern is the (symmetrised) pattern of the gradient, detected at the
+    first call at given shapes (or ``sparsity=``); a star colouring groups the
+    columns, and one batched forward-over-reverse sweep (Hessian-vector
+    products, one per colour) gives ``H S``, from which each nonzero is read.
+    Rows and columns are the elements of the differentiated arguments, leaves
+    in order, each flattened in C order.
+
+    >>> import numpy as np
+    >>> h = sparse_hessian(lambda x: np.sum(x[1:] * x[:-1] ** 2))
+    >>> h(np.array([1.0, 2.0, 3.0])).toarray().tolist()
+    [[4.0, 2.0, 0.0], [2.0, 6.0, 4.0], [0.0, 4.0, 0.0]]
+    """
+    gradient = grad(fun, argnums)
+    plans = {}
+
+    @functools.wraps(fun)
+    def hess_fun(*args, **kwargs):
+        flat = FlatFun(_bind_kwargs(gradient, kwargs), args, argnums)
+        key = _key(flat)
+        plan = plans.get(key)
+        n = sum(_size(x) for x in flat.in_leaves)
+        if plan is None or (plan[3] and sparsity is None):
+            if sparsity is not None:
+                indptr, indices, _, branches = _given(sparsity, flat)
+            else:
+                indptr, indices, _, branches = _detect(flat)
+                indptr, indices = _symmetric(indptr, indices, n)
+            if plan is None or not (_same_branches(branches, plan[3]) or
+                                    (np.array_equal(indptr, plan[0]) and np.array_equal(indices, plan[1]))):
+                c = colour_star(indptr, indices, n)
+                plan = (indptr, indices, (c, star_reads(indptr, indices, n, c.colours, c.count)), branches)
+                plans[key] = plan
+        indptr, indices, (c, reads), _ = plan
+        dt = dtype_of(flat.in_leaves[0]) if flat.in_leaves else np.float64
+        _, compressed = _push(flat, seeds(c.colours, c.count, dt)) if c.count else (None, np.zeros((0, n)))
+        return _csr(indptr, indices, (n, n), compressed.ravel()[reads])
+
+    return hess_fun
+
+
+def jacobian_sparsity(fun, *args, argnums=0):
+    """The structural pattern of the Jacobian of ``fun`` at ``args``: a boolean ``scipy.sparse`` CSR matrix.
+
+    ``m x n`` over the flattened outputs and differentiated inputs (as
+    :func:`sparse_jacobian` lays them out).  Structural: an entry that is 0.0
+    at this point (``x * 0``) is kept.  Primitives without a sparsity rule
+    count as dense in their arguments, so the pattern may be larger than the
+    true one, never smaller.  ``.value_dependent`` is True when ``fun``
+    branched on a traced value: then the pattern holds at this point (on this
+    branch) only.
+
+    >>> import numpy as np
+    >>> jacobian_sparsity(lambda x: np.diff(x ** 2), np.ones(3)).toarray().astype(int).tolist()
+    [[1, 1, 0], [0, 1, 1]]
+    """
+    flat = FlatFun(fun, args, argnums)
+    indptr, indices, shape, branches = _detect(flat)
+    p = _csr(indptr, indices, shape)
+    p.value_dependent = bool(branches)
+    return p
+
+
+def hessian_sparsity(fun, *args, argnums=0):
+    """The structural pattern of the Hessian of scalar ``fun`` at ``args``: symmetric, boolean CSR, ``n x n``.
+
+    >>> import numpy as np
+    >>> hessian_sparsity(lambda x: np.sum(x[1:] * x[:-1]), np.ones(3)).toarray().astype(int).tolist()
+    [[0, 1, 0], [1, 0, 1], [0, 1, 0]]
+    """
+    flat = FlatFun(grad(fun, argnums), args, argnums)
+    indptr, indices, (_, n), branches = _detect(flat)
+    indptr, indices = _symmetric(indptr, indices, n)
+    p = _csr(indptr, indices, (n, n))
+    p.value_dependent = bool(branches)
+    return p
