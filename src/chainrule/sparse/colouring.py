@@ -173,7 +173,7 @@ def colour_columns(indptr, indices, shape, orders=ORDERS):
     Returns the :class:`Colouring` with the fewest colours among ``orders``.
 
     >>> c = colour_columns(np.array([0, 2, 4, 6]), np.array([0, 1, 1, 2, 2, 3]), (3, 4))   # a band
-    >>> c.count, c.colours[0] == c.colours[2] != c.colours[1] == c.colours[3]
+    >>> c.count, bool(c.colours[0] == c.colours[2] != c.colours[1] == c.colours[3])
     (2, True)
     """
     m, n = shape
