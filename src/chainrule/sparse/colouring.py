@@ -21,18 +21,19 @@ Pure graph code on compressed sparse row structures (``indptr``, ``indices``)
 The greedy colourings keep, per row (or per vertex), the set of colours
 already next to it as a Python integer used as a bit set, so colouring costs
 one pass over the nonzeros however dense a row is.  Several vertex orders are
-tried and the one with the fewest colours kept; orders are deterministic
-(largest first, smallest last, incidence degree, natural), never random.
+tried and the one with the fewest colours kept, stopping early when a lower
+bound is reached; orders are deterministic (largest first, natural, smallest
+last, incidence degree), never random.
 """
 
-import heapq
+import functools
 
 import numpy as np
 
 __all__ = ["Colouring", "colour_columns", "colour_rows", "colour_star", "colour_bidirectional",
            "transpose", "ORDERS"]
 
-ORDERS = ("largest_first", "smallest_last", "incidence_degree", "natural")
+ORDERS = ("largest_first", "natural", "smallest_last", "incidence_degree")   # the cheap ones first
 _GRAPH_ORDER_LIMIT = 2_000_000          # build the intersection graph for the dynamic orders below this size
 
 
@@ -77,71 +78,108 @@ def _lowest_free(forbidden):
 
 
 # -- vertex orders ----------------------------------------------------------------------------------
-def _neighbour_lists(indptr, indices, rows, cols):
-    """Column intersection graph (columns sharing a row), as lists; None when it would be too large."""
-    row_len = np.diff(indptr)
-    if int(np.sum(row_len.astype(np.int64) ** 2)) > _GRAPH_ORDER_LIMIT:
+def _intersection_graph(indptr, indices, cols):
+    """Neighbour lists of the columns of a pattern (columns sharing a row); None when too large."""
+    lengths = np.diff(indptr)
+    if int(np.sum(lengths.astype(np.int64) ** 2)) > _GRAPH_ORDER_LIMIT:
         return None
-    lists = _lists(indptr, indices)
-    nbrs = [set() for _ in range(cols)]
-    for row in lists:
-        for j in row:
-            nbrs[j].update(row)
-    for j in range(cols):
-        nbrs[j].discard(j)
-    return [list(s) for s in nbrs]
+    # every ordered pair (a, b) of entries of one row: a runs over the row's entries, b likewise
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    a = np.repeat(np.arange(len(indices)), lengths[rows])
+    start = np.repeat(indptr[:-1][rows], lengths[rows])
+    b = start + (np.arange(len(a)) - np.repeat(np.cumsum(lengths[rows]) - lengths[rows], lengths[rows]))
+    u, v = indices[a], indices[b]
+    keep = u != v
+    keys = np.unique(u[keep] * cols + v[keep])
+    src = keys // cols
+    return _lists(np.concatenate([[0], np.cumsum(np.bincount(src, minlength=cols))]), keys - src * cols)
 
 
 def _smallest_last(nbrs):
-    """Repeatedly take a vertex of least remaining degree; the order is the reverse of the removals."""
+    """Repeatedly remove a vertex of least remaining degree; the order is the reverse of the removals.
+
+    Degree buckets (sets) make each removal cost the vertex's degree (Matula and Beck).
+    """
     deg = [len(s) for s in nbrs]
-    heap = [(d, v) for v, d in enumerate(deg)]
-    heapq.heapify(heap)
+    buckets = [set() for _ in range(max(deg, default=0) + 1)]
+    for v, d in enumerate(deg):
+        buckets[d].add(v)
     removed = [False] * len(nbrs)
     out = []
-    while heap:
-        d, v = heapq.heappop(heap)
-        if removed[v] or d != deg[v]:
-            continue
+    low = 0
+    for _ in range(len(nbrs)):
+        while not buckets[low]:
+            low += 1
+        v = buckets[low].pop()              # sets of ints pop in a fixed order: deterministic
+        buckets[low].discard(v)
         removed[v] = True
         out.append(v)
         for w in nbrs[v]:
             if not removed[w]:
-                deg[w] -= 1
-                heapq.heappush(heap, (deg[w], w))
+                d = deg[w]
+                buckets[d].discard(w)
+                deg[w] = d - 1
+                buckets[d - 1].add(w)
+        low = max(low - 1, 0)
     return out[::-1]
 
 
 def _incidence_degree(nbrs):
-    """Repeatedly take the vertex with most already-ordered neighbours (ties: the larger degree)."""
+    """Repeatedly take the vertex with most already-ordered neighbours (ties: the smallest index)."""
     count = len(nbrs)
     inc = [0] * count
-    heap = [(0, -len(s), v) for v, s in enumerate(nbrs)]
-    heapq.heapify(heap)
+    buckets = [set(range(count))] + [set() for _ in range(max((len(s) for s in nbrs), default=0))]
     done = [False] * count
     out = []
-    while heap:
-        i, negdeg, v = heapq.heappop(heap)
-        if done[v] or -i != inc[v]:
-            continue
+    high = 0
+    for _ in range(count):
+        while not buckets[high]:
+            high -= 1
+        v = buckets[high].pop()
+        buckets[high].discard(v)
         done[v] = True
         out.append(v)
         for w in nbrs[v]:
             if not done[w]:
-                inc[w] += 1
-                heapq.heappush(heap, (-inc[w], -len(nbrs[w]), w))
+                i = inc[w]
+                buckets[i].discard(w)
+                inc[w] = i + 1
+                buckets[i + 1].add(w)
+                if i + 1 > high:
+                    high = i + 1
     return out
 
 
-def _orders(degree, nbrs):
-    """The vertex orders to try: name -> order (the dynamic ones only when the graph ``nbrs`` was built)."""
-    count = len(degree)
-    out = {"largest_first": np.argsort(-np.asarray(degree), kind="stable").tolist()}
-    if nbrs is not None:
-        out["smallest_last"] = _smallest_last(nbrs)
-        out["incidence_degree"] = _incidence_degree(nbrs)
-    out["natural"] = list(range(count))
-    return out
+def _orders(orders, degree, graph):
+    """``(name, order)`` for each name in ``orders``, computed when asked for.
+
+    ``graph()`` gives the neighbour lists the dynamic orders need, or None
+    when the graph would be too large to build (those orders are then skipped).
+    """
+    for name in orders:
+        if name == "largest_first":
+            yield name, np.argsort(-np.asarray(degree), kind="stable").tolist()    # ties: natural order
+        elif name == "natural":
+            yield name, list(range(len(degree)))
+        elif name in ("smallest_last", "incidence_degree"):
+            nbrs = graph()
+            if nbrs is not None:
+                yield name, (_smallest_last if name == "smallest_last" else _incidence_degree)(nbrs)
+        else:
+            raise ValueError(f"unknown vertex order {name!r}; choose from {ORDERS}")
+
+
+def _best(greedy, candidates, bound):
+    """The colouring with the fewest colours over the candidate orders; stops at the lower ``bound``."""
+    best, tried = None, {}
+    for name, order in candidates:
+        colours, count = greedy(order)
+        tried[name] = count
+        if best is None or count < best[1]:
+            best = (colours, count, name)
+        if count <= bound:
+            break                           # no order can do better
+    return Colouring(best[0], best[1], best[2], tried)
 
 
 # -- column and row colouring -------------------------------------------------------------------------
@@ -179,17 +217,11 @@ def colour_columns(indptr, indices, shape, orders=ORDERS):
     m, n = shape
     t_indptr, t_indices = transpose(indptr, indices, m, n)
     col_rows = _lists(t_indptr, t_indices)
-    degree = [sum(int(indptr[r + 1] - indptr[r]) for r in rs) for rs in col_rows]
-    nbrs = _neighbour_lists(indptr, indices, m, n) if any(o in orders for o in ORDERS[1:3]) else None
-    best, tried = None, {}
-    for name, order in _orders(degree, nbrs).items():
-        if name not in orders:
-            continue
-        colours, count = _greedy_columns(col_rows, order, m)
-        tried[name] = count
-        if best is None or count < best[1]:
-            best = (colours, count, name)
-    return Colouring(best[0], best[1], best[2], tried)
+    lengths = np.diff(indptr)
+    degree = np.bincount(indices, weights=np.repeat(lengths, lengths), minlength=n)   # >= distance-2 degree
+    graph = functools.lru_cache(maxsize=None)(lambda: _intersection_graph(indptr, indices, n))
+    bound = int(lengths.max(initial=0))     # a row with k nonzeros needs k colours
+    return _best(lambda order: _greedy_columns(col_rows, order, m), _orders(orders, degree, graph), bound)
 
 
 def colour_rows(indptr, indices, shape, orders=ORDERS):
@@ -214,10 +246,10 @@ def _greedy_star(nbrs, order):
     """
     count_v = len(nbrs)
     colours = [-1] * count_v
-    near = [0] * count_v                    # colours of the coloured neighbours of w
-    blocked = [0] * count_v                 # (c): colours next to w that v may not take if w is coloured
-    counts = [dict() for _ in range(count_v)]   # counts[x][c]: neighbours of x with colour c
-    first = [dict() for _ in range(count_v)]    # first[x][c]: the first neighbour of x coloured c
+    near = [0] * count_v                    # (b): colours of the coloured neighbours of w
+    blocked = [0] * count_v                 # (c): colours v may not take next to a coloured w
+    # seen[x][c]: the one neighbour of x coloured c, or -1 once there are two or more
+    seen = [dict() for _ in range(count_v)]
     ncol = 0
     for v in order:
         forbidden = 0
@@ -232,23 +264,23 @@ def _greedy_star(nbrs, order):
         if c >= ncol:
             ncol = c + 1
         bit = 1 << c
-        cv = counts[v]
-        for w in nbrs[v]:                   # v is now a coloured x next to coloured w's
-            cw = colours[w]
-            if cw >= 0 and cv.get(cw, 0) >= 2:
-                blocked[w] |= bit
-        for x in nbrs[v]:                   # v now counts among x's neighbours of colour c
+        sv = seen[v]
+        for x in nbrs[v]:
+            cx = colours[x]
+            if cx >= 0 and sv.get(cx) == -1:    # v is a coloured x' next to x, which has a twin colour
+                blocked[x] |= bit
             near[x] |= bit
-            cx = counts[x]
-            k = cx.get(c, 0) + 1
-            cx[c] = k
-            if k == 1:
-                first[x][c] = v
-            elif colours[x] >= 0:
-                xbit = 1 << colours[x]
-                blocked[v] |= xbit
-                if k == 2:
-                    blocked[first[x][c]] |= xbit
+            sx = seen[x]
+            first = sx.get(c)
+            if first is None:
+                sx[c] = v
+            else:
+                sx[c] = -1
+                if cx >= 0:
+                    xbit = 1 << cx
+                    blocked[v] |= xbit
+                    if first >= 0:
+                        blocked[first] |= xbit
     return np.asarray(colours, dtype=np.int64), ncol
 
 
@@ -258,29 +290,10 @@ def _symmetric_lists(indptr, indices):
     return [[j for j in row if j != i] for i, row in enumerate(lists)]
 
 
-def _star_orders(nbrs, orders):
-    degree = [len(s) for s in nbrs]
-    out = {}
-    for name in orders:
-        if name == "largest_first":
-            out[name] = np.argsort(-np.asarray(degree), kind="stable").tolist()
-        elif name == "smallest_last":
-            out[name] = _smallest_last(nbrs)
-        elif name == "incidence_degree":
-            out[name] = _incidence_degree(nbrs)
-        elif name == "natural":
-            out[name] = list(range(len(nbrs)))
-    return out
-
-
 def _best_star(nbrs, orders):
-    best, tried = None, {}
-    for name, order in _star_orders(nbrs, orders).items():
-        colours, count = _greedy_star(nbrs, order)
-        tried[name] = count
-        if best is None or count < best[1]:
-            best = (colours, count, name)
-    return Colouring(best[0], best[1], best[2], tried)
+    degree = [len(s) for s in nbrs]
+    bound = 2 if any(degree) else 1         # an edge needs two colours
+    return _best(lambda order: _greedy_star(nbrs, order), _orders(orders, degree, lambda: nbrs), bound)
 
 
 def colour_star(indptr, indices, n, orders=ORDERS):

@@ -86,6 +86,8 @@ def combine(rows, n, parts):
         if not isinstance(entry, tuple):               # a gather map: rows stay sorted and distinct
             cols, lengths = _rows_of(p, entry)
             return Pattern(np.concatenate([[0], np.cumsum(lengths)]).astype(_INT), cols)
+    if all(entry is True for _, entry in parts) and all(p is parts[0][0] for p, _ in parts):
+        return parts[0][0]                             # x * x: the same sets
     all_rows, all_cols = [], []
     for p, entry in parts:
         if entry is True:
@@ -97,7 +99,11 @@ def combine(rows, n, parts):
         cols, lengths = _rows_of(p, src)
         all_rows.append(np.repeat(np.asarray(dst, dtype=_INT), lengths))
         all_cols.append(cols)
-    keys = np.unique(np.concatenate(all_rows) * n + np.concatenate(all_cols))
+    keys = np.concatenate(all_rows) * n + np.concatenate(all_cols)
+    # each part's keys come in sorted runs (rows in order, sets sorted): a merging sort is cheap
+    keys.sort(kind="stable")
+    if len(keys) > 1:
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
     r = keys // n
     return Pattern(np.concatenate([[0], np.cumsum(np.bincount(r, minlength=rows))]).astype(_INT), keys - r * n)
 

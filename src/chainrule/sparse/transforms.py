@@ -40,6 +40,7 @@ __all__ = ["sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sp
 
 _MODES = ("auto", "forward", "reverse", "bidirectional")
 _REACH = 2.0                # auto mode times the modes with at most this many times the fewest sweeps (+2)
+_ONE_SIDED_ENOUGH = 16      # auto mode tries bicolouring only when forward and reverse need more sweeps
 
 
 def _scipy_sparse():
@@ -155,6 +156,10 @@ class SparseDecision:
         lines = [f"sparse Jacobian {self.m} x {self.n}: {self.nonzeros} nonzeros "
                  f"(density {self.density:.2g})"]
         for mode, count in self.colours.items():
+            if count is None:
+                lines.append(f"  {mode:13s} not coloured: a one-sided mode needs at most "
+                             f"{_ONE_SIDED_ENOUGH} sweeps")
+                continue
             t = self.seconds.get(mode)
             timed = f", {t * 1e3:.3g} ms measured" if t is not None else ""
             order = self.orders.get(mode, {})
@@ -229,12 +234,18 @@ def _given(sparsity, flat):
 
 def _choose(flat, plan, mode):
     """Decide the mode (measuring in auto mode); returns the decision and the values it computed."""
-    modes = ("forward", "reverse", "bidirectional") if mode == "auto" else (mode,)
+    modes = ("forward", "reverse") if mode == "auto" else (mode,)
     counts = {md: plan.sweeps(md) for md in modes}
-    orders = {md: dict(plan.colouring(md).tried) for md in modes}
+    if mode == "auto":
+        # a star bicolouring pays off when dense rows and dense columns make both one-sided
+        # colourings large; when one of them is small already it is not worth its colouring time
+        counts["bidirectional"] = plan.sweeps("bidirectional") if min(counts.values()) > _ONE_SIDED_ENOUGH \
+            else None
+        modes = ("forward", "reverse", "bidirectional")
+    orders = {md: dict(plan.colouring(md).tried) for md in modes if counts[md] is not None}
     seconds = {md: None for md in modes}
-    best_count = min(counts.values())
-    timed = [md for md in modes if counts[md] <= _REACH * best_count + 2]
+    best_count = min(c for c in counts.values() if c is not None)
+    timed = [md for md in modes if counts[md] is not None and counts[md] <= _REACH * best_count + 2]
     values = {}
     for _ in range(2 if len(timed) > 1 else 1):         # twice, keeping the faster run: a busy machine only slows
         for md in timed:
