@@ -180,6 +180,14 @@ class _Plan:
         self._reads = {}
         self._bidirectional = None
         self.decision = None
+        # the returned matrices' index arrays: int32 where they fit, as SciPy's own (else each
+        # matrix would convert them, and solvers would again)
+        small = max(len(indices), *shape) < 2 ** 31 - 1
+        self.structure = (indptr.astype(np.int32), indices.astype(np.int32)) if small else (indptr, indices)
+
+    def matrix(self, values):
+        """The CSR matrix of this pattern with ``values`` as its data."""
+        return _csr(*self.structure, self.shape, values)
 
     def colouring(self, mode):
         c = self._colourings.get(mode)
@@ -318,7 +326,7 @@ def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None):
         plan, values = plan_for(flat)
         if values is None:
             values = _evaluate(flat, plan, plan.decision.mode)
-        return _csr(plan.indptr, plan.indices, plan.shape, values)
+        return plan.matrix(values)
 
     def decision_for(*args, **kwargs):
         """The :class:`SparseDecision` at the shapes of ``args`` (made now if this is the first call there)."""
@@ -354,28 +362,48 @@ def sparse_hessian(fun, argnums=0, sparsity=None):
     gradient = grad(fun, argnums)
     plans = {}
 
+    def plan_for(flat):
+        key = _key(flat)
+        plan = plans.get(key)
+        if plan is not None and not (plan.branches and sparsity is None):
+            return plan
+        n = sum(_size(x) for x in flat.in_leaves)
+        if sparsity is not None:
+            indptr, indices, _, branches = _given(sparsity, flat)
+        else:
+            indptr, indices, _, branches = _detect(flat)
+            indptr, indices = _symmetric(indptr, indices, n)
+            if plan is not None:                         # the pattern depends on branches: check them
+                if _same_branches(branches, plan.branches):
+                    return plan
+                if plan.same_pattern(indptr, indices):
+                    plan.branches = branches
+                    return plan
+        plan = _Plan(indptr, indices, (n, n), branches)
+        c = colour_star(indptr, indices, n)
+        plan.star = c, star_reads(indptr, indices, n, c.colours, c.count)
+        plan.decision = SparseDecision("star", (n, n), len(indices), {"star": c.count}, {"star": dict(c.tried)},
+                                       {"star": None}, "a symmetric Hessian: star colouring, one Hessian-vector "
+                                       "product per colour in one batched forward-over-reverse sweep",
+                                       bool(branches))
+        plans[key] = plan
+        return plan
+
     @functools.wraps(fun)
     def hess_fun(*args, **kwargs):
         flat = FlatFun(_bind_kwargs(gradient, kwargs), args, argnums)
-        key = _key(flat)
-        plan = plans.get(key)
-        n = sum(_size(x) for x in flat.in_leaves)
-        if plan is None or (plan[3] and sparsity is None):
-            if sparsity is not None:
-                indptr, indices, _, branches = _given(sparsity, flat)
-            else:
-                indptr, indices, _, branches = _detect(flat)
-                indptr, indices = _symmetric(indptr, indices, n)
-            if plan is None or not (_same_branches(branches, plan[3]) or
-                                    (np.array_equal(indptr, plan[0]) and np.array_equal(indices, plan[1]))):
-                c = colour_star(indptr, indices, n)
-                plan = (indptr, indices, (c, star_reads(indptr, indices, n, c.colours, c.count)), branches)
-                plans[key] = plan
-        indptr, indices, (c, reads), _ = plan
+        plan = plan_for(flat)
+        c, reads = plan.star
+        n = plan.shape[0]
         dt = dtype_of(flat.in_leaves[0]) if flat.in_leaves else np.float64
-        _, compressed = _push(flat, seeds(c.colours, c.count, dt)) if c.count else (None, np.zeros((0, n)))
-        return _csr(indptr, indices, (n, n), compressed.ravel()[reads])
+        compressed = _push(flat, seeds(c.colours, c.count, dt))[1] if c.count else np.zeros((0, n), dtype=dt)
+        return plan.matrix(compressed.ravel()[reads])
 
+    def decision_for(*args, **kwargs):
+        """The :class:`SparseDecision` (mode "star") at the shapes of ``args``."""
+        return plan_for(FlatFun(_bind_kwargs(gradient, kwargs), args, argnums)).decision
+
+    hess_fun.decision_for = decision_for
     return hess_fun
 
 
