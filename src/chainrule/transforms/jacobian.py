@@ -158,8 +158,13 @@ class _Probe:
         return _assemble_reverse(flat, outs, pieces)
 
 
-def choose_mode(fun, *args, argnums=0, memory_budget=None):
+def choose_mode(fun, *args, argnums=0, memory_budget=None, sparse=False):
     """The :class:`~chainrule.transforms.mode.Decision` that ``jacobian(fun, mode="auto")`` follows at ``args``.
+
+    With ``sparse=True``, the :class:`~chainrule.sparse.transforms.SparseDecision` of
+    ``sparse_jacobian(fun, mode="auto")`` instead: the pattern's size, the colours
+    (sweeps) of forward, reverse and bidirectional mode, the vertex orders tried
+    and the measured times behind the choice.
 
     Evaluates ``fun`` once on a tape and times a forward and a backward sweep
     of a few directions (see :mod:`chainrule.transforms.mode`).  The result
@@ -171,6 +176,9 @@ def choose_mode(fun, *args, argnums=0, memory_budget=None):
     >>> choose_mode(lambda x: np.sum(np.sin(x)), np.ones(500)).mode
     'reverse'
     """
+    if sparse:
+        from ..sparse.transforms import sparse_jacobian        # the sparse transforms build on this module's layer
+        return sparse_jacobian(fun, argnums).decision_for(*args)
     flat = FlatFun(fun, args, argnums)
     return _Probe(flat, parse_bytes(memory_budget)).decision
 
