@@ -194,3 +194,17 @@ def test_arrowhead_auto_mode_goes_bidirectional_in_few_sweeps():
     assert J[0, 5] == pytest.approx(2 * x[5]) and J[7, 0] == pytest.approx(x[7])
     assert J[7, 7] == pytest.approx(x[0] + np.cos(x[7]))
     assert J.nnz == 3 * n - 2
+
+
+@pytest.mark.parametrize("mode", MODES[:2])
+def test_a_small_memory_budget_splits_the_colours_over_several_sweeps(mode):
+    x = np.linspace(0.5, 1.5, 300)
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return P.arrowhead(x)
+    J = cr.sparse_jacobian(f, mode=mode, memory_budget="64kB")(x)
+    np.testing.assert_allclose(J.toarray(), cr.jacfwd(P.arrowhead)(x), rtol=1e-12)
+    # forward: detection, then more than one sweep; reverse: detection, one tape, several pullbacks
+    assert len(calls) > 3 if mode == "forward" else len(calls) == 2

@@ -32,6 +32,7 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from ..transforms.adapter import FlatFun, dtype_of, shape_of
 from ..transforms.derivatives import _bind_kwargs, _split, grad
+from ..transforms.mode import directions_per_sweep, guess_bytes_per_direction
 from .colouring import colour_bidirectional, colour_columns, colour_rows, colour_star
 from .decompress import bidirectional_reads, forward_reads, reverse_reads, seeds, star_reads
 from .level import pattern_flat
@@ -83,41 +84,61 @@ def _stack(ts, like, k):
     return np.concatenate(parts, axis=1) if parts else np.zeros((k, 0))
 
 
-# -- the sweeps: seeds in, compressed matrix out -----------------------------------------------------
-def _push(flat, seed):
-    """Forward mode with the rows of ``seed`` (``(k, n)``) as tangents: ``(J seed^T)^T``, ``(k, m)``."""
+# -- the sweeps: colours in, compressed matrix out ---------------------------------------------------
+def _chunks(count, leaves, memory_budget):
+    """Colour ranges ``(start, stop)``, as many per sweep as the memory budget allows."""
+    k = directions_per_sweep(max(count, 1), None, lambda: guess_bytes_per_direction(leaves), memory_budget)
+    return [(a, min(a + k, count)) for a in range(0, count, k)]
+
+
+def _push(flat, colours, count, memory_budget=None):
+    """Forward mode, one tangent per colour (the indicator of its columns): ``(J S)^T``, ``(count, m)``."""
     leaves = flat.in_leaves
-    outs, touts = jvp_flat(flat, leaves, _split(seed, leaves))
-    return outs, _stack(touts, outs, seed.shape[0])
+    dt = dtype_of(leaves[0]) if leaves else np.float64
+    parts, outs = [], None
+    for a, b in _chunks(count, leaves, memory_budget):
+        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        outs, touts = jvp_flat(flat, leaves, _split(seed, leaves))
+        parts.append(_stack(touts, outs, b - a))
+    if not parts:
+        return np.zeros((0, 0), dtype=dt)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _pull(flat, seed_of_outs):
-    """Reverse mode with ``seed_of_outs(outs)`` (``(k, m)``) as adjoints: ``seed J``, ``(k, n)``."""
+def _pull(flat, colours, count, memory_budget=None):
+    """Reverse mode, one adjoint per colour (the indicator of its rows): ``S^T J``, ``(count, n)``."""
     leaves = flat.in_leaves
     outs, pullback = vjp_flat(flat, leaves)
-    seed = seed_of_outs(outs)
-    if seed.shape[0] == 0:
-        return outs, np.zeros((0, sum(_size(x) for x in leaves)))
-    return outs, _stack(pullback(_split(seed, outs), consume=True), leaves, seed.shape[0])
+    dt = dtype_of(outs[0]) if outs else np.float64
+    chunks = _chunks(count, outs, memory_budget)
+    parts = []
+    for a, b in chunks:
+        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        adjoints = pullback(_split(seed, outs), consume=b == count)
+        parts.append(_stack(adjoints, leaves, b - a))
+    if not parts:
+        return np.zeros((0, sum(_size(x) for x in leaves)), dtype=dt)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _evaluate(flat, plan, mode):
     """The values of the Jacobian's nonzeros (CSR order) by ``mode``."""
     m, n = plan.shape
-    dt = dtype_of(flat.in_leaves[0]) if flat.in_leaves else np.float64
+    budget = plan.memory_budget
     if mode == "forward":
         c = plan.colouring("forward")
-        _, compressed = _push(flat, seeds(c.colours, c.count, dt))
-        return compressed.ravel()[plan.reads("forward")]
+        return _push(flat, c.colours, c.count, budget).ravel()[plan.reads("forward")]
     if mode == "reverse":
         c = plan.colouring("reverse")
-        _, compressed = _pull(flat, lambda outs: seeds(c.colours, c.count, dtype_of(outs[0]) if outs else dt))
-        return compressed.ravel()[plan.reads("reverse")]
+        return _pull(flat, c.colours, c.count, budget).ravel()[plan.reads("reverse")]
     fwd, rev, reads = plan.bidirectional()
     kf, kr = int(fwd.max(initial=-1)) + 1, int(rev.max(initial=-1)) + 1
-    c_fwd = _push(flat, seeds(fwd, kf, dt))[1] if kf else np.zeros((0, m), dtype=dt)
-    a_rev = _pull(flat, lambda outs: seeds(rev, kr, dtype_of(outs[0]) if outs else dt))[1] if kr \
-        else np.zeros((0, n), dtype=c_fwd.dtype)
+    c_fwd = _push(flat, fwd, kf, budget) if kf else None
+    a_rev = _pull(flat, rev, kr, budget) if kr else None
+    if c_fwd is None:
+        return a_rev.ravel()[reads]
+    if a_rev is None:
+        return c_fwd.ravel()[reads]
     return np.concatenate([c_fwd.ravel(), a_rev.ravel()])[reads]
 
 
@@ -176,8 +197,9 @@ class SparseDecision:
 class _Plan:
     """One pattern with its colourings and decompression positions, computed as they are asked for."""
 
-    def __init__(self, indptr, indices, shape, branches):
+    def __init__(self, indptr, indices, shape, branches, memory_budget=None):
         self.indptr, self.indices, self.shape, self.branches = indptr, indices, shape, branches
+        self.memory_budget = memory_budget
         self._colourings = {}
         self._reads = {}
         self._bidirectional = None
@@ -280,7 +302,7 @@ def _choose(flat, plan, mode):
     return decision, values[chosen]
 
 
-def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None):
+def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None, memory_budget=None):
     """The Jacobian of ``fun`` as a ``scipy.sparse`` CSR matrix, with as few sweeps as its pattern allows.
 
     Rows are the output elements (leaves in order, each flattened in C order),
@@ -292,7 +314,9 @@ def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None):
     row colour), "bidirectional" (a star bicolouring: both), or "auto"
     (times each mode within reach of the fewest sweeps once, keeps the fastest).
     Cost per call: one batched sweep of as many directions as colours, where a
-    dense Jacobian needs n or m.  ``jac.decision_for(*args)`` is the
+    dense Jacobian needs n or m; ``memory_budget`` (bytes or "512MB"; default a
+    quarter of the available memory) splits the colours over several sweeps
+    when one would hold too much.  ``jac.decision_for(*args)`` is the
     :class:`SparseDecision` taken at those shapes.
 
     >>> import numpy as np
@@ -320,7 +344,7 @@ def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None):
                 if plan.same_pattern(found[0], found[1]):
                     plan.branches = found[3]
                     return plan, None
-        plan = _Plan(*found)
+        plan = _Plan(*found, memory_budget=memory_budget)
         plan.decision, values = _choose(flat, plan, mode)
         plans[key] = plan
         return plan, values
@@ -349,13 +373,14 @@ def _symmetric(indptr, indices, n):
     return np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n))]).astype(np.int64), keys - r * n
 
 
-def sparse_hessian(fun, argnums=0, sparsity=None):
+def sparse_hessian(fun, argnums=0, sparsity=None, memory_budget=None):
     """The Hessian of scalar ``fun`` as a symmetric ``scipy.sparse`` CSR matrix, by star colouring.
 
     The pattern is the (symmetrised) pattern of the gradient, detected at the
     first call at given shapes (or ``sparsity=``); a star colouring groups the
     columns, and one batched forward-over-reverse sweep (Hessian-vector
-    products, one per colour) gives ``H S``, from which each nonzero is read.
+    products, one per colour; several sweeps if ``memory_budget`` says so) gives
+    ``H S``, from which each nonzero is read.
     Rows and columns are the elements of the differentiated arguments, leaves
     in order, each flattened in C order.
 
@@ -384,7 +409,7 @@ def sparse_hessian(fun, argnums=0, sparsity=None):
                 if plan.same_pattern(indptr, indices):
                     plan.branches = branches
                     return plan
-        plan = _Plan(indptr, indices, (n, n), branches)
+        plan = _Plan(indptr, indices, (n, n), branches, memory_budget)
         c = colour_star(indptr, indices, n)
         plan.star = c, star_reads(indptr, indices, n, c.colours, c.count)
         plan.decision = SparseDecision("star", (n, n), len(indices), {"star": c.count}, {"star": dict(c.tried)},
@@ -399,10 +424,7 @@ def sparse_hessian(fun, argnums=0, sparsity=None):
         flat = FlatFun(_bind_kwargs(gradient, kwargs), args, argnums)
         plan = plan_for(flat)
         c, reads = plan.star
-        n = plan.shape[0]
-        dt = dtype_of(flat.in_leaves[0]) if flat.in_leaves else np.float64
-        compressed = _push(flat, seeds(c.colours, c.count, dt))[1] if c.count else np.zeros((0, n), dtype=dt)
-        return plan.matrix(compressed.ravel()[reads])
+        return plan.matrix(_push(flat, c.colours, c.count, memory_budget).ravel()[reads])
 
     def decision_for(*args, **kwargs):
         """The :class:`SparseDecision` (mode "star") at the shapes of ``args``."""
