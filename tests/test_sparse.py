@@ -208,3 +208,20 @@ def test_a_small_memory_budget_splits_the_colours_over_several_sweeps(mode):
     np.testing.assert_allclose(J.toarray(), cr.jacfwd(P.arrowhead)(x), rtol=1e-12)
     # forward: detection, then more than one sweep; reverse: detection, one tape, several pullbacks
     assert len(calls) > 3 if mode == "forward" else len(calls) == 2
+
+
+def test_structure_chosen_by_values_is_checked_at_every_call():
+    # np.sort gathers by np.argsort of the values: the pattern found at one point is that point's
+    f = lambda x: np.sort(x)[:3] * x[::-1][:3]                    # noqa: E731
+    x = np.array([3.0, 1.0, 2.0, 5.0, 4.0])
+    assert cr.jacobian_sparsity(f, x).value_dependent
+    jac = cr.sparse_jacobian(f, mode="forward")
+    for y in (x, x[::-1].copy(), np.array([0.5, 4.0, 3.0, 2.0, 1.0])):
+        np.testing.assert_allclose(jac(y).toarray(), cr.jacfwd(f)(y), rtol=1e-12)
+
+
+def test_an_argsort_index_is_checked_at_every_call():
+    f = lambda x: x * x[np.argsort(x)[-1]]                       # noqa: E731
+    jac = cr.sparse_jacobian(f, mode="reverse")
+    for y in (np.array([1.0, 3.0, 2.0]), np.array([4.0, 3.0, 2.0]), np.array([1.0, 0.0, 2.0])):
+        np.testing.assert_allclose(jac(y).toarray(), cr.jacfwd(f)(y), rtol=1e-12)

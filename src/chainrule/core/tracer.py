@@ -42,8 +42,15 @@ _PLAIN = frozenset({float, int, bool, np.ndarray, np.float64, np.float32, np.flo
 
 
 def plain_value(x):
-    """The plain value under any number of tracers: to read (shapes, masks), never to differentiate."""
+    """The plain value under any number of tracers: to read (shapes, masks), never to differentiate.
+
+    A level that must know when values are read (the sparsity level: a pattern
+    built on a value-dependent index holds at this point only) marks its
+    tracers ``watched`` and is told of each read.
+    """
     while isinstance(x, Tracer):
+        if x.watched:
+            x._level.note_read(x)
         x = x.primal
     return x
 
@@ -108,6 +115,7 @@ class Tracer:
 
     __slots__ = ("_level", "primal")
     __array_priority__ = 1000
+    watched = False             # True: plain_value() reports reads of the primal to the level
 
     # -- array attributes, read from the primal ---------------------------------
     @property

@@ -14,10 +14,13 @@ be larger than the true one, never smaller.
 
 The sets are structural: ``x * 0`` keeps ``x``'s set, a constant matrix with a
 zero entry still couples, and ``np.where`` takes both branches.  What the
-level cannot see structurally is control flow: a comparison, or ``bool()`` of
-a traced value, decides which code runs, so the pattern found holds at this
-point.  The level records each such value (``branches``) so that a later use
-can check that the same branches are taken.
+level cannot see structurally is what values decide: a comparison or
+``bool()`` of a traced value chooses which code runs, and a frontend that
+reads a value (``np.sort`` gathers by ``np.argsort`` of it) chooses which
+elements move where, so the pattern found holds at this point.  The level
+records each such value (``branches``: comparisons and other constant
+results, ``bool()``, and every ``plain_value`` read of its tracers) so that
+a later use can check that the same branches are taken.
 
 The level computes primal values as the engines do, so it nests under and
 over them: running reverse mode inside it gives the pattern of a gradient,
@@ -125,6 +128,7 @@ class PatternTracer(Tracer):
     """A primal value with the index sets of its elements (``pattern.rows == primal.size``)."""
 
     __slots__ = ("pattern",)
+    watched = True              # a value read (np.sort's argsort) may steer the structure
 
     def __init__(self, level, primal, pattern):
         self._level = level
@@ -146,6 +150,11 @@ class PatternLevel(Level):
         super().__init__()
         self.n = n
         self.branches = []
+
+    def note_read(self, x):
+        """A rule or frontend read ``x``'s value (to sort, to find a maximum, ...): the structure
+        it builds from it may hold at this point only, so the value is recorded like a branch."""
+        self.branches.append(("value read", np.array(plain_value(x.primal), copy=True)))
 
     def process(self, prim, args, params):
         primals, patterns = [], []
