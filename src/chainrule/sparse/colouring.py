@@ -34,7 +34,7 @@ __all__ = ["Colouring", "colour_columns", "colour_rows", "colour_star", "colour_
            "transpose", "ORDERS"]
 
 ORDERS = ("largest_first", "natural", "smallest_last", "incidence_degree")   # the cheap ones first
-_GRAPH_ORDER_LIMIT = 2_000_000          # build the intersection graph for the dynamic orders below this size
+_GRAPH_ORDER_LIMIT = 200_000            # the dynamic orders need the intersection graph: only below this size
 
 
 class Colouring:

@@ -216,9 +216,21 @@ class _Plan:
     def colouring(self, mode):
         c = self._colourings.get(mode)
         if c is None:
-            colour = {"forward": colour_columns, "reverse": colour_rows, "bidirectional": colour_bidirectional}[mode]
-            c = self._colourings[mode] = colour(self.indptr, self.indices, self.shape)
+            other = self._colourings.get("reverse" if mode == "forward" else "forward")
+            if mode != "bidirectional" and other is not None and self.symmetric():
+                c = other                   # a structurally symmetric pattern: its rows colour as its columns
+            else:
+                colour = {"forward": colour_columns, "reverse": colour_rows,
+                          "bidirectional": colour_bidirectional}[mode]
+                c = colour(self.indptr, self.indices, self.shape)
+            self._colourings[mode] = c
         return c
+
+    def symmetric(self):
+        m, n = self.shape
+        if m != n:
+            return False
+        return np.array_equal(_symmetric(self.indptr, self.indices, n)[1], self.indices)
 
     def reads(self, mode):
         r = self._reads.get(mode)
