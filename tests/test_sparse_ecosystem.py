@@ -93,3 +93,20 @@ def test_optimize_example_reaches_the_minimum():
     out = run_example("sparse_optimize.py", "--n", "10")
     assert "star          3 sweeps" in out
     assert float(re.search(r"trust-constr: .* max \|x - 1\| = ([0-9.e+-]+)", out).group(1)) < 1e-6
+
+
+def test_spy_draws_each_nonzero_in_its_sweep_colour():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    x = np.linspace(0.5, 1.5, 40)
+    ax = cr.spy(P.arrowhead, x)
+    assert "bidirectional" in ax.get_title()
+    points = sum(len(c.get_offsets()) for c in ax.collections)
+    assert points == 3 * 40 - 2
+    pattern, direction, colour = cr.sparse_jacobian(P.arrowhead).groups_for(x)
+    assert set(direction) == {"forward", "reverse"}
+    # every nonzero read from a forward sweep is alone in its row among its colour's columns
+    coo = pattern.tocoo()
+    fwd = direction == "forward"
+    keys = coo.row[fwd] * 1000 + colour[fwd]
+    assert len(np.unique(keys)) == len(keys)

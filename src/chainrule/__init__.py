@@ -14,6 +14,7 @@ from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError
 from .sparse.transforms import (SparseDecision, hessian_sparsity, jacobian_sparsity, sparse_hessian,
                                 sparse_jacobian, sparse_triplets)
 from .tools.advise import Advice, advise
+from .tools.sparsity import spy
 from .tools.explain import Explanation, explain
 from .transforms import (Decision, checkpoint, choose_mode, custom_jvp, custom_vjp, grad, hessian, hvp,
                          jacfwd, jacobian, jacrev, jvp, loop, value_and_grad, vjp)
@@ -25,7 +26,7 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
     # sparse Jacobians and Hessians (scipy.sparse results: the `sparse` extra)
     "sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity", "SparseDecision",
-    "sparse_triplets",
+    "sparse_triplets", "spy",
     # when to use which
     "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice",
     # memory and custom rules

@@ -373,7 +373,31 @@ def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None, memory_budget=No
         """The :class:`SparseDecision` at the shapes of ``args`` (made now if this is the first call there)."""
         return plan_for(FlatFun(_bind_kwargs(fun, kwargs), args, argnums))[0].decision
 
+    def groups_for(*args, **kwargs):
+        """Per stored nonzero (CSR order) the sweep that yields it: ``(pattern, direction, colour)``.
+
+        ``pattern`` is the boolean CSR pattern, ``direction[k]`` is "forward" or
+        "reverse" and ``colour[k]`` the colour (the sweep's direction index) the
+        nonzero is read from -- the data behind :func:`chainrule.tools.sparsity.spy`.
+        """
+        plan = plan_for(FlatFun(_bind_kwargs(fun, kwargs), args, argnums))[0]
+        m, n = plan.shape
+        rows = np.repeat(np.arange(m), np.diff(plan.indptr))
+        mode = plan.decision.mode
+        if mode == "forward":
+            colour, forward = plan.colouring("forward").colours[plan.indices], np.ones(len(rows), bool)
+        elif mode == "reverse":
+            colour, forward = plan.colouring("reverse").colours[rows], np.zeros(len(rows), bool)
+        else:
+            fwd, _, reads = plan.bidirectional()
+            kf = int(fwd.max(initial=-1)) + 1
+            forward = reads < kf * m
+            colour = np.where(forward, reads // m, (reads - kf * m) // max(n, 1))
+        direction = np.where(forward, "forward", "reverse")
+        return _csr(*plan.structure, plan.shape), direction, colour
+
     jac_fun.decision_for = decision_for
+    jac_fun.groups_for = groups_for
     return jac_fun
 
 
