@@ -293,7 +293,9 @@ def _symmetric_lists(indptr, indices):
 def _best_star(nbrs, orders):
     degree = [len(s) for s in nbrs]
     bound = 2 if any(degree) else 1         # an edge needs two colours
-    return _best(lambda order: _greedy_star(nbrs, order), _orders(orders, degree, lambda: nbrs), bound)
+    small = sum(d * d for d in degree) <= _GRAPH_ORDER_LIMIT      # the dynamic orders: small graphs only
+    return _best(lambda order: _greedy_star(nbrs, order), _orders(orders, degree, lambda: nbrs if small else None),
+                 bound)
 
 
 def colour_star(indptr, indices, n, orders=ORDERS):
