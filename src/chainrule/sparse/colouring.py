@@ -90,7 +90,9 @@ def _intersection_graph(indptr, indices, cols):
     b = start + (np.arange(len(a)) - np.repeat(np.cumsum(lengths[rows]) - lengths[rows], lengths[rows]))
     u, v = indices[a], indices[b]
     keep = u != v
-    keys = np.unique(u[keep] * cols + v[keep])
+    keys = np.sort(u[keep] * cols + v[keep], kind="stable")
+    if len(keys) > 1:
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
     src = keys // cols
     return _lists(np.concatenate([[0], np.cumsum(np.bincount(src, minlength=cols))]), keys - src * cols)
 
@@ -156,17 +158,23 @@ def _orders(orders, degree, graph):
     ``graph()`` gives the neighbour lists the dynamic orders need, or None
     when the graph would be too large to build (those orders are then skipped).
     """
+    given = 0
     for name in orders:
         if name == "largest_first":
+            given += 1
             yield name, np.argsort(-np.asarray(degree), kind="stable").tolist()    # ties: natural order
         elif name == "natural":
+            given += 1
             yield name, list(range(len(degree)))
         elif name in ("smallest_last", "incidence_degree"):
             nbrs = graph()
             if nbrs is not None:
+                given += 1
                 yield name, (_smallest_last if name == "smallest_last" else _incidence_degree)(nbrs)
         else:
             raise ValueError(f"unknown vertex order {name!r}; choose from {ORDERS}")
+    if not given:                           # only dynamic orders asked for, on a graph too large for them
+        yield "largest_first", np.argsort(-np.asarray(degree), kind="stable").tolist()
 
 
 def _best(greedy, candidates, bound):

@@ -23,8 +23,16 @@ def _alone(group, colour, k):
     """True where an entry is the only one of its colour within its group (row or column)."""
     if len(group) == 0:
         return np.zeros(0, dtype=bool)
-    _, inverse, counts = np.unique(group * k + colour, return_inverse=True, return_counts=True)
-    return counts[inverse.ravel()] == 1
+    keys = group * k + colour
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    lone = np.ones(len(keys), dtype=bool)
+    same = ordered[1:] == ordered[:-1]             # neighbours in sorted order with one key: not alone
+    lone[1:] &= ~same
+    lone[:-1] &= ~same
+    out = np.empty(len(keys), dtype=bool)
+    out[order] = lone
+    return out
 
 
 def _check(ok, what):

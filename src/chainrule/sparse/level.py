@@ -31,9 +31,21 @@ import numpy as np
 
 from ..core import Level, Tracer, bind, plain_value
 
-__all__ = ["Pattern", "PatternTracer", "PatternLevel", "pattern_flat"]
+__all__ = ["Pattern", "PatternTracer", "PatternLevel", "pattern_flat", "distinct"]
 
 _INT = np.int64
+
+
+def distinct(keys):
+    """The sorted distinct values of an integer array.
+
+    A stable sort (runs of already sorted keys merge cheaply) and a mask: for
+    the keys here several times faster than ``np.unique``'s hashing.
+    """
+    keys = np.sort(keys, kind="stable")
+    if len(keys) > 1:
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    return keys
 
 
 class Pattern:
@@ -102,18 +114,15 @@ def combine(rows, n, parts):
         cols, lengths = _rows_of(p, src)
         all_rows.append(np.repeat(np.asarray(dst, dtype=_INT), lengths))
         all_cols.append(cols)
-    keys = np.concatenate(all_rows) * n + np.concatenate(all_cols)
     # each part's keys come in sorted runs (rows in order, sets sorted): a merging sort is cheap
-    keys.sort(kind="stable")
-    if len(keys) > 1:
-        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    keys = distinct(np.concatenate(all_rows) * n + np.concatenate(all_cols))
     r = keys // n
     return Pattern(np.concatenate([[0], np.cumsum(np.bincount(r, minlength=rows))]).astype(_INT), keys - r * n)
 
 
 def dense(rows, patterns):
     """Every one of ``rows`` elements depends on everything any of ``patterns`` does."""
-    cols = np.unique(np.concatenate([p.indices for p in patterns]))
+    cols = distinct(np.concatenate([p.indices for p in patterns]))
     return Pattern(np.arange(rows + 1, dtype=_INT) * len(cols), np.tile(cols, rows))
 
 

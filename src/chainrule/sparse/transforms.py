@@ -35,7 +35,7 @@ from ..transforms.derivatives import _bind_kwargs, _split, grad
 from ..transforms.mode import directions_per_sweep, guess_bytes_per_direction
 from .colouring import colour_bidirectional, colour_columns, colour_rows, colour_star
 from .decompress import bidirectional_reads, forward_reads, reverse_reads, seeds, star_reads
-from .level import pattern_flat
+from .level import distinct, pattern_flat
 
 __all__ = ["sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity", "SparseDecision",
            "sparse_triplets"]
@@ -294,12 +294,10 @@ def _choose(flat, plan, mode):
     if len(timed) > 1:
         for md in timed:                                 # a warm-up each: first runs pay for cold caches
             values[md] = _evaluate(flat, plan, md)
-    for _ in range(2 if len(timed) > 1 else 1):         # twice, keeping the faster run: a busy machine only slows
-        for md in timed:
-            t0 = time.perf_counter()
-            values[md] = _evaluate(flat, plan, md)
-            dt = time.perf_counter() - t0
-            seconds[md] = dt if seconds[md] is None else min(seconds[md], dt)
+    for md in timed:
+        t0 = time.perf_counter()
+        values[md] = _evaluate(flat, plan, md)
+        seconds[md] = time.perf_counter() - t0
     chosen = min(timed, key=lambda md: seconds[md])
     if mode != "auto":
         reason = f"mode={mode!r} was asked for"
@@ -324,7 +322,8 @@ def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None, memory_budget=No
     call (or given: ``sparsity=``, any boolean matrix of that shape); ``mode``
     is "forward" (one tangent per column colour), "reverse" (one adjoint per
     row colour), "bidirectional" (a star bicolouring: both), or "auto"
-    (times each mode within reach of the fewest sweeps once, keeps the fastest).
+    (runs each mode within reach of the fewest sweeps once untimed, then once timed;
+    keeps the fastest).
     Cost per call: one batched sweep of as many directions as colours, where a
     dense Jacobian needs n or m; ``memory_budget`` (bytes or "512MB"; default a
     quarter of the available memory) splits the colours over several sweeps
@@ -404,7 +403,7 @@ def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None, memory_budget=No
 def _symmetric(indptr, indices, n):
     """The pattern with its transpose added (a Hessian's pattern is symmetric)."""
     rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
-    keys = np.unique(np.concatenate([rows * n + indices, indices * n + rows]))
+    keys = distinct(np.concatenate([rows * n + indices, indices * n + rows]))
     r = keys // n
     return np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n))]).astype(np.int64), keys - r * n
 
