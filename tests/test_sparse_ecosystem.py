@@ -110,3 +110,23 @@ def test_spy_draws_each_nonzero_in_its_sweep_colour():
     fwd = direction == "forward"
     keys = coo.row[fwd] * 1000 + colour[fwd]
     assert len(np.unique(keys)) == len(keys)
+
+
+def test_the_core_imports_without_scipy_and_sparse_results_say_what_to_install():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'scipy' or name.startswith('scipy.'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import numpy as np, chainrule as cr\n"
+        "print(cr.jacobian(lambda x: x * 2)(np.ones(2)).tolist())\n"
+        "try:\n"
+        "    cr.sparse_jacobian(lambda x: x * 2)(np.ones(3))\n"
+        "except ImportError as e:\n"
+        "    print(e)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "[[2.0, 0.0], [0.0, 2.0]]" in r.stdout and "chainrule[sparse]" in r.stdout
