@@ -123,7 +123,6 @@ def _pull(flat, colours, count, memory_budget=None):
 
 def _evaluate(flat, plan, mode):
     """The values of the Jacobian's nonzeros (CSR order) by ``mode``."""
-    m, n = plan.shape
     budget = plan.memory_budget
     if mode == "forward":
         c = plan.colouring("forward")
