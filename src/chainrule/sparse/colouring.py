@@ -300,7 +300,13 @@ def _symmetric_lists(indptr, indices):
 
 def _best_star(nbrs, orders):
     degree = [len(s) for s in nbrs]
-    bound = 2 if any(degree) else 1         # an edge needs two colours
+    # lower bounds: an edge needs two colours; an edge whose ends both have another neighbour lies
+    # on a path of four vertices (or in a triangle), which needs three
+    bound = 1
+    if any(degree):
+        bound = 2
+        if any(degree[v] >= 2 and any(degree[w] >= 2 for w in nbrs[v]) for v in range(len(nbrs))):
+            bound = 3
     small = sum(d * d for d in degree) <= _GRAPH_ORDER_LIMIT      # the dynamic orders: small graphs only
     return _best(lambda order: _greedy_star(nbrs, order), _orders(orders, degree, lambda: nbrs if small else None),
                  bound)
