@@ -178,10 +178,17 @@ def _orders(orders, degree, graph):
 
 
 def _best(greedy, candidates, bound):
-    """The colouring with the fewest colours over the candidate orders; stops at the lower ``bound``."""
+    """The colouring with the fewest colours over the candidate orders; stops at the lower ``bound``.
+
+    ``greedy(order, limit)`` gives up (``colours`` None) as soon as it needs ``limit`` colours: an
+    order that cannot beat the best so far is not finished (``tried`` then says ">= limit").
+    """
     best, tried = None, {}
     for name, order in candidates:
-        colours, count = greedy(order)
+        colours, count = greedy(order, None if best is None else best[1])
+        if colours is None:
+            tried[name] = f">= {count}"
+            continue
         tried[name] = count
         if best is None or count < best[1]:
             best = (colours, count, name)
@@ -191,7 +198,7 @@ def _best(greedy, candidates, bound):
 
 
 # -- column and row colouring -------------------------------------------------------------------------
-def _greedy_columns(col_rows, order, rows):
+def _greedy_columns(col_rows, order, rows, limit=None):
     """Partial distance-2 colouring of columns; ``col_rows[j]`` lists the rows of column ``j``."""
     used = [0] * rows                       # bit set of the colours already in each row
     colours = [-1] * len(col_rows)
@@ -204,6 +211,8 @@ def _greedy_columns(col_rows, order, rows):
         for r in rs:
             forbidden |= used[r]
         c = _lowest_free(forbidden)
+        if limit is not None and c + 1 >= limit:
+            return None, limit
         colours[j] = c
         bit = 1 << c
         for r in rs:
@@ -229,7 +238,8 @@ def colour_columns(indptr, indices, shape, orders=ORDERS):
     degree = np.bincount(indices, weights=np.repeat(lengths, lengths), minlength=n)   # >= distance-2 degree
     graph = functools.lru_cache(maxsize=None)(lambda: _intersection_graph(indptr, indices, n))
     bound = int(lengths.max(initial=0))     # a row with k nonzeros needs k colours
-    return _best(lambda order: _greedy_columns(col_rows, order, m), _orders(orders, degree, graph), bound)
+    return _best(lambda order, limit: _greedy_columns(col_rows, order, m, limit), _orders(orders, degree, graph),
+                 bound)
 
 
 def colour_rows(indptr, indices, shape, orders=ORDERS):
@@ -240,7 +250,7 @@ def colour_rows(indptr, indices, shape, orders=ORDERS):
 
 
 # -- star colouring -------------------------------------------------------------------------------------
-def _greedy_star(nbrs, order):
+def _greedy_star(nbrs, order, limit=None):
     """Greedy star colouring of the graph ``nbrs`` (lists, no self loops).
 
     When a vertex v is coloured it may not take (a) a neighbour's colour,
@@ -268,6 +278,8 @@ def _greedy_star(nbrs, order):
             else:
                 forbidden |= (1 << cw) | blocked[w]
         c = _lowest_free(forbidden)
+        if limit is not None and c + 1 >= limit:
+            return None, limit
         colours[v] = c
         if c >= ncol:
             ncol = c + 1
@@ -308,8 +320,8 @@ def _best_star(nbrs, orders):
         if any(degree[v] >= 2 and any(degree[w] >= 2 for w in nbrs[v]) for v in range(len(nbrs))):
             bound = 3
     small = sum(d * d for d in degree) <= _GRAPH_ORDER_LIMIT      # the dynamic orders: small graphs only
-    return _best(lambda order: _greedy_star(nbrs, order), _orders(orders, degree, lambda: nbrs if small else None),
-                 bound)
+    return _best(lambda order, limit: _greedy_star(nbrs, order, limit),
+                 _orders(orders, degree, lambda: nbrs if small else None), bound)
 
 
 def colour_star(indptr, indices, n, orders=ORDERS):
