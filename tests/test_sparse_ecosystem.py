@@ -1,6 +1,7 @@
 """The sparse transforms where users put them: solve_ivp's jac=, minimize's hess=, Ipopt's triplets,
 choose_mode(sparse=True), and the examples."""
 
+import json
 import os
 import pathlib
 import re
@@ -130,3 +131,17 @@ def test_the_core_imports_without_scipy_and_sparse_results_say_what_to_install()
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "[[2.0, 0.0], [0.0, 2.0]]" in r.stdout and "chainrule[sparse]" in r.stdout
+
+
+def test_command_line_reports_the_pattern_and_draws_it(tmp_path, capsys):
+    from chainrule.tools.cli import main
+    assert main(["sparse", "x[1:] * x[:-1]", "--at", "x=[1,2,3,4,5]", "--mode", "forward"]) == 0
+    out = capsys.readouterr().out
+    assert "sparse Jacobian 4 x 5: 8 nonzeros" in out and "forward       2 sweeps" in out
+    assert main(["sparse", "sum(x[1:] * x[:-1] ** 2)", "--at", "x=[1,2,3,4]", "--hessian", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)             # x1 x0^2 + x2 x1^2 + x3 x2^2: no H[3, 3]
+    assert data["mode"] == "star" and data["nonzeros"] == 9 and data["colours"]["star"] == 3
+    pytest.importorskip("matplotlib")
+    picture = tmp_path / "pattern.png"
+    assert main(["sparse", "x[1:] * x[0] + x[:-1]", "--at", "x=[1,2,3,4,5]", "--spy", str(picture)]) == 0
+    assert picture.stat().st_size > 1000

@@ -164,6 +164,13 @@ class SparseDecision:
     def density(self):
         return self.nonzeros / max(self.m * self.n, 1)
 
+    def to_dict(self):
+        """The decision as plain data (for JSON)."""
+        return {"mode": self.mode, "m": self.m, "n": self.n, "nonzeros": self.nonzeros,
+                "density": self.density, "colours": dict(self.colours), "orders": {k: dict(v) for k, v in
+                                                                                 self.orders.items()},
+                "seconds": dict(self.seconds), "reason": self.reason, "value_dependent": self.value_dependent}
+
     @property
     def sweeps(self):
         return self.colours[self.mode]
