@@ -4,13 +4,21 @@ import ast
 import pathlib
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
-ORDER = {"errors": 0, "pytree": 1, "core": 2, "forward": 3, "reverse": 3, "rules": 3,
-         "transforms": 4, "tools": 5, "__init__": 6, "__main__": 6, "extend": 6, "testing": 6}
+ORDER = {"errors": 0, "pytree": 1, "core": 2, "forward": 3, "reverse": 3, "rules": 3, "sparse": 3,
+         "transforms": 4, "sparse/transforms": 4, "tools": 5, "__init__": 6, "__main__": 6, "extend": 6,
+         "testing": 6}
+# sparse/ holds a level (beside the engines: level, colouring, decompress) and transforms over the
+# engines (sparse/transforms.py, with the transforms); a module named here has its own layer.
+
+
+def _named(parts):
+    """The layer of the module at ``parts`` (a path inside the package, or a dotted import split)."""
+    own = "/".join(parts[:2]).removesuffix(".py")
+    return own if own in ORDER else parts[0].removesuffix(".py")
 
 
 def layer(path):
-    rel = path.relative_to(SRC)
-    return rel.parts[0].removesuffix(".py")
+    return _named(path.relative_to(SRC).parts)
 
 
 def imported_layers(path):
@@ -21,15 +29,15 @@ def imported_layers(path):
             parts = path.relative_to(SRC).parts
             depth = len(parts) - 1
             if node.level > depth:                       # reaches the package root: ..x or .x at top level
-                target = (node.module or "").split(".")[0]
-            elif node.level == 1 and depth >= 1:
-                target = own                             # a sibling inside the same layer package
+                target = _named((node.module or "").split(".")) if node.module else ""
+            elif node.level == 1 and depth >= 1:         # a sibling inside the same layer package
+                target = _named((parts[0], *(node.module or "").split("."))) if node.module else own
             else:
                 target = (node.module or "").split(".")[0]
             if target:
                 yield target, node.lineno
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("chainrule."):
-            yield node.module.split(".")[1], node.lineno
+            yield _named(node.module.split(".")[1:]), node.lineno
 
 
 def test_imports_follow_the_layers():

@@ -11,7 +11,10 @@ from . import rules as _rules  # noqa: F401  (registers the derivative rules)
 from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError,
                      NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
+from .sparse.transforms import (SparseDecision, hessian_sparsity, jacobian_sparsity, sparse_hessian,
+                                sparse_jacobian, sparse_triplets)
 from .tools.advise import Advice, advise
+from .tools.sparsity import spy
 from .tools.explain import Explanation, explain
 from .transforms import (Decision, checkpoint, choose_mode, clear_caches, custom_jvp, custom_vjp, grad, hessian,
                          hvp, jacfwd, jacobian, jacrev, jvp, loop, value_and_grad, vjp)
@@ -21,6 +24,9 @@ __version__ = "0.1.0"
 __all__ = [
     # derivatives
     "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
+    # sparse Jacobians and Hessians (scipy.sparse results: the `sparse` extra)
+    "sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity", "SparseDecision",
+    "sparse_triplets", "spy",
     # when to use which
     "choose_mode", "Decision", "clear_caches", "explain", "Explanation", "advise", "Advice",
     # memory and custom rules

@@ -38,10 +38,19 @@ class Primitive:
     ``arity`` is ``None`` for variadic primitives (``concatenate``), whose
     ``jvps``/``vjps`` are then a single rule that also receives the argument
     index: ``rule(i, t, vals, params)``.
+
+    ``pattern``, when set, is the structural rule the sparsity level reads
+    (:mod:`chainrule.sparse.level`): ``pattern(out, *args, **params)`` returns
+    one entry per argument saying which input elements each output element
+    depends on -- ``None`` (none), ``True`` (element ``i`` of an argument of the
+    output's size), an integer array of the output's size (the flat index of
+    the one input element, ``-1`` for none) or a pair ``(out_index, in_index)``
+    of flat index arrays.  ``None`` (the default) means dense: every output
+    element may depend on every input element.
     """
 
     __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans", "differentiable",
-                 "multiple_results", "convention", "fast", "jvp_all", "__weakref__")
+                 "multiple_results", "convention", "fast", "jvp_all", "pattern", "__weakref__")
 
     def __init__(self, name, impl, arity=1):
         self.name = name
@@ -56,6 +65,7 @@ class Primitive:
         self.convention = None      # a sentence on the value chosen where no derivative exists
         self.fast = False           # rules declared, one result, fixed arity: the engines' common path
         self.jvp_all = None         # variadic only: one JVP for all tangents at once (None = constant)
+        self.pattern = None         # the sparsity rule (None: dense in every argument)
         PRIMITIVES.append(self)
 
     @property
@@ -82,6 +92,7 @@ class Primitive:
         self.vjps = vjps
         self.needs = needs
         self.jvp_all = None          # a joint JVP belongs to one declaration; the caller sets it again
+        self.pattern = None          # so does a sparsity rule: a re-declared primitive is dense until told
         self.differentiable = True
         self.multiple_results = multiple_results
         self.fast = self.arity is not None and not multiple_results

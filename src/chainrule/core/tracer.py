@@ -70,8 +70,15 @@ _SCALARS = _PLAIN - {np.ndarray}          # operands that need no look (arrays m
 
 
 def plain_value(x):
-    """The plain value under any number of tracers: to read (shapes, masks), never to differentiate."""
+    """The plain value under any number of tracers: to read (shapes, masks), never to differentiate.
+
+    A level that must know when values are read (the sparsity level: a pattern
+    built on a value-dependent index holds at this point only) marks its
+    tracers ``watched`` and is told of each read.
+    """
     while isinstance(x, Tracer):
+        if x.watched:
+            x._level.note_read(x)
         x = x.primal
     return x
 
@@ -215,6 +222,7 @@ class Tracer:
 
     __slots__ = ("_level", "primal", "_base", "_views", "_origin", "__weakref__")
     __array_priority__ = 1000
+    watched = False             # True: plain_value() reports reads of the primal to the level
 
     # -- array attributes, read from the primal ---------------------------------
     @property

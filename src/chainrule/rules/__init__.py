@@ -13,6 +13,7 @@ except ImportError:
 from . import special  # noqa: E402,F401  (SciPy's special functions: registers nothing without SciPy)
 from . import statistics, signal  # noqa: E402,F401  (after the others: signal gives every binary ufunc .outer)
 from . import numpy_python  # noqa: E402,F401  (NumPy's own Python functions, run on traced values)
+from . import patterns  # noqa: E402,F401  (sparsity rules of the primitives declared above)
 
 from ..core import PRIMITIVES as _ALL
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core import Primitive, primitive_of
 from ._broadcast import fit_adjoint, fit_tangent, seeded, seeded_all
+from ._pattern import elementwise_pattern
 
 __all__ = ["elementwise", "linear", "rule", "nondifferentiable", "as_primitive"]
 
@@ -139,6 +140,8 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jv
     rules = [_elementwise_rules(i, p, arity, names, finite) for i, p in enumerate(partials)]
     prim.set_rules(tuple(r[0] for r in rules), tuple(r[1] for r in rules), tuple(r[2] for r in rules))
     prim.convention = convention
+    # the sparsity rule comes with the declaration: each argument with a non-zero partial, broadcast
+    prim.pattern = elementwise_pattern([p is not None and (callable(p) or p != 0) for p in partials])
     if jvp_all is not None:
         if any(p is None for p in partials):
             raise TypeError(f"{prim.name}: a joint JVP needs a partial for every argument (one is None)")
@@ -162,7 +165,7 @@ def _wrap(fn):
 _NAMES = ("out", "x", "y", "z", "w")
 
 
-def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False):
+def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False, pattern=None):
     """Declare a primitive by one JVP and one VJP per argument (``None``: not differentiable there).
 
     Each rule is ``f(t, out, *args, **params)``.  ``needs[i]`` names what the VJP
@@ -170,6 +173,8 @@ def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False
     With ``multiple_results`` the primitive returns a tuple: ``out`` is that
     tuple, a JVP returns a tuple of tangents, and a VJP receives a tuple of
     adjoints (zeros filled in for outputs that received none).
+    ``pattern`` is the sparsity rule (see :mod:`chainrule.rules._pattern`); without one the
+    sparsity level treats the primitive as dense in its arguments.
     """
     prim = as_primitive(target)
     arity = len(jvps)
@@ -179,12 +184,13 @@ def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False
         needs = [frozenset(_NAMES.index(n) for n in names) for names in needs]
     prim.set_rules(tuple(map(_wrap, jvps)), tuple(map(_wrap, vjps)), tuple(needs), multiple_results)
     prim.convention = convention
+    prim.pattern = pattern
     return prim
 
 
-def linear(target, jvp, vjp):
+def linear(target, jvp, vjp, pattern=None):
     """Declare a primitive linear in its single argument: the VJP keeps no values."""
-    return rule(target, (jvp,), (vjp,), needs=((),))
+    return rule(target, (jvp,), (vjp,), needs=((),), pattern=pattern)
 
 
 def nondifferentiable(*targets, convention=None):
@@ -193,7 +199,7 @@ def nondifferentiable(*targets, convention=None):
         as_primitive(target).set_nondifferentiable(convention or "piecewise constant: the derivative is zero")
 
 
-def variadic(target, jvp, vjp, needs=None, jvp_all=None):
+def variadic(target, jvp, vjp, needs=None, jvp_all=None, pattern=None):
     """Declare a primitive taking any number of array arguments (``np.concatenate``).
 
     ``jvp(i, t, out, *args, **params)`` and ``vjp(i, g, out, *args, **params)``
@@ -209,4 +215,5 @@ def variadic(target, jvp, vjp, needs=None, jvp_all=None):
                    frozenset(("out", "args") if needs is None else needs))
     if jvp_all is not None:
         prim.jvp_all = lambda tangents, vals, params: jvp_all(tangents, *vals, **params)
+    prim.pattern = pattern
     return prim

@@ -403,6 +403,26 @@ def _cmd_advise(args):
     return 0
 
 
+def _cmd_sparse(args):
+    from ..sparse.transforms import sparse_hessian, sparse_jacobian
+    f, point, names = _build(args.target, parse_assignments(args.at), args.wrt)
+    argnums = tuple(range(len(point))) if len(point) > 1 else 0
+    if args.hessian:
+        d = _run_user(lambda: sparse_hessian(f, argnums).decision_for(*point), args.traceback)
+    else:
+        d = _run_user(lambda: sparse_jacobian(f, argnums, args.mode).decision_for(*point), args.traceback)
+    print(json.dumps(d.to_dict(), indent=1) if args.json else str(d))
+    if args.spy:
+        if args.hessian:
+            raise UsageError("--spy draws a Jacobian's colouring; leave out --hessian")
+        import matplotlib
+        matplotlib.use("Agg")
+        from .sparsity import spy
+        ax = _run_user(lambda: spy(f, *point, argnums=argnums, mode=args.mode), args.traceback)
+        ax.figure.savefig(args.spy, dpi=120, bbox_inches="tight")
+    return 0
+
+
 def _cmd_demo(args):
     from .demo import run_demo
     return run_demo(out=args.out, quick=args.quick, stream=sys.stdout)
@@ -415,10 +435,11 @@ def _parser():
         epilog="Examples:\n"
                "  chainrule explain \"x*y + sin(x)\" --at x=2 y=3\n"
                "  chainrule advise \"tanh(x) * sum(x)\" --at x=[1,2,3]\n"
+               "  chainrule sparse \"x[1:] * x[:-1]\" --at x=[1,2,3,4]\n"
                "  chainrule demo --out modes.png\n"
                "Exit codes: 0 success, 2 usage error or rejected expression, 1 error in your function.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", metavar="{explain,advise,demo}")
+    sub = p.add_subparsers(dest="command", metavar="{explain,advise,sparse,demo}")
     target_help = ("an expression in quotes, or file.py:function, or package.module:function. "
                    "An expression may use " + EXPRESSION_HELP.replace("%", "%%") + "; nothing else runs. A file or module "
                    "target IMPORTS AND RUNS YOUR OWN CODE, as python would.")
@@ -458,6 +479,22 @@ def _parser():
     a.add_argument("--repeat", type=int, default=5, help="runs of each mode (default: 5)")
     a.set_defaults(run=_cmd_advise)
 
+    s = sub.add_parser("sparse", help="the sparsity pattern, its colours in each mode, and the mode chosen",
+                       description="Detect the pattern of the Jacobian (or, with --hessian, the Hessian) at a "
+                                   "point, colour it for forward, reverse and bidirectional mode, and print the "
+                                   "nonzeros, the density, the sweeps each mode needs and the mode "
+                                   "sparse_jacobian() chooses; --spy draws the colouring (needs matplotlib).",
+                       epilog="Examples:\n  chainrule sparse \"x[1:] * x[:-1]\" --at x=[1,2,3,4]\n"
+                              "  chainrule sparse \"x[1:] * x[0] + x[:-1]\" --at x=[1,2,3,4,5] --spy pattern.png\n"
+                              "  chainrule sparse \"sum(x[1:] * x[:-1] ** 2)\" --at x=[1,2,3,4] --hessian",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(s)
+    s.add_argument("--mode", choices=("auto", "forward", "reverse", "bidirectional"), default="auto",
+                   help="the mode to plan (default: auto, which measures the candidates)")
+    s.add_argument("--hessian", action="store_true", help="the Hessian of a scalar function (star colouring)")
+    s.add_argument("--spy", metavar="FILE", help="also draw the pattern coloured by sweep to FILE")
+    s.set_defaults(run=_cmd_sparse)
+
     d = sub.add_parser("demo", help="the textbook example in both modes, then where each mode wins, measured",
                        description="Explain f(x, y) = x*y + sin(x) at (2, 3) in both modes; then time forward "
                                    "and reverse Jacobians of tanh layers R^n -> R^m over a grid of n and m, print "
@@ -475,8 +512,9 @@ def main(argv=None):
     """Run the command line; returns the exit code."""
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    options = {"-h", "--help", "--at", "--wrt", "--json", "--traceback", "--mode", "--dot", "--repeat"}
-    if len(argv) > 1 and argv[0] in ("explain", "advise") and argv[1].startswith("-") \
+    options = {"-h", "--help", "--at", "--wrt", "--json", "--traceback", "--mode", "--dot", "--repeat",
+               "--hessian", "--spy"}
+    if len(argv) > 1 and argv[0] in ("explain", "advise", "sparse") and argv[1].startswith("-") \
             and argv[1].split("=")[0] not in options:
         argv[1] = " " + argv[1]          # an expression such as "-x + 1", not an option
     args = parser.parse_args(argv)       # exits with 2 on usage errors

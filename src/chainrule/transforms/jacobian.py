@@ -433,8 +433,13 @@ def clear_caches():
     DECISIONS.clear()
 
 
-def choose_mode(fun, *args, argnums=0, memory_budget=None):
+def choose_mode(fun, *args, argnums=0, memory_budget=None, sparse=False):
     """The :class:`~chainrule.transforms.mode.Decision` that ``jacobian(fun, mode="auto")`` follows at ``args``.
+
+    With ``sparse=True``, the :class:`~chainrule.sparse.transforms.SparseDecision` of
+    ``sparse_jacobian(fun, mode="auto")`` instead: the pattern's size, the colours
+    (sweeps) of forward, reverse and bidirectional mode, the vertex orders tried
+    and the measured times behind the choice.
 
     Shares the process's decision cache with ``jacobian``: a decision taken
     for the same function, argnums and input shapes is returned without
@@ -449,6 +454,9 @@ def choose_mode(fun, *args, argnums=0, memory_budget=None):
     >>> choose_mode(lambda x: np.sum(np.sin(x)), np.ones(500)).mode
     'reverse'
     """
+    if sparse:
+        from ..sparse.transforms import sparse_jacobian        # the sparse transforms build on this module's layer
+        return sparse_jacobian(fun, argnums).decision_for(*args)
     return _first_call(fun, args, {}, argnums, False, memory_budget)[0]
 
 
