@@ -11,6 +11,7 @@ from . import rules as _rules  # noqa: F401  (registers the derivative rules)
 from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError,
                      NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
+from .jit import Jitted, jit
 from .tools.advise import Advice, advise
 from .tools.explain import Explanation, explain
 from .transforms import (Decision, checkpoint, choose_mode, custom_jvp, custom_vjp, grad, hessian, hvp,
@@ -25,6 +26,8 @@ __all__ = [
     "choose_mode", "Decision", "explain", "Explanation", "advise", "Advice",
     # memory and custom rules
     "checkpoint", "loop", "custom_jvp", "custom_vjp",
+    # staging
+    "jit", "Jitted",
     # errors and warnings
     "ChainruleError", "NotDifferentiableError", "TracerConversionError", "InPlaceError",
     "LeakedTracerError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError",

@@ -12,6 +12,7 @@ from math import isfinite as _isfinite
 import numpy as np
 
 from ..core import Tracer as _TRACERS
+from ..core import call_plain
 
 __all__ = ["seeded", "seeded_all", "add_into", "into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
            "batch_to_back", "batch_to_front"]
@@ -128,6 +129,8 @@ def seeded(c, s):
         return np.where(s == 0, 0, c)
     if kind is np.float32 and not _isfinite(c) and s == 0:
         return np.float32(0)
+    if isinstance(c, _TRACERS) and c._staged:               # chainrule.jit: the check runs on every call
+        return call_plain(seeded, c, s)
     return c
 
 
@@ -143,6 +146,9 @@ def seeded_all(r, seeds):
     if (type(r) is np.float64 or type(r) is np.float32) and not _isfinite(r) \
             and all(s is None or s == 0 for s in seeds):
         return type(r)(0)
+    if isinstance(r, _TRACERS) and r._staged:               # chainrule.jit: the check runs on every call
+        live = [s for s in seeds if s is not None]
+        return call_plain(lambda r, *live: seeded_all(r, live), r, *live)
     return r
 
 

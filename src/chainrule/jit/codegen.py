@@ -1,0 +1,170 @@
+"""Print a :class:`~.ir.Program` as a Python function calling NumPy, and compile it.
+
+The printer is separate from the IR (as ``explain``'s renderer is from its
+table): one line per equation, named as in a Wengert list -- the inputs are
+``v1 .. vn``, every later value the next ``v`` -- with a comment naming the
+NumPy function (or rule helper) the line came from.  Guards print as
+``if ...: return MISS``: the caller then tries another traced path or
+traces this one.
+"""
+
+import linecache
+import math
+import operator
+import re
+
+import numpy as np
+
+from .ir import CALL, GUARD_TRUTH, GUARD_VALUE, Const, Var
+
+__all__ = ["generate", "MISS"]
+
+
+class _Miss:
+    """What a generated function returns when a guard fails."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "MISS"
+
+
+MISS = _Miss()
+
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/",
+          operator.pow: "**", operator.floordiv: "//", operator.mod: "%", operator.matmul: "@",
+          operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.ge: ">=",
+          operator.eq: "==", operator.ne: "!="}
+_PREFIX = {operator.neg: "-", operator.pos: "+"}
+
+
+def same_value(a, b):
+    """Exact equality of a value with the one read while tracing (type, shape, dtype, nan where nan)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is np.ndarray:
+        return a.shape == b.shape and a.dtype == b.dtype and bool(
+            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:                                       # pragma: no cover - exotic values
+        return False
+
+
+def _is_literal(v):
+    if v is None or type(v) in (bool, int, str):
+        return True
+    if type(v) is float:
+        return math.isfinite(v)
+    if type(v) is tuple:
+        return all(_is_literal(x) for x in v)
+    return False
+
+
+class _Printer:
+    def __init__(self, program, name):
+        self.program = program
+        self.name = name
+        self.ns = {"np": np, "MISS": MISS, "same_value": same_value, name: None}   # the name is taken
+        self.names = {}
+        self.fn_names = {}
+        self.value_names = {}
+        self.count = 0
+
+    def var(self, v):
+        n = self.names.get(v)
+        if n is None:
+            self.count += 1
+            n = self.names[v] = f"v{self.count}"
+        return n
+
+    def value(self, x, prefix="c"):
+        """An expression for a fixed value: a literal, or a name in the namespace."""
+        if _is_literal(x):
+            return repr(x)
+        if isinstance(x, np.dtype):
+            return f"np.dtype({x.str!r})"
+        n = self.value_names.get(id(x))
+        if n is None:
+            n = self.value_names[id(x)] = f"{prefix}{len(self.value_names)}"
+            self.ns[n] = x
+        return n
+
+    def atom(self, a):
+        return self.var(a) if isinstance(a, Var) else self.value(a.value)
+
+    def function(self, fn, label):
+        n = self.fn_names.get(id(fn))
+        if n is not None:
+            return n
+        fname = getattr(fn, "__name__", None)
+        if isinstance(fname, str):
+            for mod, prefix in ((np, "np."), (np.linalg, "np.linalg.")):
+                if getattr(mod, fname, None) is fn:
+                    self.fn_names[id(fn)] = prefix + fname
+                    return prefix + fname
+        base = re.sub(r"\W+", "_", label.split(".")[-1].replace("<lambda>", "rule")).strip("_") or "f"
+        n = base
+        k = 1
+        while n in self.ns:
+            k += 1
+            n = f"{base}_{k}"
+        self.ns[n] = fn
+        self.fn_names[id(fn)] = n
+        return n
+
+    def line(self, e):
+        if e.kind == GUARD_TRUTH:
+            v = self.atom(e.ins[0])
+            test = f"not {v}" if e.params["expect"] else v
+            return f"if {test}: return MISS", f"guard: an if/while took the {e.params['expect']} branch"
+        if e.kind == GUARD_VALUE:
+            return (f"if not same_value({self.atom(e.ins[0])}, {self.atom(e.ins[1])}): return MISS",
+                    "guard: a number read while tracing")
+        args = [self.atom(a) for a in e.ins]
+        lhs = ", ".join(self.var(o) for o in e.outs)
+        if e.multiple:
+            lhs = lhs + ("," if len(e.outs) == 1 else "")
+        if e.fn in _INFIX and len(args) == 2 and not e.params:
+            return f"{lhs} = {args[0]} {_INFIX[e.fn]} {args[1]}", e.name
+        if e.fn in _PREFIX and len(args) == 1 and not e.params:
+            return f"{lhs} = {_PREFIX[e.fn]}{args[0]}", e.name
+        fn = self.function(e.fn, e.name)
+        args += [f"{k}={self.value(v, 'k')}" for k, v in e.params.items()]
+        comment = e.name if not fn.endswith(e.name.split(".")[-1]) or not fn.startswith("np.") else ""
+        return f"{lhs} = {fn}({', '.join(args)})", comment
+
+    def source(self):
+        p = self.program
+        params = ", ".join(self.var(v) for v in p.inputs)
+        body = []
+        for e in p.eqns:
+            code, comment = self.line(e)
+            body.append(f"    {code}" + (f"    # {comment}" if comment else ""))
+        outs = []
+        for a in p.outputs:
+            if isinstance(a, Const) and type(a.value) is np.ndarray:
+                outs.append(f"{self.value(a.value)}.copy()")   # never hand out the program's own array
+            else:
+                outs.append(self.atom(a))
+        body.append(f"    return [{', '.join(outs)}]")
+        return f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
+
+
+_serial = [0]
+
+
+def generate(program, name="staged"):
+    """``(source, function)``: the Python source of ``program`` and the compiled function.
+
+    The function takes the program's inputs positionally and returns the list
+    of its outputs, or :data:`MISS` when a guard fails.
+    """
+    printer = _Printer(program, re.sub(r"\W", "_", name) or "staged")
+    src = printer.source()
+    _serial[0] += 1
+    filename = f"<chainrule.jit {name} #{_serial[0]}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)   # readable tracebacks
+    ns = printer.ns
+    exec(compile(src, filename, "exec"), ns)
+    return src, ns[printer.name]
