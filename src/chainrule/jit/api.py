@@ -99,6 +99,7 @@ class Jitted:
         self.max_paths = max_paths
         self.trace_count = 0
         self._cache = OrderedDict()
+        self._fast = {}
         functools.update_wrapper(self, fun)
 
     def _signature(self, args):
@@ -133,21 +134,49 @@ class Jitted:
     def __call__(self, *args):
         if active_levels():              # inside a transform (or another jit): run as part of it
             return self.fun(*args)
+        # The common call: positional floats and arrays, no static arguments; keyed without flattening.
+        key = []
+        for a in args:
+            t = type(a)
+            if t is np.ndarray:
+                key.append((a.shape, a.dtype))
+            elif t is float or t is np.float64 or t is np.float32:
+                key.append(t)
+            else:
+                key = None
+                break
+        if key is not None and not self.static_argnums:
+            key = tuple(key)
+            entry = self._fast.get(key)
+            if entry is not None and entry.paths:
+                for path in entry.paths:
+                    out = path.fn(*args)
+                    if out is not MISS:
+                        return out if path.out_tree is None else unflatten(path.out_tree, out)
+            result, entry = self._call(args)
+            if entry is not None:
+                self._fast[key] = entry
+            return result
+        return self._call(args)[0]
+
+    def _call(self, args):
+        """``(result, cache entry)`` by the full signature (``None``: the call ran eagerly)."""
         sig = self._signature(args)
         if sig is None:
-            return self.fun(*args)
+            return self.fun(*args), None
         key, leaves, tree, dyn = sig
         entry = self._cache.get(key)
         if entry is None:
             entry = self._cache[key] = _Entry()
             if len(self._cache) > MAX_SIGNATURES:
-                self._cache.popitem(last=False)
+                dropped = self._cache.popitem(last=False)[1]
+                self._fast = {k: e for k, e in self._fast.items() if e is not dropped}
         else:
             self._cache.move_to_end(key)
             for path in entry.paths:
                 out = path.fn(*dyn)
                 if out is not MISS:
-                    return unflatten(path.out_tree, out)
+                    return (out if path.out_tree is None else unflatten(path.out_tree, out)), entry
             if entry.eager or len(entry.paths) >= self.max_paths:
                 if not entry.eager:
                     entry.eager = True
@@ -156,11 +185,11 @@ class Jitted:
                         "through value-dependent branches (if/while on traced values, or numbers read from "
                         "them) for arguments of one signature; it is called without jit for that signature "
                         "from now on. Make such values static (static_argnums) or use np.where.",
-                        RuntimeWarning, stacklevel=2)
-                return self.fun(*args)
+                        RuntimeWarning, stacklevel=3)
+                return self.fun(*args), entry
         path, result = self._trace(args, leaves, tree)
         entry.paths.append(path)
-        return result
+        return result, entry
 
     def _trace(self, args, leaves, tree):
         """Run ``fun`` under a staging level; returns ``(path, the call's result)``."""
@@ -193,8 +222,10 @@ class Jitted:
                 values.append(o.primal if type(o) is StagingTracer else o)
         traced = Program(inputs, level.eqns, atoms)
         program = optimise(traced)
-        source, fn = generate(program, _name(self.fun))
-        return Path(program, traced, source, fn, out_tree), unflatten(out_tree, values)
+        form = _form(out_tree)
+        source, fn = generate(program, _name(self.fun), form)
+        return (Path(program, traced, source, fn, None if form else out_tree),
+                unflatten(out_tree, values))
 
     def paths(self, *args):
         """The traced paths for the signature of ``args`` (tracing one if there is none)."""
@@ -205,7 +236,7 @@ class Jitted:
         key, leaves, tree, dyn = sig
         entry = self._cache.get(key)
         if entry is None or not entry.paths:
-            self(*args)
+            self._call(args)
             entry = self._cache[key]
         return list(entry.paths)
 
@@ -219,7 +250,7 @@ class Jitted:
             v3 = v1 * v2    # numpy.multiply
             v4 = np.sin(v1)
             v5 = v3 + v4    # numpy.add
-            return [v5]
+            return v5
         """
         paths = self.paths(*args)
         if len(paths) == 1:
@@ -228,6 +259,15 @@ class Jitted:
 
     def __repr__(self):
         return f"<chainrule.jit of {_name(self.fun)}>"
+
+
+def _form(tree):
+    """How generated code returns the outputs itself: "leaf", "tuple", or None (a list to unflatten)."""
+    if tree.kind is None:
+        return "leaf"
+    if tree.kind is tuple and all(c.kind is None for c in tree.children):
+        return "tuple"
+    return None
 
 
 def _name(fun):

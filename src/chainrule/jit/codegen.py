@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from .ir import CALL, GUARD_TRUTH, GUARD_VALUE, Const, Var
+from .passes import elementwise_ufunc
 
 __all__ = ["generate", "MISS"]
 
@@ -62,8 +63,9 @@ def _is_literal(v):
 
 
 class _Printer:
-    def __init__(self, program, name):
+    def __init__(self, program, name, form=None):
         self.program = program
+        self.form = form
         self.name = name
         self.ns = {"np": np, "MISS": MISS, "same_value": same_value, name: None}   # the name is taken
         self.names = {}
@@ -123,6 +125,10 @@ class _Printer:
                     "guard: a number read while tracing")
         args = [self.atom(a) for a in e.ins]
         lhs = ", ".join(self.var(o) for o in e.outs)
+        if e.into is not None:                              # written into a dead input's array
+            u = elementwise_ufunc(e.fn)
+            return f"{lhs} = {self.function(u, e.name)}({', '.join(args)}, out={args[e.into]})", \
+                f"{e.name}, into {args[e.into]}'s array"
         if e.multiple:
             lhs = lhs + ("," if len(e.outs) == 1 else "")
         if e.fn in _INFIX and len(args) == 2 and not e.params:
@@ -147,20 +153,26 @@ class _Printer:
                 outs.append(f"{self.value(a.value)}.copy()")   # never hand out the program's own array
             else:
                 outs.append(self.atom(a))
-        body.append(f"    return [{', '.join(outs)}]")
+        if self.form == "leaf":
+            body.append(f"    return {outs[0]}")
+        elif self.form == "tuple":
+            body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        else:
+            body.append(f"    return [{', '.join(outs)}]")
         return f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
 
 
 _serial = [0]
 
 
-def generate(program, name="staged"):
+def generate(program, name="staged", form=None):
     """``(source, function)``: the Python source of ``program`` and the compiled function.
 
-    The function takes the program's inputs positionally and returns the list
-    of its outputs, or :data:`MISS` when a guard fails.
+    The function takes the program's inputs positionally and returns its
+    outputs -- the one output (``form="leaf"``), a tuple of them (``"tuple"``)
+    or a list (``None``) -- or :data:`MISS` when a guard fails.
     """
-    printer = _Printer(program, re.sub(r"\W", "_", name) or "staged")
+    printer = _Printer(program, re.sub(r"\W", "_", name) or "staged", form)
     src = printer.source()
     _serial[0] += 1
     filename = f"<chainrule.jit {name} #{_serial[0]}>"

@@ -48,12 +48,14 @@ class Eqn:
     """One operation: ``outs = fn(*ins, **params)``, or a guard (``kind``) on ``ins``.
 
     ``name`` says what it came from (``numpy.sin``, or the rule helper's name);
-    ``multiple`` is True when ``fn`` returns a tuple whose items are ``outs``.
+    ``multiple`` is True when ``fn`` returns a tuple whose items are ``outs``;
+    ``into`` (set by the buffer-reuse pass) is the position of an input that
+    dies here and whose array the elementwise result is written into.
     """
 
-    __slots__ = ("kind", "name", "fn", "ins", "params", "outs", "multiple")
+    __slots__ = ("kind", "name", "fn", "ins", "params", "outs", "multiple", "into")
 
-    def __init__(self, kind, name, fn, ins, params, outs, multiple=False):
+    def __init__(self, kind, name, fn, ins, params, outs, multiple=False, into=None):
         self.kind = kind
         self.name = name
         self.fn = fn
@@ -61,6 +63,13 @@ class Eqn:
         self.params = params
         self.outs = tuple(outs)
         self.multiple = multiple
+        self.into = into            # buffer reuse: the input whose array the result is written into
+
+    def replace(self, **changes):
+        e = Eqn(self.kind, self.name, self.fn, self.ins, self.params, self.outs, self.multiple, self.into)
+        for k, v in changes.items():
+            setattr(e, k, v)
+        return e
 
     def __repr__(self):
         return f"Eqn({self.kind}, {self.name}, ins={self.ins}, outs={self.outs})"

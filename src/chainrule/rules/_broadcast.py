@@ -147,9 +147,16 @@ def seeded_all(r, seeds):
             and all(s is None or s == 0 for s in seeds):
         return type(r)(0)
     if isinstance(r, _TRACERS) and r._staged:               # chainrule.jit: the check runs on every call
-        live = [s for s in seeds if s is not None]
-        return call_plain(lambda r, *live: seeded_all(r, live), r, *live)
+        return call_plain(_seeded_all_of, r, *[s for s in seeds if s is not None])
     return r
+
+
+def _seeded_all_of(r, *seeds):
+    return seeded_all(r, seeds)
+
+
+# For chainrule.jit's passes: the result is the first argument whenever one seed has no zero.
+seeded.passes_when_nonzero = _seeded_all_of.passes_when_nonzero = True
 
 
 def add_into(r, u):
