@@ -144,9 +144,12 @@ class _Printer:
         p = self.program
         params = ", ".join(self.var(v) for v in p.inputs)
         body = []
-        for e in p.eqns:
+        dies = _deaths(p)
+        for k, e in enumerate(p.eqns):
             code, comment = self.line(e)
             body.append(f"    {code}" + (f"    # {comment}" if comment else ""))
+            if k in dies:                                   # free arrays at their last use
+                body.append(f"    del {', '.join(self.var(v) for v in dies[k])}")
         outs = []
         for a in p.outputs:
             if isinstance(a, Const) and type(a.value) is np.ndarray:
@@ -160,6 +163,23 @@ class _Printer:
         else:
             body.append(f"    return [{', '.join(outs)}]")
         return f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
+
+
+def _deaths(program):
+    """eqn index -> the array variables (not scalars: freeing them saves nothing) last used there."""
+    last = {}
+    for k, e in enumerate(program.eqns):
+        for v in e.outs:
+            last[v] = k
+        for a in e.ins:
+            if isinstance(a, Var):
+                last[a] = k
+    keep = {a for a in program.outputs if isinstance(a, Var)} | set(program.inputs)
+    dies = {}
+    for v, k in last.items():
+        if v not in keep and v.shape:
+            dies.setdefault(k, []).append(v)
+    return dies
 
 
 _serial = [0]
