@@ -326,3 +326,17 @@ def test_forward_sweep_peak_memory_approaches_the_primal():
         tracemalloc.stop()
         return p
     assert peak(lambda: fwd(x, v)) < 2.0 * peak(lambda: loss(x))
+
+
+def test_explain_code_prints_the_generated_gradient_program():
+    import os
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "chainrule", "explain", "x*y + sin(x)", "--at", "x=2", "y=3",
+                        "--code"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Generated code of the gradient (chainrule.jit; v1 = x, v2 = y)" in r.stdout
+    code = r.stdout[r.stdout.index("def f(v1, v2):"):]
+    ns = {"np": np}
+    exec(code, ns)                                          # runs standalone: NumPy only
+    gx, gy = ns["f"](0.5, -1.0)
+    assert abs(gx - (-1.0 + np.cos(0.5))) < 1e-15 and gy == 0.5
