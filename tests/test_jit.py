@@ -249,11 +249,12 @@ def test_closure_constants_are_fixed_at_trace_time():
 def test_source_of_the_seed_gradient_is_a_wengert_list_that_runs_standalone():
     g = cr.jit(cr.grad(seed, argnums=(0, 1)))
     src = g.source(2.0, 3.0)
-    lines = [ln.strip() for ln in src.splitlines()]
-    assert lines[0] == "def seed(v1, v2):"
-    forward = [k for k, ln in enumerate(lines) if "np.cos(v1)" in ln]
-    assert forward and "return" in lines[-1]
+    numpy_code = src.split("\n\n\n")[0]
+    lines = [ln.strip() for ln in numpy_code.splitlines()]
+    assert lines[:3] == ["def seed(v1, v2):", "v1 = np.float64(v1)", "v2 = np.float64(v2)"]
+    assert "np.cos(v1)" in lines[3] and lines[-1].startswith("return (")
     assert len(lines) <= 8                                 # the seeds' multiplications by one are gone
+    assert "def seed_floats(v1, v2):" in src and "math.cos(v1)" in src   # the Python-float variant
     x_seed = cr.jit(cr.grad(lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0))))
     assert "seeded" in x_seed.source(np.ones(3))            # the zero-seed convention, checked per call
     # standalone: exec it with NumPy and the helpers it names, and compare with the gradient
@@ -264,9 +265,10 @@ def test_source_of_the_seed_gradient_is_a_wengert_list_that_runs_standalone():
 
 
 def test_plain_function_source_names_the_numpy_calls():
-    src = cr.jit(seed).source(2.0, 3.0)
+    src = cr.jit(seed).source(np.ones(3), np.ones(3))
     assert src.splitlines() == ["def seed(v1, v2):", "    v3 = v1 * v2    # numpy.multiply",
-                                "    v4 = np.sin(v1)", "    v5 = v3 + v4    # numpy.add", "    return v5"]
+                                "    v4 = np.sin(v1)", "    v5 = np.add(v3, v4, out=v3)    # numpy.add, into v3's array",
+                                "    del v3, v4", "    return v5"]
 
 
 def test_common_subexpressions_and_dead_code_are_removed():
@@ -340,3 +342,15 @@ def test_explain_code_prints_the_generated_gradient_program():
     exec(code, ns)                                          # runs standalone: NumPy only
     gx, gy = ns["f"](0.5, -1.0)
     assert abs(gx - (-1.0 + np.cos(0.5))) < 1e-15 and gy == 0.5
+
+
+def test_python_float_variant_falls_back_to_numpy_where_math_raises():
+    f = lambda x, y: np.log(x) * y + x / y                 # noqa: E731
+    g = cr.jit(cr.grad(f, argnums=(0, 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for x, y in [(2.0, 3.0), (0.0, 1.0), (-1.0, 2.0), (2.0, 0.0), (1e300, 1e-300), (np.inf, 1.0)]:
+            got, want = g(x, y), cr.grad(f, argnums=(0, 1))(x, y)   # math.log(0), x / 0, overflow: NumPy's
+            assert_same(got, want)
+            assert all(type(v) is np.float64 for v in got)
+    assert g.trace_count == 1

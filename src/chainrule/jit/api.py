@@ -200,6 +200,13 @@ class Jitted:
             for x in leaves:
                 if type(x) is _Static:
                     staged.append(x)
+                elif type(x) is float:
+                    # Computed as NumPy's float64, as every transform does with a Python float (x / 0
+                    # is inf, not an exception); the generated code converts it on entry.
+                    t = level.new_input(np.float64(x))
+                    t.var.type = float
+                    inputs.append(t.var)
+                    staged.append(t)
                 elif _leaf_signature(x)[1]:
                     t = level.new_input(x)
                     inputs.append(t.var)
@@ -245,11 +252,12 @@ class Jitted:
         in a Wengert list (``v1 .. vn`` the inputs), with the NumPy call and the guards as comments.
 
         >>> import chainrule as cr
-        >>> print(cr.jit(lambda x, y: x * y + np.sin(x)).source(2.0, 3.0))   # doctest: +NORMALIZE_WHITESPACE
+        >>> print(cr.jit(lambda x, y: x * y + np.sin(x)).source(np.ones(2), np.ones(2)))   # doctest: +NORMALIZE_WHITESPACE
         def _lambda_(v1, v2):
             v3 = v1 * v2    # numpy.multiply
             v4 = np.sin(v1)
-            v5 = v3 + v4    # numpy.add
+            v5 = np.add(v3, v4, out=v3)    # numpy.add, into v3's array
+            del v3, v4
             return v5
         """
         paths = self.paths(*args)
@@ -291,6 +299,7 @@ def jit(fun=None, *, static_argnums=(), max_paths=MAX_PATHS):
     Returns a :class:`Jitted` callable with the same results as ``fun``.  A Python ``if`` or
     ``while`` on a traced value, and a number read from one, become guards of the program: a call
     that would take another path traces that path too, so no call is answered by a stale program.
+    Python floats are computed as NumPy float64 scalars (as every transform does with them).
     Python side effects of ``fun`` (printing, appending to a list) happen while tracing only, and
     arrays ``fun`` closes over are copied at trace time: pass arrays that change as arguments.
     Called inside a transform (``grad(jit(f))``) or with traced values, ``fun`` runs as it is.

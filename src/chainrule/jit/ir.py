@@ -18,14 +18,15 @@ GUARD_VALUE = "value"        # ins[0] must equal ins[1] exactly (a number read w
 
 
 class Var:
-    """A value of the program; ``shape`` and ``dtype`` are those of the tracing call."""
+    """A value of the program; ``shape``, ``dtype`` and ``type`` are those of the tracing call's value."""
 
-    __slots__ = ("id", "shape", "dtype", "__weakref__")
+    __slots__ = ("id", "shape", "dtype", "type", "__weakref__")
 
-    def __init__(self, id, shape=(), dtype=None):
+    def __init__(self, id, shape=(), dtype=None, type=None):
         self.id = id
         self.shape = shape
         self.dtype = dtype
+        self.type = type            # the Python type of the value (np.ndarray, np.float64, float, ...)
 
     def __repr__(self):
         return f"v{self.id}"

@@ -125,7 +125,7 @@ class StagingLevel(Level):
 
     def new_var(self, value):
         self._count += 1
-        return Var(self._count, *_meta(value))
+        return Var(self._count, *_meta(value), type(value))
 
     def new_input(self, value):
         return StagingTracer(self, value, self.new_var(value))
