@@ -11,6 +11,7 @@ calls the function eagerly (with one warning): never a stale result.
 """
 
 import functools
+import gc
 import warnings
 from collections import OrderedDict
 
@@ -194,6 +195,15 @@ class Jitted:
     def _trace(self, args, leaves, tree):
         """Run ``fun`` under a staging level; returns ``(path, the call's result)``."""
         self.trace_count += 1
+        collecting = gc.isenabled()
+        gc.disable()                     # tracing makes many objects that all live: nothing to collect
+        try:
+            return self._trace_body(args, leaves, tree)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _trace_body(self, args, leaves, tree):
         with StagingLevel() as level:
             inputs = []
             staged = []

@@ -74,7 +74,8 @@ class _Printer:
         self.program = program
         self.form = form
         self.name = name
-        self.ns = {"np": np, "MISS": MISS, "same_value": same_value, name: None}   # the name is taken
+        self.ns = {"np": np, "MISS": MISS, "same_value": same_value}
+        self.taken = {name, name + "_floats", name + "_call", "numpy_variant", "math", "isfinite", "np_float64"}
         self.names = {}
         self.fn_names = {}
         self.value_names = {}
@@ -115,7 +116,7 @@ class _Printer:
         base = re.sub(r"\W+", "_", label.split(".")[-1].replace("<lambda>", "rule")).strip("_") or "f"
         n = base
         k = 1
-        while n in self.ns:
+        while n in self.ns or n in self.taken:
             k += 1
             n = f"{base}_{k}"
         self.ns[n] = fn
@@ -260,16 +261,31 @@ def generate(program, name="staged", form=None):
     printer = _Printer(program, re.sub(r"\W", "_", name) or "staged", form)
     src = printer.source()
     fast = printer.scalar_source()
-    if fast is not None:
-        # Python floats and the math module are ~5x quicker than NumPy scalars; where they raise
-        # (overflow, division by zero, a domain error) NumPy's answer (inf, nan) is the one to give.
-        src = (f"{src}\n\n# The same program on Python floats (math module); NumPy's code above runs "
-               f"where they raise.\n{fast}\n\n"
-               f"def {printer.name}_call(*args):\n    try:\n        return {printer.name}_floats(*args)\n"
-               f"    except (ArithmeticError, ValueError):\n        return {printer.name}(*args)\n")
+    ns = printer.ns
+    if fast is None:
+        return src, _compile(src, name, ns)[printer.name]
+    # Python floats and the math module are ~5x quicker than NumPy scalars; where they raise
+    # (overflow, division by zero, a domain error) NumPy's answer (inf, nan) is the one to give.
+    # The NumPy variant is compiled when first needed (compiling a long function takes a while).
+    numpy_src = src
+    call = (f"def {printer.name}_call(*args):\n    try:\n        return {printer.name}_floats(*args)\n"
+            f"    except (ArithmeticError, ValueError):\n        return numpy_variant()(*args)\n")
+
+    def numpy_variant():
+        fn = ns.get(printer.name)
+        if fn is None:
+            fn = _compile(numpy_src, name, ns)[printer.name]
+        return fn
+    ns["numpy_variant"] = numpy_variant
+    _compile(f"{fast}\n\n{call}", name, ns)
+    src = (f"{src}\n\n# The same program on Python floats (math module); the NumPy code above runs "
+           f"where they raise.\n{fast}\n\n{call}")
+    return src, ns[printer.name + "_call"]
+
+
+def _compile(src, name, ns):
     _serial[0] += 1
     filename = f"<chainrule.jit {name} #{_serial[0]}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)   # readable tracebacks
-    ns = printer.ns
     exec(compile(src, filename, "exec"), ns)
-    return src, ns[printer.name + "_call" if fast is not None else printer.name]
+    return ns
