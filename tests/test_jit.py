@@ -43,8 +43,11 @@ def _transforms(c):
     out = {"grad": cr.grad(_scalar(c), argnums=argnums),
            "jacfwd": cr.jacfwd(c.fn, argnums=argnums),
            "jacrev": cr.jacrev(c.fn, argnums=argnums)}
+    out["jacobian"] = cr.jacobian(c.fn, argnums=argnums)
     if c.order >= 2:
         out["hessian"] = cr.hessian(_scalar(c), argnums=argnums)
+        if n == 1:
+            out["hvp"] = lambda x: cr.hvp(_scalar(c), x, np.cos(np.arange(np.size(x)) + 0.5).reshape(np.shape(x)))
     return out
 
 
