@@ -357,3 +357,16 @@ def test_python_float_variant_falls_back_to_numpy_where_math_raises():
             assert_same(got, want)
             assert all(type(v) is np.float64 for v in got)
     assert g.trace_count == 1
+
+
+def test_keyword_arguments_are_part_of_the_signature():
+    def f(x, scale=1.0, power=2):
+        return np.sum(np.sin(x) ** power) * scale
+
+    j = cr.jit(cr.grad(f))
+    x = np.linspace(0, 1, 4)
+    assert_same(j(x, scale=2.0), cr.grad(f)(x, scale=2.0))
+    assert_same(j(x, scale=3.0), cr.grad(f)(x, scale=3.0))
+    assert j.trace_count == 1
+    assert_same(j(x, scale=3.0, power=3), cr.grad(f)(x, scale=3.0, power=3))
+    assert j.trace_count == 2

@@ -103,7 +103,7 @@ class Jitted:
         self._fast = {}
         functools.update_wrapper(self, fun)
 
-    def _signature(self, args):
+    def _signature(self, args, kwargs):
         marked = list(args)
         statics = []
         for i in self.static_argnums:
@@ -111,7 +111,7 @@ class Jitted:
                 raise IndexError(f"static_argnums names argument {i}, but {len(args)} were given")
             marked[i] = _Static(i)
             statics.append(args[i])
-        leaves, tree = flatten(tuple(marked))
+        leaves, tree = flatten((tuple(marked), kwargs))
         sigs = []
         dyn = []
         for x in leaves:
@@ -132,9 +132,11 @@ class Jitted:
                             "static arguments are part of the cache key") from None
         return key, leaves, tree, dyn
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if active_levels():              # inside a transform (or another jit): run as part of it
-            return self.fun(*args)
+            return self.fun(*args, **kwargs)
+        if kwargs:
+            return self._call(args, kwargs)[0]
         # The common call: positional floats and arrays, no static arguments; keyed without flattening.
         key = []
         for a in args:
@@ -154,17 +156,17 @@ class Jitted:
                     out = path.fn(*args)
                     if out is not MISS:
                         return out if path.out_tree is None else unflatten(path.out_tree, out)
-            result, entry = self._call(args)
+            result, entry = self._call(args, {})
             if entry is not None:
                 self._fast[key] = entry
             return result
-        return self._call(args)[0]
+        return self._call(args, {})[0]
 
-    def _call(self, args):
+    def _call(self, args, kwargs):
         """``(result, cache entry)`` by the full signature (``None``: the call ran eagerly)."""
-        sig = self._signature(args)
+        sig = self._signature(args, kwargs)
         if sig is None:
-            return self.fun(*args), None
+            return self.fun(*args, **kwargs), None
         key, leaves, tree, dyn = sig
         entry = self._cache.get(key)
         if entry is None:
@@ -187,7 +189,7 @@ class Jitted:
                         "them) for arguments of one signature; it is called without jit for that signature "
                         "from now on. Make such values static (static_argnums) or use np.where.",
                         RuntimeWarning, stacklevel=3)
-                return self.fun(*args), entry
+                return self.fun(*args, **kwargs), entry
         path, result = self._trace(args, leaves, tree)
         entry.paths.append(path)
         return result, entry
@@ -223,10 +225,11 @@ class Jitted:
                     staged.append(t)
                 else:
                     staged.append(x)
-            call_args = list(unflatten(tree, staged))
+            call_args, call_kwargs = unflatten(tree, staged)
+            call_args = list(call_args)
             for i in self.static_argnums:
                 call_args[i] = args[i]
-            out = self.fun(*call_args)
+            out = self.fun(*call_args, **call_kwargs)
             out_leaves, out_tree = flatten(out)
             atoms, values = [], []
             for o in out_leaves:
@@ -244,20 +247,20 @@ class Jitted:
         return (Path(program, traced, source, fn, None if form else out_tree),
                 unflatten(out_tree, values))
 
-    def paths(self, *args):
+    def paths(self, *args, **kwargs):
         """The traced paths for the signature of ``args`` (tracing one if there is none)."""
-        sig = self._signature(args)
+        sig = self._signature(args, kwargs)
         if sig is None:
             raise TypeError("chainrule.jit: these arguments are traced values or object arrays; "
                             "jit runs such calls eagerly and has no program for them")
         key, leaves, tree, dyn = sig
         entry = self._cache.get(key)
         if entry is None or not entry.paths:
-            self._call(args)
+            self._call(args, kwargs)
             entry = self._cache[key]
         return list(entry.paths)
 
-    def source(self, *args):
+    def source(self, *args, **kwargs):
         """The generated Python source for the signature of ``args``: one line per operation, named as
         in a Wengert list (``v1 .. vn`` the inputs), with the NumPy call and the guards as comments.
 
@@ -270,7 +273,7 @@ class Jitted:
             del v3, v4
             return v5
         """
-        paths = self.paths(*args)
+        paths = self.paths(*args, **kwargs)
         if len(paths) == 1:
             return paths[0].source
         return "\n".join(f"# path {k + 1} of {len(paths)}\n{p.source}" for k, p in enumerate(paths))
