@@ -123,6 +123,26 @@ class _Printer:
         self.fn_names[id(fn)] = n
         return n
 
+    def index(self, index):
+        """``x[...]``'s subscript for a canonical index tuple (full trailing slices left out)."""
+        items = list(index)
+        while len(items) > 1 and items[-1] == slice(None):
+            items.pop()
+        parts = []
+        for k in items:
+            if isinstance(k, slice):
+                a = "" if k.start is None else repr(k.start)
+                b = "" if k.stop is None else repr(k.stop)
+                parts.append(f"{a}:{b}" + ("" if k.step is None else f":{k.step!r}"))
+            elif k is Ellipsis:
+                parts.append("...")
+            elif k is None or type(k) is int:
+                parts.append(repr(k))
+            else:
+                parts.append(self.value(k, "k"))
+        return ", ".join(parts) + ("," if len(parts) == 1 and not isinstance(items[0], (slice, int))
+                                   and items[0] is not Ellipsis else "")
+
     def line(self, e):
         if e.kind == GUARD_TRUTH:
             v = self.atom(e.ins[0])
@@ -139,6 +159,9 @@ class _Printer:
                 f"{e.name}, into {args[e.into]}'s array"
         if e.multiple:
             lhs = lhs + ("," if len(e.outs) == 1 else "")
+        if e.name == "getitem" and set(e.params) == {"index", "unique"} and len(args) == 1 \
+                and isinstance(e.params["index"], tuple):
+            return f"{lhs} = {args[0]}[{self.index(e.params['index'])}]", ""
         if e.fn in _INFIX and len(args) == 2 and not e.params:
             return f"{lhs} = {args[0]} {_INFIX[e.fn]} {args[1]}", e.name
         if e.fn in _PREFIX and len(args) == 1 and not e.params:
