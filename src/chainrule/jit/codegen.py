@@ -126,7 +126,7 @@ class _Printer:
     def index(self, index):
         """``x[...]``'s subscript for a canonical index tuple (full trailing slices left out)."""
         items = list(index)
-        while len(items) > 1 and items[-1] == slice(None):
+        while len(items) > 1 and isinstance(items[-1], slice) and items[-1] == slice(None):
             items.pop()
         parts = []
         for k in items:
