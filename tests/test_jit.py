@@ -370,3 +370,24 @@ def test_keyword_arguments_are_part_of_the_signature():
     assert j.trace_count == 1
     assert_same(j(x, scale=3.0, power=3), cr.grad(f)(x, scale=3.0, power=3))
     assert j.trace_count == 2
+
+
+def test_loop_and_checkpoint_are_staged_unrolled_with_the_eager_results():
+    from .heat import heat_step
+
+    def looped(x):
+        return np.sum(cr.loop(heat_step, x, 12, checkpoints=3) ** 2)
+
+    def checkpointed(x):
+        step = cr.checkpoint(heat_step)
+        for _ in range(4):
+            x = step(x)
+        return np.sum(x ** 2)
+
+    x = np.sin(np.linspace(0, 6, 12))
+    for fun in (looped, checkpointed):
+        for t in (cr.grad(fun), cr.hessian(fun)):
+            j = cr.jit(t)
+            for k in range(3):
+                assert_same(j(x + 0.1 * k), t(x + 0.1 * k))
+            assert j.trace_count == 1
