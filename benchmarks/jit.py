@@ -66,10 +66,6 @@ CASES = [  # (workload name in workloads.WORKLOADS, builder of (transform, args)
 ]
 
 
-def _flat(tree):
-    return [np.asarray(v, dtype=float) for v in cr.pytree.flatten(tree)[0]] if hasattr(cr, "pytree") else tree
-
-
 def _same(label, got, want):
     from chainrule.pytree import flatten
     g, w = flatten(got)[0], flatten(want)[0]

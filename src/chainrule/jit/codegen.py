@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from .ir import CALL, GUARD_TRUTH, GUARD_VALUE, Const, Var
+from .ir import GUARD_TRUTH, GUARD_VALUE, Const, Var
 from .passes import elementwise_ufunc
 
 __all__ = ["generate", "MISS"]

@@ -27,7 +27,7 @@ FFT) reject it.  ``np.array(..., dtype=float)`` of traced values cannot work
 
 import numpy as np
 
-from ..core import ASSEMBLE, UNSTACK, Primitive, Tracer, bind, concrete_value, plain_value, register_function
+from ..core import ASSEMBLE, UNSTACK, Primitive, Tracer, bind, concrete_value, register_function
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import rule, variadic
 

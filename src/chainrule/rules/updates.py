@@ -30,7 +30,7 @@ fix, ``np.zeros_like(x)``.
 
 import numpy as np
 
-from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, canonical_operand, concrete_value, mark_view, plain_value, \
+from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, canonical_operand, concrete_value, mark_view, \
     register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, dtype_of, ndim_of, shape_of, sum_to
