@@ -24,7 +24,7 @@ are differentiable, so is everything built on them, at any order.
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, call_plain, concrete_value, register_function
+from ..core import Primitive, Tracer, bind, call_plain, concrete_value, plain_value, register_function  # noqa: F401
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import linear, rule
