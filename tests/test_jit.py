@@ -391,3 +391,18 @@ def test_loop_and_checkpoint_are_staged_unrolled_with_the_eager_results():
             for k in range(3):
                 assert_same(j(x + 0.1 * k), t(x + 0.1 * k))
             assert j.trace_count == 1
+
+
+def test_numpy_functions_without_a_rule_are_staged_in_plain_functions():
+    def f(x, y):
+        m = np.block([[x[:, None], y[:, None]]])          # a list of staged values, no chainrule rule
+        return np.sum(np.tanh(m)) + np.linalg.cond(np.outer(x, y) + np.eye(x.size))
+
+    j = cr.jit(f)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x, y = rng.standard_normal(5), rng.standard_normal(5)
+        assert_same(j(x, y), f(x, y))
+    assert j.trace_count == 1
+    with pytest.raises(cr.NotDifferentiableError):         # under grad they still have no derivative
+        cr.jit(cr.grad(lambda x: np.linalg.cond(np.outer(x, x) + np.eye(3))))(np.ones(3))

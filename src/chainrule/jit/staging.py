@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core import EMPTY, Level, Tracer
 from ..errors import NotDifferentiableError
+from ..pytree import flatten, unflatten
 from .ir import CALL, GUARD_TRUTH, GUARD_VALUE, Const, Eqn, Var
 
 __all__ = ["StagingLevel", "StagingTracer"]
@@ -49,7 +50,7 @@ class StagingTracer(Tracer):
             if not _only_staged(inputs, kwargs):
                 raise
             fn = ufunc if method == "__call__" else getattr(ufunc, method)
-            return self._level.stage_call(fn, inputs, kwargs)
+            return self._level.stage_nested_call(fn, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         try:
@@ -57,7 +58,7 @@ class StagingTracer(Tracer):
         except NotDifferentiableError:
             if not _only_staged(args, kwargs):
                 raise
-            return self._level.stage_call(func, args, kwargs)
+            return self._level.stage_nested_call(func, args, kwargs)
 
     def __and__(self, other): return np.bitwise_and(self, other)
     def __rand__(self, other): return np.bitwise_and(other, self)
@@ -103,6 +104,10 @@ def _only_staged(args, kwargs):
         if isinstance(a, (list, tuple)):
             stack.extend(a)
     return True
+
+
+def _holds_tracer(a):
+    return isinstance(a, (list, tuple, dict)) and any(isinstance(x, Tracer) for x in flatten(a)[0])
 
 
 def _meta(v):
@@ -183,6 +188,21 @@ class StagingLevel(Level):
         elif name.endswith("<lambda>"):
             name = f"{fn.__module__}.{name}"
         return self._record(name, fn, vals, ins, params, None)
+
+    def stage_nested_call(self, fn, args, kwargs):
+        """Record ``fn(*args, **kwargs)`` where staged values may sit inside lists, tuples and dicts
+        (``np.concatenate([a, b])`` of a function without a rule): they become the call's operands."""
+        leaves, tree = flatten((tuple(args), dict(kwargs)))
+        if not any(type(x) is StagingTracer for x in leaves[len(args):]) and \
+                all(type(a) is StagingTracer or not _holds_tracer(a) for a in args):
+            return self.stage_call(fn, args, kwargs)            # staged values only at the top level
+
+        def call(*leaves):
+            a, k = unflatten(tree, leaves)
+            return fn(*a, **k)
+        call.__qualname__ = call.__name__ = getattr(fn, "__name__", "call") + "_of_leaves"   # not fn's signature
+        call.__module__ = getattr(fn, "__module__", None) or "numpy"
+        return self.stage_call(call, leaves, {})
 
     def guard_truth(self, t, outcome):
         self.eqns.append(Eqn(GUARD_TRUTH, "bool", bool, [t.var], {"expect": outcome}, []))
