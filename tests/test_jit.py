@@ -253,7 +253,7 @@ def test_source_of_the_seed_gradient_is_a_wengert_list_that_runs_standalone():
     g = cr.jit(cr.grad(seed, argnums=(0, 1)))
     src = g.source(2.0, 3.0)
     numpy_code = src.split("\n\n\n")[0]
-    lines = [ln.strip() for ln in numpy_code.splitlines()]
+    lines = [ln.strip() for ln in numpy_code.splitlines() if not ln.strip().startswith("#")]
     assert lines[:3] == ["def seed(v1, v2):", "v1 = np.float64(v1)", "v2 = np.float64(v2)"]
     assert "np.cos(v1)" in lines[3] and lines[-1].startswith("return (")
     assert len(lines) <= 8                                 # the seeds' multiplications by one are gone
@@ -406,3 +406,12 @@ def test_numpy_functions_without_a_rule_are_staged_in_plain_functions():
     assert j.trace_count == 1
     with pytest.raises(cr.NotDifferentiableError):         # under grad they still have no derivative
         cr.jit(cr.grad(lambda x: np.linalg.cond(np.outer(x, x) + np.eye(3))))(np.ones(3))
+
+
+def test_source_marks_the_forward_pass_and_the_backward_sweep_in_wengert_order():
+    src = cr.jit(cr.value_and_grad(seed, argnums=(0, 1))).source(2.0, 3.0).split("\n\n\n")[0]
+    lines = [ln.strip() for ln in src.splitlines()]
+    taped = lines.index("# -- recorded under reverse (forward pass, taped)")
+    after = lines.index("# -- no transform active: backward sweeps and results")
+    at = {k: i for i, ln in enumerate(lines) for k in ("v1 * v2", "np.sin(v1)", "np.cos(v1)") if k in ln}
+    assert taped < at["v1 * v2"] < at["np.sin(v1)"] < after < at["np.cos(v1)"]

@@ -234,7 +234,11 @@ class _Printer:
         params = ", ".join(self.var(v) for v in p.inputs)
         body = [f"    {self.var(v)} = np.float64({self.var(v)})" for v in p.inputs if v.type is float]
         dies = _deaths(p)
+        context = ()
         for k, e in enumerate(p.eqns):
+            if e.context != context and (k or e.context):
+                context = e.context
+                body.append(f"    # -- {_describe_context(context)}")
             code, comment = self.line(e)
             body.append(f"    {code}" + (f"    # {comment}" if comment else ""))
             if k in dies:                                   # free arrays at their last use
@@ -252,6 +256,13 @@ class _Printer:
         else:
             body.append(f"    return [{', '.join(outs)}]")
         return f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
+
+
+def _describe_context(context):
+    """A section comment: the transforms active when the next lines were recorded."""
+    if not context:
+        return "no transform active: backward sweeps and results"
+    return "recorded under " + " > ".join(context) + (" (forward pass, taped)" if context[-1] == "reverse" else "")
 
 
 def _deaths(program):

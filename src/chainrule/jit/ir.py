@@ -54,9 +54,9 @@ class Eqn:
     dies here and whose array the elementwise result is written into.
     """
 
-    __slots__ = ("kind", "name", "fn", "ins", "params", "outs", "multiple", "into")
+    __slots__ = ("kind", "name", "fn", "ins", "params", "outs", "multiple", "into", "context")
 
-    def __init__(self, kind, name, fn, ins, params, outs, multiple=False, into=None):
+    def __init__(self, kind, name, fn, ins, params, outs, multiple=False, into=None, context=()):
         self.kind = kind
         self.name = name
         self.fn = fn
@@ -65,9 +65,11 @@ class Eqn:
         self.outs = tuple(outs)
         self.multiple = multiple
         self.into = into            # buffer reuse: the input whose array the result is written into
+        self.context = context      # the transforms active when it was recorded ("reverse", "forward")
 
     def replace(self, **changes):
-        e = Eqn(self.kind, self.name, self.fn, self.ins, self.params, self.outs, self.multiple, self.into)
+        e = Eqn(self.kind, self.name, self.fn, self.ins, self.params, self.outs, self.multiple, self.into,
+                self.context)
         for k, v in changes.items():
             setattr(e, k, v)
         return e

@@ -233,10 +233,10 @@ def eliminate_common(program):
                 for old, new in zip(e.outs, prev.outs):
                     subst[old] = new
                 continue
-            e = Eqn(e.kind, e.name, e.fn, ins, e.params, e.outs, e.multiple)
+            e = e.replace(ins=ins)
             seen[key] = e
         else:
-            e = Eqn(e.kind, e.name, e.fn, ins, e.params, e.outs, e.multiple)
+            e = e.replace(ins=ins)
         eqns.append(e)
     outputs = [subst.get(a, a) if isinstance(a, Var) else a for a in program.outputs]
     return Program(program.inputs, eqns, outputs)

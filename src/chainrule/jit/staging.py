@@ -22,7 +22,7 @@ stale program:
 
 import numpy as np
 
-from ..core import EMPTY, Level, Tracer
+from ..core import EMPTY, Level, Tracer, active_levels
 from ..errors import NotDifferentiableError
 from ..pytree import flatten, unflatten
 from .ir import CALL, GUARD_TRUTH, GUARD_VALUE, Const, Eqn, Var
@@ -119,7 +119,7 @@ def _meta(v):
 class StagingLevel(Level):
     """Records the operations applied to its tracers into ``eqns``."""
 
-    __slots__ = ("eqns", "consts", "_const_ids", "_count")
+    __slots__ = ("eqns", "consts", "_const_ids", "_count", "_last_context")
 
     def __init__(self):
         Level.__init__(self)
@@ -127,6 +127,7 @@ class StagingLevel(Level):
         self.consts = []
         self._const_ids = {}
         self._count = 0
+        self._last_context = ((), ())
 
     def new_var(self, value):
         self._count += 1
@@ -149,16 +150,25 @@ class StagingLevel(Level):
         self._const_ids[key] = (c, x)                       # keeps x alive, so its id stays its own
         return c
 
+    def _context(self):
+        """The transforms active above this level, outermost first (``("reverse",)`` under grad)."""
+        names = tuple(type(lv).__name__.removesuffix("Level").lower() for lv in active_levels()
+                      if lv is not self)
+        if names != self._last_context[0]:
+            self._last_context = (names, names)
+        return self._last_context[1]
+
     def _record(self, name, fn, vals, ins, params, multiple):
         out = fn(*vals, **params) if params else fn(*vals)
+        context = self._context()
         if multiple is None:                                # a plain function: a tuple is several results
             multiple = type(out) is tuple or isinstance(out, tuple) and hasattr(out, "_fields")
         if multiple:
             outs = tuple(self.new_input(o) for o in out)
-            self.eqns.append(Eqn(CALL, name, fn, ins, params, [t.var for t in outs], True))
+            self.eqns.append(Eqn(CALL, name, fn, ins, params, [t.var for t in outs], True, context=context))
             return outs
         t = self.new_input(out)
-        self.eqns.append(Eqn(CALL, name, fn, ins, params, [t.var]))
+        self.eqns.append(Eqn(CALL, name, fn, ins, params, [t.var], context=context))
         return t
 
     def _operands(self, args):
@@ -205,11 +215,11 @@ class StagingLevel(Level):
         return self.stage_call(call, leaves, {})
 
     def guard_truth(self, t, outcome):
-        self.eqns.append(Eqn(GUARD_TRUTH, "bool", bool, [t.var], {"expect": outcome}, []))
+        self.eqns.append(Eqn(GUARD_TRUTH, "bool", bool, [t.var], {"expect": outcome}, [], context=self._context()))
 
     def guard_value(self, t):
         value = t.primal
         c = Const(value.copy() if type(value) is np.ndarray else value, len(self.consts))
         self.consts.append(c)
-        self.eqns.append(Eqn(GUARD_VALUE, "value", None, [t.var, c], EMPTY, []))
+        self.eqns.append(Eqn(GUARD_VALUE, "value", None, [t.var, c], EMPTY, [], context=self._context()))
         return value
