@@ -13,6 +13,7 @@ from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
 from .sparse.transforms import (SparseDecision, hessian_sparsity, jacobian_sparsity, sparse_hessian,
                                 sparse_jacobian, sparse_triplets)
+from .jit import Jitted, jit
 from .tools.advise import Advice, advise
 from .tools.sparsity import spy
 from .tools.explain import Explanation, explain
@@ -31,6 +32,8 @@ __all__ = [
     "choose_mode", "Decision", "clear_caches", "explain", "Explanation", "advise", "Advice",
     # memory and custom rules
     "checkpoint", "loop", "custom_jvp", "custom_vjp",
+    # staging
+    "jit", "Jitted",
     # errors and warnings
     "ChainruleError", "NotDifferentiableError", "TracerConversionError", "InPlaceError",
     "LeakedTracerError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError",

@@ -39,8 +39,8 @@ import numpy as np
 from ..errors import InPlaceError, LeakedTracerError, NotDifferentiableError, TracerConversionError
 from .primitive import EMPTY, FUNCTIONS, UFUNCS, primitive_of
 
-__all__ = ["Tracer", "bind", "canonical_operand", "plain_value", "array_operand", "promote", "mark_view",
-           "ASSEMBLE", "UNSTACK", "SETITEM"]
+__all__ = ["Tracer", "bind", "canonical_operand", "plain_value", "concrete_value", "call_plain",
+           "array_operand", "promote", "mark_view", "ASSEMBLE", "UNSTACK", "SETITEM"]
 
 # Registry keys of the frontends this module reaches through ``FUNCTIONS`` (the rules define them;
 # core never imports the rules).
@@ -75,12 +75,56 @@ def plain_value(x):
     A level that must know when values are read (the sparsity level: a pattern
     built on a value-dependent index holds at this point only) marks its
     tracers ``watched`` and is told of each read.
+
+    Under staging (:mod:`chainrule.jit`) the value is only the tracing call's: reading it makes the
+    staged program check, on every later call, that the value is the same (a guard), so nothing
+    decided from it can go stale.  Code that reads only a shape, dtype or identity uses
+    :func:`concrete_value`; a mask or weights computed from values use :func:`call_plain`.
     """
     while isinstance(x, Tracer):
+        if x._staged:
+            return x._read_value()
         if x.watched:
             x._level.note_read(x)
         x = x.primal
     return x
+
+
+def concrete_value(x):
+    """The plain value under any number of tracers, for its shape, dtype, type or identity only.
+
+    Under staging it is the value of the call being traced; numbers read from it would be those of
+    that call, so use :func:`plain_value` or :func:`call_plain` to compute with them.
+    """
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
+def call_plain(fn, *args, **params):
+    """``fn`` applied to the plain values of ``args``: masks, weights and checks that carry no
+    derivative (``np.where``'s condition, the weights of tied maxima).
+
+    Under staging (:mod:`chainrule.jit`) the call is recorded as one operation of the program, so it
+    is computed again from each call's values; its result is then a staged value.
+
+    >>> call_plain(np.greater, np.array([1.0, -1.0]), 0.0)
+    array([ True, False])
+    """
+    vals = []
+    stage = None
+    for a in args:
+        while isinstance(a, Tracer):
+            if a._staged:
+                stage = a
+                break
+            if a.watched:                                   # the sparsity level: a value-dependent result
+                a._level.note_read(a)
+            a = a.primal
+        vals.append(a)                                      # plain, or a staged tracer
+    if stage is not None:
+        return stage._level.stage_call(fn, vals, params)
+    return fn(*vals, **params)
 
 
 def array_operand(a):
@@ -223,6 +267,7 @@ class Tracer:
     __slots__ = ("_level", "primal", "_base", "_views", "_origin", "__weakref__")
     __array_priority__ = 1000
     watched = False             # True: plain_value() reports reads of the primal to the level
+    _staged = False             # True for chainrule.jit's staged values: their numbers are not known yet
 
     # -- array attributes, read from the primal ---------------------------------
     @property
@@ -417,7 +462,7 @@ class Tracer:
         # NumPy's x += y writes into an array, which every name of it sees; scalars are immutable,
         # so for them Python falls back to x = x + y.
         new = op(self, other)
-        if not isinstance(plain_value(self), np.ndarray):
+        if not isinstance(concrete_value(self), np.ndarray):
             return new
         if isinstance(new, Tracer) and new.shape != self.shape:
             raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't match "

@@ -12,6 +12,7 @@ from math import isfinite as _isfinite
 import numpy as np
 
 from ..core import Tracer as _TRACERS
+from ..core import call_plain
 
 __all__ = ["seeded", "seeded_all", "add_into", "into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
            "batch_to_back", "batch_to_front"]
@@ -128,6 +129,8 @@ def seeded(c, s):
         return np.where(s == 0, 0, c)
     if kind is np.float32 and not _isfinite(c) and s == 0:
         return np.float32(0)
+    if isinstance(c, _TRACERS) and c._staged:               # chainrule.jit: the check runs on every call
+        return call_plain(seeded, c, s)
     return c
 
 
@@ -143,7 +146,17 @@ def seeded_all(r, seeds):
     if (type(r) is np.float64 or type(r) is np.float32) and not _isfinite(r) \
             and all(s is None or s == 0 for s in seeds):
         return type(r)(0)
+    if isinstance(r, _TRACERS) and r._staged:               # chainrule.jit: the check runs on every call
+        return call_plain(_seeded_all_of, r, *[s for s in seeds if s is not None])
     return r
+
+
+def _seeded_all_of(r, *seeds):
+    return seeded_all(r, seeds)
+
+
+# For chainrule.jit's passes: the result is the first argument whenever one seed has no zero.
+seeded.passes_when_nonzero = _seeded_all_of.passes_when_nonzero = True
 
 
 def add_into(r, u):

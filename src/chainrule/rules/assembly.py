@@ -27,7 +27,7 @@ FFT) reject it.  ``np.array(..., dtype=float)`` of traced values cannot work
 
 import numpy as np
 
-from ..core import ASSEMBLE, UNSTACK, Primitive, Tracer, bind, plain_value, register_function
+from ..core import ASSEMBLE, UNSTACK, Primitive, Tracer, bind, concrete_value, register_function
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import rule, variadic
 
@@ -102,7 +102,7 @@ def unstack(x):
 
 def assemble(elems, shape):
     """One traced array of ``shape`` from its elements in C order (tracers and plain numbers)."""
-    plain = [plain_value(e) for e in elems]
+    plain = [concrete_value(e) for e in elems]          # for the dtype only
     try:
         dtype = np.array(plain).dtype
     except Exception:

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, canonical_operand, plain_value, register_function
+from ..core import Primitive, Tracer, bind, call_plain, canonical_operand, plain_value, register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import add_into, fit_adjoint, fit_tangent, into
 from ._declare import as_primitive, elementwise, nondifferentiable, rule
@@ -293,7 +293,7 @@ register_function(np.around, _round)
 # -- functions with constant (boolean, integer, rounded) results: computed on the plain values ------
 def _constant(fn):
     def frontend(*args, **kwargs):
-        return fn(*map(plain_value, args), **{k: plain_value(v) for k, v in kwargs.items()})
+        return call_plain(fn, *args, **{k: plain_value(v) for k, v in kwargs.items()})
     frontend.convention = "constant result: no derivative"
     return frontend
 
@@ -305,8 +305,8 @@ for _f in (np.isclose, np.allclose, np.array_equal, np.array_equiv, np.isposinf,
 
 def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     # the replaced entries are constants: derivative 0 there
-    p = np.asarray(plain_value(x))
-    return np.where(np.isfinite(p), x, np.nan_to_num(p, nan=nan, posinf=posinf, neginf=neginf))
+    replaced = call_plain(lambda p: np.nan_to_num(np.asarray(p), nan=nan, posinf=posinf, neginf=neginf), x)
+    return np.where(call_plain(np.isfinite, x), x, replaced)
 
 
 _nan_to_num.convention = "entries replaced (nan, inf) get derivative 0"
@@ -328,12 +328,17 @@ rule(where_p,
 
 
 def _where(condition, x=None, y=None):
-    c = plain_value(condition)                              # the condition selects; it carries no derivative
     if x is None and y is None:                         # np.where(c) is np.nonzero(c): indices, no derivative
-        return np.nonzero(c)
+        return np.nonzero(plain_value(condition))
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
-    return bind(where_p, (np.asarray(c, dtype=bool), canonical_operand(x), canonical_operand(y)))
+    # the condition selects; it carries no derivative (under chainrule.jit it is computed on every call)
+    c = call_plain(_as_mask, condition)
+    return bind(where_p, (c, canonical_operand(x), canonical_operand(y)))
+
+
+def _as_mask(c):
+    return np.asarray(c, dtype=bool)
 
 
 register_function(np.where, _where)

@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, mark_view, register_function
+from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, mark_view, plain_value, register_function
 from ..errors import TracerConversionError
 from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
 from ._declare import linear
@@ -35,6 +35,8 @@ def canonical_index(index, shape):
         index = (index,)
     items = []
     for k in index:
+        if isinstance(k, Tracer) and k._staged:           # chainrule.jit: the index decides shapes,
+            k = plain_value(k)                              # so the program checks it on every call
         if isinstance(k, Tracer):
             raise TracerConversionError(
                 "indexing with a traced value: indices must be integers, slices or masks that do not "

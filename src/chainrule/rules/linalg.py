@@ -43,7 +43,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..core import Primitive, Tracer, array_operand, bind, plain_value, primitive_of, register_function
+from ..core import Primitive, Tracer, array_operand, bind, concrete_value, plain_value, primitive_of, register_function
 from ..errors import NearlyDegenerateWarning, NotDifferentiableError
 from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
 from ._declare import rule, variadic
@@ -547,7 +547,7 @@ def _inv(a):
     out = bind(inv_p, (a,))
     norm1 = lambda m: np.max(np.sum(np.abs(m), axis=-2), axis=-1)      # noqa: E731
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        rcond = 1.0 / (norm1(plain_value(a)) * norm1(plain_value(out)))           # 1 / cond_1: no second factorisation
+        rcond = 1.0 / (norm1(concrete_value(a)) * norm1(concrete_value(out)))           # 1 / cond_1: no second factorisation
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.inv", np.nan_to_num(rcond, nan=0.0), "a nearly singular matrix")
     return out
 
@@ -582,7 +582,7 @@ rule(solve_p,
 def _solve(a, b):
     a, b = array_operand(a), array_operand(b)
     _check_square("numpy.linalg.solve", a)
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.solve", _inverse_condition(plain_value(a)),
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.solve", _inverse_condition(concrete_value(a)),
                         "a nearly singular matrix")
     if ndim_of(b) == 1:
         return bind(solve_p, (a, np.reshape(b, (-1, 1))))[..., 0]
@@ -666,7 +666,7 @@ def _det(a):
 def _slogdet(a):
     a = array_operand(a)
     _check_square("numpy.linalg.slogdet", a)
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.slogdet", _inverse_condition(plain_value(a)),
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.slogdet", _inverse_condition(concrete_value(a)),
                         "a nearly singular matrix")
     return _SlogdetResult(*bind(slogdet_p, (a,)))
 
@@ -716,7 +716,7 @@ def _cholesky(a, /, *, upper=False):
     a = array_operand(a)
     _check_square("numpy.linalg.cholesky", a)
     out = bind(cholesky_p, (_symmetric_from(a, lower=not upper),))
-    d = np.abs(np.diagonal(plain_value(out), axis1=-2, axis2=-1))
+    d = np.abs(np.diagonal(concrete_value(out), axis1=-2, axis2=-1))
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
                         "a nearly singular matrix")
     return _mT(out) if upper else out
@@ -769,7 +769,7 @@ def _eigh(a, UPLO="L"):
     _check_square("numpy.linalg.eigh", a)
     UPLO = _uplo(UPLO)
     w, v = bind(eigh_p, (_symmetric_from(a, lower=UPLO == "L"),), {"UPLO": UPLO})
-    _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigh", _relative_gap(plain_value(w)), "nearly repeated eigenvalues")
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigh", _relative_gap(concrete_value(w)), "nearly repeated eigenvalues")
     return _EighResult(w, v)
 
 
@@ -879,7 +879,7 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
             "numpy.linalg.svd", "full_matrices=True on a non-square matrix (the added singular vectors are "
             "not unique); pass full_matrices=False")
     out = bind(svd_p, (a,)) if compute_uv else bind(svdvals_p, (a,))
-    s = plain_value(out[1] if compute_uv else out)
+    s = concrete_value(out[1] if compute_uv else out)
     smax = np.where(s[..., 0] > 0, s[..., 0], 1.0)
     distance = np.minimum(s[..., -1] / smax, _relative_gap(s)) if compute_uv else s[..., -1] / smax
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.svd", distance, "nearly repeated or zero singular values")
@@ -926,7 +926,7 @@ def _qr(a, mode="reduced"):
             "numpy.linalg.qr", f"mode={mode!r} on a {m}x{n} matrix; differentiable: m >= n with mode "
             "'reduced' or 'r' (the extra columns of mode='complete' and the case m < n are not unique)")
     q, r = bind(qr_p, (a,))
-    d = np.abs(np.diagonal(plain_value(r), axis1=-2, axis2=-1))
+    d = np.abs(np.diagonal(concrete_value(r), axis1=-2, axis2=-1))
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.qr",
                         np.min(d, -1) / np.where(np.max(d, -1) > 0, np.max(d, -1), 1.0),
                         "a nearly rank-deficient matrix")
@@ -971,7 +971,7 @@ def _effective_rcond(a, rcond, rtol):
 
 
 def _pinv_checked(a, rcond, name):
-    s = np.linalg.svd(plain_value(a), compute_uv=False)
+    s = np.linalg.svd(concrete_value(a), compute_uv=False)
     smax = np.where(s[..., :1] > 0, s[..., :1], 1.0)
     kept = np.where(s > rcond * s[..., :1], s / smax, np.inf)
     _warn_if_degenerate(dtype_of(a), name, np.min(kept, axis=-1),

@@ -24,7 +24,7 @@ are differentiable, so is everything built on them, at any order.
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, plain_value, register_function
+from ..core import Primitive, Tracer, bind, call_plain, concrete_value, plain_value, register_function  # noqa: F401
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import linear, rule
@@ -64,7 +64,7 @@ def _unsupported(name, **given):
 
 def _real(name, a):
     """Reject a complex argument of a composition whose formula holds for real values only."""
-    if np.iscomplexobj(plain_value(a)):
+    if np.iscomplexobj(concrete_value(a)):
         raise NotDifferentiableError(f"numpy.{name}", "of a complex value: only real arguments are supported")
 
 
@@ -194,7 +194,11 @@ register_function((np.add, "reduce"), _reduce_method(_sum))
 # -- max and min -------------------------------------------------------------------------
 def _tie_weights(out, x, axis):
     """1/(number of tied extrema) at the extrema of each slice, 0 elsewhere (a constant array)."""
-    xp, op = np.asarray(plain_value(x)), np.asarray(plain_value(out))
+    return call_plain(_plain_tie_weights, out, x, axis=axis)
+
+
+def _plain_tie_weights(out, x, axis):
+    xp, op = np.asarray(x), np.asarray(out)
     kept = tuple(1 if i in axis else d for i, d in enumerate(xp.shape))
     mask = (xp == op.reshape(kept)).astype(xp.dtype)
     with np.errstate(invalid="ignore"):                     # a nan slice has no extremum: nan weights
@@ -459,7 +463,7 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
             w = np.reshape(w, tuple(-1 if i == axes[0] else 1 for i in range(ndim_of(a))))
         w = np.broadcast_to(w, np.broadcast_shapes(shape_of(w), shape_of(a)))
         scale = _sum(w, axes, keepdims=keepdims)
-        if np.any(np.asarray(plain_value(scale)) == 0):
+        if call_plain(lambda s: bool(np.any(np.asarray(s) == 0)), scale):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = _sum(a * w, axes, keepdims=keepdims) / scale
     if returned:
@@ -497,12 +501,12 @@ def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 def _nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     # nan entries are left out of the sum: their derivative is 0
-    return _sum(np.where(np.isnan(plain_value(a)), 0, a), axis, dtype, out, keepdims, initial, where)
+    return _sum(np.where(call_plain(np.isnan, a), 0, a), axis, dtype, out, keepdims, initial, where)
 
 
 def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     _no_out("nanmean", out)
-    present = ~np.isnan(plain_value(a))
+    present = call_plain(_present, a)
     mask = _mask_of(where)
     if mask is not None:
         count = np.sum(present, axis=axis, keepdims=keepdims, where=mask).astype(dtype_of(a))
@@ -519,7 +523,7 @@ def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where
     if correction is not None:
         ddof = correction
     axes = normalize_axis(axis, ndim_of(a))
-    present = ~np.isnan(plain_value(a))
+    present = call_plain(_present, a)
     count = np.sum(present, axis=axes, keepdims=True).astype(dtype_of(a))
     d = np.where(present, a - _sum(np.where(present, a, 0), axes, keepdims=True) / count, 0)
     n = count if keepdims else np.squeeze(count, axis=axes)
@@ -532,9 +536,13 @@ def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where
     return _root(_nanvar(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction), 2)
 
 
+def _present(a):
+    return ~np.isnan(a)
+
+
 def _nan_filled(a, fill):
-    p = plain_value(a)
-    return np.where(np.isnan(p), fill, a), np.isnan(p)
+    nan = call_plain(np.isnan, a)
+    return np.where(nan, fill, a), nan
 
 
 def _nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
@@ -571,7 +579,7 @@ def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     s = np.sort(lined, axis=-1)
     n = shape_of(lined)[-1]
     m = s[..., n // 2] if n % 2 else (s[..., n // 2 - 1] + s[..., n // 2]) / 2
-    nan = np.any(np.isnan(plain_value(lined)), axis=-1)            # NumPy's median of a slice with nan is nan
+    nan = call_plain(lambda p: np.any(np.isnan(p), axis=-1), lined)            # NumPy's median of a slice with nan is nan
     if np.any(nan):
         m = np.where(nan, np.nan, m)
     if keepdims:
@@ -605,7 +613,7 @@ def _vector_norm(x, axis, ord):
     if ord == -np.inf:
         return _min(np.abs(x), axis)
     if ord == 0:                                            # the number of nonzeros: piecewise constant
-        return np.sum(np.asarray(plain_value(x)) != 0, axis=axis).astype(dtype_of(x))
+        return call_plain(lambda p: np.sum(np.asarray(p) != 0, axis=axis).astype(dtype_of(p)), x)
     if ord == 1:
         return _sum(np.abs(x), axis)
     if isinstance(ord, str):

@@ -20,7 +20,7 @@ L(A, E) = expm([[A, E], [0, A]])[:n, n:], and its VJP is L(A^T, G): both are
 import numpy as np
 import scipy.linalg as sla
 
-from ..core import Primitive, Tracer, bind, plain_value
+from ..core import Primitive, Tracer, bind, concrete_value
 from ._broadcast import batch_to_back, batch_to_front, dtype_of, ndim_of, shape_of
 from ._declare import rule
 from .linalg import _inverse_condition, _warn_if_degenerate
@@ -102,7 +102,7 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
     if ndim_of(a) != 2 or shape_of(a)[0] != shape_of(a)[1]:
         raise ValueError("expected square matrix")
     params = {"lower": bool(lower), "trans": _TRANS[trans], "unit_diagonal": bool(unit_diagonal)}
-    tri = plain_value(a) * _mask(shape_of(a)[0], params["lower"], params["unit_diagonal"], np.float64)
+    tri = concrete_value(a) * _mask(shape_of(a)[0], params["lower"], params["unit_diagonal"], np.float64)
     if unit_diagonal:
         tri = tri + np.eye(shape_of(a)[0])
     _warn_if_degenerate(dtype_of(a), "scipy.linalg.solve_triangular", _inverse_condition(tri),

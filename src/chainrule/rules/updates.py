@@ -30,7 +30,7 @@ fix, ``np.zeros_like(x)``.
 
 import numpy as np
 
-from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, canonical_operand, mark_view, plain_value, \
+from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, canonical_operand, concrete_value, mark_view, \
     register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, dtype_of, ndim_of, shape_of, sum_to
@@ -131,7 +131,7 @@ register_function(SETITEM, index_update)
 
 
 def _shares_memory(out, x):
-    return np.may_share_memory(plain_value(out), plain_value(x))
+    return np.may_share_memory(concrete_value(out), concrete_value(x))
 
 
 def _viewing(fn, inverse):
@@ -302,7 +302,7 @@ def _flat_positions_write(arr, positions, values):
     """``arr.flat[positions] = values``, values repeated cyclically as NumPy's ``put`` does."""
     flat = +np.ravel(arr)                                       # a copy: not a view of arr
     vals = canonical_operand(values)
-    size = int(np.size(plain_value(vals)))
+    size = int(np.size(concrete_value(vals)))
     if ndim_of(vals) and size != len(positions):
         vals = np.take(np.ravel(vals), np.arange(len(positions)) % max(size, 1))
     elif ndim_of(vals):

@@ -388,7 +388,24 @@ def _cmd_explain(args):
                 fh.write(e.to_dot())
         except OSError as err:
             raise UsageError(f"cannot write the graph to --dot {args.dot}: {err.strerror or err}") from None
+    if getattr(args, "code", False):
+        print("\n" + _run_user(lambda: derivative_code(f, point, names), args.traceback), end="")
     return 0
+
+
+def derivative_code(f, point, names):
+    """The generated code (``chainrule.jit``) of the gradient of ``f`` at ``point`` (of its Jacobian
+    when ``f`` is not scalar), with a header naming the inputs."""
+    import numpy as np
+
+    from ..jit import jit
+    from ..transforms import grad, jacobian
+    argnums = tuple(range(len(point))) if len(point) > 1 else 0
+    scalar = np.ndim(f(*point)) == 0
+    t = grad(f, argnums=argnums) if scalar else jacobian(f, argnums=argnums)
+    inputs = ", ".join(f"v{k + 1} = {n}" for k, n in enumerate(names))
+    return (f"Generated code of the {'gradient' if scalar else 'Jacobian'} (chainrule.jit; {inputs}):\n\n"
+            + jit(t).source(*point))
 
 
 def _cmd_advise(args):
@@ -466,6 +483,8 @@ def _parser():
     e.add_argument("--mode", choices=("forward", "reverse", "both"), default="both",
                    help="which sweep(s) to print (default: both)")
     e.add_argument("--dot", metavar="FILE", help="also write the trace as a Graphviz graph (DOT) to FILE")
+    e.add_argument("--code", action="store_true",
+                   help="also print the derivative program as the Python code chainrule.jit generates")
     e.set_defaults(run=_cmd_explain)
 
     a = sub.add_parser("advise", help="measure both modes on your function and recommend one",

@@ -1,0 +1,269 @@
+"""Simplifications of a staged :class:`~.ir.Program`, each a function Program -> Program.
+
+* :func:`eliminate_common` -- common subexpressions: an equation that applies
+  the same function to the same atoms with the same parameters as an earlier
+  one reuses its result (and a guard already checked is not checked again);
+  every recorded function is pure, so this never changes a result.
+* :func:`simplify` -- algebraic identities that hold exactly, bit for bit:
+  ``x * 1``, ``1 * x``, ``x / 1`` and ``x - 0`` (when the result has ``x``'s
+  shape and dtype), a chain of transposes folded into one (none if it is the
+  identity), a reshape to the same shape, and the zero-seed check of a rule
+  whose seed is a constant with no zero (it can only return its argument).
+* :func:`eliminate_dead` -- dead code: equations none of whose results reach
+  an output or a guard are dropped.  Guards are always kept: a guard that
+  failed on a path the program no longer computes still means the traced
+  path was not the one this call would take.
+
+* :func:`reuse_buffers` -- an elementwise operation whose array input dies
+  there, and which the program itself made (no input, constant, or array a
+  live value may be a view of), writes its result into that array
+  (``out=``), so a forward sweep allocates about as much as the primal.
+
+The passes walk the equation list in order (forward for CSE, backward for
+DCE), never recursively.
+"""
+
+import operator
+
+import numpy as np
+
+from .ir import CALL, Const, Eqn, Program, Var
+
+__all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "reuse_buffers"]
+
+
+def optimise(program, reuse=True):
+    """The passes in the order they pay off: identities and CSE expose dead code, DCE removes it,
+    and buffers are reused last, on the final order of the equations."""
+    program = eliminate_dead(eliminate_common(simplify(program)))
+    return reuse_buffers(program) if reuse else program
+
+
+_MUL_IDENTITY = {operator.mul, np.multiply}
+_DIV_IDENTITY = {operator.truediv, np.true_divide}
+_SUB_IDENTITY = {operator.sub, np.subtract}
+
+
+def _const_all(a, value):
+    if not isinstance(a, Const):
+        return False
+    v = a.value
+    try:
+        return ((type(v) in _NUMERIC or isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "fiu")
+                and bool(np.all(v == value)) and (value != 0 or not np.any(np.signbit(v))))
+    except Exception:                                       # pragma: no cover - exotic constants
+        return False
+
+
+_NUMERIC = (float, int)
+
+
+def _const_nonzero(a):
+    if not isinstance(a, Const):
+        return False
+    v = a.value
+    try:
+        return (type(v) in _NUMERIC or isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "fiu") \
+            and bool(np.all(v != 0))
+    except Exception:                                       # pragma: no cover
+        return False
+
+
+def _same_meta(a, out):
+    return isinstance(a, Var) and a.shape == out.shape and a.dtype == out.dtype and a.dtype is not None
+
+
+def _identity_operand(e):
+    """The input ``e`` returns unchanged (bit for bit), or None."""
+    if e.kind != CALL or e.multiple or len(e.outs) != 1:
+        return None
+    out = e.outs[0]
+    ins = e.ins
+    fn = e.fn
+    if len(ins) == 2 and not e.params:
+        a, b = ins
+        if fn in _MUL_IDENTITY:
+            if _const_all(b, 1) and _same_meta(a, out):
+                return a
+            if _const_all(a, 1) and _same_meta(b, out):
+                return b
+        elif fn in _DIV_IDENTITY or fn in _SUB_IDENTITY:
+            if _const_all(b, 1 if fn in _DIV_IDENTITY else 0) and _same_meta(a, out):
+                return a
+    if getattr(fn, "passes_when_nonzero", False) and any(_const_nonzero(s) for s in ins[1:]) \
+            and isinstance(ins[0], Var):
+        return ins[0]
+    if e.name == "numpy.transpose" and tuple(e.params.get("axes", ())) == tuple(range(len(out.shape))) \
+            and isinstance(ins[0], Var):
+        return ins[0]
+    if e.name == "numpy.reshape" and _same_meta(ins[0], out):
+        return ins[0]
+    return None
+
+
+def simplify(program):
+    subst = {}
+    made_by = {}
+    eqns = []
+    for e in program.eqns:
+        if any(isinstance(a, Var) and a in subst for a in e.ins):
+            e = e.replace(ins=tuple(subst.get(a, a) if isinstance(a, Var) else a for a in e.ins))
+        if e.name == "numpy.transpose" and e.kind == CALL:
+            prev = made_by.get(e.ins[0])
+            if prev is not None and prev.name == "numpy.transpose":     # transpose of a transpose: one
+                first, second = prev.params["axes"], e.params["axes"]
+                e = e.replace(ins=prev.ins, params={"axes": tuple(first[i] for i in second)})
+        same = _identity_operand(e)
+        if same is not None:
+            subst[e.outs[0]] = same
+            continue
+        for o in e.outs:
+            made_by[o] = e
+        eqns.append(e)
+    outputs = [subst.get(a, a) if isinstance(a, Var) else a for a in program.outputs]
+    return Program(program.inputs, eqns, outputs)
+
+
+_ELEMENTWISE_OPERATORS = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+                          operator.truediv: np.true_divide, operator.pow: np.power,
+                          operator.neg: np.negative, operator.floordiv: np.floor_divide,
+                          operator.mod: np.remainder}
+
+
+def elementwise_ufunc(fn):
+    """The NumPy ufunc ``fn`` computes elementwise (``operator.add`` -> ``np.add``), or None."""
+    u = _ELEMENTWISE_OPERATORS.get(fn)
+    if u is not None:
+        return u
+    if isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1:
+        return fn
+    return None
+
+
+def reuse_buffers(program):
+    """Set ``Eqn.into`` where an elementwise result can be written into an input array that dies."""
+    eqns = program.eqns
+    # Buffers that may share memory: a non-elementwise operation's results may be views of (or be)
+    # its array inputs, so they join one class; a class is free once all its members are dead.
+    parent = {}
+
+    def find(v):
+        root = v
+        while parent.get(root, root) is not root:
+            root = parent[root]
+        while v is not root:
+            parent[v], v = root, parent.get(v, v)
+        return root
+
+    fresh = set()                       # made by an elementwise operation: a new array
+    for e in eqns:
+        if e.kind != CALL:
+            continue
+        if elementwise_ufunc(e.fn) is not None and not e.params:
+            fresh.update(e.outs)
+            continue
+        for o in e.outs:
+            for a in e.ins:
+                if isinstance(a, Var):
+                    parent[find(o)] = find(a)
+    last_use = {}
+    for k, e in enumerate(eqns):
+        for a in e.ins:
+            if isinstance(a, Var):
+                last_use[a] = k
+    forever = len(eqns)
+    for a in program.outputs:
+        if isinstance(a, Var):
+            last_use[a] = forever
+    for v in program.inputs:
+        last_use[v] = forever
+    class_end = {}
+    for v, k in last_use.items():
+        r = find(v)
+        if class_end.get(r, -1) < k:
+            class_end[r] = k
+    out = []
+    for k, e in enumerate(eqns):
+        if e.kind == CALL and not e.params and len(e.outs) == 1 and elementwise_ufunc(e.fn) is not None:
+            res = e.outs[0]
+            if res.shape and res.dtype is not None:
+                for i, a in enumerate(e.ins):
+                    if (isinstance(a, Var) and a in fresh and a.shape == res.shape and a.dtype == res.dtype
+                            and last_use.get(a) == k and class_end.get(find(a), forever) <= k):
+                        e = e.replace(into=i)
+                        break
+        out.append(e)
+    return Program(program.inputs, out, program.outputs)
+
+
+def _freeze(v):
+    """A hashable stand-in for a parameter value, or raise TypeError."""
+    if isinstance(v, (tuple, list)):
+        return (type(v),) + tuple(_freeze(x) for x in v)
+    if isinstance(v, dict):
+        return (dict,) + tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    if isinstance(v, np.ndarray):
+        return ("array", id(v))
+    hash(v)
+    return (type(v), v)
+
+
+def _atom_key(a):
+    if isinstance(a, Var):
+        return a
+    v = a.value
+    if type(v) in (float, int, bool):
+        return (type(v), v)
+    return ("const", id(v))
+
+
+def eliminate_common(program):
+    subst = {}
+    seen = {}
+    eqns = []
+    for e in program.eqns:
+        ins = tuple(subst.get(a, a) if isinstance(a, Var) else a for a in e.ins)
+        try:
+            key = (e.kind, id(e.fn), tuple(_atom_key(a) for a in ins), _freeze(e.params))
+        except TypeError:
+            key = None
+        if key is not None:
+            prev = seen.get(key)
+            if prev is not None:
+                for old, new in zip(e.outs, prev.outs):
+                    subst[old] = new
+                continue
+            e = e.replace(ins=ins)
+            seen[key] = e
+        else:
+            e = e.replace(ins=ins)
+        eqns.append(e)
+    outputs = [subst.get(a, a) if isinstance(a, Var) else a for a in program.outputs]
+    return Program(program.inputs, eqns, outputs)
+
+
+def eliminate_dead(program):
+    live = {a for a in program.outputs if isinstance(a, Var)}
+    kept = []
+    for e in reversed(program.eqns):
+        if e.kind == CALL and not any(o in live for o in e.outs):
+            continue
+        kept.append(e)
+        for a in e.ins:
+            if isinstance(a, Var):
+                live.add(a)
+    kept.reverse()
+    return Program(program.inputs, kept, program.outputs)
+
+
+def constants(program):
+    """The constants the program reads, in first-use order."""
+    seen = {}
+    for e in program.eqns:
+        for a in e.ins:
+            if isinstance(a, Const):
+                seen.setdefault(id(a), a)
+    for a in program.outputs:
+        if isinstance(a, Const):
+            seen.setdefault(id(a), a)
+    return list(seen.values())

@@ -1,0 +1,417 @@
+"""chainrule.jit: staged programs give the eager results, on first and later calls, and guards
+keep value-dependent paths correct.
+
+The oracle is eager chainrule itself (whose rules tests/test_rules.py checks against finite
+differences and the other mode); one test also checks the jitted gradient against central
+differences directly.
+"""
+
+import importlib.util
+import pathlib
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+from .cases import CASES, case_id
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def assert_same(got, want, rtol=1e-11, atol=1e-12):
+    from chainrule.pytree import flatten
+    g, gt = flatten(got)
+    w, wt = flatten(want)
+    assert gt == wt, (gt, wt)
+    for x, y in zip(g, w):
+        assert np.shape(x) == np.shape(y)
+        assert np.result_type(x) == np.result_type(y), (np.result_type(x), np.result_type(y))
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _scalar(c):
+    return lambda *a: np.sum(c.fn(*a))
+
+
+def _transforms(c):
+    n = len(c.shapes)
+    argnums = tuple(range(n))
+    out = {"grad": cr.grad(_scalar(c), argnums=argnums),
+           "jacfwd": cr.jacfwd(c.fn, argnums=argnums),
+           "jacrev": cr.jacrev(c.fn, argnums=argnums)}
+    out["jacobian"] = cr.jacobian(c.fn, argnums=argnums)
+    if c.order >= 2:
+        out["hessian"] = cr.hessian(_scalar(c), argnums=argnums)
+        if n == 1:
+            out["hvp"] = lambda x: cr.hvp(_scalar(c), x, np.cos(np.arange(np.size(x)) + 0.5).reshape(np.shape(x)))
+    return out
+
+
+FAST = CASES[::7]                                          # a representative subset by default
+
+
+def _check_case(c, dtype=np.float64):
+    rtol = 1e-11 if dtype == np.float64 else 1e-5
+    first, later = c.args(seed=3, dtype=dtype), c.args(seed=4, dtype=dtype)
+    for name, t in _transforms(c).items():
+        j = cr.jit(t)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want1, want2 = t(*first), t(*later)
+            got1, got2, got3 = j(*first), j(*later), j(*first)
+        assert_same(got1, want1, rtol=rtol, atol=rtol)
+        assert_same(got2, want2, rtol=rtol, atol=rtol)
+        assert_same(got3, want1, rtol=rtol, atol=rtol)
+        if j.trace_count > 1:        # only a value the program must check (a mask deciding a shape) retraces
+            guards = {e.kind for p in j.paths(*first) for e in p.program.eqns}
+            assert "value" in guards or "truth" in guards, (name, j.trace_count)
+
+
+@pytest.mark.parametrize("c", FAST, ids=case_id)
+def test_jit_of_derivatives_matches_eager(c):
+    _check_case(c)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("c", [c for c in CASES if c not in FAST], ids=case_id)
+def test_jit_of_derivatives_matches_eager_all_cases(c):
+    _check_case(c)
+
+
+@pytest.mark.parametrize("c", CASES[::11], ids=case_id)
+def test_jit_float32_in_float32_out(c):
+    _check_case(c, np.float32)
+
+
+# -- the seed example, sources and counts ----------------------------------------------------------
+
+def seed(x, y):
+    return x * y + np.sin(x)
+
+
+def test_seed_gradient_against_central_differences_and_forward_mode():
+    g = cr.jit(cr.grad(seed, argnums=(0, 1)))
+    for x, y in [(2.0, 3.0), (-0.7, 1.5), (0.3, -2.0)]:
+        gx, gy = g(x, y)
+        h = 1e-6
+        assert abs(gx - (seed(x + h, y) - seed(x - h, y)) / (2 * h)) < 1e-8
+        assert abs(gy - (seed(x, y + h) - seed(x, y - h)) / (2 * h)) < 1e-8
+        assert abs(gx - cr.jvp(seed, (x, y), (1.0, 0.0))[1]) < 1e-14
+        assert abs(gx - (y + np.cos(x))) < 1e-14 and gy == x
+    assert g.trace_count == 1
+
+
+def test_retrace_exactly_when_the_signature_changes():
+    f = cr.jit(lambda x, w: np.sum(np.tanh(x @ w)))
+    x, w = np.ones((2, 3)), np.full((3, 4), 0.1)
+    for _ in range(3):
+        f(x, w)
+    assert f.trace_count == 1
+    f(x + 1.0, w * 2.0)                                    # new values, same signature
+    assert f.trace_count == 1
+    f(np.ones((5, 3)), w)                                  # a new shape
+    assert f.trace_count == 2
+    f(x.astype(np.float32), w.astype(np.float32))          # new dtypes
+    assert f.trace_count == 3
+    f(x, w)                                                # the first signature is still cached
+    assert f.trace_count == 3
+    f((x, w)[0], w)
+    assert f.trace_count == 3
+
+
+def test_static_argnums_and_python_ints_are_part_of_the_signature():
+    def power_sum(x, n, axis):
+        return np.sum(np.sum(x ** n, axis=axis))
+
+    f = cr.jit(cr.grad(power_sum), static_argnums=(2,))
+    x = np.linspace(0.5, 1.5, 6).reshape(2, 3)
+    for n in (2, 3, 2):
+        assert_same(f(x, n, 0), cr.grad(power_sum)(x, n, 0))
+    assert f.trace_count == 2
+    assert_same(f(x, 2, None), cr.grad(power_sum)(x, 2, None))
+    assert f.trace_count == 3
+
+
+def test_an_if_on_a_traced_value_alternates_between_two_traced_paths():
+    def f(x):
+        if x > 0:
+            return np.sin(x) * x
+        return np.exp(x) - x ** 3
+
+    g = cr.jit(cr.grad(f))
+    for x in [1.0, -1.0, 2.0, -0.5, 0.25, -3.0]:
+        assert_same(g(x), cr.grad(f)(x))
+    assert g.trace_count == 2
+    assert "guard" in g.source(1.0) and "path 2 of 2" in g.source(1.0)
+
+
+def test_a_while_loop_with_a_value_dependent_trip_count():
+    def halve_until_small(x):
+        while np.sum(x * x) > 1.0:
+            x = x / 2.0
+        return np.sum(np.sin(x))
+
+    g = cr.jit(cr.grad(halve_until_small))
+    scales = [0.1, 3.0, 0.2, 10.0, 3.5, 40.0]
+    for scale in scales:
+        x = np.array([1.0, -2.0]) * scale
+        assert_same(g(x), cr.grad(halve_until_small)(x))
+    trips = {int(np.ceil(max(0.0, np.log(5 * s * s) / np.log(4)))) for s in scales}   # 0, 3, 5, 7
+    assert g.trace_count == len(trips) == 4
+
+
+def test_zero_seed_convention_is_rechecked_on_every_call():
+    f = lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0))   # noqa: E731
+    g = cr.jit(cr.grad(f))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        a, b = np.array([1.0, 4.0, 9.0]), np.array([0.0, 4.0, -1.0])
+        for x in (a, b, a, b):                             # traced at a (no zero), later a zero at 0
+            got = g(x)
+            assert np.all(np.isfinite(got))
+            assert_same(got, cr.grad(f)(x))
+        assert g(b)[0] == 0.0 and g(b)[2] == 0.0
+    assert g.trace_count == 1
+
+
+def test_too_many_paths_fall_back_to_eager_with_a_warning():
+    def f(x):
+        return np.sin(x) if float(x) > 0 else x             # float() of a traced value: a value guard
+
+    j = cr.jit(f, max_paths=3)
+    with pytest.warns(RuntimeWarning, match="called without jit"):
+        for x in np.linspace(-1, 1, 6):
+            assert j(x) == f(x)
+    assert j.trace_count == 3
+
+
+def test_value_and_grad_jacobian_hvp_and_pytrees():
+    spec = importlib.util.spec_from_file_location("train_classifier", ROOT / "examples" / "train_classifier.py")
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    rng = np.random.default_rng(0)
+    params = ex.init(8, rng)
+    x, y = ex.spirals(30, rng)
+    vg = cr.value_and_grad(ex.loss)
+    j = cr.jit(vg)
+    for k in range(3):
+        p = {key: v * (1 + 0.1 * k) for key, v in params.items()}
+        assert_same(j(p, x, y), vg(p, x, y))
+    assert j.trace_count == 1
+
+    rosen = lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)   # noqa: E731
+    for t in (cr.hessian(rosen), cr.jacobian(lambda x: np.cumsum(np.sin(x)) * x[0]),
+              lambda x, v: cr.hvp(rosen, x, v)):
+        j = cr.jit(t)
+        for k in range(3):
+            args = (np.linspace(-1, 1, 7) + k,) + ((np.ones(7) * k,) if t.__name__ == "<lambda>" else ())
+            try:
+                want = t(*args)
+            except TypeError:
+                args = args[:1]
+                want = t(*args)
+            assert_same(j(*args), want)
+
+
+def test_oscillator_example_jacobian():
+    spec = importlib.util.spec_from_file_location("osc", ROOT / "examples" / "oscillator_sensitivities.py")
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    sim = lambda p: ex.simulate(p, steps=20)               # noqa: E731
+    for mode in ("jacfwd", "jacrev"):
+        t = getattr(cr, mode)(sim)
+        j = cr.jit(t)
+        for p in (np.array([4.0, 0.3]), np.array([2.0, 0.1])):
+            assert_same(j(p), t(p))
+        assert j.trace_count == 1
+
+
+def test_jit_inside_a_transform_and_grad_of_a_jitted_function():
+    f = cr.jit(lambda x: np.sum(np.sin(x) * x))
+    x = np.linspace(0, 1, 5)
+    assert_same(cr.grad(f)(x), cr.grad(lambda x: np.sum(np.sin(x) * x))(x))
+    assert_same(cr.hessian(f)(x), cr.hessian(lambda x: np.sum(np.sin(x) * x))(x))
+    assert f.trace_count == 0                              # inside a transform it runs as it is
+    inner = cr.jit(cr.grad(lambda x: np.sum(x ** 3)))
+    outer = cr.jit(lambda x: np.sum(inner(x) * x))         # a jitted function called while tracing
+    assert_same(outer(x), np.sum(3 * x ** 3))
+
+
+def test_closure_constants_are_fixed_at_trace_time():
+    w = np.array([1.0, 2.0])
+    f = cr.jit(lambda x: np.sum(w * x))
+    assert f(np.ones(2)) == 3.0
+    w[0] = 100.0                                           # documented: copied when traced
+    assert f(np.ones(2)) == 3.0
+
+
+def test_source_of_the_seed_gradient_is_a_wengert_list_that_runs_standalone():
+    g = cr.jit(cr.grad(seed, argnums=(0, 1)))
+    src = g.source(2.0, 3.0)
+    numpy_code = src.split("\n\n\n")[0]
+    lines = [ln.strip() for ln in numpy_code.splitlines() if not ln.strip().startswith("#")]
+    assert lines[:3] == ["def seed(v1, v2):", "v1 = np.float64(v1)", "v2 = np.float64(v2)"]
+    assert "np.cos(v1)" in lines[3] and lines[-1].startswith("return (")
+    assert len(lines) <= 8                                 # the seeds' multiplications by one are gone
+    assert "def seed_floats(v1, v2):" in src and "math.cos(v1)" in src   # the Python-float variant
+    x_seed = cr.jit(cr.grad(lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0))))
+    assert "seeded" in x_seed.source(np.ones(3))            # the zero-seed convention, checked per call
+    # standalone: exec it with NumPy and the helpers it names, and compare with the gradient
+    path = g.paths(2.0, 3.0)[0]
+    ns = {k: v for k, v in path.fn.__globals__.items() if k != "seed"}
+    exec(src, ns)
+    assert_same(ns["seed"](0.5, -1.0), cr.grad(seed, argnums=(0, 1))(0.5, -1.0))
+
+
+def test_plain_function_source_names_the_numpy_calls():
+    src = cr.jit(seed).source(np.ones(3), np.ones(3))
+    assert src.splitlines() == ["def seed(v1, v2):", "    v3 = v1 * v2    # numpy.multiply",
+                                "    v4 = np.sin(v1)", "    v5 = np.add(v3, v4, out=v3)    # numpy.add, into v3's array",
+                                "    del v3, v4", "    return v5"]
+
+
+def test_common_subexpressions_and_dead_code_are_removed():
+    def f(x):
+        a = np.sin(x) * 2.0
+        b = np.sin(x) * 2.0                               # the same again
+        np.exp(x)                                           # unused
+        return a + b
+
+    j = cr.jit(f)
+    x = np.linspace(0, 1, 4)
+    assert_same(j(x), f(x))
+    p = j.paths(x)[0]
+    assert p.traced_program.count() == 6 and p.program.count() == 3
+
+
+def test_buffer_reuse_never_writes_into_inputs_constants_or_live_views():
+    w = np.linspace(1.0, 2.0, 50)
+
+    def f(x, y):
+        a = np.sin(x) * w                                  # w: a constant of the program
+        b = a[::-1]                                        # a view of a, alive after a's last use below
+        c = np.exp(a) + y                                  # a dies here (its class does not: b lives)
+        return np.sum(c * b * x) + np.sum(np.tanh(c) ** 2)
+
+    j = cr.jit(cr.grad(f, argnums=(0, 1)))
+    x, y = np.linspace(-1, 1, 50), np.linspace(0, 2, 50)
+    x0, y0, w0 = x.copy(), y.copy(), w.copy()
+    for k in range(3):
+        assert_same(j(x + k, y), cr.grad(f, argnums=(0, 1))(x + k, y))
+    assert np.array_equal(x, x0) and np.array_equal(y, y0) and np.array_equal(w, w0)
+    program = j.paths(x, y)[0].program
+    assert any(e.into is not None for e in program.eqns)
+    assert "out=" in j.source(x, y)
+
+
+def test_forward_sweep_peak_memory_approaches_the_primal():
+    import tracemalloc
+
+    from .heat import heat_step
+
+    def loss(x):
+        for _ in range(10):
+            x = heat_step(x)
+        return np.sum(x ** 2)
+
+    x = np.sin(np.linspace(0, 6, 20_000))
+    v = np.cos(np.linspace(0, 7, 20_000))
+    fwd = cr.jit(lambda x, v: cr.jvp(loss, (x,), (v,)))
+    assert_same(fwd(x, v), cr.jvp(loss, (x,), (v,)))
+
+    def peak(fn):
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        p = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        return p
+    assert peak(lambda: fwd(x, v)) < 2.0 * peak(lambda: loss(x))
+
+
+def test_explain_code_prints_the_generated_gradient_program():
+    import os
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "chainrule", "explain", "x*y + sin(x)", "--at", "x=2", "y=3",
+                        "--code"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Generated code of the gradient (chainrule.jit; v1 = x, v2 = y)" in r.stdout
+    code = r.stdout[r.stdout.index("def f(v1, v2):"):]
+    ns = {"np": np}
+    exec(code, ns)                                          # runs standalone: NumPy only
+    gx, gy = ns["f"](0.5, -1.0)
+    assert abs(gx - (-1.0 + np.cos(0.5))) < 1e-15 and gy == 0.5
+
+
+def test_python_float_variant_falls_back_to_numpy_where_math_raises():
+    f = lambda x, y: np.log(x) * y + x / y                 # noqa: E731
+    g = cr.jit(cr.grad(f, argnums=(0, 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for x, y in [(2.0, 3.0), (0.0, 1.0), (-1.0, 2.0), (2.0, 0.0), (1e300, 1e-300), (np.inf, 1.0)]:
+            got, want = g(x, y), cr.grad(f, argnums=(0, 1))(x, y)   # math.log(0), x / 0, overflow: NumPy's
+            assert_same(got, want)
+            assert all(type(v) is np.float64 for v in got)
+    assert g.trace_count == 1
+
+
+def test_keyword_arguments_are_part_of_the_signature():
+    def f(x, scale=1.0, power=2):
+        return np.sum(np.sin(x) ** power) * scale
+
+    j = cr.jit(cr.grad(f))
+    x = np.linspace(0, 1, 4)
+    assert_same(j(x, scale=2.0), cr.grad(f)(x, scale=2.0))
+    assert_same(j(x, scale=3.0), cr.grad(f)(x, scale=3.0))
+    assert j.trace_count == 1
+    assert_same(j(x, scale=3.0, power=3), cr.grad(f)(x, scale=3.0, power=3))
+    assert j.trace_count == 2
+
+
+def test_loop_and_checkpoint_are_staged_unrolled_with_the_eager_results():
+    from .heat import heat_step
+
+    def looped(x):
+        return np.sum(cr.loop(heat_step, x, 12, checkpoints=3) ** 2)
+
+    def checkpointed(x):
+        step = cr.checkpoint(heat_step)
+        for _ in range(4):
+            x = step(x)
+        return np.sum(x ** 2)
+
+    x = np.sin(np.linspace(0, 6, 12))
+    for fun in (looped, checkpointed):
+        for t in (cr.grad(fun), cr.hessian(fun)):
+            j = cr.jit(t)
+            for k in range(3):
+                assert_same(j(x + 0.1 * k), t(x + 0.1 * k))
+            assert j.trace_count == 1
+
+
+def test_numpy_functions_without_a_rule_are_staged_in_plain_functions():
+    def f(x, y):
+        m = np.block([[x[:, None], y[:, None]]])          # a list of staged values, no chainrule rule
+        return np.sum(np.tanh(m)) + np.linalg.cond(np.outer(x, y) + np.eye(x.size))
+
+    j = cr.jit(f)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x, y = rng.standard_normal(5), rng.standard_normal(5)
+        assert_same(j(x, y), f(x, y))
+    assert j.trace_count == 1
+    with pytest.raises(cr.NotDifferentiableError):         # under grad they still have no derivative
+        cr.jit(cr.grad(lambda x: np.linalg.cond(np.outer(x, x) + np.eye(3))))(np.ones(3))
+
+
+def test_source_marks_the_forward_pass_and_the_backward_sweep_in_wengert_order():
+    src = cr.jit(cr.value_and_grad(seed, argnums=(0, 1))).source(2.0, 3.0).split("\n\n\n")[0]
+    lines = [ln.strip() for ln in src.splitlines()]
+    taped = lines.index("# -- recorded under reverse (forward pass, taped)")
+    after = lines.index("# -- no transform active: backward sweeps and results")
+    at = {k: i for i, ln in enumerate(lines) for k in ("v1 * v2", "np.sin(v1)", "np.cos(v1)") if k in ln}
+    assert taped < at["v1 * v2"] < at["np.sin(v1)"] < after < at["np.cos(v1)"]
