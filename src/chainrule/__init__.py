@@ -8,7 +8,7 @@
 """
 
 from . import rules as _rules  # noqa: F401  (registers the derivative rules)
-from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError,
+from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError, LevelOrderError,
                      NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
 from .tools.advise import Advice, advise
@@ -27,6 +27,6 @@ __all__ = [
     "checkpoint", "loop", "custom_jvp", "custom_vjp",
     # errors and warnings
     "ChainruleError", "NotDifferentiableError", "TracerConversionError", "InPlaceError",
-    "LeakedTracerError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError",
+    "LeakedTracerError", "LevelOrderError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError",
     "ShapeMismatchError", "ArgnumsError", "NearlyDegenerateWarning",
 ]

@@ -21,16 +21,31 @@ Levels have identity: a tracer compares its level with ``is``.  Depths come
 from one counter that only grows, so a level created while another is active
 is always deeper than it.  A popped level is marked inactive; using one of its
 tracers afterwards raises :class:`LeakedTracerError`.
+
+The stack of active levels belongs to the thread (more exactly, the
+:mod:`contextvars` context) that pushed them, so transforms run in several
+threads at once never see each other's levels.  It is an immutable tuple in a
+context variable: a task that a transform hands to an executor with
+``contextvars.copy_context().run`` starts inside the levels active where it
+was submitted, and its own pushes and pops stay its own.  Levels are pushed
+and popped once per transform call, never per operation, so this costs the
+hot path nothing.  Depths still come from one process-wide counter (taking
+the next value is atomic), so the depths of levels of different threads never
+collide either.
 """
 
+import contextvars
 import itertools
 
+from ..errors import LevelOrderError
 from .primitive import EMPTY
 
 __all__ = ["Level", "active_levels"]
 
 _depths = itertools.count(1)
-_stack = []
+_stack = contextvars.ContextVar("chainrule_levels", default=())     # this context's active levels
+_get = _stack.get
+_set = _stack.set
 
 
 class Level:
@@ -51,18 +66,40 @@ class Level:
         return self.process(prim, (x,), EMPTY)
 
     def __enter__(self):
-        self.nested = bool(_stack)
+        stack = _get()
+        self.nested = bool(stack)
         self.active = True
-        _stack.append(self)
+        _set(stack + (self,))
         return self
 
     def __exit__(self, *exc):
         self.active = False
-        popped = _stack.pop()
-        assert popped is self, "levels must be popped in the order they were pushed"
-        return False
+        stack = _get()
+        if stack and stack[-1] is self:
+            _set(stack[:-1])
+            return False
+        raise _out_of_order(self, stack)
+
+
+def _out_of_order(level, stack):
+    """The error for exiting ``level`` when it is not the innermost active level of this context."""
+    if level in stack:                      # levels pushed after it were never popped: drop them too
+        k = stack.index(level)
+        for lv in stack[k:]:
+            lv.active = False
+        _set(stack[:k])
+        where = (f"{len(stack) - k - 1} level(s) entered after it are still active; they are "
+                 "deactivated now")
+    else:
+        where = ("it is not active in this thread or context (it was entered in another thread, "
+                 "or exited twice)")
+    return LevelOrderError(
+        f"a {type(level).__name__} (depth {level.depth}) was exited out of order: {where}. "
+        "Each transform must exit its level in the thread that entered it, innermost first; "
+        "call transforms from inside the function being transformed, not from a generator or "
+        "thread that outlives it.")
 
 
 def active_levels():
-    """The active levels, outermost first (a copy)."""
-    return list(_stack)
+    """The active levels of this thread (context), outermost first."""
+    return list(_get())

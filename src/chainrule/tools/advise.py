@@ -9,6 +9,7 @@ The report puts the measured recommendation beside the choice of
 """
 
 import statistics
+import threading
 import time
 import tracemalloc
 from dataclasses import asdict, dataclass
@@ -19,7 +20,7 @@ from ..pytree import flatten
 from ..transforms import choose_mode, jacfwd, jacrev
 from ..transforms.mode import format_bytes
 
-__all__ = ["advise", "Advice", "Measurement"]
+__all__ = ["advise", "Advice", "Measurement", "peak_bytes"]
 
 _CLOSE = 0.10       # measured times closer than this count as a tie
 
@@ -66,18 +67,29 @@ class Advice:
         return "\n".join(lines) + "\n"
 
 
-def _peak(fn):
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return max(tracemalloc.get_traced_memory()[1] - base, 0)
-    finally:
+_TRACEMALLOC = threading.Lock()     # tracemalloc is one per process: one measurement at a time
+
+
+def peak_bytes(fn):
+    """Peak bytes allocated while ``fn()`` runs, under ``tracemalloc``.
+
+    ``tracemalloc`` counts the whole process, so measurements are serialized
+    (two threads advising at once wait for each other instead of resetting
+    each other's peak); allocations of other threads during ``fn`` still count.
+    """
+    with _TRACEMALLOC:
+        started = not tracemalloc.is_tracing()
         if started:
-            tracemalloc.stop()
+            tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            fn()
+            return max(tracemalloc.get_traced_memory()[1] - base, 0)
+        finally:
+            if started:
+                tracemalloc.stop()
+
 
 
 def advise(f, *args, argnums=0, repeat=5, memory_budget=None):
@@ -105,7 +117,7 @@ def advise(f, *args, argnums=0, repeat=5, memory_budget=None):
             t0 = time.perf_counter()
             fn(*args)
             samples[mode].append(time.perf_counter() - t0)
-    peaks = {mode: _peak(lambda: fn(*args)) for mode, fn in runs.items()}
+    peaks = {mode: peak_bytes(lambda: fn(*args)) for mode, fn in runs.items()}
     measured = {mode: Measurement(mode, statistics.median(s), tuple(s), peaks[mode]) for mode, s in samples.items()}
     fwd, rev = measured["forward"], measured["reverse"]
     decision = choose_mode(f, *args, argnums=argnums, memory_budget=memory_budget)
