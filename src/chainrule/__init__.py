@@ -8,6 +8,7 @@
 """
 
 from . import rules as _rules  # noqa: F401  (registers the derivative rules)
+from ._version import __version__
 from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError, LevelOrderError,
                      NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
@@ -15,8 +16,6 @@ from .tools.advise import Advice, advise
 from .tools.explain import Explanation, explain
 from .transforms import (Decision, checkpoint, choose_mode, custom_jvp, custom_vjp, grad, hessian, hvp,
                          jacfwd, jacobian, jacrev, jvp, loop, value_and_grad, vjp)
-
-__version__ = "0.1.0"
 
 __all__ = [
     # derivatives

@@ -829,7 +829,8 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 
 register_function(np.linalg.svd, _svd)
-register_function(np.linalg.svdvals, lambda x: _svd(x, compute_uv=False))
+if hasattr(np.linalg, "svdvals"):                               # NumPy >= 2.0
+    register_function(np.linalg.svdvals, lambda x: _svd(x, compute_uv=False))
 
 # -- qr (reduced, m >= n) ------------------------------------------------------------------------------
 qr_p = Primitive("numpy.linalg.qr", lambda x: tuple(np.linalg.qr(x)))

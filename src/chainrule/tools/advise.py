@@ -8,11 +8,15 @@ The report puts the measured recommendation beside the choice of
 ``jacobian(mode="auto")`` and says when they disagree.
 """
 
+from __future__ import annotations
+
 import statistics
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +96,8 @@ def peak_bytes(fn):
 
 
 
-def advise(f, *args, argnums=0, repeat=5, memory_budget=None):
+def advise(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, repeat: int = 5,
+           memory_budget: int | str | None = None) -> Advice:
     """Measure the full Jacobian of ``f`` at ``args`` in both modes and recommend one.
 
     Runs ``jacfwd`` and ``jacrev`` ``repeat`` times each (interleaved, after

@@ -12,9 +12,13 @@ JSON-serialisable, ``to_dot()`` is a Graphviz graph, ``str()`` is the table.
 Values with more than a few entries are shown by shape and dtype only.
 """
 
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -199,7 +203,8 @@ def _basis(like, index=0):
     return e
 
 
-def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memory_budget=None):
+def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | None = None, tangents: Any = None,
+            adjoint: Any = None, memory_budget: int | str | None = None) -> Explanation:
     """The evaluation trace of ``f(*args)`` with both sweeps and the cost of each mode.
 
     ``args`` are floats or float arrays, one per input.  ``mode`` ("both",

@@ -27,8 +27,11 @@ respect to as arguments.  A traced value it reads from a closure would be
 recorded as an ordinary computation, so that case is an error that says so.
 """
 
+from __future__ import annotations
+
 import functools
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -210,7 +213,7 @@ def call_checkpointed(fun, args, what=None):
     return list(bind(checkpoint_p, tuple(args), {"call": CallRecord(fun, args)}))
 
 
-def checkpoint(fun):
+def checkpoint(fun: Callable) -> Callable:
     """Make reverse mode keep only the inputs of ``fun`` and recompute the rest when needed.
 
     ``checkpoint(fun)`` (or ``@checkpoint``) returns a function with the same

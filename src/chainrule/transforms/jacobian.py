@@ -10,9 +10,13 @@ mode spends on top of the chosen mode is the probe of the other mode (and the
 recording, when forward wins).
 """
 
+from __future__ import annotations
+
 import functools
 import math
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +24,7 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _sizes, _split, _zeros, jacfwd, jacrev
-from .mode import decide, directions_per_sweep, fit_sweep, guess_bytes_per_direction, parse_bytes, tape_stats
+from .mode import Decision, decide, directions_per_sweep, fit_sweep, guess_bytes_per_direction, parse_bytes, tape_stats
 
 __all__ = ["jacobian", "choose_mode", "PROBE_DIRECTIONS"]
 
@@ -158,7 +162,8 @@ class _Probe:
         return _assemble_reverse(flat, outs, pieces)
 
 
-def choose_mode(fun, *args, argnums=0, memory_budget=None):
+def choose_mode(fun: Callable, *args: Any, argnums: int | Sequence[int] = 0,
+                memory_budget: int | str | None = None) -> Decision:
     """The :class:`~chainrule.transforms.mode.Decision` that ``jacobian(fun, mode="auto")`` follows at ``args``.
 
     Evaluates ``fun`` once on a tape and times a forward and a backward sweep
@@ -175,7 +180,8 @@ def choose_mode(fun, *args, argnums=0, memory_budget=None):
     return _Probe(flat, parse_bytes(memory_budget)).decision
 
 
-def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False):
+def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto",
+             memory_budget: int | str | None = None, has_aux: bool = False) -> Callable:
     """The Jacobian of ``fun``, by the cheaper of forward and reverse mode.
 
     ``mode="forward"`` is :func:`jacfwd` and ``mode="reverse"`` is
