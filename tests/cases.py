@@ -22,6 +22,7 @@ class Case:
     batching: bool = True
     eps: float = None            # finite-difference step and tolerance, when the defaults cannot resolve
     atol: float = None
+    skip: str = None             # why the case cannot run with the installed NumPy (None: it runs)
 
     def args(self, seed=0, dtype=np.float64):
         rng = np.random.default_rng(seed)
@@ -34,6 +35,12 @@ class Case:
 
 
 CASES = []
+NUMPY2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
+def numpy2(what):
+    """The skip reason of a case whose plain-NumPy reference needs ``what``, new in NumPy 2.0."""
+    return None if NUMPY2 else f"{what} is new in NumPy 2.0; the plain-NumPy reference cannot run here"
 
 
 def case(name, fn, *shapes, covers, **kw):

@@ -39,6 +39,8 @@ METHODS = {
 
 @pytest.mark.parametrize("name", METHODS)
 def test_array_method(name):
+    if name == "mT" and not hasattr(np.ndarray, "mT"):
+        pytest.skip("ndarray.mT is new in NumPy 2.0: the plain-NumPy reference cannot run here")
     f = METHODS[name]
     kw = {"eps": 1e-3, "atol": 1e-4} if "float32" in name else {}     # float32 rounding limits finite differences
     check_grads(f, (X,), order=1, **kw)

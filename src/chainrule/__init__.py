@@ -8,7 +8,8 @@
 """
 
 from . import rules as _rules  # noqa: F401  (registers the derivative rules)
-from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError,
+from ._version import __version__
+from .errors import (ArgnumsError, ChainruleError, InPlaceError, InputDtypeError, LeakedTracerError, LevelOrderError,
                      NearlyDegenerateWarning, NonScalarOutputError, NotDifferentiableError,
                      OutputDtypeError, ShapeMismatchError, TracerConversionError)
 from .sparse.transforms import (SparseDecision, hessian_sparsity, jacobian_sparsity, sparse_hessian,
@@ -19,8 +20,6 @@ from .tools.sparsity import spy
 from .tools.explain import Explanation, explain
 from .transforms import (Decision, checkpoint, choose_mode, clear_caches, custom_jvp, custom_vjp, grad, hessian,
                          hvp, jacfwd, jacobian, jacrev, jvp, loop, value_and_grad, vjp)
-
-__version__ = "0.1.0"
 
 __all__ = [
     # derivatives
@@ -36,6 +35,6 @@ __all__ = [
     "jit", "Jitted",
     # errors and warnings
     "ChainruleError", "NotDifferentiableError", "TracerConversionError", "InPlaceError",
-    "LeakedTracerError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError",
+    "LeakedTracerError", "LevelOrderError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError",
     "ShapeMismatchError", "ArgnumsError", "NearlyDegenerateWarning",
 ]

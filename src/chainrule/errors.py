@@ -38,6 +38,14 @@ class LeakedTracerError(ChainruleError, RuntimeError):
     """A traced value was used after the transform that made it had returned."""
 
 
+class LevelOrderError(ChainruleError, RuntimeError):
+    """A transform's level was exited while it was not the innermost one active in its thread.
+
+    An internal invariant, checked always (not by ``assert``, which ``python -O`` removes); seeing
+    it means a transform was exited from another thread or out of nesting order.
+    """
+
+
 class InputDtypeError(ChainruleError, TypeError):
     """An input to differentiate is an integer, boolean or other non-float value."""
 

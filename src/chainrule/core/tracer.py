@@ -521,7 +521,7 @@ class Tracer:
     def var(self, *a, **k): return np.var(self, *a, **k)
     def cumsum(self, *a, **k): return np.cumsum(self, *a, **k)
     def cumprod(self, *a, **k): return np.cumprod(self, *a, **k)
-    def clip(self, *a, **k): return np.clip(self, *a, **k)
+    def clip(self, min=None, max=None, **k): return np.clip(self, min, max, **k)   # NumPy 1.x: no min=/max=
     def dot(self, other): return np.dot(self, other)
     def ravel(self, order="C"): return np.ravel(self, order=order)
     def flatten(self, order="C"): return np.ravel(self, order=order)

@@ -10,6 +10,11 @@ every guard set fails it traces a new path, and past ``max_paths`` paths it
 calls the function eagerly (with one warning): never a stale result.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import functools
 import gc
 import warnings
@@ -295,7 +300,7 @@ def _name(fun):
     return getattr(fun, "__name__", None) or type(fun).__name__
 
 
-def jit(fun=None, *, static_argnums=(), max_paths=MAX_PATHS):
+def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (), max_paths: int = MAX_PATHS) -> Any:
     """Compile ``fun`` by tracing: the first call per signature records every NumPy operation
     (derivative rules included, for ``jit(grad(f))``) into a flat program, simplifies it and generates
     Python calling NumPy; later calls with the same signature run only that code.

@@ -39,7 +39,7 @@ import os
 import string
 import sys
 import warnings
-from collections import Counter
+from collections import Counter, namedtuple
 
 import numpy as np
 
@@ -48,6 +48,14 @@ from ..errors import NearlyDegenerateWarning, NotDifferentiableError
 from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
 from ._declare import rule, variadic
 from .indexing import gather
+
+
+def _result_type(example, name, fields):
+    """The type NumPy returns its results in: a named tuple (NumPy >= 2.0), or the same one made here
+    (NumPy 1.x returns plain tuples), so that ``.logabsdet``, ``.eigenvectors``... work on both."""
+    kind = type(example)
+    return kind if hasattr(kind, "_fields") else namedtuple(name, fields)
+
 
 matmul_p = primitive_of(np.matmul)
 
@@ -579,13 +587,17 @@ rule(solve_p,
      (_solve_vjp_a, _solve_vjp_b), needs=(("out", "x"), ("x",)))
 
 
+# NumPy 1.x reads a b of one dimension less than a as a stack of vectors; NumPy 2 only a 1-D b.
+_VECTOR_STACKS = np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+
 def _solve(a, b):
     a, b = array_operand(a), array_operand(b)
     _check_square("numpy.linalg.solve", a)
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.solve", _inverse_condition(concrete_value(a)),
                         "a nearly singular matrix")
-    if ndim_of(b) == 1:
-        return bind(solve_p, (a, np.reshape(b, (-1, 1))))[..., 0]
+    if ndim_of(b) == 1 or (_VECTOR_STACKS and ndim_of(b) == ndim_of(a) - 1):
+        return bind(solve_p, (a, np.expand_dims(b, -1)))[..., 0]
     return bind(solve_p, (a, b))
 
 
@@ -654,7 +666,7 @@ def _slogdet_jvp(t, out, x):
 rule(slogdet_p, (_slogdet_jvp,), (lambda g, out, x: g[1][..., None, None] * _mT(np.linalg.inv(x)),),
      needs=(("x",),), multiple_results=True, convention="sign(det) is piecewise constant: derivative 0")
 
-_SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+_SlogdetResult = _result_type(np.linalg.slogdet(np.eye(1)), "SlogdetResult", "sign logabsdet")
 
 
 def _det(a):
@@ -754,7 +766,7 @@ def _eigh_vjp(g, out, x, **params):
 rule(eigh_p, (_eigh_jvp,), (_eigh_vjp,), needs=(("out",),), multiple_results=True,
      convention="reads one triangle (UPLO), the other gets derivative 0; eigenvalues assumed distinct "
                 "(NearlyDegenerateWarning when nearly repeated)")
-_EighResult = type(np.linalg.eigh(np.eye(1)))
+_EighResult = _result_type(np.linalg.eigh(np.eye(1)), "EighResult", "eigenvalues eigenvectors")
 
 
 def _uplo(UPLO):
@@ -866,7 +878,7 @@ def _svdvals_vjp(g, out, x):
 
 rule(svdvals_p, (_svdvals_jvp,), (_svdvals_vjp,), needs=(("x",),),
      convention="singular values assumed distinct and non-zero; NearlyDegenerateWarning otherwise")
-_SVDResult = type(np.linalg.svd(np.eye(1)))
+_SVDResult = _result_type(np.linalg.svd(np.eye(1)), "SVDResult", "U S Vh")
 
 
 def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
@@ -887,7 +899,8 @@ def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 
 register_function(np.linalg.svd, _svd)
-register_function(np.linalg.svdvals, lambda x: _svd(x, compute_uv=False))
+if hasattr(np.linalg, "svdvals"):                               # NumPy >= 2.0
+    register_function(np.linalg.svdvals, lambda x: _svd(x, compute_uv=False))
 
 # -- qr (reduced, m >= n) ------------------------------------------------------------------------------
 qr_p = Primitive("numpy.linalg.qr", lambda x: tuple(np.linalg.qr(x)))
@@ -915,7 +928,7 @@ def _qr_vjp(g, out, x):
 
 rule(qr_p, (_qr_jvp,), (_qr_vjp,), needs=(("out",),), multiple_results=True,
      convention="full column rank assumed; NearlyDegenerateWarning otherwise")
-_QRResult = type(np.linalg.qr(np.eye(1)))
+_QRResult = _result_type(np.linalg.qr(np.eye(1)), "QRResult", "Q R")
 
 
 def _qr(a, mode="reduced"):

@@ -30,6 +30,8 @@ from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import linear, rule
 from .elementwise import real_only
 
+_AxisError = np.exceptions.AxisError if hasattr(np, "exceptions") else np.AxisError   # NumPy < 1.25: np.AxisError
+
 
 def normalize_axis(axis, ndim):
     """``None`` -> all axes; an int or a sequence -> a sorted tuple of non-negative axes."""
@@ -41,7 +43,7 @@ def normalize_axis(axis, ndim):
     for a in axis:
         a = int(a)
         if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(a, ndim)
+            raise _AxisError(a, ndim)
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError("duplicate value in 'axis'")                # as NumPy says
@@ -630,8 +632,8 @@ def _matrix_norm(x, row, col, ord):
         sums = _sum(np.abs(x), row)
         return (_max if ord > 0 else _min)(sums, col - 1 if col > row else col)
     if ord in (2, -2, "nuc"):
-        # through np.linalg.svdvals (declared with the linear algebra): nuc -> U V^T, 2 -> u1 v1^T
-        s = np.linalg.svdvals(np.moveaxis(x, (row, col), (-2, -1)))
+        # through np.linalg.svd's singular values (declared with the linear algebra): nuc -> U V^T, 2 -> u1 v1^T
+        s = np.linalg.svd(np.moveaxis(x, (row, col), (-2, -1)), compute_uv=False)
         return _sum(s, -1) if ord == "nuc" else (_max if ord == 2 else _min)(s, -1)
     raise ValueError(f"Invalid norm order {ord!r} for matrices")
 

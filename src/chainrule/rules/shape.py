@@ -700,7 +700,8 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
 
 
 def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    return np.argsort(plain_value(a), axis=axis, kind=kind, order=order, stable=stable)
+    extra = {} if stable is None else {"stable": stable}             # NumPy < 2.0 has no stable=
+    return np.argsort(plain_value(a), axis=axis, kind=kind, order=order, **extra)
 
 
 def _argpartition(a, kth, axis=-1, kind="introselect", order=None):

@@ -23,8 +23,12 @@ SciPy is needed here only to build the returned matrices; ``import chainrule``
 works without it.
 """
 
+from __future__ import annotations
+
 import functools
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -318,7 +322,8 @@ def _choose(flat, plan, mode):
     return decision, values[chosen]
 
 
-def sparse_jacobian(fun, argnums=0, mode="auto", sparsity=None, memory_budget=None):
+def sparse_jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto", sparsity: Any = None,
+                    memory_budget: int | str | None = None) -> Callable:
     """The Jacobian of ``fun`` as a ``scipy.sparse`` CSR matrix, with as few sweeps as its pattern allows.
 
     Rows are the output elements (leaves in order, each flattened in C order),
@@ -414,7 +419,8 @@ def _symmetric(indptr, indices, n):
     return np.concatenate([[0], np.cumsum(np.bincount(r, minlength=n))]).astype(np.int64), keys - r * n
 
 
-def sparse_hessian(fun, argnums=0, sparsity=None, memory_budget=None):
+def sparse_hessian(fun: Callable, argnums: int | Sequence[int] = 0, sparsity: Any = None,
+                   memory_budget: int | str | None = None) -> Callable:
     """The Hessian of scalar ``fun`` as a symmetric ``scipy.sparse`` CSR matrix, by star colouring.
 
     The pattern is the (symmetrised) pattern of the gradient, detected at the
@@ -475,7 +481,7 @@ def sparse_hessian(fun, argnums=0, sparsity=None, memory_budget=None):
     return hess_fun
 
 
-def jacobian_sparsity(fun, *args, argnums=0):
+def jacobian_sparsity(fun: Callable, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
     """The structural pattern of the Jacobian of ``fun`` at ``args``: a boolean ``scipy.sparse`` CSR matrix.
 
     ``m x n`` over the flattened outputs and differentiated inputs (as
@@ -497,7 +503,7 @@ def jacobian_sparsity(fun, *args, argnums=0):
     return p
 
 
-def hessian_sparsity(fun, *args, argnums=0):
+def hessian_sparsity(fun: Callable, *args: Any, argnums: int | Sequence[int] = 0) -> Any:
     """The structural pattern of the Hessian of scalar ``fun`` at ``args``: symmetric, boolean CSR, ``n x n``.
 
     >>> import numpy as np
@@ -512,7 +518,7 @@ def hessian_sparsity(fun, *args, argnums=0):
     return p
 
 
-def sparse_triplets(matrix, lower=False):
+def sparse_triplets(matrix: Any, lower: bool = False) -> tuple:
     """``(rows, cols, values)`` of a sparse matrix's stored entries, in the order of its CSR data.
 
     What optimisers that take coordinates want (cyipopt's ``jacobianstructure``

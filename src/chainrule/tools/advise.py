@@ -8,10 +8,15 @@ The report puts the measured recommendation beside the choice of
 ``jacobian(mode="auto")`` and says when they disagree.
 """
 
+from __future__ import annotations
+
 import statistics
+import threading
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +25,7 @@ from ..transforms import choose_mode, jacfwd, jacrev
 from ..transforms.mode import format_bytes
 from ..transforms.progress import Progress
 
-__all__ = ["advise", "Advice", "Measurement"]
+__all__ = ["advise", "Advice", "Measurement", "peak_bytes"]
 
 _CLOSE = 0.10       # measured times closer than this count as a tie
 
@@ -67,21 +72,33 @@ class Advice:
         return "\n".join(lines) + "\n"
 
 
-def _peak(fn):
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return max(tracemalloc.get_traced_memory()[1] - base, 0)
-    finally:
+_TRACEMALLOC = threading.Lock()     # tracemalloc is one per process: one measurement at a time
+
+
+def peak_bytes(fn):
+    """Peak bytes allocated while ``fn()`` runs, under ``tracemalloc``.
+
+    ``tracemalloc`` counts the whole process, so measurements are serialized
+    (two threads advising at once wait for each other instead of resetting
+    each other's peak); allocations of other threads during ``fn`` still count.
+    """
+    with _TRACEMALLOC:
+        started = not tracemalloc.is_tracing()
         if started:
-            tracemalloc.stop()
+            tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            fn()
+            return max(tracemalloc.get_traced_memory()[1] - base, 0)
+        finally:
+            if started:
+                tracemalloc.stop()
 
 
-def advise(f, *args, argnums=0, repeat=5, memory_budget=None, progress=None):
+
+def advise(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, repeat: int = 5,
+           memory_budget: int | str | None = None, progress: bool | None = None) -> Advice:
     """Measure the full Jacobian of ``f`` at ``args`` in both modes and recommend one.
 
     Runs ``jacfwd`` and ``jacrev`` ``repeat`` times each (interleaved, after
@@ -115,7 +132,7 @@ def advise(f, *args, argnums=0, repeat=5, memory_budget=None, progress=None):
                 bar.update(2 + 2 * r + k + 1)
         peaks = {}
         for mode, fn in runs.items():
-            peaks[mode] = _peak(lambda: fn(*args))
+            peaks[mode] = peak_bytes(lambda: fn(*args))
             bar.update(2 + 2 * int(repeat) + len(peaks))
     measured = {mode: Measurement(mode, statistics.median(s), tuple(s), peaks[mode]) for mode, s in samples.items()}
     fwd, rev = measured["forward"], measured["reverse"]

@@ -26,6 +26,7 @@ import traceback
 
 import numpy as np
 
+from .._version import __version__
 from ..errors import ChainruleError
 
 __all__ = ["main", "compile_expression", "parse_assignments", "ExpressionError", "FUNCTIONS", "MAX_LENGTH"]
@@ -456,6 +457,8 @@ def _parser():
                "  chainrule demo --out modes.png\n"
                "Exit codes: 0 success, 2 usage error or rejected expression, 1 error in your function.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"chainrule {__version__}",
+                   help="print the version of chainrule and exit")
     sub = p.add_subparsers(dest="command", metavar="{explain,advise,sparse,demo}")
     target_help = ("an expression in quotes, or file.py:function, or package.module:function. "
                    "An expression may use " + EXPRESSION_HELP.replace("%", "%%") + "; nothing else runs. A file or module "

@@ -11,11 +11,11 @@ grid, with the peak memory of each under ``tracemalloc`` and the mode
 import statistics
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
 from ..transforms import choose_mode, jacfwd, jacrev
+from .advise import peak_bytes
 
 __all__ = ["tanh_layers", "measure_grid", "render_grid", "plot_grid", "run_demo", "GRID", "QUICK_GRID"]
 
@@ -49,15 +49,6 @@ def _median_time(fn, budget_s):
     return statistics.median(samples)
 
 
-def _peak(fn):
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def measure_grid(ns=GRID, ms=GRID, hidden=HIDDEN, budget_s=0.05, progress=None):
     """Time forward and reverse Jacobians over the grid; one dict per (n, m).
 
@@ -86,7 +77,7 @@ def measure_grid(ns=GRID, ms=GRID, hidden=HIDDEN, budget_s=0.05, progress=None):
         auto = choose_mode(f, x).mode
         faster = "forward" if t_f <= t_r else "reverse"
         rows.append({"n": n, "m": m, "forward_s": t_f, "reverse_s": t_r,
-                     "forward_peak": _peak(lambda: fwd(x)), "reverse_peak": _peak(lambda: rev(x)),
+                     "forward_peak": peak_bytes(lambda: fwd(x)), "reverse_peak": peak_bytes(lambda: rev(x)),
                      "auto": auto, "faster": faster, "ratio": max(t_f, t_r) / min(t_f, t_r)})
     if progress:
         progress(len(cells), len(cells), None, None)

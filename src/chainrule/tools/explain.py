@@ -18,11 +18,15 @@ them alone are folded into expressions that keep their names
 Building and printing are linear in the number of operations.
 """
 
+from __future__ import annotations
+
 import gc
 import inspect
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -233,8 +237,9 @@ def _first_basis(values):
     return [_basis(v, 0 if i == first else 1) for i, v in enumerate(values)]
 
 
-def explain(f, *args, mode="both", names=None, tangents=None, adjoint=None, memory_budget=None, argnums=None,
-            max_rows=MAX_ROWS):
+def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | None = None, tangents: Any = None,
+            adjoint: Any = None, memory_budget: int | str | None = None, argnums: int | Sequence[int] | None = None,
+            max_rows: int | None = MAX_ROWS) -> Explanation:
     """The evaluation trace of ``f(*args)`` with both sweeps and the cost of each mode.
 
     ``args`` are floats or float arrays, one per input.  ``argnums`` (default:

@@ -7,6 +7,11 @@ colour), with the decision in the title.  matplotlib (the ``plot`` extra) is
 imported only here.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from ..sparse.transforms import sparse_jacobian
@@ -14,7 +19,8 @@ from ..sparse.transforms import sparse_jacobian
 __all__ = ["spy"]
 
 
-def spy(fun, *args, argnums=0, mode="auto", ax=None, markersize=None):
+def spy(fun: Callable, *args: Any, argnums: int | Sequence[int] = 0, mode: str = "auto", ax: Any = None,
+        markersize: float | None = None) -> Any:
     """Draw the sparsity pattern of ``fun``'s Jacobian at ``args``, coloured by sweep; returns the Axes.
 
     >>> import numpy as np, matplotlib

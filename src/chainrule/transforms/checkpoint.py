@@ -27,7 +27,11 @@ respect to as arguments.  A traced value it reads from a closure would be
 recorded as an ordinary computation, so that case is an error that says so.
 """
 
+from __future__ import annotations
+
 import functools
+import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -101,7 +105,9 @@ class CallRecord:
     the depth of the outermost level among the arguments (tracers of deeper
     levels must not come out of ``fun`` through a closure).  ``cache`` holds
     the adjoints of all arguments between the per-argument VJP calls of the
-    engine, which asks for them one argument at a time.
+    engine, which asks for them one argument at a time.  It is kept per
+    thread: one pullback may be swept by several threads at once, and each
+    sweep asks for its own adjoints from its own thread.
     """
 
     __slots__ = ("fun", "depth", "cache", "extra")
@@ -110,19 +116,20 @@ class CallRecord:
         self.fun = fun
         lv = levels_below(args)
         self.depth = lv[0].depth if lv else float("inf")
-        self.cache = None
+        self.cache = {}                     # thread id -> (g, vals, adjoints not yet handed out)
         self.extra = extra
 
     def adjoint(self, j, g, vals, pull):
         """The adjoint of argument ``j``; ``pull(g, vals)`` computes all of them at once."""
-        c = self.cache
+        me = threading.get_ident()
+        c = self.cache.get(me)
         if c is None or c[0] is not g or c[1] is not vals or c[2][j] is None:
-            c = self.cache = (g, vals, list(pull(g, vals)))
+            c = self.cache[me] = (g, vals, list(pull(g, vals)))
         adjoints = c[2]
         a = adjoints[j]
         adjoints[j] = None
         if all(x is None for x in adjoints):
-            self.cache = None
+            del self.cache[me]
         return a
 
 
@@ -206,7 +213,7 @@ def call_checkpointed(fun, args, what=None):
     return list(bind(checkpoint_p, tuple(args), {"call": CallRecord(fun, args)}))
 
 
-def checkpoint(fun):
+def checkpoint(fun: Callable) -> Callable:
     """Make reverse mode keep only the inputs of ``fun`` and recompute the rest when needed.
 
     ``checkpoint(fun)`` (or ``@checkpoint``) returns a function with the same

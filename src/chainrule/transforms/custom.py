@@ -23,7 +23,10 @@ when ``jacfwd`` or ``jacrev`` push several directions at once, the rule is
 called once per direction.
 """
 
+from __future__ import annotations
+
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -204,12 +207,12 @@ class custom_jvp:
     (3.0, 2.0)
     """
 
-    def __init__(self, fun):
+    def __init__(self, fun: Callable) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.jvp_rule = None
 
-    def defjvp(self, jvp_rule):
+    def defjvp(self, jvp_rule: Callable) -> Callable:
         """Set the rule ``jvp_rule(primals, tangents) -> (primal_out, tangent_out)``; returns it."""
         self.jvp_rule = jvp_rule
         return jvp_rule
@@ -302,13 +305,13 @@ class custom_vjp:
     1.0
     """
 
-    def __init__(self, fun):
+    def __init__(self, fun: Callable) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.fwd = None
         self.bwd = None
 
-    def defvjp(self, fwd, bwd):
+    def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         """Set ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, g) -> tuple of adjoints``."""
         self.fwd = fwd
         self.bwd = bwd

@@ -9,7 +9,11 @@ output space; ``hessian`` is ``jacfwd(jacrev(f))``; ``hvp`` is
 ``jvp(grad(f))``.  Names, arguments and output layouts follow JAX.
 """
 
+from __future__ import annotations
+
 import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +83,7 @@ def _bind_kwargs(fun, kwargs):
     return functools.partial(fun, **kwargs) if kwargs else fun
 
 
-def jvp(fun, primals, tangents, has_aux=False):
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False) -> tuple:
     """Forward mode: the value of ``fun(*primals)`` and its derivative in direction ``tangents``.
 
     ``primals`` and ``tangents`` are tuples with one entry per argument of
@@ -106,7 +110,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     return result + (strip(flat.aux),) if has_aux else result
 
 
-def vjp(fun, *primals, has_aux=False):
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Reverse mode: the value of ``fun(*primals)`` and a function pulling adjoints back.
 
     Returns ``(out, vjp_fn)`` (and ``aux`` with ``has_aux``).  ``vjp_fn(ct)``
@@ -138,7 +142,7 @@ def vjp(fun, *primals, has_aux=False):
     return result + (strip(flat.aux),) if has_aux else result
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """Like :func:`grad`, but the new function returns ``(value, gradient)``.
 
     With ``has_aux`` it returns ``((value, aux), gradient)``, as JAX does.
@@ -175,7 +179,7 @@ def _value_and_grad(fun, args, kwargs, argnums, has_aux):
     return flat.outputs(outs), grads, (strip(flat.aux) if has_aux else None)
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar function, by reverse mode.
 
     ``argnums`` (an int or a tuple of ints) says which positional arguments to
@@ -224,7 +228,8 @@ def _sizes(leaves):
     return [int(np.prod(shape_of(x), dtype=np.int64)) for x in leaves]
 
 
-def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           chunk_size: int | None = None) -> Callable:
     """The Jacobian by forward mode: one batched sweep over the n input directions.
 
     For ``fun: R^n -> R^m`` the Jacobian of output leaf ``o`` with respect to
@@ -267,7 +272,8 @@ def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
     return jac_fun
 
 
-def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           chunk_size: int | None = None) -> Callable:
     """The Jacobian by reverse mode: one recorded sweep, then batched pullbacks over the m outputs.
 
     Same layout as :func:`jacfwd`.  The m basis adjoints travel together as
@@ -307,7 +313,7 @@ def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
     return jac_fun
 
 
-def hessian(fun, argnums=0, has_aux=False):
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The Hessian of a scalar function: ``jacfwd(jacrev(fun))``, forward over reverse.
 
     For an input of shape s the Hessian has shape ``s + s``.
@@ -321,7 +327,7 @@ def hessian(fun, argnums=0, has_aux=False):
     return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
 
 
-def hvp(fun, x, v):
+def hvp(fun: Callable, x: Any, v: Any) -> Any:
     """The Hessian of scalar ``fun`` at ``x`` times ``v``, without forming the Hessian.
 
     ``fun`` takes one argument (a pytree); ``v`` has the structure of ``x``.

@@ -25,11 +25,15 @@ argnums, and the shapes and dtypes of the arguments, and shared by every
 ``jacobian`` object and by ``choose_mode``; ``clear_caches()`` empties it.
 """
 
+from __future__ import annotations
+
 import functools
 import math
 import time
 import types
 import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +41,7 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacfwd, jacrev
-from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, decide, decide_without_timing,
+from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
 
@@ -425,7 +429,7 @@ def _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress=Non
     return first.decision, first
 
 
-def clear_caches():
+def clear_caches() -> None:
     """Forget every decision ``jacobian(mode="auto")`` and ``choose_mode`` have taken in this process.
 
     >>> clear_caches()
@@ -433,7 +437,8 @@ def clear_caches():
     DECISIONS.clear()
 
 
-def choose_mode(fun, *args, argnums=0, memory_budget=None, sparse=False):
+def choose_mode(fun: Callable, *args: Any, argnums: int | Sequence[int] = 0,
+                memory_budget: int | str | None = None, sparse: bool = False) -> Decision:
     """The :class:`~chainrule.transforms.mode.Decision` that ``jacobian(fun, mode="auto")`` follows at ``args``.
 
     With ``sparse=True``, the :class:`~chainrule.sparse.transforms.SparseDecision` of
@@ -460,7 +465,9 @@ def choose_mode(fun, *args, argnums=0, memory_budget=None, sparse=False):
     return _first_call(fun, args, {}, argnums, False, memory_budget)[0]
 
 
-def jacobian(fun, argnums=0, mode="auto", memory_budget=None, has_aux=False, progress=None):
+def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto",
+             memory_budget: int | str | None = None, has_aux: bool = False,
+             progress: bool | None = None) -> Callable:
     """The Jacobian of ``fun``, by the cheaper of forward and reverse mode.
 
     ``mode="forward"`` is :func:`jacfwd` and ``mode="reverse"`` is

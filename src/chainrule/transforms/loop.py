@@ -27,8 +27,12 @@ follows it.
 Under forward mode, or with no transform, ``loop`` is a plain Python loop.
 """
 
+from __future__ import annotations
+
 import inspect
+from collections.abc import Callable
 from math import comb
+from typing import Any
 
 import numpy as np
 
@@ -246,7 +250,8 @@ def _snapshots(checkpoints, leaves, steps):
     raise ValueError(f"checkpoints must be None, 'all' or a positive integer, got {checkpoints!r}")
 
 
-def loop(step, state, steps, checkpoints=None, progress=None):
+def loop(step: Callable, state: Any, steps: int, checkpoints: int | str | None = None,
+         progress: bool | None = None) -> Any:
     """Run ``state = step(state)`` (or ``step(state, i)``) ``steps`` times, with memory-bounded reverse mode.
 
     ``state`` is a pytree of floating-point arrays and scalars; ``step``

@@ -58,16 +58,19 @@ SHAPE_RATIO = 32                # one mode has this many times the other's direc
 CACHE_SIZE = 256                # decisions the process keeps (least recently used first out)
 
 
-_MEMINFO = [0.0, 0]                 # (time read, bytes): /proc/meminfo is read at most once a second
+_MEMINFO = (float("-inf"), 0)       # (time read, bytes): /proc/meminfo is read at most once a second
 
 
 def available_memory():
     """Bytes of memory the operating system reports as available (``MemAvailable`` of /proc/meminfo)."""
+    global _MEMINFO
+    read_at, nbytes = _MEMINFO          # one tuple, replaced whole: threads never see half an update
     now = time.monotonic()
-    if now - _MEMINFO[0] < 1.0:
-        return _MEMINFO[1]
-    _MEMINFO[:] = [now, _read_meminfo()]
-    return _MEMINFO[1]
+    if now - read_at < 1.0:
+        return nbytes
+    nbytes = _read_meminfo()
+    _MEMINFO = (now, nbytes)
+    return nbytes
 
 
 def _read_meminfo():
