@@ -186,3 +186,30 @@ def test_a_matrix_from_a_closure_is_refused():
     for f in (lambda x: x * M, lambda x: M * x, lambda x: np.sum(np.multiply(x, M))):
         with pytest.raises(cr.InputDtypeError, match="np.matrix"):
             cr.jacfwd(f)(np.ones((2, 2)))
+
+
+def test_sparsity_of_built_and_written_arrays():
+    """The pattern of np.array([...]) and of writes into np.zeros_like buffers is the true one."""
+    pytest.importorskip("scipy.sparse")
+
+    def stencil(y):
+        d = np.zeros_like(y)
+        d[1:-1] = y[:-2] - 2 * y[1:-1] + y[2:] + y[1:-1] ** 2
+        d[0] = y[1] - y[0]
+        d[-1] = y[-2] - y[-1]
+        return d
+
+    def repeated(x, v):
+        y = np.zeros_like(v, shape=x.shape) + x       # a traced buffer: x itself is not differentiated
+        y[[0, 2, 0]] = v                       # x[0] gets v[2], the last write
+        return y * 2.0
+
+    n = 8
+    want = np.eye(n, dtype=bool) | np.eye(n, k=1, dtype=bool) | np.eye(n, k=-1, dtype=bool)
+    np.testing.assert_array_equal(cr.jacobian_sparsity(stencil, np.linspace(0, 1, n)).toarray(), want)
+    np.testing.assert_array_equal(cr.jacobian_sparsity(rhs_array, Y).toarray(), [[1, 1], [1, 1]])
+    x, v = np.ones(4), np.array([1.0, 2.0, 3.0])
+    pv = cr.jacobian_sparsity(repeated, x, v, argnums=1).toarray()
+    np.testing.assert_array_equal(pv, [[0, 0, 1], [0, 0, 0], [0, 1, 0], [0, 0, 0]])
+    J = cr.sparse_jacobian(stencil)(np.linspace(0, 1, n)).toarray()
+    np.testing.assert_allclose(J, cr.jacfwd(stencil)(np.linspace(0, 1, n)), rtol=1e-15)

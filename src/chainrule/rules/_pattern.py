@@ -19,7 +19,7 @@ treats a primitive without a rule as dense in its arguments.
 import numpy as np
 
 __all__ = ["elementwise_pattern", "moving_pattern", "moving_variadic_pattern", "reduction_pattern",
-           "matmul_pattern", "scatter_pattern", "same_pattern"]
+           "matmul_pattern", "scatter_pattern", "same_pattern", "update_pattern"]
 
 
 def _size(shape):
@@ -109,3 +109,14 @@ def matmul_pattern(out, x, y):
     src_y = np.broadcast_to(np.swapaxes(np.broadcast_to(yi, batch + (inner, cols)), -1, -2)[..., None, :, :],
                             full).ravel()
     return (dst, src_x), (dst, src_y)
+
+
+def update_pattern(out, x, v, *, index, **params):
+    """``x`` with ``v`` written at ``index``: a written element reads the element of ``v`` NumPy's own
+    assignment leaves there (the last, where an index repeats), every other one its element of ``x``."""
+    shape = np.shape(x)
+    from_x = _numbers(shape).copy()
+    from_x[index] = -1
+    from_v = np.full(shape, -1, dtype=np.int64)
+    from_v[index] = _numbers(np.shape(v))
+    return from_x.ravel(), from_v.ravel()

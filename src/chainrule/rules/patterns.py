@@ -7,12 +7,14 @@ A primitive that is in neither place is dense in its arguments.
 """
 
 from ._pattern import (elementwise_pattern, matmul_pattern, moving_pattern, moving_variadic_pattern,
-                       reduction_pattern, same_pattern, scatter_pattern)
+                       reduction_pattern, same_pattern, scatter_pattern, update_pattern)
 from .elementwise import where_p
 from .indexing import getitem_p, index_add_p
 from .linalg import matmul_p
 from .reductions import max_p, min_p, prod_p, sum_p
 from .shape import astype_p, broadcast_to_p, concatenate_p, reshape_p, transpose_p
+from .assembly import pack_p
+from .updates import index_update_p, zeros_like_p
 
 for _prim in (reshape_p, transpose_p, broadcast_to_p, getitem_p):
     _prim.pattern = moving_pattern(_prim.impl)
@@ -24,3 +26,7 @@ for _prim in (sum_p, max_p, min_p, prod_p):
 matmul_p.pattern = matmul_pattern
 # np.where(c, x, y): both branches, at every point (the condition is a constant; where is no control flow)
 where_p.pattern = elementwise_pattern((False, True, True))
+# np.array([a, b]) of traced values, and the writes y[i] = v into buffers made by np.zeros_like
+pack_p.pattern = moving_variadic_pattern(pack_p.impl)
+zeros_like_p.pattern = lambda out, x, **params: (None,)
+index_update_p.pattern = update_pattern
