@@ -13,6 +13,8 @@ import pytest
 import chainrule as cr
 from chainrule.errors import InPlaceError, NotDifferentiableError
 
+from .cases import NUMPY2
+
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(4, 7))
 X32 = X.astype(np.float32)
@@ -128,6 +130,8 @@ def _same(expected, got):
 
 @pytest.mark.parametrize("name, fn, args", PRIMALS, ids=[p[0] for p in PRIMALS])
 def test_primal_is_numpys(name, fn, args):
+    if name == "quantile float32" and not NUMPY2:
+        pytest.skip("NumPy 1.x promotes float32 with a Python-float q by value; the traced result keeps float32")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)         # all-nan slices warn in NumPy, as they should
         expected = fn(*args)

@@ -62,7 +62,7 @@ def _chkfinite(a, dtype=None, order=None):
 register_function(np.ascontiguousarray, _same)
 register_function(np.asfortranarray, _same)
 register_function(np.asarray_chkfinite, _chkfinite)
-if hasattr(np, "row_stack"):
+if getattr(np, "row_stack", np.vstack) is not np.vstack:          # NumPy 1.x: an alias of vstack
     register_function(np.row_stack, lambda tup, *, dtype=None, casting="same_kind":
                       np.vstack([a for a in tup], dtype=dtype, casting=casting))
 del _fn, _name
