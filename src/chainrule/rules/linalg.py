@@ -46,7 +46,7 @@ import numpy as np
 from ..core import Primitive, Tracer, array_operand, bind, concrete_value, plain_value, primitive_of, register_function
 from ..errors import NearlyDegenerateWarning, NotDifferentiableError
 from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
-from ._declare import rule, variadic
+from ._declare import complex_safe, rule, variadic
 from .indexing import gather
 
 
@@ -310,7 +310,10 @@ def _outer(a, b, out=None):
 
 
 def _vdot(a, b):
-    return np.matmul(np.ravel(array_operand(a)), np.ravel(array_operand(b)))
+    a = array_operand(a)
+    if dtype_of(a).kind == "c":                             # NumPy's vdot conjugates its first argument
+        a = np.conjugate(a)
+    return np.matmul(np.ravel(a), np.ravel(array_operand(b)))
 
 
 def _kron(a, b):
@@ -1050,3 +1053,9 @@ def _lstsq(a, b, rcond=None):
 _lstsq.convention = "rank held fixed: singular values under rcond * s_max are exact zeros"
 register_function(np.linalg.pinv, _pinv)
 register_function(np.linalg.lstsq, _lstsq)
+
+
+# -- complex arguments ----------------------------------------------------------------------------
+# Products are bilinear: their rules, written without conjugation, are right under the bilinear
+# pairing; a real factor meeting a complex one gets the real part of its adjoint (mixed=True).
+complex_safe(matmul_p, einsum_p, mixed=True)
