@@ -36,11 +36,30 @@ def _eigh_example(t):
 
 
 @pytest.mark.parametrize("transform", [cr.grad, cr.jacfwd, cr.jacrev, cr.jacobian])
-def test_the_eigh_example_is_refused_not_wrong(transform):
+def test_the_eigh_example_is_right(transform):
+    # the example: a real function of a real t through a complex Hermitian matrix
+    want = _fd(_eigh_example, 0.3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")                    # no ComplexWarning: nothing is cast
-        with pytest.raises(NotDifferentiableError, match="complex arguments"):
-            transform(_eigh_example)(0.3)
+        got = transform(_eigh_example)(0.3)
+    assert np.isrealobj(got)
+    assert abs(got - want) < 1e-6 * max(1.0, abs(want))
+
+
+@pytest.mark.parametrize("transform", [cr.grad, cr.jacfwd, cr.jacrev])
+def test_a_rule_not_known_to_be_complex_safe_refuses_instead_of_answering(transform):
+    b = np.arange(1.0, 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(NotDifferentiableError, match=r"numpy\.linalg\.solve.*complex arguments"):
+            transform(lambda t: np.real(np.linalg.solve(H4 + t * np.eye(4), b)[0]))(0.3)
+
+
+def test_hermitian_eigenvalues_and_phase_invariant_eigenvector_functions():
+    from chainrule.testing import check_grads
+    check_grads(lambda a: np.linalg.eigvalsh(a), (H4,), order=2)
+    check_grads(lambda a: np.linalg.eigh(a)[0], (H4,), order=2)
+    check_grads(lambda a: np.abs(np.linalg.eigh(a, UPLO="U")[1]) ** 2, (H4,), order=1)
 
 
 def test_a_rule_that_is_not_complex_safe_refuses_complex_values():
