@@ -62,6 +62,9 @@ def _projected(rule, a):
     return lambda g, vals, params: real_for(rule(g, vals, params), vals[a])
 
 
+_F64 = np.float64
+
+
 def real_for(c, x):
     """The adjoint ``c`` of ``x``, real when ``x`` is real.
 
@@ -120,7 +123,7 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
             def vjp_identity(g, vals, params):
                 x, out = vals[a], vals[0]
                 if getattr(x, "shape", ()) == getattr(out, "shape", ()):     # no broadcast to undo
-                    return real_for(g, x)
+                    return g if type(g) is _F64 else real_for(g, x)
                 return real_for(fit_adjoint(g, x, out), x)
             return (lambda t, vals, params: fit_tangent(t, vals[a], vals[0])), vjp_identity, frozenset()
         return ((lambda t, vals, params: c * fit_tangent(t, vals[a], vals[0])),
@@ -149,7 +152,7 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
         c = guard(g * (d(vals) if k is None else partial(vals[k])), g)
         x, out = vals[a], vals[0]
         if getattr(x, "shape", ()) == getattr(out, "shape", ()):
-            return real_for(c, x)
+            return c if type(c) is _F64 else real_for(c, x)       # real scalar code: no call
         return real_for(fit_adjoint(c, x, out), x)
     return jvp, vjp, frozenset(pos)
 
