@@ -308,3 +308,14 @@ def test_parseval_gradient_and_a_spectral_loss_in_both_modes():
 def test_rfft_of_a_complex_array_is_refused():
     with pytest.raises(NotDifferentiableError, match="rfft"):
         cr.grad(lambda x: np.sum(np.abs(np.fft.rfft(x * (1 + 1j)))))(SIG[0])
+
+
+def test_jacobians_that_cannot_hold_complex_values_refuse_them():
+    f = lambda x: np.sum(x * x) * (1 + 2j) + x[:2]          # noqa: E731  (real input, complex output)
+    x = np.linspace(0.1, 1.0, 50)
+    np.testing.assert_allclose(cr.jacobian(f, mode="forward")(x), cr.jacfwd(f)(x))
+    assert cr.jacfwd(f)(x)[0, 0] == 2 * x[0] * (1 + 2j) + 1
+    with pytest.raises(cr.OutputDtypeError, match="holomorphic=True"):
+        cr.jacobian(f)(x)                                   # reverse mode (m = 2 < n = 50): real seeds only
+    with pytest.raises(cr.InputDtypeError, match="sparse"):
+        cr.sparse_jacobian(lambda z: np.abs(z) ** 2)(Z)

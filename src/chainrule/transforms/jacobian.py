@@ -82,6 +82,10 @@ def _assemble_reverse(flat, outs, pieces):
 
 def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=True):
     """Rows ``start..stop`` (default: to m) of the Jacobian, ``k`` adjoint directions per backward sweep."""
+    for o in outs:                       # real seeds on a complex output would give only Re(J): refuse
+        if dtype_of(o).kind == "c":
+            check_holomorphic("jacobian (reverse mode; mode='forward' handles complex outputs of real inputs)",
+                              flat.f, flat.in_leaves, outs, False)
     m = sum(_sizes(outs))
     stop = m if stop is None else min(stop, m)
     starts = list(range(start, stop, k))
