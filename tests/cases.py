@@ -133,7 +133,7 @@ case("dot", lambda a, b: np.dot(a, b) + a.dot(b) + np.dot(2.0, a)[0, 0], (2, 3),
 
 # More rows live in one file per family, so that families can grow independently.
 from . import (cases_arrays, cases_construction, cases_elementwise, cases_idioms, cases_linalg,  # noqa: E402,F401
-               cases_signal)
+               cases_signal, cases_fft)
 
 
 def covered_names():

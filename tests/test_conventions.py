@@ -271,7 +271,7 @@ def test_float32_in_float32_out(fn):
     np.testing.assert_allclose(gx, g64[0], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("fn", [lambda x: np.abs(x * 1j), lambda x: np.maximum(x * 1j, 0.0), lambda x: np.sign(x + 1j),
+@pytest.mark.parametrize("fn", [lambda x: np.maximum(x * 1j, 0.0), lambda x: np.sign(x + 1j),
                                 lambda x: np.std(x + 1j), lambda x: np.linalg.norm(x * 1j), lambda x: np.max(x + 1j),
                                 lambda x: np.clip(x + 1j, 0, 1)])
 def test_real_rules_refuse_complex_intermediates(fn):

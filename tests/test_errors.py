@@ -7,8 +7,8 @@ import chainrule as cr
 
 
 def test_function_without_rule_is_named():
-    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.fft\.fft.*custom_jvp"):
-        cr.grad(lambda x: np.sum(np.fft.fft(x).real))(np.ones(4))
+    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.linalg\.eig\b.*custom_jvp"):
+        cr.grad(lambda x: np.sum(np.linalg.eig(x)[0].real))(np.diag([1.0, 2.0]))
     with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.bitwise_and"):
         cr.jvp(lambda x: np.bitwise_and(x, x), (np.ones(2),), (np.ones(2),))
     assert issubclass(cr.NotDifferentiableError, TypeError)
@@ -61,8 +61,8 @@ def test_integer_and_boolean_inputs(bad):
         cr.grad(lambda x: np.sum(x * 1.0))(bad)
 
 
-def test_complex_input():
-    with pytest.raises(cr.InputDtypeError, match="complex"):
+def test_complex_input_to_grad_of_a_complex_output_asks_for_holomorphic():
+    with pytest.raises(cr.OutputDtypeError, match="holomorphic=True"):
         cr.grad(lambda x: np.sum(x * 1.0))(np.ones(2) + 1j)
 
 
@@ -110,8 +110,13 @@ def test_control_flow_on_traced_values_follows_the_primal():
     assert cr.grad(relu_ish)(-3.0) == -1.0
 
 
-@pytest.mark.parametrize("transform", [lambda f: cr.jacrev(f), lambda f: cr.jacfwd(f),
-                                       lambda f: (lambda x: cr.vjp(f, x)), lambda f: (lambda x: cr.jvp(f, (x,), (x,)))])
-def test_complex_outputs_are_refused_not_cast(transform):
-    with pytest.raises(cr.OutputDtypeError, match="complex"):
-        transform(lambda v: v * 1j)(np.ones(2))
+def test_complex_outputs_of_real_inputs_are_complex_not_cast():
+    # J u of a real u is complex and jacfwd/jvp/vjp return it; jacrev cannot seed a complex output
+    with pytest.raises(cr.OutputDtypeError, match="holomorphic=True"):
+        cr.jacrev(lambda v: v * 1j)(np.ones(2))
+    np.testing.assert_array_equal(cr.jacfwd(lambda v: v * (2 + 1j))(np.ones(2)), np.eye(2) * (2 + 1j))
+    np.testing.assert_array_equal(cr.jvp(lambda v: v * (2 + 1j), (np.ones(2),), (np.ones(2),))[1], [2 + 1j, 2 + 1j])
+    # the adjoint of a real input is real: Re(g * (2 + i)) under the bilinear pairing
+    (g,) = cr.vjp(lambda v: v * (2 + 1j), np.ones(2))[1](np.array([1j, 1.0]))
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g, [-1.0, 2.0])

@@ -21,7 +21,7 @@ Python function with NumPy's signature that canonicalises the arguments
 
 import numpy as np
 
-__all__ = ["Primitive", "Meta", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
+__all__ = ["Primitive", "Meta", "is_complex", "refuse_complex", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
 
 EMPTY = {}                  # the shared params dict of primitives without static parameters
 
@@ -50,7 +50,8 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans", "differentiable",
-                 "multiple_results", "convention", "fast", "jvp_all", "pattern", "__weakref__")
+                 "multiple_results", "convention", "fast", "jvp_all", "pattern", "complex_ok", "raw_rules",
+                 "__weakref__")
 
     def __init__(self, name, impl, arity=1):
         self.name = name
@@ -66,6 +67,8 @@ class Primitive:
         self.fast = False           # rules declared, one result, fixed arity: the engines' common path
         self.jvp_all = None         # variadic only: one JVP for all tangents at once (None = constant)
         self.pattern = None         # the sparsity rule (None: dense in every argument)
+        self.complex_ok = False     # rules right for complex arguments (else they refuse them)
+        self.raw_rules = None       # (jvps, vjps, jvp_all) as declared, before the complex guard
         PRIMITIVES.append(self)
 
     @property
@@ -80,7 +83,7 @@ class Primitive:
         i = next(i for i, p in enumerate(parents) if p is not None and self.vjps[i] is None)
         return NotDifferentiableError(self.name, f"with respect to argument {i}")
 
-    def set_rules(self, jvps, vjps, needs, multiple_results=False):
+    def set_rules(self, jvps, vjps, needs, multiple_results=False, complex_ok=False):
         """Install the per-argument rules and precompute what the tape keeps.
 
         ``save_plans[mask]`` answers, for the set of arguments that are traced
@@ -88,6 +91,10 @@ class Primitive:
         positions of ``vals`` the tape may drop -- or ``None`` when a traced
         argument has no VJP rule.
         """
+        self.raw_rules = (jvps, vjps, None)
+        self.complex_ok = complex_ok
+        if not complex_ok:
+            jvps, vjps = self._guard(jvps), self._guard(vjps)
         self.jvps = jvps
         self.vjps = vjps
         self.needs = needs
@@ -111,6 +118,26 @@ class Primitive:
             plans.append(tuple(k for k in range(self.arity + 1) if k not in keep))
         self.save_plans = tuple(plans)
 
+    def _guard(self, rules):
+        if rules is None:
+            return None
+        if callable(rules):                                 # variadic: one rule for every argument
+            return refuse_complex(self.name, rules)
+        return tuple(None if r is None else refuse_complex(self.name, r) for r in rules)
+
+    def set_joint(self, jvp_all):
+        """Install a JVP of all the tangents at once (after :meth:`set_rules`), guarded like the others."""
+        jvps, vjps, _ = self.raw_rules
+        self.raw_rules = (jvps, vjps, jvp_all)
+        self.jvp_all = jvp_all if self.complex_ok or jvp_all is None else refuse_complex(self.name, jvp_all)
+
+    def mark_complex_ok(self):
+        """Say the declared rules are right for complex arguments: drop the guard."""
+        if self.raw_rules is None:
+            raise TypeError(f"{self.name} has no rules to mark complex-safe")
+        self.complex_ok = True
+        self.jvps, self.vjps, self.jvp_all = self.raw_rules
+
     def set_nondifferentiable(self, convention):
         self.differentiable = False
         self.fast = False
@@ -119,6 +146,39 @@ class Primitive:
 
     def __repr__(self):
         return f"<Primitive {self.name}>"
+
+
+def is_complex(v):
+    """Whether a value (array, scalar, tracer, :class:`Meta`, or a tuple or list of them) is complex."""
+    d = getattr(v, "dtype", None)
+    if d is not None:
+        return d.kind == "c"
+    if type(v) is tuple or type(v) is list:
+        for e in v:
+            if is_complex(e):
+                return True
+        return False
+    return isinstance(v, complex)
+
+
+def refuse_complex(name, rule):
+    """``rule`` (any of the engines' rule signatures, ``vals`` second to last) refusing complex values.
+
+    A rule written for real arguments can be silently wrong for complex ones (a transpose where the
+    bilinear pairing needs another formula, a comparison that orders complex numbers), so it never
+    sees one: the error names the function and says what to do.
+    """
+    def guarded(*a):
+        if is_complex(a[-2]):
+            from ..errors import NotDifferentiableError
+            raise NotDifferentiableError(
+                name, "for complex arguments: its rule is not known to be right for complex values, and "
+                "a real function with complex intermediates would get a wrong derivative. Split the "
+                "complex value into real and imaginary parts before this call, or give a rule with "
+                "chainrule.custom_jvp/custom_vjp")
+        return rule(*a)
+    guarded.__wrapped__ = rule
+    return guarded
 
 
 def primitive_of(fn, name=None, arity=1, impl=None):

@@ -12,6 +12,11 @@
 * ``rule(prim, jvps, vjps, needs)`` -- the general form, one JVP and one VJP
   per argument, each ``f(t, out, *args, **params)``.
 * ``nondifferentiable(np.floor, ...)`` -- the output is a constant on purpose.
+* ``complex_safe(np.sin, ...)`` -- the declared rules are right for complex
+  arguments under the bilinear pairing (no conjugation inside the rules).
+  Without it a rule refuses complex values (see
+  :func:`chainrule.core.refuse_complex`); every helper also takes
+  ``complex_ok=True``.
 
 Every helper writes into the :class:`~chainrule.core.Primitive`; engines
 reach rules only through it.
@@ -20,10 +25,10 @@ reach rules only through it.
 import numpy as np
 
 from ..core import Primitive, primitive_of
-from ._broadcast import fit_adjoint, fit_tangent, seeded, seeded_all
+from ._broadcast import dtype_of, fit_adjoint, fit_tangent, seeded, seeded_all
 from ._pattern import elementwise_pattern
 
-__all__ = ["elementwise", "linear", "rule", "nondifferentiable", "as_primitive"]
+__all__ = ["elementwise", "linear", "rule", "nondifferentiable", "as_primitive", "complex_safe", "real_for"]
 
 
 def as_primitive(target):
@@ -32,6 +37,47 @@ def as_primitive(target):
     if isinstance(target, np.ufunc):
         return primitive_of(target)
     raise TypeError(f"expected a Primitive or a numpy ufunc, got {target!r}")
+
+
+def complex_safe(*targets, mixed=False):
+    """Mark declared primitives as right for complex arguments (their rules lose the complex guard).
+
+    ``mixed=True``: the primitive takes several arguments, a real one may meet a complex one
+    (``W @ z``), and its VJP rules do not take care of that themselves; each is then followed by
+    :func:`real_for` (the elementwise helper's rules already are).
+    """
+    for target in targets:
+        prim = as_primitive(target)
+        prim.mark_complex_ok()
+        if not mixed:
+            continue
+        if callable(prim.vjps):                             # variadic: one rule, the index first
+            vjp = prim.vjps
+            prim.vjps = lambda i, g, vals, params: real_for(vjp(i, g, vals, params), vals[i + 1])
+        else:
+            prim.vjps = tuple(None if r is None else _projected(r, i + 1) for i, r in enumerate(prim.vjps))
+
+
+def _projected(rule, a):
+    return lambda g, vals, params: real_for(rule(g, vals, params), vals[a])
+
+
+_F64 = np.float64
+
+
+def real_for(c, x):
+    """The adjoint ``c`` of ``x``, real when ``x`` is real.
+
+    Under the bilinear pairing the transpose of the inclusion of the reals in the complex numbers is
+    the real part: a real input that met a complex value (``t * H``) gets ``Re(c)``, mathematically,
+    not by a cast.
+    """
+    if type(c) is np.float64:                       # scalar real code: the hot path
+        return c
+    d = getattr(c, "dtype", None)
+    if d is not None and d.kind == "c" and dtype_of(x).kind != "c":
+        return np.real(c)
+    return c
 
 
 def _positions(fn, argnames):
@@ -77,11 +123,11 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
             def vjp_identity(g, vals, params):
                 x, out = vals[a], vals[0]
                 if getattr(x, "shape", ()) == getattr(out, "shape", ()):     # no broadcast to undo
-                    return g
-                return fit_adjoint(g, x, out)
+                    return g if type(g) is _F64 else real_for(g, x)
+                return real_for(fit_adjoint(g, x, out), x)
             return (lambda t, vals, params: fit_tangent(t, vals[a], vals[0])), vjp_identity, frozenset()
         return ((lambda t, vals, params: c * fit_tangent(t, vals[a], vals[0])),
-                (lambda g, vals, params: fit_adjoint(c * g, vals[a], vals[0])), frozenset())
+                (lambda g, vals, params: real_for(fit_adjoint(c * g, vals[a], vals[0]), vals[a])), frozenset())
     pos = _positions(partial, argnames)
     # Products with a computed partial go through ``seeded``: a zero seed gives an exact zero even
     # where the partial is infinite (see rules._broadcast.seeded for the convention).
@@ -106,8 +152,8 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
         c = guard(g * (d(vals) if k is None else partial(vals[k])), g)
         x, out = vals[a], vals[0]
         if getattr(x, "shape", ()) == getattr(out, "shape", ()):
-            return c
-        return fit_adjoint(c, x, out)
+            return c if type(c) is _F64 else real_for(c, x)       # real scalar code: no call
+        return real_for(fit_adjoint(c, x, out), x)
     return jvp, vjp, frozenset(pos)
 
 
@@ -115,7 +161,8 @@ def _unguarded(c, s):
     return c
 
 
-def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jvp_all=None, finite=False):
+def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jvp_all=None, finite=False,
+                complex_ok=False):
     """Declare an elementwise function by its local partial derivatives, one per argument.
 
     >>> elementwise(np.sin, lambda x: np.cos(x))              # doctest: +SKIP
@@ -138,7 +185,8 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jv
     arity = len(partials)
     names = tuple(argnames[:arity])
     rules = [_elementwise_rules(i, p, arity, names, finite) for i, p in enumerate(partials)]
-    prim.set_rules(tuple(r[0] for r in rules), tuple(r[1] for r in rules), tuple(r[2] for r in rules))
+    prim.set_rules(tuple(r[0] for r in rules), tuple(r[1] for r in rules), tuple(r[2] for r in rules),
+                   complex_ok=complex_ok)
     prim.convention = convention
     # the sparsity rule comes with the declaration: each argument with a non-zero partial, broadcast
     prim.pattern = elementwise_pattern([p is not None and (callable(p) or p != 0) for p in partials])
@@ -152,7 +200,7 @@ def elementwise(target, *partials, argnames=("x", "y", "z"), convention=None, jv
             fit = [t if t is None or getattr(x, "shape", ()) == shape else fit_tangent(t, x, out)
                    for t, x in zip(tangents, vals[1:])]
             return seeded_all(jvp_all(fit, *vals), fit)
-        prim.jvp_all = fitted
+        prim.set_joint(fitted)
     return prim
 
 
@@ -165,7 +213,7 @@ def _wrap(fn):
 _NAMES = ("out", "x", "y", "z", "w")
 
 
-def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False, pattern=None):
+def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False, pattern=None, complex_ok=False):
     """Declare a primitive by one JVP and one VJP per argument (``None``: not differentiable there).
 
     Each rule is ``f(t, out, *args, **params)``.  ``needs[i]`` names what the VJP
@@ -182,15 +230,15 @@ def rule(target, jvps, vjps, needs=None, convention=None, multiple_results=False
         needs = [frozenset(range(arity + 1))] * arity
     else:
         needs = [frozenset(_NAMES.index(n) for n in names) for names in needs]
-    prim.set_rules(tuple(map(_wrap, jvps)), tuple(map(_wrap, vjps)), tuple(needs), multiple_results)
+    prim.set_rules(tuple(map(_wrap, jvps)), tuple(map(_wrap, vjps)), tuple(needs), multiple_results, complex_ok)
     prim.convention = convention
     prim.pattern = pattern
     return prim
 
 
-def linear(target, jvp, vjp, pattern=None):
+def linear(target, jvp, vjp, pattern=None, complex_ok=False):
     """Declare a primitive linear in its single argument: the VJP keeps no values."""
-    return rule(target, (jvp,), (vjp,), needs=((),), pattern=pattern)
+    return rule(target, (jvp,), (vjp,), needs=((),), pattern=pattern, complex_ok=complex_ok)
 
 
 def nondifferentiable(*targets, convention=None):
@@ -199,7 +247,7 @@ def nondifferentiable(*targets, convention=None):
         as_primitive(target).set_nondifferentiable(convention or "piecewise constant: the derivative is zero")
 
 
-def variadic(target, jvp, vjp, needs=None, jvp_all=None, pattern=None):
+def variadic(target, jvp, vjp, needs=None, jvp_all=None, pattern=None, complex_ok=False):
     """Declare a primitive taking any number of array arguments (``np.concatenate``).
 
     ``jvp(i, t, out, *args, **params)`` and ``vjp(i, g, out, *args, **params)``
@@ -212,8 +260,8 @@ def variadic(target, jvp, vjp, needs=None, jvp_all=None, pattern=None):
     prim = as_primitive(target)
     prim.set_rules(lambda i, t, vals, params: jvp(i, t, *vals, **params),
                    lambda i, g, vals, params: vjp(i, g, *vals, **params),
-                   frozenset(("out", "args") if needs is None else needs))
+                   frozenset(("out", "args") if needs is None else needs), complex_ok=complex_ok)
     if jvp_all is not None:
-        prim.jvp_all = lambda tangents, vals, params: jvp_all(tangents, *vals, **params)
+        prim.set_joint(lambda tangents, vals, params: jvp_all(tangents, *vals, **params))
     prim.pattern = pattern
     return prim

@@ -36,11 +36,10 @@ import operator
 
 import numpy as np
 
-from ..core import FUNCTIONS, Tracer, plain_value, primitive_of, register_function
+from ..core import FUNCTIONS, Primitive, Tracer, bind, plain_value, primitive_of, register_function
 from ..errors import NotDifferentiableError, TracerConversionError
 from ._broadcast import dtype_of, ndim_of, shape_of
-from ._declare import elementwise
-from .elementwise import real_only
+from ._declare import linear
 from .indexing import gather
 
 
@@ -340,35 +339,58 @@ for _name in ("unique_values", "unique_counts", "unique_inverse", "unique_all"):
     if hasattr(np, _name):
         register_function(getattr(np, _name), _unique_array_api(getattr(np, _name)))
 
-# -- real and imaginary parts of real values --------------------------------------------------------------------
+# -- real and imaginary parts, conjugate -------------------------------------------------------------------------
+# Not holomorphic, but real-linear: under the bilinear pairing <a, b> = Re(sum(a b)) the transpose of
+# Re is g -> g (as a complex adjoint), of Im is g -> -i g, of conj is g -> conj(g).
 
 
-def _refuse_complex(name, x):
-    if np.iscomplexobj(plain_value(x)):
-        raise NotDifferentiableError(
-            f"numpy.{name}", "of a complex traced value: chainrule differentiates real values; split complex "
-            "numbers into real and imaginary parts as two real arguments")
+def _as_complex_like(g, x):
+    return g * (1 + 0j) if dtype_of(x).kind == "c" and dtype_of(g).kind != "c" else g
+
+
+real_p = Primitive("numpy.real", np.real)
+linear(real_p, lambda t, out, x: np.real(t), lambda g, out, x: _as_complex_like(g, x), complex_ok=True)
+imag_p = Primitive("numpy.imag", np.imag)
+linear(imag_p, lambda t, out, x: np.imag(t), lambda g, out, x: -1j * g, complex_ok=True)
 
 
 def _real(val):
-    _refuse_complex("real", val)
-    return val
+    if dtype_of(val).kind != "c":
+        return val                                          # NumPy returns the real array itself
+    return bind(real_p, (val,))
 
 
 def _imag(val):
-    _refuse_complex("imag", val)
-    return np.imag(plain_value(val))                        # NumPy's zeros: a constant
+    if dtype_of(val).kind != "c":
+        return np.imag(plain_value(val))                    # NumPy's zeros: a constant
+    return bind(imag_p, (val,))
 
 
 def _real_if_close(a, tol=100):
-    _refuse_complex("real_if_close", a)
+    if dtype_of(a).kind != "c":
+        return a
+    p = plain_value(a)
+    if np.isrealobj(np.real_if_close(p, tol=tol)):          # the imaginary part is negligible here: NumPy drops it
+        return bind(real_p, (a,))
     return a
 
 
-_real.convention = _real_if_close.convention = "real values only (a complex traced value is refused)"
-_imag.convention = "NumPy's zeros for a real value: a constant (a complex traced value is refused)"
+_real.convention = "the real part: linear (a complex adjoint g for a complex argument)"
+_imag.convention = "the imaginary part: linear (adjoint -1j g); NumPy's zeros for a real value, a constant"
+_real_if_close.convention = ("Re(a) where NumPy drops a negligible imaginary part (its derivative: that of "
+                             "Re), else a itself")
 register_function(np.real, _real)
 register_function(np.imag, _imag)
 register_function(np.real_if_close, _real_if_close)
-# np.conj is np.conjugate: the identity on real values; complex ones are refused by real_only
-real_only(elementwise(primitive_of(np.conjugate), 1))
+
+
+def _angle(z, deg=False):
+    a = np.arctan2(_imag(z), _real(z))                      # arctan2's rule: 0 at z == 0
+    return a * (180 / np.pi) if deg else a
+
+
+_angle.convention = "arctan2(Im z, Re z): the derivative of the argument, 0 at z == 0"
+register_function(np.angle, _angle)
+# np.conj is np.conjugate: the identity on real values
+linear(primitive_of(np.conjugate), lambda t, out, x: np.conjugate(t), lambda g, out, x: np.conjugate(g),
+       complex_ok=True)

@@ -28,10 +28,11 @@ import math
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, call_plain, canonical_operand, plain_value, register_function
+from ..core import Primitive, Tracer, bind, call_plain, canonical_operand, plain_value, primitive_of, register_function
 from ..errors import InPlaceError, NotDifferentiableError
-from ._broadcast import add_into, fit_adjoint, fit_tangent, into
-from ._declare import as_primitive, elementwise, nondifferentiable, rule
+from ._broadcast import add_into, dtype_of, fit_adjoint, fit_tangent, into
+from ._pattern import elementwise_pattern
+from ._declare import as_primitive, complex_safe, elementwise, nondifferentiable, real_for, rule
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -129,6 +130,8 @@ def _power_partials(pow_fn):
     def exponent(out, x):
         # d/dy x**y = x**y log x for x > 0; 0 at x == 0 (the limit for y > 0); nan for x < 0,
         # where x**y is real only at integer y and has no derivative in y.
+        if dtype_of(out).kind == "c":             # complex: x**y = exp(y log x), principal log; 0 at x == 0
+            return out * np.log(np.where(x == 0, 1, x) + 0j)
         return np.where(x < 0, np.nan, out * _safe_log(x))
 
     return base, exponent
@@ -187,7 +190,22 @@ elementwise(np.hypot, lambda out, x: x / _nonzero_or_one(out), lambda out, y: y 
 
 
 # -- absolute value, signs, extrema ----------------------------------------------------------
-elementwise(np.absolute, lambda x: np.sign(x), convention="abs'(0) = 0")   # also np.abs
+def _abs_jvp(t, out, x):
+    if dtype_of(x).kind != "c":
+        return np.sign(x) * t
+    # |z| is not holomorphic: d|z| = Re(conj(z) dz) / |z|, a real tangent; 0 at z == 0 (as abs'(0) = 0)
+    return np.real(np.conjugate(x) * t) / _nonzero_or_one(out)
+
+
+def _abs_vjp(g, out, x):
+    if dtype_of(x).kind != "c":
+        return g * np.sign(x)
+    return g * (np.conjugate(x) / _nonzero_or_one(out))     # the transpose of t -> Re(conj(z) t) / |z|
+
+
+rule(np.absolute, (_abs_jvp,), (_abs_vjp,), needs=(("out", "x"),), complex_ok=True,    # also np.abs
+     convention="abs'(0) = 0; for complex z, d|z| = Re(conj(z) dz) / |z| (0 at z == 0)")
+primitive_of(np.absolute).pattern = elementwise_pattern([True])
 elementwise(np.fabs, lambda x: np.sign(x), convention="fabs'(0) = 0")
 # copysign(x, y) = |x| sign(y): the y-partial is 0 (piecewise constant); at x == 0 the x-partial is 0, as abs'(0)
 elementwise(np.copysign, lambda x, y: np.sign(x) * np.copysign(1.0, y), 0,
@@ -270,7 +288,7 @@ def _clip(a, a_min=None, a_max=None, out=None, **kwargs):
 register_function(np.clip, _clip)
 
 
-for _f in (np.absolute, np.maximum, np.minimum, np.fmax, np.fmin, np.sign):
+for _f in (np.maximum, np.minimum, np.fmax, np.fmin, np.sign):
     real_only(as_primitive(_f))
 real_only(clip_p)
 
@@ -322,9 +340,9 @@ rule(where_p,
       lambda t, out, c, x, y: np.where(c, fit_tangent(t, x, out), 0),
       lambda t, out, c, x, y: np.where(c, 0, fit_tangent(t, y, out))),
      (None,
-      lambda g, out, c, x, y: fit_adjoint(np.where(c, g, 0), x, out),
-      lambda g, out, c, x, y: fit_adjoint(np.where(c, 0, g), y, out)),
-     needs=((), ("x",), ("x",)))          # positions: "x" is the first argument, the condition
+      lambda g, out, c, x, y: real_for(fit_adjoint(np.where(c, g, 0), x, out), x),
+      lambda g, out, c, x, y: real_for(fit_adjoint(np.where(c, 0, g), y, out), y)),
+     needs=((), ("x",), ("x",)), complex_ok=True)          # positions: "x" is the first argument, the condition
 
 
 def _where(condition, x=None, y=None):
@@ -342,3 +360,13 @@ def _as_mask(c):
 
 
 register_function(np.where, _where)
+
+
+# -- complex arguments ----------------------------------------------------------------------------
+# Holomorphic functions: the partial is the complex derivative, and under the bilinear pairing (no
+# conjugation, see the README's "Complex numbers") the generated JVP and VJP are right unchanged.
+# sqrt, log and power use NumPy's principal branch, whose derivative these partials are.
+complex_safe(np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.positive, np.reciprocal,
+             np.square, np.power, np.float_power, np.sqrt, np.exp, np.exp2, np.expm1, np.log, np.log2,
+             np.log10, np.log1p, np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh, np.arcsin, np.arccos,
+             np.arctan, np.arcsinh, np.arctanh)

@@ -110,8 +110,8 @@ def _index_add_vjp(c, out, g, *, index, shape, out_ndim, basic):
     return batch_to_front(bind(getitem_p, (batch_to_back(c, b),), {"index": index, "unique": basic}), b)
 
 
-linear(getitem_p, _getitem_jvp, _getitem_vjp)
-linear(index_add_p, _index_add_jvp, _index_add_vjp)
+linear(getitem_p, _getitem_jvp, _getitem_vjp, complex_ok=True)          # linear: right for complex values
+linear(index_add_p, _index_add_jvp, _index_add_vjp, complex_ok=True)
 
 
 def _is_basic(index):

@@ -46,7 +46,7 @@ import numpy as np
 from ..core import Primitive, Tracer, array_operand, bind, concrete_value, plain_value, primitive_of, register_function
 from ..errors import NearlyDegenerateWarning, NotDifferentiableError
 from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
-from ._declare import rule, variadic
+from ._declare import complex_safe, rule, variadic
 from .indexing import gather
 
 
@@ -265,7 +265,8 @@ def _relative_gap(v):
 
 def _inverse_condition(a):
     """1 / cond_2(a) for a stack of square matrices (0 for a singular one)."""
-    s = np.linalg.svd(np.asarray(a, dtype=np.float64), compute_uv=False)
+    a = np.asarray(a)
+    s = np.linalg.svd(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64), compute_uv=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(s[..., 0] > 0, s[..., -1] / np.where(s[..., 0] > 0, s[..., 0], 1.0), 0.0)
 
@@ -310,7 +311,10 @@ def _outer(a, b, out=None):
 
 
 def _vdot(a, b):
-    return np.matmul(np.ravel(array_operand(a)), np.ravel(array_operand(b)))
+    a = array_operand(a)
+    if dtype_of(a).kind == "c":                             # NumPy's vdot conjugates its first argument
+        a = np.conjugate(a)
+    return np.matmul(np.ravel(a), np.ravel(array_operand(b)))
 
 
 def _kron(a, b):
@@ -694,6 +698,11 @@ register_function(np.linalg.slogdet, _slogdet)
 
 def _symmetric_from(a, lower):
     n = shape_of(a)[-1]
+    if dtype_of(a).kind == "c":
+        # Hermitian from one triangle; LAPACK reads only the real part of the diagonal
+        strict = np.tril(np.ones((n, n), dtype=bool), -1) if lower else np.triu(np.ones((n, n), dtype=bool), 1)
+        t = np.where(strict, a, 0)
+        return t + np.conjugate(_mT(t)) + _diag_embed(np.real(_diag_part(a)))
     keep = np.tril(np.ones((n, n), dtype=bool)) if lower else np.triu(np.ones((n, n), dtype=bool))
     return np.where(keep, a, _mT(a))
 
@@ -750,17 +759,25 @@ def _gap_matrix(w):
     return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
 
 
+def _adjoint_of(v):
+    """V^H (V^T for real V): the eigenvectors of a Hermitian matrix are unitary."""
+    return np.conjugate(_mT(v)) if dtype_of(v).kind == "c" else _mT(v)
+
+
 def _eigh_jvp(t, out, x, **params):
     w, v = out
-    m = _mT(v) @ t @ v
-    return _diag_part(m), v @ (_gap_matrix(w) * m)
+    m = _adjoint_of(v) @ t @ v
+    d = _diag_part(m)
+    # Hermitian dA: diag(V^H dA V) is real; dV = V (F o M) fixes the phase gauge (diag(V^H dV) = 0)
+    return (np.real(d) if dtype_of(d).kind == "c" else d), v @ (_gap_matrix(w) * m)
 
 
 def _eigh_vjp(g, out, x, **params):
+    # the transpose of the JVP under the bilinear pairing: conj(V) [diag(w_bar) + F o (V^T v_bar)] V^T
     w, v = out
     w_bar, v_bar = g
     inner = _diag_embed(w_bar) + _gap_matrix(w) * (_mT(v) @ v_bar)
-    return v @ inner @ _mT(v)
+    return (np.conjugate(v) if dtype_of(v).kind == "c" else v) @ inner @ _mT(v)
 
 
 rule(eigh_p, (_eigh_jvp,), (_eigh_vjp,), needs=(("out",),), multiple_results=True,
@@ -790,12 +807,13 @@ eigvalsh_p = Primitive("numpy.linalg.eigvalsh", lambda x, *, UPLO="L": np.linalg
 
 def _eigvalsh_jvp(t, out, x, *, UPLO):
     _, v = bind(eigh_p, (x,), {"UPLO": UPLO})
-    return _diag_part(_mT(v) @ t @ v)
+    d = _diag_part(_adjoint_of(v) @ t @ v)
+    return np.real(d) if dtype_of(d).kind == "c" else d
 
 
 def _eigvalsh_vjp(g, out, x, *, UPLO):
     _, v = bind(eigh_p, (x,), {"UPLO": UPLO})
-    return (v * g[..., None, :]) @ _mT(v)
+    return ((np.conjugate(v) if dtype_of(v).kind == "c" else v) * g[..., None, :]) @ _mT(v)
 
 
 # Convention: at a repeated eigenvalue the derivative is diag(V^T dA V) for the eigenvectors LAPACK
@@ -1050,3 +1068,12 @@ def _lstsq(a, b, rcond=None):
 _lstsq.convention = "rank held fixed: singular values under rcond * s_max are exact zeros"
 register_function(np.linalg.pinv, _pinv)
 register_function(np.linalg.lstsq, _lstsq)
+
+
+# -- complex arguments ----------------------------------------------------------------------------
+# Products are bilinear: their rules, written without conjugation, are right under the bilinear
+# pairing; a real factor meeting a complex one gets the real part of its adjoint (mixed=True).
+complex_safe(matmul_p, einsum_p, mixed=True)
+# Hermitian eigenproblems: eigenvalues real, eigenvectors unitary with LAPACK's phase; derivatives of
+# phase-invariant functions of them (|v| ** 2, v v^H) are right, the phase itself is a gauge
+complex_safe(eigh_p, eigvalsh_p)

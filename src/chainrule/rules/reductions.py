@@ -104,7 +104,7 @@ def _sum_vjp(g, out, x, *, axis, keepdims):
     return np.broadcast_to(_expand(g, out, x, axis), gs[:b] + shape_of(x))
 
 
-linear(sum_p, _sum_jvp, _sum_vjp)
+linear(sum_p, _sum_jvp, _sum_vjp, complex_ok=True)          # linear: right for complex values
 
 
 # -- where= and initial=: NumPy's own masked reduction as the primal, the mask in the rules ------------

@@ -20,7 +20,7 @@ import numpy as np
 from ..core import Primitive, Tracer, array_operand, bind, plain_value, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, broadcast, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
-from ._declare import linear, rule, variadic
+from ._declare import complex_safe, linear, rule, variadic
 from .indexing import gather, index_add_p
 from .reductions import normalize_axis
 
@@ -762,3 +762,10 @@ register_function(np.diag, _diag)
 register_function(np.triu, _triangle(np.triu))
 register_function(np.tril, _triangle(np.tril))
 
+
+
+# -- complex arguments ----------------------------------------------------------------------------
+# Linear rearrangements: the same rearrangement (or its inverse) of tangents and adjoints, right for
+# complex values as written; concatenate may join real and complex pieces (mixed=True).
+complex_safe(reshape_p, transpose_p, broadcast_to_p)
+complex_safe(concatenate_p, mixed=True)

@@ -96,7 +96,7 @@ def _update_vjp_v(g, out, x, v, *, index, winners):
 
 
 rule(index_update_p, (_zero_written, _update_jvp_v), (_zero_written, _update_vjp_v), needs=((), ()))
-index_update_p.jvp_all = _update_jvp_all
+index_update_p.set_joint(_update_jvp_all)
 
 
 def _winners(index, shape):

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputDtypeError
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from ..transforms.adapter import FlatFun, dtype_of, shape_of
@@ -95,7 +96,18 @@ def _chunks(count, leaves, memory_budget):
     return [(a, min(a + k, count)) for a in range(0, count, k)]
 
 
+def _refuse_complex(flat, values):
+    """Real colour seeds on complex values would give only part of the Jacobian: refuse them."""
+    for x in values:
+        if dtype_of(x).kind == "c":
+            raise InputDtypeError(
+                f"sparse Jacobians and Hessians of {getattr(flat.f, '__name__', 'the function')} are real; a "
+                "complex input or output would be seeded in real directions only. Split it into real and "
+                "imaginary parts, or use jacrev/jacfwd (holomorphic=True for holomorphic functions).")
+
+
 def _push(flat, colours, count, memory_budget=None):
+    _refuse_complex(flat, flat.in_leaves)
     """Forward mode, one tangent per colour (the indicator of its columns): ``(J S)^T``, ``(count, m)``."""
     leaves = flat.in_leaves
     dt = dtype_of(leaves[0]) if leaves else np.float64
@@ -103,6 +115,7 @@ def _push(flat, colours, count, memory_budget=None):
     for a, b in _chunks(count, leaves, memory_budget):
         seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
         outs, touts = jvp_flat(flat, leaves, _split(seed, leaves))
+        _refuse_complex(flat, outs)
         parts.append(_stack(touts, outs, b - a))
     if not parts:
         return np.zeros((0, 0), dtype=dt)
@@ -113,6 +126,7 @@ def _pull(flat, colours, count, memory_budget=None):
     """Reverse mode, one adjoint per colour (the indicator of its rows): ``S^T J``, ``(count, n)``."""
     leaves = flat.in_leaves
     outs, pullback = vjp_flat(flat, leaves)
+    _refuse_complex(flat, list(leaves) + list(outs))
     dt = dtype_of(outs[0]) if outs else np.float64
     chunks = _chunks(count, outs, memory_budget)
     parts = []

@@ -29,7 +29,8 @@ _TOL = {  # dtype -> (finite-difference step, finite-difference tolerance, ident
 
 def _dtype(leaves):
     kinds = [np.result_type(x) for x in leaves]
-    return np.dtype(np.float32) if kinds and all(k == np.float32 for k in kinds) else np.dtype(np.float64)
+    single = (np.float32, np.complex64)
+    return np.dtype(np.float32) if kinds and all(k in single for k in kinds) else np.dtype(np.float64)
 
 
 def _random_like(tree, rng):
@@ -39,6 +40,9 @@ def _random_like(tree, rng):
 
 def _random_leaf(x, rng):
     dt = np.result_type(x)
+    if dt.kind == "c":                          # a complex direction: real and imaginary parts both move
+        r = rng.standard_normal((2,) + np.shape(x))
+        return (r[0] + 1j * r[1]).astype(dt) if np.ndim(x) else dt.type(r[0] + 1j * r[1])
     if np.ndim(x) == 0:
         return dt.type(rng.standard_normal())
     return rng.standard_normal(np.shape(x)).astype(dt)
@@ -49,9 +53,14 @@ def _axpy(a, u, x):
 
 
 def _inner(a, b):
+    """Re(sum(a * b)): the bilinear pairing of adjoints with tangents (the dot product for real values)."""
     la, lb = flatten(a)[0], flatten(b)[0]
-    return float(sum(np.sum(np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64))
+    return float(sum(np.real(np.sum(np.asarray(x, dtype=_wide(x)) * np.asarray(y, dtype=_wide(y))))
                      for x, y in zip(la, lb)))
+
+
+def _wide(x):
+    return np.complex128 if np.iscomplexobj(x) else np.float64
 
 
 def _name(f):
@@ -63,8 +72,8 @@ def _compare(what, f, got, want, tol):
     if len(g_leaves) != len(w_leaves):
         raise AssertionError(f"{what} of {_name(f)}: {len(g_leaves)} leaves, expected {len(w_leaves)}")
     for i, (g, w) in enumerate(zip(g_leaves, w_leaves)):
-        g = np.asarray(g, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64)
+        g = np.asarray(g, dtype=_wide(g) if not np.iscomplexobj(w) else np.complex128)
+        w = np.asarray(w, dtype=_wide(w) if not np.iscomplexobj(g) else np.complex128)
         if g.shape != w.shape:
             raise AssertionError(f"{what} of {_name(f)}: leaf {i} has shape {g.shape}, expected {w.shape}")
         scale = max(1.0, float(np.max(np.abs(w), initial=0.0)))
@@ -118,7 +127,9 @@ def _check_rev(f, args, rng, tol, eps, fd_tol):
 def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=None, atol=None, rng=None):
     """Check the derivatives of ``f`` at ``args`` up to ``order``; raise AssertionError if wrong.
 
-    ``args`` is the tuple of positional arguments (pytrees of float arrays).
+    ``args`` is the tuple of positional arguments (pytrees of float or complex arrays; complex
+    ones are moved in random complex directions, and reverse mode is checked through the
+    bilinear pairing Re<v, J u> = Re<J^T v, u>).
     ``modes`` picks forward ("fwd": against finite differences) and reverse
     ("rev": against forward by the dot-product identity, or against finite
     differences where forward mode is refused, as for a ``custom_vjp`` function).  ``eps`` is the

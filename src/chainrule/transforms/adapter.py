@@ -15,7 +15,7 @@ from ..pytree import flatten, unflatten
 from ..rules._broadcast import dtype_of, shape_of
 
 __all__ = ["FlatFun", "zeros", "normalize_argnums", "check_input", "strip", "dtype_of", "shape_of",
-           "match_structure"]
+           "match_structure", "check_holomorphic"]
 
 
 def _fname(f):
@@ -81,18 +81,47 @@ def check_input(x, flat, k):
             f"{where} is {kind}; chainrule differentiates floating-point values only. "
             "Pass a float (2.0 rather than 2) or convert with np.asarray(x, dtype=float); "
             "to keep it fixed, leave it out of argnums.")
-    if isinstance(x, (complex, np.complexfloating)) or (isinstance(x, np.ndarray) and x.dtype.kind == "c"):
-        raise InputDtypeError(
-            f"{where} is complex; chainrule differentiates real floating-point values. Split it into "
-            "real and imaginary parts (two real arguments) and differentiate with respect to those.")
+    if isinstance(x, np.ndarray) and x.dtype.kind == "c" or isinstance(x, np.complexfloating):
+        return x                       # complex: tangents and adjoints are complex (the bilinear pairing)
+    if isinstance(x, complex):
+        return np.complex128(x)
     try:
         a = np.asarray(x)
     except Exception:
         a = None
-    if a is not None and a.dtype.kind == "f":
+    if a is not None and a.dtype.kind in "fc":
         return a
     raise InputDtypeError(f"{where} is a {type(x).__name__}, not an array of floats; "
                           "pass NumPy arrays, floats, or tuples, lists and dicts of them.")
+
+
+def check_holomorphic(name, f, in_leaves, out_leaves, holomorphic):
+    """The complex-value rules of ``grad``/``jacfwd``/``jacrev`` (``out_leaves`` None: not known yet).
+
+    Without ``holomorphic=True``, a complex input is fine for a real output in reverse mode (the
+    gradient is the conjugate of the steepest-ascent direction), but a Jacobian over complex inputs
+    (forward) or of complex outputs (reverse) is a real 2x2 block per entry that a complex array
+    cannot hold.  With it, inputs and outputs must be complex and the result is the complex
+    derivative, right for holomorphic functions only.
+    """
+    fname = _fname(f)
+    if holomorphic:
+        for what, leaves in (("input", in_leaves), ("output", out_leaves or ())):
+            for k, x in enumerate(leaves):
+                if dtype_of(x).kind != "c":
+                    raise InputDtypeError(
+                        f"{name}(holomorphic=True) needs complex {what}s, but {what} leaf {k} of {fname} is "
+                        f"{dtype_of(x)}. Pass complex values (x + 0j) or drop holomorphic=True.")
+        return
+    leaves = in_leaves if name == "jacfwd" else out_leaves or ()
+    for k, x in enumerate(leaves):
+        if dtype_of(x).kind == "c":
+            what = "input" if name == "jacfwd" else "output"
+            raise (InputDtypeError if what == "input" else OutputDtypeError)(
+                f"{name} of {fname}: {what} leaf {k} is complex. For a holomorphic function pass "
+                f"holomorphic=True (the result is the complex derivative); otherwise split the complex "
+                f"{what} into real and imaginary parts"
+                + (", or use jacrev for a real-valued function of complex inputs." if what == "input" else "."))
 
 
 def strip(tree):
@@ -239,15 +268,10 @@ class FlatFun:
             if type(o) is np.ndarray and o.dtype.kind == "O":
                 o = out_leaves[k] = promote(o)            # np.array([a, b]) of traced values
                 p = o.primal if isinstance(o, Tracer) else o
-            if getattr(o, "dtype", _REAL).kind == "c" or isinstance(p, complex):
-                raise OutputDtypeError(
-                    f"{_fname(self.f)} returned a complex value (output leaf {k}); chainrule differentiates "
-                    "real-valued functions. Return the real and imaginary parts as two real outputs "
-                    "(np.real(z), np.imag(z) computed from real arithmetic) instead.")
             while isinstance(p, Tracer):
                 p = p.primal
-            if not (isinstance(p, (int, float)) or getattr(p, "dtype", None) is not None
-                    and isinstance(p, (np.ndarray, np.generic)) and p.dtype.kind in "biuf"):
+            if not (isinstance(p, (int, float, complex)) or getattr(p, "dtype", None) is not None
+                    and isinstance(p, (np.ndarray, np.generic)) and p.dtype.kind in "biufc"):
                 what = f"an array of {p.dtype}" if isinstance(p, (np.ndarray, np.generic)) else f"a {type(p).__name__}"
                 raise OutputDtypeError(
                     f"{_fname(self.f)} returned {what} (output leaf {k}), not a number or an array of numbers. "

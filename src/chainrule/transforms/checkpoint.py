@@ -194,8 +194,8 @@ def _jvp_all(tangents, vals, params):
 
 
 checkpoint_p = Primitive("chainrule.checkpoint", _impl, arity=None)
-checkpoint_p.set_rules(_jvp, _vjp, frozenset({"args"}), multiple_results=True)
-checkpoint_p.jvp_all = _jvp_all            # one sweep of fun for every tangent, not one per argument
+checkpoint_p.set_rules(_jvp, _vjp, frozenset({"args"}), multiple_results=True, complex_ok=True)
+checkpoint_p.set_joint(_jvp_all)            # one sweep of fun for every tangent, not one per argument
 
 
 def call_checkpointed(fun, args, what=None):

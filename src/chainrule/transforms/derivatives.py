@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from ..core import Tracer
-from ..errors import NonScalarOutputError
+from ..errors import NonScalarOutputError, OutputDtypeError
 from ..forward import jvp_flat
 from ..reverse import may_change, vjp_flat
 from ..pytree import flatten
-from .adapter import FlatFun, dtype_of, match_structure, shape_of, strip, zeros
+from .adapter import FlatFun, check_holomorphic, dtype_of, match_structure, shape_of, strip, zeros
 from .mode import directions_per_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "hvp"]
@@ -70,6 +70,10 @@ def _finish(adjoint, x, batch=()):
     if getattr(adjoint, "dtype", None) is dt and (batch or not isinstance(adjoint, np.ndarray)):
         return adjoint
     if dtype_of(adjoint) != dt:
+        if dtype_of(adjoint).kind == "c" and dt.kind != "c":      # never drop an imaginary part silently
+            raise OutputDtypeError(
+                f"the derivative for a real input of dtype {dt} came out complex: a rule returned a complex "
+                "adjoint for a real argument (a bug in that rule; please report it with the function)")
         adjoint = adjoint.astype(dt) if isinstance(adjoint, Tracer) else np.asarray(adjoint, dtype=dt)
     if batch == () and shape_of(adjoint) == () and not isinstance(adjoint, Tracer):
         adjoint = dt.type(adjoint)
@@ -142,7 +146,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     return result + (strip(flat.aux),) if has_aux else result
 
 
-def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False) -> Callable:
     """Like :func:`grad`, but the new function returns ``(value, gradient)``.
 
     With ``has_aux`` it returns ``((value, aux), gradient)``, as JAX does.
@@ -154,18 +159,25 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     """
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        value, grads, aux = _value_and_grad(fun, args, kwargs, argnums, has_aux)
+        value, grads, aux = _value_and_grad(fun, args, kwargs, argnums, has_aux, holomorphic)
         return ((value, aux) if has_aux else value), grads
 
     return value_and_grad_fun
 
 
-def _value_and_grad(fun, args, kwargs, argnums, has_aux):
+def _value_and_grad(fun, args, kwargs, argnums, has_aux, holomorphic=False):
     """``(value, gradient, aux)``: one recorded sweep and one consuming backward sweep."""
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     outs, pullback = vjp_flat(flat, flat.in_leaves)
     dt = dtype_of(outs[0]) if len(outs) == 1 else None
-    if dt is None or dt.kind != "f" or shape_of(outs[0]) != ():
+    if holomorphic or dt is not None and dt.kind == "c":
+        if not holomorphic:
+            raise OutputDtypeError(
+                f"grad of {getattr(fun, '__name__', 'the function')}: the output is complex ({dt}). For a "
+                "holomorphic function pass holomorphic=True (the result is the complex derivative f'(z)); "
+                "for a real-valued loss return a real number (np.real(z), np.abs(z) ** 2).")
+        check_holomorphic("grad", fun, flat.in_leaves, outs, True)
+    if dt is None or dt.kind not in "fc" or shape_of(outs[0]) != ():
         what = (f"{len(outs)} outputs" if len(outs) != 1 else
                 f"an output of shape {shape_of(outs[0])} and dtype {dtype_of(outs[0])}")
         raise NonScalarOutputError(
@@ -179,13 +191,18 @@ def _value_and_grad(fun, args, kwargs, argnums, has_aux):
     return flat.outputs(outs), grads, (strip(flat.aux) if has_aux else None)
 
 
-def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False) -> Callable:
     """The gradient of a scalar function, by reverse mode.
 
     ``argnums`` (an int or a tuple of ints) says which positional arguments to
     differentiate; the gradient has the structure of that argument (a tuple of
     them for a tuple ``argnums``; a repeated entry gets the same derivative
-    again, as in JAX).  ``fun`` must return a real scalar.  The gradient is a
+    again, as in JAX).  ``fun`` must return a real scalar, or a complex one
+    with ``holomorphic=True`` (then the result is the complex derivative).
+    For complex inputs of a real-valued ``fun`` the gradient is JAX's: under
+    the bilinear pairing, the conjugate of the steepest-ascent direction
+    (``grad(lambda z: abs(z) ** 2)(z) == 2 * conj(z)``).  The gradient is a
     fresh array the caller may write to.
     Cost: one recorded forward sweep and one backward sweep, whatever the
     number of inputs.
@@ -197,7 +214,7 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     """
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
-        _, g, aux = _value_and_grad(fun, args, kwargs, argnums, has_aux)
+        _, g, aux = _value_and_grad(fun, args, kwargs, argnums, has_aux, holomorphic)
         return (g, aux) if has_aux else g
 
     return grad_fun
@@ -229,7 +246,7 @@ def _sizes(leaves):
 
 
 def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           chunk_size: int | None = None) -> Callable:
+           chunk_size: int | None = None, holomorphic: bool = False) -> Callable:
     """The Jacobian by forward mode: one batched sweep over the n input directions.
 
     For ``fun: R^n -> R^m`` the Jacobian of output leaf ``o`` with respect to
@@ -248,6 +265,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     def jac_fun(*args, **kwargs):
         flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
         leaves = flat.in_leaves
+        check_holomorphic("jacfwd", fun, leaves, None, holomorphic)
         sizes = _sizes(leaves)
         n = sum(sizes)
         k = directions_per_sweep(n, chunk_size, guess_bytes_per_direction(leaves))
@@ -257,6 +275,8 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             outs, touts = jvp_flat(flat, leaves, _split(_basis_chunk(start, count, n), leaves))
             touts = [_zeros((count,), o) if t is None else _owned(t) for o, t in zip(outs, touts)]
             pieces = [[t] for t in touts] if pieces is None else [p + [t] for p, t in zip(pieces, touts)]
+        if holomorphic:
+            check_holomorphic("jacfwd", fun, leaves, outs, True)
         blocks = []
         for o, parts in zip(outs, pieces):
             full = _concat(parts)                              # (n, *o.shape)
@@ -273,7 +293,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
 
 def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           chunk_size: int | None = None) -> Callable:
+           chunk_size: int | None = None, holomorphic: bool = False) -> Callable:
     """The Jacobian by reverse mode: one recorded sweep, then batched pullbacks over the m outputs.
 
     Same layout as :func:`jacfwd`.  The m basis adjoints travel together as
@@ -290,6 +310,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
         leaves = flat.in_leaves
         outs, pullback = vjp_flat(flat, leaves)
+        check_holomorphic("jacrev", fun, leaves, outs, holomorphic)
         out_sizes = _sizes(outs)
         m = sum(out_sizes)
         k = directions_per_sweep(m, chunk_size, lambda: sweep_bytes_per_direction(pullback.tape, leaves, outs))

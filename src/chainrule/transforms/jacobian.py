@@ -39,7 +39,8 @@ import numpy as np
 
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
-from .adapter import FlatFun, shape_of, strip
+from ..pytree import flatten
+from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacfwd, jacrev
 from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
@@ -81,6 +82,10 @@ def _assemble_reverse(flat, outs, pieces):
 
 def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=True):
     """Rows ``start..stop`` (default: to m) of the Jacobian, ``k`` adjoint directions per backward sweep."""
+    for o in outs:                       # real seeds on a complex output would give only Re(J): refuse
+        if dtype_of(o).kind == "c":
+            check_holomorphic("jacobian (reverse mode; mode='forward' handles complex outputs of real inputs)",
+                              flat.f, flat.in_leaves, outs, False)
     m = sum(_sizes(outs))
     stop = m if stop is None else min(stop, m)
     starts = list(range(start, stop, k))
@@ -465,9 +470,19 @@ def choose_mode(fun: Callable, *args: Any, argnums: int | Sequence[int] = 0,
     return _first_call(fun, args, {}, argnums, False, memory_budget)[0]
 
 
+def _complex_argument(args, argnums):
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    for i in nums:
+        if -len(args) <= i < len(args):
+            for x in flatten(args[i])[0]:
+                if dtype_of(x).kind == "c":
+                    return True
+    return False
+
+
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto",
              memory_budget: int | str | None = None, has_aux: bool = False,
-             progress: bool | None = None) -> Callable:
+             progress: bool | None = None, holomorphic: bool = False) -> Callable:
     """The Jacobian of ``fun``, by the cheaper of forward and reverse mode.
 
     ``mode="forward"`` is :func:`jacfwd` and ``mode="reverse"`` is
@@ -483,6 +498,8 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     stderr for calls that run longer than about 2 s (None: only when stderr is
     a terminal; True: always; False: never).  The layout is JAX's: for output
     leaf ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``.
+    Complex inputs of a real-valued ``fun`` go to reverse mode; ``holomorphic=True``
+    gives the complex derivative of a holomorphic ``fun`` (see :func:`jacfwd`).
     Cost: min over modes of about (directions x one sweep); the first call
     adds at most one plain evaluation of ``fun`` and, near the diagonal, a
     few directions of the other mode, so ``fun`` should have no side effects.
@@ -493,6 +510,8 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     """
     if mode not in _MODES:
         raise ValueError(f"mode={mode!r}; choose one of 'auto', 'forward', 'reverse'")
+    if holomorphic:
+        return (jacrev if mode == "reverse" else jacfwd)(fun, argnums, has_aux, holomorphic=True)
     if mode != "auto" and memory_budget is None:
         return (jacfwd if mode == "forward" else jacrev)(fun, argnums, has_aux)
     if mode == "forward":
@@ -508,6 +527,7 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
         def jac_reverse(*args, **kwargs):
             flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
             outs, pullback = vjp_flat(flat, flat.in_leaves)
+            check_holomorphic("jacrev", fun, flat.in_leaves, outs, False)
             k = directions_per_sweep(max(sum(_sizes(outs)), 1), None,
                                      tape_stats(pullback.tape, flat.in_leaves, outs).bytes_per_direction,
                                      memory_budget)
@@ -517,6 +537,8 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
+        if _complex_argument(args, argnums):         # forward sweeps cannot hold a Jacobian over C
+            return jacrev(fun, argnums, has_aux)(*args, **kwargs)
         decision, run = _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress)
         if run is None:                  # decided before: the chosen mode alone
             run = _AutoJacobian(FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux), decision.memory_budget,

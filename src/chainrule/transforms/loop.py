@@ -215,8 +215,8 @@ def _jvp(i, t, vals, params):
 
 
 loop_p = Primitive("chainrule.loop", _impl, arity=None)
-loop_p.set_rules(_jvp, _vjp, frozenset({"args"}), multiple_results=True)
-loop_p.jvp_all = _jvp_all                  # one loop for all the tangents, not one per state leaf
+loop_p.set_rules(_jvp, _vjp, frozenset({"args"}), multiple_results=True, complex_ok=True)
+loop_p.set_joint(_jvp_all)                  # one loop for all the tangents, not one per state leaf
 
 
 def _run(body, xs, what=None):
