@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.errors import UnpicklableFunctionError
+from chainrule.errors import UnpicklableFunctionError, WorkerLostError
 from chainrule.transforms import fanout
 
 TIMEOUT = 60
@@ -62,6 +62,17 @@ def dies_once(marker, parent, x):
         open(marker, "w").close()
         os._exit(1)
     return np.sin(x) * np.sum(x ** 2)
+
+
+def always_dies(parent, x):
+    if os.getpid() != parent:
+        os._exit(1)
+    return np.sin(x)
+
+
+def logs_to(fh, x):
+    """A function holding an open file (as a logger might): a process pool cannot send it."""
+    return np.sin(x)
 
 
 def cheap(x):
@@ -160,18 +171,26 @@ def test_worker_killed_process_pool(forced, tmp_path):
     np.testing.assert_allclose(jac, cr.jacrev(f)(x), rtol=1e-12, atol=1e-12)
 
 
+def test_worker_lost_twice_is_an_error(forced):
+    """A chunk whose worker dies again when resubmitted: WorkerLostError, no partial Jacobian."""
+    f = functools.partial(always_dies, os.getpid())
+    with cf.ProcessPoolExecutor(max_workers=2) as ex:
+        with pytest.raises(WorkerLostError, match="lost twice"):
+            within(lambda: cr.jacfwd(f, executor=ex)(np.linspace(0.1, 1.0, 12)))
+
+
 def test_exception_in_f_reaches_caller(forced, pool):
     with pytest.raises(ValueError, match="boom from inside f"):
         within(lambda: cr.jacrev(boom, executor=pool)(np.ones(3)))
 
 
-def test_unpicklable_function(pool):
+def test_unpicklable_function(forced, pool):
     with pytest.raises(UnpicklableFunctionError, match=r"(?s)lambda.*cannot be pickled.*dask.distributed Client"):
-        within(lambda: cr.jacfwd(lambda x: x * 2.0, executor=pool)(np.ones(3)))
+        within(lambda: cr.jacfwd(lambda x: x * 2.0, executor=pool)(np.ones(12)))
     with open(__file__) as fh:                           # a captured open file
-        f = functools.partial(dies_once, fh, 0)
-        with pytest.raises(TypeError, match="cannot be pickled"):
-            within(lambda: cr.jacfwd(f, executor=pool)(np.ones(3)))
+        f = functools.partial(logs_to, fh)
+        with pytest.raises(TypeError, match=r"(?s)partial\(logs_to, ...\) cannot be pickled.*TextIOWrapper"):
+            within(lambda: cr.jacfwd(f, executor=pool)(np.ones(12)))
 
 
 def test_zero_workers():

@@ -8,8 +8,10 @@ one contiguous chunk per worker (more when a chunk would not fit the memory
 budget); each task runs a fresh top-level transform of ``f`` in the worker and
 sweeps its chunk in as few batched sweeps as the budget allows
 (:func:`sweep_task`), and the chunks are assembled in order.  The result is
-identical to the serial one: the same sweeps, with the same seeds, give the
-same numbers wherever they run.
+the serial one: the same seeds give the same numbers wherever they run --
+bit for bit, except that a matrix product in ``f`` may round its last bits
+differently at another batch width (NumPy's BLAS picks its kernel by shape;
+``chunk_size=`` does the same serially).
 
 Worth it or not: before fanning out, two sweeps of 1 and ``PROBE_DIRECTIONS``
 directions run locally, timed (they are part of the answer), which prices a
@@ -31,6 +33,7 @@ cannot be pickled for a process pool raises
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import math
 import os
 import pickle
@@ -129,6 +132,8 @@ def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, c
 
 
 def _name(fun):
+    if isinstance(fun, functools.partial):
+        return f"partial({_name(fun.func)}, ...)"
     return getattr(fun, "__name__", None) or type(fun).__name__
 
 
@@ -238,7 +243,6 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         raise ValueError(f"{transform}(executor={type(executor).__name__}): the executor has no workers, so no "
                          "direction could ever be computed. Start workers (dask worker tcp://...) or wait for "
                          "them (client.wait_for_workers(1)), or leave executor= out to compute locally.")
-    _check_picklable(executor, fun, args, kwargs, transform)
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     n = sum(math.prod(shape_of(x)) for x in leaves)
@@ -310,6 +314,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + how + ".")
         return serial()
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
+    _check_picklable(executor, fun, args, kwargs, transform)
     base, extra = divmod(rest, tasks)
     spans, s = [], p
     for i in range(tasks):
