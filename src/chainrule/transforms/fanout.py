@@ -13,8 +13,8 @@ bit for bit, except that a matrix product in ``f`` may round its last bits
 differently at another batch width (NumPy's BLAS picks its kernel by shape;
 ``chunk_size=`` does the same serially).
 
-Worth it or not: before fanning out, two sweeps of 1 and ``PROBE_DIRECTIONS``
-directions run locally, timed (they are part of the answer), which prices a
+Worth it or not: before fanning out, two sweeps of 1 and ``max(PROBE_DIRECTIONS,
+directions // PROBE_SHARE)`` directions run locally, timed (they are part of the answer), which prices a
 sweep's fixed cost and a direction's (or the prices come from an earlier call
 at the same shapes, or from auto mode's measured decision); when the serial remainder would not take clearly longer than
 the tasks' overhead (``TASK_OVERHEAD`` each, plus a sweep's fixed cost, paid
@@ -51,11 +51,13 @@ from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _z
 from .jacobian import _assemble_forward, _assemble_reverse, _pull_rows, decision_key
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, tape_stats
 
-__all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "Fanout", "last", "fan_out", "sweep_task", "workers", "JacrevOf"]
+__all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
+           "sweep_task", "workers", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
 MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distributed
-PROBE_DIRECTIONS = 4       # directions of the second local, timed sweep (the first carries one)
+PROBE_DIRECTIONS = 4       # at least this many directions in the second local, timed sweep (the first carries one)
+PROBE_SHARE = 16           # ... and a sixteenth of them: a direction's price at a realistic width
 WAIT_FOR_WORKERS = 10.0    # seconds to wait for a Dask cluster's first worker
 _LOST = ("KilledWorker", "CommClosedError", "BrokenProcessPool", "BrokenThreadPool", "FutureCancelledError")
 
@@ -257,7 +259,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
         if mode == "forward":
             total_dirs = n
-            p1, p2 = min(1, n), min(PROBE_DIRECTIONS, max(n - 1, 0))
+            p1, p2 = min(1, n), min(max(PROBE_DIRECTIONS, n // PROBE_SHARE), max(n - 1, 0))
             t0 = time.perf_counter()
             a = sweep_task(*task_args(0, p1))
             t1 = time.perf_counter()
@@ -271,7 +273,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             t0 = time.perf_counter()
             record = t0 - t
             total_dirs = m = sum(math.prod(shape_of(o)) for o in outs)
-            p1, p2 = min(1, m), min(PROBE_DIRECTIONS, max(m - 1, 0))
+            p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
             rows = _pull_rows(flat, outs, pullback, 0, 1, [[] for _ in leaves], stop=p1, consume_last=False)
             t1 = time.perf_counter()
             rows = _pull_rows(flat, outs, pullback, p1, max(p2, 1), rows, stop=p1 + p2)
