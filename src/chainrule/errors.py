@@ -70,3 +70,11 @@ class NearlyDegenerateWarning(RuntimeWarning):
     """A derivative taken where it is nearly undefined: repeated eigenvalues or singular values,
     or a nearly singular matrix.  Past the threshold (see ``chainrule.rules.linalg``) the rule may
     have lost more than half of its significant digits, or the derivative may not exist at all."""
+
+
+class UnpicklableFunctionError(ChainruleError, TypeError):
+    """A function (or its arguments) could not be pickled to send to the worker processes of an executor."""
+
+
+class WorkerLostError(ChainruleError, RuntimeError):
+    """A task of a Jacobian fanned out over an executor was lost with its worker, and again when resubmitted."""

@@ -246,7 +246,8 @@ def _sizes(leaves):
 
 
 def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           chunk_size: int | None = None, holomorphic: bool = False) -> Callable:
+           chunk_size: int | None = None, holomorphic: bool = False,
+           executor: Any = None) -> Callable:
     """The Jacobian by forward mode: one batched sweep over the n input directions.
 
     For ``fun: R^n -> R^m`` the Jacobian of output leaf ``o`` with respect to
@@ -255,12 +256,20 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     n basis directions travel together as one leading batch axis, ``chunk_size``
     at a time (default: a memory-bounded chunk).
     Cost: about n directions' worth of arithmetic in ceil(n / chunk) sweeps;
-    no tape.  Prefer it when n is small compared with m.
+    no tape.  Prefer it when n is small compared with m.  ``executor``: a
+    ``concurrent.futures`` executor or a ``dask.distributed.Client`` to sweep
+    the directions on, in chunks (see :mod:`chainrule.transforms.fanout`).
 
     >>> import numpy as np
     >>> jacfwd(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()
     [[2.0, 0.0], [0.0, 2.0]]
     """
+    if executor is not None:
+        if holomorphic:
+            raise NotImplementedError("jacfwd(..., holomorphic=True, executor=...) is not supported yet; "
+                                      "leave out executor=")
+        return _fanned(fun, argnums, has_aux, chunk_size, executor, "forward", jacfwd)
+
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
@@ -293,11 +302,12 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
 
 def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           chunk_size: int | None = None, holomorphic: bool = False) -> Callable:
+           chunk_size: int | None = None, holomorphic: bool = False,
+           executor: Any = None) -> Callable:
     """The Jacobian by reverse mode: one recorded sweep, then batched pullbacks over the m outputs.
 
     Same layout as :func:`jacfwd`.  The m basis adjoints travel together as
-    one leading batch axis, ``chunk_size`` at a time.
+    one leading batch axis, ``chunk_size`` at a time; ``executor`` as in :func:`jacfwd`.
     Cost: one forward sweep that keeps a tape, and about m directions' worth
     of backward arithmetic.  Prefer it when m is small compared with n.
 
@@ -305,6 +315,12 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     >>> jacrev(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()
     [[2.0, 0.0], [0.0, 2.0]]
     """
+    if executor is not None:
+        if holomorphic:
+            raise NotImplementedError("jacrev(..., holomorphic=True, executor=...) is not supported yet; "
+                                      "leave out executor=")
+        return _fanned(fun, argnums, has_aux, chunk_size, executor, "reverse", jacrev)
+
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
@@ -334,18 +350,35 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     return jac_fun
 
 
-def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            executor: Any = None) -> Callable:
     """The Hessian of a scalar function: ``jacfwd(jacrev(fun))``, forward over reverse.
 
     For an input of shape s the Hessian has shape ``s + s``.
     Cost: one recorded sweep plus a backward sweep, pushed forward along n
-    directions at once.
+    directions at once; with ``executor``, those n directions are fanned out
+    as in :func:`jacfwd`, each task recording ``fun`` itself.
 
     >>> import numpy as np
     >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
     """
+    if executor is not None:
+        from .fanout import JacrevOf
+        return jacfwd(JacrevOf(fun, argnums, has_aux), argnums, has_aux, executor=executor)
     return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+
+
+def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform):
+    """``transform(fun)`` with its directions fanned out over ``executor`` (:mod:`.fanout`)."""
+    from .fanout import fan_out                        # it builds on this module
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        serial = lambda: transform(fun, argnums, has_aux, chunk_size)(*args, **kwargs)   # noqa: E731
+        return fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform.__name__, serial, chunk_size)
+
+    return jac_fun
 
 
 def hvp(fun: Callable, x: Any, v: Any) -> Any:

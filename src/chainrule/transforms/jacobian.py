@@ -482,7 +482,8 @@ def _complex_argument(args, argnums):
 
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto",
              memory_budget: int | str | None = None, has_aux: bool = False,
-             progress: bool | None = None, holomorphic: bool = False) -> Callable:
+             progress: bool | None = None, holomorphic: bool = False,
+             executor: Any = None) -> Callable:
     """The Jacobian of ``fun``, by the cheaper of forward and reverse mode.
 
     ``mode="forward"`` is :func:`jacfwd` and ``mode="reverse"`` is
@@ -496,7 +497,11 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     string such as ``"512MB"``; default a quarter of the available memory)
     bounds how many directions one sweep carries.  ``progress``: a counter on
     stderr for calls that run longer than about 2 s (None: only when stderr is
-    a terminal; True: always; False: never).  The layout is JAX's: for output
+    a terminal; True: always; False: never).  ``executor``: a
+    ``concurrent.futures`` executor or a ``dask.distributed.Client``; auto
+    mode decides here (cached as above) and the tasks sweep in the chosen
+    mode, or everything stays local when the sweeps are too cheap to ship
+    (:mod:`chainrule.transforms.fanout`).  The layout is JAX's: for output
     leaf ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``.
     Complex inputs of a real-valued ``fun`` go to reverse mode; ``holomorphic=True``
     gives the complex derivative of a holomorphic ``fun`` (see :func:`jacfwd`).
@@ -511,9 +516,9 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     if mode not in _MODES:
         raise ValueError(f"mode={mode!r}; choose one of 'auto', 'forward', 'reverse'")
     if holomorphic:
-        return (jacrev if mode == "reverse" else jacfwd)(fun, argnums, has_aux, holomorphic=True)
-    if mode != "auto" and memory_budget is None:
-        return (jacfwd if mode == "forward" else jacrev)(fun, argnums, has_aux)
+        return (jacrev if mode == "reverse" else jacfwd)(fun, argnums, has_aux, holomorphic=True, executor=executor)
+    if mode != "auto" and (memory_budget is None or executor is not None):
+        return (jacfwd if mode == "forward" else jacrev)(fun, argnums, has_aux, executor=executor)
     if mode == "forward":
         @functools.wraps(fun)
         def jac_forward(*args, **kwargs):
@@ -540,11 +545,29 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
         if _complex_argument(args, argnums):         # forward sweeps cannot hold a Jacobian over C
             return jacrev(fun, argnums, has_aux)(*args, **kwargs)
         decision, run = _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress)
+        if executor is not None:
+            return _fanned_auto(decision, run, args, kwargs)
         if run is None:                  # decided before: the chosen mode alone
             run = _AutoJacobian(FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux), decision.memory_budget,
                                 progress, decision)
         jac = run.jacobian()             # at the first call, finishes what the probes began
         return (jac, strip(run.flat.aux)) if has_aux else jac
+
+    def _fanned_auto(decision, run, args, kwargs):
+        """The decided mode's sweeps over ``executor``; locally (finishing the probes' work) when not worth it."""
+        from .fanout import fan_out                           # it builds on this module
+
+        def serial():
+            local = run if run is not None else _AutoJacobian(
+                FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux), decision.memory_budget, progress, decision)
+            jac = local.jacobian()
+            return (jac, strip(local.flat.aux)) if has_aux else jac
+
+        if run is not None and (run.done["forward"] >= run.n > 0 or run.pullback is not None
+                                and run.done["reverse"] >= sum(_sizes(run.outs))):
+            return serial()                                   # deciding computed the whole Jacobian
+        return fan_out(executor, fun, args, kwargs, argnums, has_aux, decision.mode, "jacobian", serial,
+                       known_seconds=decision.chosen.seconds if decision.measured else None)
 
     def decision_for(*args, **kwargs):
         """The Decision taken for this function at the shapes of ``args`` (None before a first call there)."""

@@ -1,0 +1,131 @@
+"""Jacobians fanned out over Dask: serial against a LocalCluster of 2 single-threaded worker processes.
+
+The workload: an RK4-integrated reaction network of ``SPECIES`` = 20 species and
+``REACTIONS`` = 200 reactions (one rate constant each: the 200 parameters),
+``STEPS`` = 2000 time steps.  Reaction j turns species ``SRC[j]`` into
+``DST[j]`` at rate ``k_j * y[SRC[j]] * (1 + y[CAT[j]]) / (1 + y[SRC[j]])``.
+
+* forward: ``jacfwd`` of the final state (20) with respect to the 200 rate constants;
+* reverse: ``jacrev`` of the states at 10 output times (200 outputs) with respect to them.
+
+Each is timed serially and with ``executor=client`` (median of ``--repeat`` calls
+after a first call, which probes and caches the sweep cost: its time is reported
+apart), and checked equal to the serial result (to rounding: NumPy's matrix products may
+take another BLAS kernel at another batch width, so the last bits may differ).  The overhead per task is the
+time of a distributed call less the slowest task's own sweep, from the tasks'
+timings.  Run: ``python -m benchmarks.distributed [--quick] [--repeat N]``.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.transforms import fanout
+
+SPECIES, REACTIONS, STEPS, OUT_TIMES = 20, 200, 2000, 10
+_rng = np.random.default_rng(14)
+SRC = _rng.integers(0, SPECIES, REACTIONS)
+DST = (SRC + 1 + _rng.integers(0, SPECIES - 1, REACTIONS)) % SPECIES
+CAT = _rng.integers(0, SPECIES, REACTIONS)
+STOICH = np.zeros((SPECIES, REACTIONS))
+STOICH[SRC, np.arange(REACTIONS)] -= 1.0
+STOICH[DST, np.arange(REACTIONS)] += 1.0
+K0 = _rng.uniform(0.05, 0.5, REACTIONS)
+Y0 = _rng.uniform(0.5, 1.5, SPECIES)
+DT = 0.01
+
+
+def rhs(y, k):
+    flux = k * y[SRC] * (1.0 + y[CAT]) / (1.0 + y[SRC])
+    return STOICH @ flux
+
+
+def trajectory(k, steps=STEPS, every=None):
+    y, outs = Y0, []
+    every = every or steps
+    for i in range(steps):
+        a = rhs(y, k)
+        b = rhs(y + 0.5 * DT * a, k)
+        c = rhs(y + 0.5 * DT * b, k)
+        d = rhs(y + DT * c, k)
+        y = y + DT / 6.0 * (a + 2.0 * b + 2.0 * c + d)
+        if (i + 1) % every == 0:
+            outs.append(y)
+    return outs
+
+
+def final_state(k, steps=STEPS):
+    return trajectory(k, steps)[-1]
+
+
+def sampled_states(k, steps=STEPS):
+    return np.concatenate(trajectory(k, steps, every=steps // OUT_TIMES))
+
+
+def _time(fn, repeat):
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts), out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.distributed", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="200 steps instead of 2000")
+    ap.add_argument("--repeat", type=int, default=1)
+    a = ap.parse_args(argv)
+    import dask
+    from distributed import Client, LocalCluster
+
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which fixes glibc's mmap threshold at
+    # 128 KiB: every tangent array above that becomes an mmap and its page faults (3x slower sweeps here)
+    dask.config.set({"distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
+                                                             "OPENBLAS_NUM_THREADS": 1}})
+
+    steps = 200 if a.quick else STEPS
+    rows = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2)
+        for name, transform, fun, outs in (("forward (jacfwd), 20 x 200", cr.jacfwd, final_state, SPECIES),
+                                           ("reverse (jacrev), 200 x 200", cr.jacrev, sampled_states,
+                                            SPECIES * OUT_TIMES)):
+            serial_s, ref = _time(lambda: transform(fun)(K0, steps), a.repeat)
+            fanned = transform(fun, executor=client)
+            t0 = time.perf_counter()
+            first = fanned(K0, steps)
+            first_s = time.perf_counter() - t0
+            dist_s, jac = _time(lambda: fanned(K0, steps), a.repeat)
+            # equal to rounding: NumPy's matrix products may take another BLAS kernel at another batch width
+            diff = max(float(np.max(np.abs(x - ref))) for x in (first, jac)) / float(np.max(np.abs(ref)))
+            assert diff < 1e-12, f"distributed != serial: relative difference {diff:.2g}"
+            last = fanout.last()
+            # one task's own work, timed in this process: the same sweep the workers run
+            share = -(-REACTIONS // last.tasks) if fun is final_state else -(-outs // max(last.tasks, 1))
+            mode = "forward" if transform is cr.jacfwd else "reverse"
+            total = REACTIONS if mode == "forward" else outs
+            task_s, _ = _time(lambda: fanout.sweep_task(fun, (K0, steps), {}, 0, False, mode, 0, share, total), 1)
+            overhead = dist_s - task_s
+            rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, task_s, overhead,
+                         f"{last.reason} Largest difference from serial: {diff:.2g} of the largest entry."))
+    print(f"RK4 reaction network: {SPECIES} species, {REACTIONS} parameters, {steps} steps; "
+          f"LocalCluster of 2 single-threaded worker processes; median of {a.repeat}; "
+          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, NumPy {np.__version__}")
+    print("| Jacobian | serial s | first call s | distributed s | speedup | tasks | one task's sweep s "
+          "| overhead s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, s, f, d, sp, t, ts, ov, _ in rows:
+        print(f"| {name} | {s:.3g} | {f:.3g} | {d:.3g} | {sp:.2f}x | {t} | {ts:.3g} | {ov:.3g} |")
+    for name, *_, why in rows:
+        print(f"{name}: {why}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""Jacobians fanned out over an executor: ``jacfwd(f, executor=...)`` and friends.
+
+A full Jacobian is a set of independent sweeps: columns (forward) or rows
+(reverse).  With ``executor=`` -- any :class:`concurrent.futures.Executor`
+(threads or processes) or a ``dask.distributed.Client`` (anything whose
+``submit`` returns futures with ``result()``) -- the directions are split into
+one contiguous chunk per worker (more when a chunk would not fit the memory
+budget); each task runs a fresh top-level transform of ``f`` in the worker and
+sweeps its chunk in as few batched sweeps as the budget allows
+(:func:`sweep_task`), and the chunks are assembled in order.  The result is
+the serial one: the same seeds give the same numbers wherever they run --
+bit for bit, except that a matrix product in ``f`` may round its last bits
+differently at another batch width (NumPy's BLAS picks its kernel by shape;
+``chunk_size=`` does the same serially).
+
+Worth it or not: before fanning out, two sweeps of 1 and ``max(PROBE_DIRECTIONS,
+directions // PROBE_SHARE)`` directions run locally, timed (they are part of the answer), which prices a
+sweep's fixed cost and a direction's (or the prices come from an earlier call
+at the same shapes, or from auto mode's measured decision); when the serial remainder would not take clearly longer than
+the tasks' overhead (``TASK_OVERHEAD`` each, plus a sweep's fixed cost, paid
+once per task), everything runs locally.  :data:`LAST` holds what the last
+call did and why (``chainrule.transforms.fanout.last().reason``).
+
+Faults: an exception raised by ``f`` in a worker reaches the caller as
+itself; a task lost with its worker (a broken process pool, Dask's
+``KilledWorker``) is resubmitted once -- on a fresh process pool when the
+given one broke -- and otherwise a :class:`~chainrule.errors.WorkerLostError`
+is raised: nothing is ever silently missing from the result.  A function that
+cannot be pickled for a process pool raises
+:class:`~chainrule.errors.UnpicklableFunctionError` before anything is sent.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import math
+import os
+import pickle
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UnpicklableFunctionError, WorkerLostError
+from ..forward import jvp_flat
+from ..pytree import flatten
+from ..reverse import vjp_flat
+from .adapter import FlatFun, shape_of, strip
+from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
+from .jacobian import _assemble_forward, _assemble_reverse, _pull_rows, decision_key
+from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, tape_stats
+
+__all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
+           "sweep_task", "workers", "JacrevOf"]
+
+TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
+MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distributed
+PROBE_DIRECTIONS = 4       # at least this many directions in the second local, timed sweep (the first carries one)
+PROBE_SHARE = 16           # ... and a sixteenth of them: a direction's price at a realistic width
+WAIT_FOR_WORKERS = 10.0    # seconds to wait for a Dask cluster's first worker
+_LOST = ("KilledWorker", "CommClosedError", "BrokenProcessPool", "BrokenThreadPool", "FutureCancelledError")
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """What a call with ``executor=`` did: ``distributed`` or not, over how many tasks, and why."""
+
+    mode: str
+    directions: int
+    workers: int
+    tasks: int
+    distributed: bool
+    serial_seconds: float      # estimated time of the directions left after the probe, swept locally
+    reason: str
+
+
+class _Last:
+    fanout = None
+
+
+_LAST = _Last()
+
+
+def last():
+    """The :class:`Fanout` of the process's last call with an executor (None before one)."""
+    return _LAST.fanout
+
+
+_COSTS = {}                 # (decision key, mode) -> (directions, seconds per direction, seconds per task)
+_COSTS_LOCK = threading.Lock()
+
+
+class JacrevOf:
+    """``jacrev(fun, argnums, has_aux)`` as a picklable callable: the inner function of a fanned-out Hessian."""
+
+    def __init__(self, fun, argnums, has_aux):
+        self.fun, self.argnums, self.has_aux = fun, argnums, has_aux
+
+    def __call__(self, *args, **kwargs):
+        return jacrev(self.fun, self.argnums, self.has_aux)(*args, **kwargs)
+
+    @property
+    def __name__(self):
+        return f"jacrev({getattr(self.fun, '__name__', 'f')})"
+
+
+def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size=None):
+    """Columns (forward) or rows (reverse) ``start .. start+count`` of ``total``, in a fresh top-level transform.
+
+    Runs wherever the executor puts it.  Returns ``(pieces, outs, out_tree, aux)``:
+    one ``(count, ...)`` array per output leaf (forward) or per input leaf
+    (reverse), the output values and structure, and the auxiliary data.
+    """
+    flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+    leaves = flat.in_leaves
+    if mode == "forward":
+        k = directions_per_sweep(count, chunk_size, guess_bytes_per_direction(leaves))
+        cols, outs = None, None
+        for s in range(start, start + count, k):
+            c = min(k, start + count - s)
+            outs, touts = jvp_flat(flat, leaves, _split(_basis_chunk(s, c, total), leaves))
+            touts = [_zeros((c,), o) if t is None else _owned(t) for o, t in zip(outs, touts)]
+            cols = [[t] for t in touts] if cols is None else [p + [t] for p, t in zip(cols, touts)]
+        pieces = [_concat(p) for p in cols]
+    else:
+        outs, pullback = vjp_flat(flat, leaves)
+        k = directions_per_sweep(count, chunk_size,
+                                 lambda: tape_stats(pullback.tape, leaves, outs).bytes_per_direction)
+        rows = _pull_rows(flat, outs, pullback, start, k, [[] for _ in leaves], stop=start + count)
+        pieces = [_concat(p) for p in rows]
+    outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
+    return pieces, outs, flat.out_tree, (strip(flat.aux) if has_aux else None)
+
+
+def _name(fun):
+    if isinstance(fun, functools.partial):
+        return f"partial({_name(fun.func)}, ...)"
+    return getattr(fun, "__name__", None) or type(fun).__name__
+
+
+def _is_process_pool(executor):
+    return isinstance(executor, cf.ProcessPoolExecutor)
+
+
+def _is_dask(executor):
+    return hasattr(executor, "nthreads") and hasattr(executor, "scheduler")
+
+
+def workers(executor):
+    """How many tasks ``executor`` runs at once (its worker threads or processes; Dask: all workers' threads)."""
+    if _is_dask(executor):
+        n = sum(executor.nthreads().values())
+        if n == 0 and hasattr(executor, "wait_for_workers"):
+            try:
+                executor.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            except Exception:
+                pass
+            n = sum(executor.nthreads().values())
+        return n
+    n = getattr(executor, "_max_workers", None)
+    return int(n) if n is not None else (os.cpu_count() or 1)
+
+
+def _check_picklable(executor, fun, args, kwargs, transform):
+    """A process pool pickles what it sends: say what cannot be sent, and what to do, before sending anything."""
+    if not _is_process_pool(executor):
+        return
+    for what, obj in (("the function " + _name(fun), fun), ("its arguments", (args, kwargs))):
+        try:
+            pickle.dumps(obj)
+        except Exception as e:
+            raise UnpicklableFunctionError(
+                f"{transform}(executor={type(executor).__name__}): {what} cannot be pickled to send to "
+                f"the worker processes ({type(e).__name__}: {e}). A process pool pickles with the standard "
+                "pickle module, which cannot send lambdas, functions defined inside other functions, or "
+                "captured open files, locks and sockets. Define the function at module level and pass what it "
+                "needs as arguments, or use a dask.distributed Client (its cloudpickle sends lambdas and "
+                "closures), or a ThreadPoolExecutor, which sends nothing.") from e
+
+
+def _submit(executor, *args):
+    if _is_dask(executor):
+        return executor.submit(sweep_task, *args, pure=False)
+    return executor.submit(sweep_task, *args)
+
+
+def _lost(exc):
+    return isinstance(exc, (cf.BrokenExecutor, cf.CancelledError)) or type(exc).__name__ in _LOST
+
+
+def _gather(executor, spans, task_args, transform, fun):
+    """The results of one task per ``(start, count)`` span, in order; a lost task is resubmitted once."""
+    futures = [_submit(executor, *task_args(s, c)) for s, c in spans]
+    results, fresh = [None] * len(spans), None
+    try:
+        for i, fut in enumerate(futures):
+            try:
+                results[i] = fut.result()
+                continue
+            except BaseException as e:
+                if not _lost(e):
+                    raise                    # f's own exception (or a KeyboardInterrupt): as it is
+                first = e
+            # the worker was lost: once more, on a fresh pool if the given process pool broke
+            target = executor
+            if isinstance(first, cf.BrokenExecutor) and _is_process_pool(executor):
+                if fresh is None:
+                    fresh = cf.ProcessPoolExecutor(max_workers=max(1, workers(executor)))
+                target = fresh
+            try:
+                results[i] = _submit(target, *task_args(*spans[i])).result()
+            except BaseException as e:
+                if not _lost(e):
+                    raise
+                s, c = spans[i]
+                raise WorkerLostError(
+                    f"{transform}(executor=...) of {_name(fun)}: the task sweeping directions {s}..{s + c - 1} "
+                    f"was lost twice with its worker ({type(first).__name__}, then {type(e).__name__}: {e}); "
+                    "no partial Jacobian is returned. Check the workers' memory and logs, or run serially "
+                    "without executor=.") from e
+    finally:
+        for fut in futures:
+            fut.cancel()
+        if fresh is not None:
+            fresh.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+def _worth(serial_s, parallel_s):
+    """Distribute only when the serial remainder is not trivial and the tasks would clearly win."""
+    return serial_s >= MIN_SECONDS and parallel_s < 0.8 * serial_s
+
+
+def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size=None,
+            known_seconds=None):
+    """The Jacobian of ``fun`` in ``mode``, its directions fanned out over ``executor``.
+
+    ``serial()`` computes it locally (the fallback).  ``known_seconds``: the
+    estimated time of the whole Jacobian, if a decision measured it.  Returns
+    what ``serial()`` would: the Jacobian, or ``(jacobian, aux)`` with ``has_aux``.
+    """
+    if any(np.iscomplexobj(leaf) for leaf in flatten(args)[0]):
+        raise NotImplementedError(f"{transform}(..., executor=...) does not take complex inputs yet; "
+                                  "leave out executor= (with holomorphic=True where the function is holomorphic)")
+    n_workers = workers(executor)
+    if n_workers < 1:
+        raise ValueError(f"{transform}(executor={type(executor).__name__}): the executor has no workers, so no "
+                         "direction could ever be computed. Start workers (dask worker tcp://...) or wait for "
+                         "them (client.wait_for_workers(1)), or leave executor= out to compute locally.")
+    flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
+    leaves = flat.in_leaves
+    n = sum(math.prod(shape_of(x)) for x in leaves)
+    key = decision_key(fun, args, kwargs, argnums, has_aux)
+    cost = _COSTS.get((key, mode)) if key is not None else None
+
+    def task_args(start, count, total=None):
+        return (fun, args, kwargs, argnums, has_aux, mode, start, count, total_dirs if total is None else total,
+                chunk_size)
+
+    first = None
+    if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
+        if mode == "forward":
+            total_dirs = n
+            p1, p2 = min(1, n), min(max(PROBE_DIRECTIONS, n // PROBE_SHARE), max(n - 1, 0))
+            t0 = time.perf_counter()
+            a = sweep_task(*task_args(0, p1))
+            t1 = time.perf_counter()
+            b = sweep_task(*task_args(p1, p2)) if p2 else None
+            t2 = time.perf_counter()
+            record = 0.0
+            first = a if b is None else ([_concat([x, y]) for x, y in zip(a[0], b[0])],) + a[1:]
+        else:
+            t = time.perf_counter()
+            outs, pullback = vjp_flat(flat, leaves)
+            t0 = time.perf_counter()
+            record = t0 - t
+            total_dirs = m = sum(math.prod(shape_of(o)) for o in outs)
+            p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
+            rows = _pull_rows(flat, outs, pullback, 0, 1, [[] for _ in leaves], stop=p1, consume_last=False)
+            t1 = time.perf_counter()
+            rows = _pull_rows(flat, outs, pullback, p1, max(p2, 1), rows, stop=p1 + p2)
+            t2 = time.perf_counter()
+            pieces = [_concat(r) if r else _zeros((0,), x) for r, x in zip(rows, leaves)]
+            first = (pieces, outs, flat.out_tree, strip(flat.aux) if has_aux else None)
+        p = p1 + p2
+        # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
+        fixed, per_dir = fit_sweep(t1 - t0, t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
+        per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
+        if key is not None:
+            with _COSTS_LOCK:
+                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task)
+    else:
+        total_dirs, fixed, per_dir, per_task = cost
+        p = 0
+    rest = total_dirs - p
+    tasks = min(rest, n_workers)
+    k_local = directions_per_sweep(max(rest, 1), chunk_size, guess_bytes_per_direction(leaves))
+    serial_s = -(-rest // k_local) * fixed + rest * per_dir
+    if known_seconds is not None and math.isfinite(known_seconds):
+        serial_s = known_seconds
+    if tasks > 0 and chunk_size is None:          # more tasks when one worker's share would not fit a sweep
+        share = -(-rest // tasks)
+        k = directions_per_sweep(share, None, guess_bytes_per_direction(leaves) if mode == "forward" else None)
+        if k < share:
+            tasks = min(rest, n_workers * -(-share // (k * 4)))
+    waves = -(-tasks // n_workers) if tasks else 0
+    parallel_s = rest * per_dir / max(min(tasks, n_workers), 1) + waves * (TASK_OVERHEAD + per_task)
+    if rest <= 0 and first is not None:           # the probe was the whole Jacobian
+        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s,
+                              "serial: the first, local sweep computed every direction.")
+        return _assemble(flat, mode, [first], has_aux)
+    worth = tasks > 1 and _worth(serial_s, parallel_s)
+    how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+           f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
+           f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
+           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {_name(fun)})")
+    if not worth:
+        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + how + ".")
+        return serial()
+    _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
+    _check_picklable(executor, fun, args, kwargs, transform)
+    base, extra = divmod(rest, tasks)
+    spans, s = [], p
+    for i in range(tasks):
+        c = base + (i < extra)
+        spans.append((s, c))
+        s += c
+    try:
+        results = _gather(executor, spans, task_args, transform, fun)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        if "pickle" not in str(e).lower() and "serializ" not in str(e).lower():
+            raise
+        raise UnpicklableFunctionError(
+            f"{transform}(executor={type(executor).__name__}): {_name(fun)} or its arguments could not be "
+            f"sent to the workers ({type(e).__name__}: {e}). Do not capture open files, locks or sockets; "
+            "pass what the function needs as arguments instead.") from e
+    if first is not None:
+        results.insert(0, first)
+    return _assemble(flat, mode, results, has_aux)
+
+
+def _assemble(flat, mode, results, has_aux):
+    _, outs, out_tree, aux = results[0]
+    flat.out_tree, flat.aux = out_tree, aux
+    pieces = [[r[0][i] for r in results] for i in range(len(results[0][0]))]
+    jac = (_assemble_forward if mode == "forward" else _assemble_reverse)(flat, outs, pieces)
+    return (jac, aux) if has_aux else jac

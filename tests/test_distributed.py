@@ -1,0 +1,261 @@
+"""Jacobians fanned out over executors (issue 14): equal to the serial ones, faults, bad input, the serial fallback.
+
+Every call runs under a timeout (:func:`within`): a test fails instead of hanging.
+The Dask tests need ``distributed`` and start a LocalCluster of 2 worker processes once.
+"""
+
+import concurrent.futures as cf
+import functools
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.errors import UnpicklableFunctionError, WorkerLostError
+from chainrule.transforms import fanout
+
+TIMEOUT = 60
+
+
+def within(fn, seconds=TIMEOUT):
+    """``fn()`` in a daemon thread, failing the test after ``seconds`` instead of hanging."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:          # noqa: BLE001 - handed to the test
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        pytest.fail(f"no result within {seconds} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+# -- functions the workers run: module level, so that a process pool can pickle them ---------------------
+def f_tree(p, c):
+    """A pytree in ({"a": (3,), "b": (2, 2)}, (2,)) -> a pytree out (a tuple of a (4,) array and a dict)."""
+    a, b = p["a"], p["b"]
+    u = np.sin(a[:2] * b[0]) + c * np.cos(b[1])
+    v = np.exp(0.3 * a) * np.sum(b) + a[::-1] * c[0]
+    return (np.concatenate([u, u * c[1]]), {"s": np.sum(v * v), "v": v})
+
+
+def scalar(p, c):
+    return np.sum(f_tree(p, c)[1]["v"] ** 2) + np.sum(np.tanh(f_tree(p, c)[0]))
+
+
+def boom(x):
+    raise ValueError("boom from inside f")
+
+
+def dies_once(marker, parent, x):
+    """In a worker (not the test process) the first call kills its process; later calls compute."""
+    if os.getpid() != parent and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return np.sin(x) * np.sum(x ** 2)
+
+
+def always_dies(parent, x):
+    if os.getpid() != parent:
+        os._exit(1)
+    return np.sin(x)
+
+
+def logs_to(fh, x):
+    """A function holding an open file (as a logger might): a process pool cannot send it."""
+    return np.sin(x)
+
+
+def cheap(x):
+    return x * 2.0
+
+
+P = {"a": np.array([0.3, -0.7, 1.1]), "b": np.array([[0.5, 1.5], [-0.2, 0.9]])}
+C = np.array([0.4, -1.2])
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """Distribute even what is too cheap to be worth it (the workloads here are small)."""
+    monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
+    fanout._COSTS.clear()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with cf.ProcessPoolExecutor(max_workers=2) as ex:
+        yield ex
+
+
+def leaves(tree):
+    return cr.pytree.flatten(tree)[0]
+
+
+def assert_identical(a, b):
+    la, lb = leaves(a), leaves(b)
+    assert cr.pytree.flatten(a)[1] == cr.pytree.flatten(b)[1]
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        assert np.shape(x) == np.shape(y) and np.array_equal(x, y)
+
+
+def central_difference_column(fun, p, c, leaf, index, h=1e-6):
+    """d fun / d p[leaf][index] by central differences, as a flat vector over fun's output leaves."""
+    hi = {k: v.copy() for k, v in p.items()}
+    lo = {k: v.copy() for k, v in p.items()}
+    hi[leaf][index] += h
+    lo[leaf][index] -= h
+    return np.concatenate([np.ravel((x - y) / (2 * h)) for x, y in zip(leaves(fun(hi, c)), leaves(fun(lo, c)))])
+
+
+def check_transforms(executor):
+    """jacfwd, jacrev, auto jacobian and hessian over ``executor`` equal the serial results exactly."""
+    for transform in (cr.jacfwd, cr.jacrev):
+        serial = transform(f_tree, argnums=(0, 1))(P, C)
+        fanned = within(lambda: transform(f_tree, argnums=(0, 1), executor=executor)(P, C))
+        assert fanout.last().distributed and fanout.last().tasks == 2
+        assert_identical(fanned, serial)
+    # the mathematics: forward against reverse, and a column against central differences
+    fwd = cr.jacfwd(f_tree, executor=executor)(P, C)
+    rev = cr.jacrev(f_tree, executor=executor)(P, C)
+    for x, y in zip(leaves(fwd), leaves(rev)):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+    column = np.concatenate([np.ravel(fwd[0]["b"][..., 1, 0]), np.ravel(fwd[1]["s"]["b"][1, 0]),
+                             np.ravel(fwd[1]["v"]["b"][..., 1, 0])])
+    np.testing.assert_allclose(column, central_difference_column(f_tree, P, C, "b", (1, 0)), rtol=1e-6, atol=1e-8)
+    cr.clear_caches()
+    auto = within(lambda: cr.jacobian(f_tree, executor=executor)(P, C))
+    assert_identical(auto, cr.jacfwd(f_tree)(P, C))
+    hess = within(lambda: cr.hessian(scalar, executor=executor)(P, C))
+    assert fanout.last().distributed
+    assert_identical(hess, cr.hessian(scalar)(P, C))
+
+
+def test_process_pool_equals_serial(forced, pool):
+    check_transforms(pool)
+
+
+def test_thread_pool_equals_serial(forced):
+    with cf.ThreadPoolExecutor(max_workers=2) as ex:
+        check_transforms(ex)
+
+
+def test_has_aux_and_chunk_size(forced, pool):
+    def with_aux(x):
+        return np.sin(x) * x[0], {"note": np.sum(x)}
+    x = np.linspace(-1.0, 1.0, 9)
+    with cf.ThreadPoolExecutor(max_workers=3) as ex:
+        jac, aux = within(lambda: cr.jacfwd(with_aux, has_aux=True, chunk_size=2, executor=ex)(x))
+    ref, ref_aux = cr.jacfwd(with_aux, has_aux=True)(x)
+    assert np.array_equal(jac, ref) and aux["note"] == ref_aux["note"]
+    assert fanout.last().tasks == 3
+
+
+def test_worker_killed_process_pool(forced, tmp_path):
+    """A worker process dies mid-Jacobian: the pool breaks, the chunk is resubmitted once, nothing is missing."""
+    f = functools.partial(dies_once, str(tmp_path / "died"), os.getpid())
+    x = np.linspace(0.1, 1.0, 12)
+    with cf.ProcessPoolExecutor(max_workers=2) as ex:
+        jac = within(lambda: cr.jacfwd(f, executor=ex)(x))
+    assert (tmp_path / "died").exists()                  # a worker really died
+    assert np.array_equal(jac, cr.jacfwd(f)(x))
+    np.testing.assert_allclose(jac, cr.jacrev(f)(x), rtol=1e-12, atol=1e-12)
+
+
+def test_worker_lost_twice_is_an_error(forced):
+    """A chunk whose worker dies again when resubmitted: WorkerLostError, no partial Jacobian."""
+    f = functools.partial(always_dies, os.getpid())
+    with cf.ProcessPoolExecutor(max_workers=2) as ex:
+        with pytest.raises(WorkerLostError, match="lost twice"):
+            within(lambda: cr.jacfwd(f, executor=ex)(np.linspace(0.1, 1.0, 12)))
+
+
+def test_exception_in_f_reaches_caller(forced, pool):
+    with pytest.raises(ValueError, match="boom from inside f"):
+        within(lambda: cr.jacrev(boom, executor=pool)(np.ones(3)))
+
+
+def test_unpicklable_function(forced, pool):
+    with pytest.raises(UnpicklableFunctionError, match=r"(?s)lambda.*cannot be pickled.*dask.distributed Client"):
+        within(lambda: cr.jacfwd(lambda x: x * 2.0, executor=pool)(np.ones(12)))
+    with open(__file__) as fh:                           # a captured open file
+        f = functools.partial(logs_to, fh)
+        with pytest.raises(TypeError, match=r"(?s)partial\(logs_to, ...\) cannot be pickled.*TextIOWrapper"):
+            within(lambda: cr.jacfwd(f, executor=pool)(np.ones(12)))
+
+
+def test_zero_workers():
+    class NoWorkers(cf.Executor):
+        _max_workers = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            raise AssertionError("nothing may be submitted")
+
+    with pytest.raises(ValueError, match="no workers"):
+        within(lambda: cr.jacrev(cheap, executor=NoWorkers())(np.ones(3)))
+
+
+def test_serial_fallback_for_cheap_sweeps(pool):
+    """Sweeps of microseconds stay local even with an executor, and the Fanout says why."""
+    fanout._COSTS.clear()
+    x = np.linspace(0.0, 1.0, 30)
+    for transform in (cr.jacfwd, cr.jacrev):
+        jac = within(lambda: transform(cheap, executor=pool)(x))
+        assert np.array_equal(jac, transform(cheap)(x))
+        last = fanout.last()
+        assert not last.distributed and last.tasks == 0
+        assert last.reason.startswith("serial: ") and "would take about" in last.reason
+
+
+# -- Dask ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as c:
+        c.wait_for_workers(2, timeout=30)
+        yield c
+
+
+def test_dask_equals_serial(forced, client):
+    check_transforms(client)
+
+
+def test_dask_worker_killed(forced, client, tmp_path):
+    """A Dask worker process dies mid-Jacobian: Dask reschedules its task; the result is complete."""
+    f = functools.partial(dies_once, str(tmp_path / "died"), os.getpid())
+    x = np.linspace(0.1, 1.0, 12)
+    jac = within(lambda: cr.jacrev(f, executor=client)(x))
+    assert (tmp_path / "died").exists()
+    assert np.array_equal(jac, cr.jacrev(f)(x))
+    client.wait_for_workers(2, timeout=30)               # the nanny restarts it for the next test
+
+
+def test_dask_exception_in_f(forced, client):
+    with pytest.raises(ValueError, match="boom from inside f"):
+        within(lambda: cr.jacfwd(boom, executor=client)(np.ones(3)))
+
+
+def test_dask_lambda_is_fine(forced, client):
+    """Dask sends with cloudpickle: a lambda works there."""
+    jac = within(lambda: cr.jacfwd(lambda x: np.sin(x) * x, executor=client)(np.linspace(0, 1, 5)))
+    np.testing.assert_allclose(jac, np.diag(np.cos(np.linspace(0, 1, 5)) * np.linspace(0, 1, 5)
+                                            + np.sin(np.linspace(0, 1, 5))), rtol=1e-13)
+
+
+def test_complex_inputs_with_an_executor_are_refused_not_wrong():
+    z = np.array([1.0 + 2.0j, 0.5 - 1.0j])
+    with cf.ThreadPoolExecutor(2) as ex:
+        with pytest.raises(NotImplementedError, match="complex"):
+            cr.jacrev(lambda z: np.abs(z) ** 2, executor=ex)(z)
+        with pytest.raises(NotImplementedError, match="holomorphic"):
+            cr.jacfwd(np.sin, holomorphic=True, executor=ex)(z)
