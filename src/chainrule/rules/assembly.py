@@ -104,14 +104,15 @@ def assemble(elems, shape):
     """One traced array of ``shape`` from its elements in C order (tracers and plain numbers)."""
     plain = [concrete_value(e) for e in elems]          # for the dtype only
     try:
-        dtype = np.array(plain).dtype
-    except Exception:
-        dtype = None
-    if dtype is None or np.array(plain).shape != (len(elems),):
+        probe = np.array(plain)                         # NumPy's own dtype for these values
+    except (ValueError, TypeError):
+        probe = None
+    if probe is None or probe.shape != (len(elems),):
         raise ValueError(
             "an object array that holds traced values must hold scalars only (np.array([a, b]) of "
             "traced scalars, or of equal-shaped traced arrays); use np.stack or np.concatenate to "
             "join arrays")
+    dtype = probe.dtype
     if dtype.kind not in "fiub":
         from ..errors import NotDifferentiableError
         raise NotDifferentiableError(f"an array of {dtype} built from traced values",

@@ -16,7 +16,7 @@ constants (computed on the plain values), and identity-like conversions.
 
 import numpy as np
 
-from ..core import Tracer, plain_value, register_function
+from ..core import plain_value, register_function
 
 __all__ = []
 

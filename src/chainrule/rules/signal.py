@@ -535,14 +535,19 @@ def _reduce(ufunc):
     return frontend
 
 
+def _accumulate_args(ufunc, array, axis, dtype, out):
+    """``(array, axis)`` of ``ufunc.accumulate``, checked as NumPy checks them."""
+    _no_out(f"{ufunc.__name__}.accumulate", out)
+    _no_kwargs(ufunc, "accumulate", {"dtype": dtype})
+    a = array if isinstance(array, Tracer) else np.asarray(array)
+    if ndim_of(a) == 0:
+        raise TypeError("cannot accumulate on a scalar")
+    return a, normalize_axis(axis, ndim_of(a))[0]
+
+
 def _accumulate(ufunc):
     def frontend(array, axis=0, dtype=None, out=None):
-        _no_out(f"{ufunc.__name__}.accumulate", out)
-        _no_kwargs(ufunc, "accumulate", {"dtype": dtype})
-        a = array if isinstance(array, Tracer) else np.asarray(array)
-        if ndim_of(a) == 0:
-            raise TypeError("cannot accumulate on a scalar")
-        ax = normalize_axis(axis, ndim_of(a))[0]
+        a, ax = _accumulate_args(ufunc, array, axis, dtype, out)
         if shape_of(a)[ax] == 0:
             return np.asarray(plain_value(a)).copy()
         _, partial = _fold(ufunc, a, ax, np._NoValue, True)
@@ -556,12 +561,7 @@ def _selection_accumulate(ufunc):
     Each output follows the input where the running result last changed: at ties, the earliest one.
     """
     def frontend(array, axis=0, dtype=None, out=None):
-        _no_out(f"{ufunc.__name__}.accumulate", out)
-        _no_kwargs(ufunc, "accumulate", {"dtype": dtype})
-        a = array if isinstance(array, Tracer) else np.asarray(array)
-        if ndim_of(a) == 0:
-            raise TypeError("cannot accumulate on a scalar")
-        ax = normalize_axis(axis, ndim_of(a))[0]
+        a, ax = _accumulate_args(ufunc, array, axis, dtype, out)
         p = np.asarray(plain_value(a))
         run = ufunc.accumulate(p, axis=ax)
         if run.shape[ax] == 0:
