@@ -208,3 +208,20 @@ def test_api_page_lists_every_public_name_once():
     page = (ROOT / "docs" / "api.md").read_text()
     headings = [line[4:] for line in page.splitlines() if line.startswith("### ")]
     assert sorted(headings) == sorted(chainrule.__all__)
+
+
+# -- docstrings ----------------------------------------------------------------------------------
+
+def test_every_public_name_has_a_doctest():
+    import chainrule
+    finder = doctest.DocTestFinder(recurse=False)
+    missing = [name for name in chainrule.__all__
+               if not any(t.examples for t in finder.find(getattr(chainrule, name), name))]
+    assert not missing, f"public names without a doctest example in their docstring: {missing}"
+
+
+def test_the_suite_runs_the_doctests_of_the_package():
+    # the doctests above run as part of `pytest` (pyproject.toml), in the module that defines each name
+    import tomllib
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "--doctest-modules" in options["addopts"] and "src/chainrule" in options["testpaths"]

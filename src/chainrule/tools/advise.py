@@ -42,7 +42,17 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Advice:
-    """The measured recommendation beside what auto mode would choose."""
+    """The measured recommendation beside what auto mode would choose.
+
+    ``forward`` and ``reverse`` hold the median seconds and peak bytes of each mode's full Jacobian;
+    ``recommendation`` the faster (or, within 10%, the leaner); ``auto`` the :class:`Decision` of
+    ``jacobian(mode="auto")``, and ``agrees`` whether the two match; ``str()`` is the report.
+
+    >>> import numpy as np
+    >>> a = advise(lambda x: np.tanh(x) * np.sum(x), np.ones(3), repeat=3)
+    >>> a.forward.mode, a.reverse.mode, a.forward.seconds > 0, a.reverse.peak_bytes > 0
+    ('forward', 'reverse', True, True)
+    """
 
     n: int
     m: int

@@ -98,7 +98,18 @@ class Step:
 
 @dataclass
 class Explanation:
-    """What ``explain`` found: the trace, both sweeps, the totals and the recommendation."""
+    """What ``explain`` found: the trace, both sweeps, the totals and the recommendation.
+
+    Data first: ``steps`` (one row per input and per primitive application: primal, tangent,
+    adjoint), ``to_dict()`` and ``to_dot()``; ``str()`` renders the tables.
+
+    >>> import numpy as np
+    >>> e = explain(lambda x, y: x * y + np.sin(x), 2.0, 3.0)
+    >>> e.n, e.m, e.operations, [s.definition for s in e.steps][2:]
+    (2, 1, 3, ['x * y', 'sin(x)', 'v1 + v2'])
+    >>> round(float(e.steps[1].adjoint), 12)            # y_bar = x: one reverse sweep gives the gradient
+    2.0
+    """
 
     function: str
     inputs: list                     # names of the inputs, in order

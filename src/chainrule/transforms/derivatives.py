@@ -151,6 +151,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     """Like :func:`grad`, but the new function returns ``(value, gradient)``.
 
     With ``has_aux`` it returns ``((value, aux), gradient)``, as JAX does.
+    Cost: that of :func:`grad` (the value comes from the recorded forward sweep).
 
     >>> import numpy as np
     >>> v, g = value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
