@@ -249,3 +249,22 @@ def test_cli_writes_the_dot_graph(tmp_path, capsys):
     dot = tmp_path / "trace.dot"
     assert main(["explain", "x*y + sin(x)", "--at", "x=2", "y=3", "--dot", str(dot)]) == 0
     assert '"x" -> "v1"' in dot.read_text() and "Wengert" in capsys.readouterr().out
+
+
+def test_the_picture_is_laid_out_as_the_table(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+    from chainrule.tools.demo import plot_grid, render_grid
+    rows = [{"n": n, "m": m, "forward_s": 1.0, "reverse_s": 2.0 if n < m else 0.5, "auto": "forward",
+             "faster": "forward" if n < m else "reverse", "ratio": 2.0} for n in (1, 40) for m in (1, 7, 40)]
+    drawn = {}
+    monkeypatch.setattr(plt, "close", lambda fig: drawn.setdefault("fig", fig))
+    plot_grid(rows, tmp_path / "grid.png")
+    ax = drawn["fig"].axes[0]
+    header = render_grid(rows).splitlines()[0].split()
+    assert [t.get_text() for t in ax.get_xticklabels()] == header[3:] == ["1", "7", "40"]   # columns: m
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "40"]                     # rows: n
+    assert ax.get_xlabel().startswith("m") and ax.get_ylabel().startswith("n")
+    z = ax.images[0].get_array()
+    assert z.shape == (2, 3) and z[0, 2] > 0 > z[1, 0]        # row n = 1, column m = 40: forward wins
+    assert ax.images[0].origin == "upper"                      # n grows downwards, as the table's rows

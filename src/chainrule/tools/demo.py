@@ -110,28 +110,34 @@ def render_grid(rows):
 
 
 def plot_grid(rows, path):
-    """Draw where each mode wins (colour: log2 of reverse time / forward time) and auto's choice."""
+    """Draw where each mode wins (colour: log2 of reverse time / forward time) and auto's choice.
+
+    Laid out as :func:`render_grid`'s table: one row per n (inputs, top to bottom), one column
+    per m (outputs, left to right), so the picture and the table read the same way.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     ns = sorted({r["n"] for r in rows})
     ms = sorted({r["m"] for r in rows})
     cell = {(r["n"], r["m"]): r for r in rows}
-    z = np.array([[np.log2(cell[(n, m)]["reverse_s"] / cell[(n, m)]["forward_s"]) for n in ns] for m in ms])
+    z = np.array([[np.log2(cell[(n, m)]["reverse_s"] / cell[(n, m)]["forward_s"]) for m in ms] for n in ns])
     lim = max(1.0, float(np.max(np.abs(z))))
     fig, ax = plt.subplots(figsize=(7.2, 5.6), dpi=110)
-    im = ax.imshow(z, origin="lower", cmap="coolwarm", vmin=-lim, vmax=lim, aspect="auto")
-    for i, m in enumerate(ms):
-        for j, n in enumerate(ns):
+    im = ax.imshow(z, origin="upper", cmap="coolwarm", vmin=-lim, vmax=lim, aspect="auto")
+    for i, n in enumerate(ns):
+        for j, m in enumerate(ms):
             r = cell[(n, m)]
             letter = "F" if r["auto"] == "forward" else "R"
             wrong = r["auto"] != r["faster"] and r["ratio"] >= 1.1
             ax.text(j, i, f"{r['ratio']:.1f}x\nauto {letter}" + ("!" if wrong else ""), ha="center", va="center",
                     fontsize=7, color="black", fontweight="bold" if wrong else "normal")
-    ax.set_xticks(range(len(ns)), [str(n) for n in ns])
-    ax.set_yticks(range(len(ms)), [str(m) for m in ms])
-    ax.set_xlabel("n (inputs)")
-    ax.set_ylabel("m (outputs)")
+    ax.set_xticks(range(len(ms)), [str(m) for m in ms])
+    ax.set_yticks(range(len(ns)), [str(n) for n in ns])
+    ax.xaxis.set_label_position("top")
+    ax.xaxis.tick_top()
+    ax.set_xlabel("m (outputs)")
+    ax.set_ylabel("n (inputs)")
     ax.set_title("Which mode computes the full Jacobian faster?\n"
                  f"f(x) = tanh(W2 @ tanh(W1 @ x)), hidden width {HIDDEN}", fontsize=11)
     fig.text(0.01, 0.01, "red: forward faster, blue: reverse faster; in each cell: slower time / faster time "
