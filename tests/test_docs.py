@@ -29,19 +29,33 @@ NO_RUN = re.compile(r"^<!--\s*no-run:\s*(\S.*?)\s*-->$")
 SHELL = {"", "sh", "shell", "bash", "console"}
 
 
+def fence_opening(line):
+    """The fence that ``line`` opens (CommonMark: 3+ backticks or tildes, and a backtick fence's
+    info string has no backtick, so a line starting with ```` ```x ```` is inline code), or None."""
+    m = re.match(r"^ {0,3}(`{3,}|~{3,})(.*)$", line)
+    if not m or (m.group(1)[0] == "`" and "`" in m.group(2)):
+        return None
+    return m.group(1)
+
+
+def fence_closes(line, fence):
+    return re.match(r"^ {0,3}(`{3,}|~{3,})\s*$", line) is not None and line.strip().startswith(fence) \
+        and set(line.strip()) == {fence[0]}
+
+
 def fenced_blocks(path):
     """[(line number of the opening fence, info string, text, no-run reason or None)]."""
     lines = path.read_text().splitlines()
     blocks, i = [], 0
     while i < len(lines):
-        m = re.match(r"^(`{3,}|~{3,})\s*([\w+-]*)", lines[i])
-        if not m:
+        fence = fence_opening(lines[i])
+        if not fence:
             i += 1
             continue
-        fence, info, start = m.group(1), m.group(2).lower(), i
+        info, start = lines[i].strip()[len(fence):].strip().split(" ")[0].lower(), i
         body = []
         i += 1
-        while i < len(lines) and not lines[i].startswith(fence):
+        while i < len(lines) and not fence_closes(lines[i], fence):
             body.append(lines[i])
             i += 1
         i += 1
@@ -112,12 +126,11 @@ def _prose(path):
     """The lines of ``path`` outside fenced code, with inline code removed."""
     inside = None
     for number, line in enumerate(path.read_text().splitlines(), 1):
-        m = re.match(r"^(`{3,}|~{3,})", line)
-        if m and inside is None:
-            inside = m.group(1)
+        if inside is None and fence_opening(line):
+            inside = fence_opening(line)
             continue
         if inside is not None:
-            if line.startswith(inside):
+            if fence_closes(line, inside):
                 inside = None
             continue
         yield number, re.sub(r"(`+).+?\1", "", line)
@@ -142,10 +155,9 @@ def anchors(path):
 def _heading_lines(path):
     inside = None
     for number, line in enumerate(path.read_text().splitlines(), 1):
-        m = re.match(r"^(`{3,}|~{3,})", line)
-        if m and inside is None:
-            inside = m.group(1)
-        elif inside is not None and line.startswith(inside):
+        if inside is None and fence_opening(line):
+            inside = fence_opening(line)
+        elif inside is not None and fence_closes(line, inside):
             inside = None
         elif inside is None and re.match(r"^#{1,6} ", line):
             yield number, line.lstrip("#").strip()
@@ -188,9 +200,13 @@ def test_no_reference_to_files_outside_the_repository(path):
 def test_the_link_checker_finds_a_broken_link(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("# Title\n[ok](#title) [gone](missing.md) `[code](not-a-link.md)`\n"
-                    "```\n[in a fence](nowhere.md)\n```\n![pic](docs/x.png \"t\")\n")
-    assert [t for _, t in links(page)] == ["#title", "missing.md", "docs/x.png"]
-    assert anchors(page) == {"title"}
+                    "```\n[in a fence](nowhere.md)\n# not a heading\n```\n![pic](docs/x.png \"t\")\n"
+                    "```` ```python ```` is inline code, not a fence: [after](after.md)\n"
+                    "~~~~python\n```\n[inside](inside.md)\n~~~~\n## Title\n")
+    assert [t for _, t in links(page)] == ["#title", "missing.md", "docs/x.png", "after.md"]
+    assert anchors(page) == {"title", "title-1"}
+    assert [(info, text) for _, info, text, _ in fenced_blocks(page)] == [
+        ("", "[in a fence](nowhere.md)\n# not a heading\n"), ("python", "```\n[inside](inside.md)\n")]
     assert slug("Which mode, and why: `jacobian`, `explain`, `advise`") == "which-mode-and-why-jacobian-explain-advise"
 
 
