@@ -780,7 +780,7 @@ def _cholesky(a, /, *, upper=False):
     d = np.abs(np.diagonal(concrete_value(out), axis1=-2, axis2=-1))
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
                         "a nearly singular matrix")
-    return _mT(out) if upper else out
+    return _H(out) if upper else out
 
 
 register_function(np.linalg.cholesky, _cholesky)
