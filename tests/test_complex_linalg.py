@@ -17,6 +17,8 @@ import chainrule as cr
 from chainrule.errors import NearlyDegenerateWarning, NotDifferentiableError
 from chainrule.testing import check_batching, check_grads
 
+from .cases import NUMPY2
+
 RNG = np.random.default_rng(20261129)
 
 
@@ -122,7 +124,7 @@ def _check_at_complex_point(f, args, h=1e-6, tol=1e-6):
 
 @pytest.mark.parametrize("name, f, args", CASES, ids=[c[0] for c in CASES])
 def test_complex_linear_algebra_at_complex_points(name, f, args):
-    if "upper" in name and not hasattr(np.linalg.cholesky(np.eye(1)), "mT"):     # cholesky(upper=) is NumPy >= 2
+    if "upper" in name and not NUMPY2:
         pytest.skip("np.linalg.cholesky(upper=) is new in NumPy 2.0")
     with warnings.catch_warnings():
         warnings.simplefilter("error")                      # no ComplexWarning, no degeneracy warning
@@ -359,3 +361,9 @@ def test_the_third_derivative_of_a_complex_determinant_is_refused():
         third(SQ[:2, :2])
     x = np.real(SQ)                                         # real matrices: to any order
     check_grads(lambda a: cr.jacfwd(f)(a), (x,), order=2)
+
+
+def test_the_eig_benchmark_checks_its_jacobian_before_timing():
+    from benchmarks.complex_eig import eig_case
+    t = eig_case(n=6, peers={}, quick=True)                 # no peers: chainrule against differences only
+    assert set(t) == {"numpy f", "chainrule jacrev"} and all(s > 0 for s in t.values())

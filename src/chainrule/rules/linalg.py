@@ -32,7 +32,15 @@ accurate (tests/test_linalg_limits.py checks both sides).  ``eigh`` and
 ``svd`` assume distinct eigenvalues and singular values; ``eigvalsh`` and
 ``svd(compute_uv=False)`` are primitives of their own, whose first derivative
 needs no eigenvector terms and so stays exact for symmetric functions of the
-values even where they repeat.  ``lstsq`` is ``pinv(a) @ b``.
+values even where they repeat.  ``lstsq`` is ``pinv(a) @ b``.  ``eig`` and
+``eigvals`` (general square matrices, real or complex) assume distinct
+eigenvalues too; their eigenvectors' phase is a gauge (see the eig section).
+
+Complex matrices follow the bilinear pairing (no conjugation inside a VJP, as
+for every rule): the holomorphic functions (``inv``, ``solve``, ``det``,
+``eig``'s eigenvalues) keep the plain transposes of their real rules; the
+others (``cholesky`` of a Hermitian matrix, ``svd``, ``qr``, ``pinv``, the
+eigenvectors, ``slogdet``'s sign) conjugate where their derivatives do.
 """
 
 import os
