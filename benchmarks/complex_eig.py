@@ -4,12 +4,14 @@ f(A) = (|w|^2, sum_i |V_ik|^4) for A complex n x n (n = 64): the eigenvalues' mo
 phase-invariant function of the unit-norm eigenvectors, 2n real outputs of n^2 complex inputs, so
 the full Jacobian (2n x n x n, complex) is taken in reverse mode, 2n adjoints: chainrule's
 ``jacrev`` (one batched backward sweep), JAX's ``jacrev`` (eager and jit) and PyTorch's
-``torch.func.jacrev`` (vmap over the backward pass) where installed, in one run with the suite's
+``torch.func.jacrev`` (vmap over the backward pass, of the real and imaginary parts: it refuses
+complex inputs) where installed, in one run with the suite's
 harness (one BLAS thread, interleaved samples, medians).
 
-Conventions differ: chainrule and JAX return d f / d x - i d f / d y (the bilinear pairing), PyTorch
-its conjugate; each result is checked against chainrule's (PyTorch's conjugated), and chainrule's
-against central differences in random complex directions, before anything is timed.
+chainrule and JAX return d f / d x - i d f / d y (the bilinear pairing; PyTorch's convention is the
+conjugate, and here its two real Jacobians are assembled into this one); each result is checked
+against chainrule's, and chainrule's against central differences in random complex directions,
+before anything is timed.  JAX needs ``enable_eigvec_derivs=True`` for eigenvector derivatives.
 """
 
 import argparse
@@ -57,7 +59,10 @@ def eig_case(n=64, peers=None, quick=False):
     cands = {"numpy f": lambda: f(a), "chainrule jacrev": lambda: jac(a)}
     if "jax" in peers:
         jax = peers["jax"]
-        jf = lambda a: eig_features(jax.numpy, a)                           # noqa: E731
+        # JAX differentiates non-symmetric eigenvectors only when asked to (jax-ml/jax#2748)
+        lax_eig = lambda a: jax.lax.linalg.eig(a, compute_left_eigenvectors=False,      # noqa: E731
+                                               enable_eigvec_derivs=True)
+        jf = lambda a: eig_features(jax.numpy, a, lax_eig)                  # noqa: E731
         je = jax.jacrev(jf)
         _agree("jax eager", je(a), want)
         cands["jax eager jacrev"] = lambda: jax.block_until_ready(je(a))
@@ -66,11 +71,14 @@ def eig_case(n=64, peers=None, quick=False):
         cands["jax jit jacrev"] = lambda: jax.block_until_ready(jj(a))
     if "torch" in peers:
         torch = peers["torch"]
-        ta = torch.tensor(a)
-        tf = lambda a: eig_features(torch, a, torch.linalg.eig)             # noqa: E731
-        tj = torch.func.jacrev(tf)
-        _agree("torch.func", np.conj(tj(ta).numpy()), want)                # PyTorch: the conjugate convention
-        cands["torch.func jacrev"] = lambda: tj(ta)
+        # torch.func.jacrev refuses complex inputs: the real and imaginary parts are passed apart, and
+        # d/dx - i d/dy assembled (one vmapped backward sweep gives both)
+        tre, tim = torch.tensor(a.real), torch.tensor(a.imag)
+        tf = lambda x, y: eig_features(torch, torch.complex(x, y), torch.linalg.eig)     # noqa: E731
+        tj = torch.func.jacrev(tf, argnums=(0, 1))
+        jx, jy = tj(tre, tim)
+        _agree("torch.func", jx.numpy() - 1j * jy.numpy(), want)
+        cands["torch.func jacrev"] = lambda: tj(tre, tim)
     return H.measure(cands, rounds=3 if quick else 9, min_time=0.01 if quick else 0.05)
 
 
