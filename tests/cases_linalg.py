@@ -118,6 +118,20 @@ case("eigvalsh upper, stacked", lambda a: np.linalg.eigvalsh(a, UPLO="U"), (2, 3
      covers=["numpy.linalg.eigvalsh"])
 
 
+def _eig_features(a):
+    w, v = np.linalg.eig(a)
+    # phase-invariant: the eigenvalues, |v|^2 and each column over its first entry (v_k / v_0k)
+    return _cat(np.real(w), np.imag(w), np.abs(v) ** 2, np.real(v / v[..., :1, :]), np.imag(v / v[..., :1, :]))
+
+
+_ROT = np.array([[0.0, 1.5, 0.0], [-1.5, 0.0, 0.0], [0.0, 0.0, 0.7]])
+case("eig of a real non-symmetric matrix", _eig_features, (3, 3), covers=["numpy.linalg.eig"])
+case("eig with a complex pair, stacked", lambda a: _eig_features(0.3 * a + _ROT), (2, 3, 3),
+     covers=["numpy.linalg.eig"])
+case("eigvals", lambda a: (lambda w: _cat(np.real(w), np.imag(w)))(np.linalg.eigvals(0.3 * a + _ROT)), (3, 3),
+     covers=["numpy.linalg.eigvals"])
+
+
 def _svd_features(a):
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     return _cat(s, u[..., :, :1] * vh[..., :1, :], u * u, _mT(vh) * _mT(vh))     # sign-invariant

@@ -272,7 +272,7 @@ def test_float32_in_float32_out(fn):
 
 
 @pytest.mark.parametrize("fn", [lambda x: np.maximum(x * 1j, 0.0), lambda x: np.sign(x + 1j),
-                                lambda x: np.std(x + 1j), lambda x: np.linalg.norm(x * 1j), lambda x: np.max(x + 1j),
+                                lambda x: np.std(x + 1j), lambda x: np.max(x + 1j),
                                 lambda x: np.clip(x + 1j, 0, 1)])
 def test_real_rules_refuse_complex_intermediates(fn):
     with pytest.raises(cr.NotDifferentiableError, match="complex"):

@@ -32,7 +32,15 @@ accurate (tests/test_linalg_limits.py checks both sides).  ``eigh`` and
 ``svd`` assume distinct eigenvalues and singular values; ``eigvalsh`` and
 ``svd(compute_uv=False)`` are primitives of their own, whose first derivative
 needs no eigenvector terms and so stays exact for symmetric functions of the
-values even where they repeat.  ``lstsq`` is ``pinv(a) @ b``.
+values even where they repeat.  ``lstsq`` is ``pinv(a) @ b``.  ``eig`` and
+``eigvals`` (general square matrices, real or complex) assume distinct
+eigenvalues too; their eigenvectors' phase is a gauge (see the eig section).
+
+Complex matrices follow the bilinear pairing (no conjugation inside a VJP, as
+for every rule): the holomorphic functions (``inv``, ``solve``, ``det``,
+``eig``'s eigenvalues) keep the plain transposes of their real rules; the
+others (``cholesky`` of a Hermitian matrix, ``svd``, ``qr``, ``pinv``, the
+eigenvectors, ``slogdet``'s sign) conjugate where their derivatives do.
 """
 
 import os
@@ -74,6 +82,20 @@ def _out2(a2, b2):
 
 def _mT(x):
     return np.swapaxes(x, -1, -2)
+
+
+def _cj(x):
+    """conj(x) for a complex value, x itself for a real one."""
+    return np.conjugate(x) if dtype_of(x).kind == "c" else x
+
+
+def _H(x):
+    """The conjugate transpose of a (stack of) matrices; the transpose for real ones."""
+    return _cj(_mT(x))
+
+
+def _re(x):
+    return np.real(x) if dtype_of(x).kind == "c" else x
 
 
 def _with_batch(t, b, shape, stack_ndim):
@@ -242,7 +264,8 @@ def _caller_level():
 
 def _warn_if_degenerate(dtype, name, distance, what):
     """Warn when ``distance`` (relative, 0 = degenerate) is below sqrt(eps of ``dtype``) anywhere in a stack."""
-    tol = DEGENERACY_TOL if np.dtype(dtype) == np.float64 else float(np.sqrt(np.finfo(dtype).eps))
+    dtype = np.finfo(dtype).dtype                           # complex64 -> float32, complex128 -> float64
+    tol = DEGENERACY_TOL if dtype == np.float64 else float(np.sqrt(np.finfo(dtype).eps))
     d = float(np.min(distance)) if np.size(distance) else np.inf
     if not d >= tol:                        # also catches nan
         warnings.warn(
@@ -253,7 +276,8 @@ def _warn_if_degenerate(dtype, name, distance, what):
 
 def _relative_gap(v):
     """min |v_i - v_j| (i != j) over max |v|, along the last axis; inf for one value."""
-    v = np.asarray(v, dtype=np.float64)
+    v = np.asarray(v)
+    v = v.astype(np.complex128 if v.dtype.kind == "c" else np.float64)
     n = v.shape[-1]
     if n < 2:
         return np.full(v.shape[:-1], np.inf)
@@ -633,20 +657,29 @@ def _svd_sign(u, vh):
     return np.linalg.det(plain_value(u)) * np.linalg.det(plain_value(vh))
 
 
+# For complex A the same holds with conjugate transposes (adj(U) = det(U) U^H for unitary U), and
+# c = det(U) det(Vh) is a phase, the phase of det(A) where A is invertible: constant only for real A.
+# So the third derivative of a complex determinant (which would differentiate c) is refused.
+
 def _adjugate_impl(x):
     u, s, vh = np.linalg.svd(x)
     p1, _ = _products_without(s)
-    return _svd_sign(u, vh)[..., None, None] * (_mT(vh) * p1[..., None, :]) @ _mT(u)
+    return _svd_sign(u, vh)[..., None, None] * (_H(vh) * p1[..., None, :]) @ _H(u)
 
 
 def _adjugate_map(m, x, transpose):
-    """The derivative of adj at ``x`` applied to ``m`` (``transpose``: its adjoint)."""
+    """The derivative of adj at ``x`` applied to ``m`` (``transpose``: its adjoint under the bilinear pairing)."""
+    if dtype_of(x).kind == "c" and isinstance(x, Tracer):
+        raise NotDifferentiableError("numpy.linalg.det", "to third order for a complex matrix (the phase of "
+                                     "det(U) det(Vh) in its adjugate is held constant, right for real matrices "
+                                     "only); use np.linalg.slogdet, or at most second derivatives")
     u, s, vh = np.linalg.svd(x)
     _, p2 = _products_without(s)
     c = _svd_sign(u, vh)[..., None, None]
-    b = vh @ m @ u if transpose else _mT(u) @ m @ _mT(vh)
+    uc, vhc = _cj(u), _cj(vh)
+    b = vhc @ m @ uc if transpose else _H(u) @ m @ _H(vh)
     d = c * (_diag_embed(np.sum(p2 * _diag_part(b)[..., None, :], axis=-1)) - p2 * b)
-    return u @ d @ vh if transpose else _mT(vh) @ d @ _mT(u)
+    return uc @ d @ vhc if transpose else _H(vh) @ d @ _H(u)
 
 
 adjugate_p = Primitive("numpy.linalg.det (adjugate)", _adjugate_impl)
@@ -662,13 +695,24 @@ slogdet_p = Primitive("numpy.linalg.slogdet", lambda x: tuple(np.linalg.slogdet(
 
 def _slogdet_jvp(t, out, x):
     sign, _ = out
+    tr = _trace2(np.linalg.solve(x, t))                         # d log det = tr(A^-1 dA)
+    if dtype_of(x).kind == "c":                                 # sign = e^(i arg det): d sign = i Im(tr) sign
+        return sign * (1j * np.imag(tr)), np.real(tr)
     batch = shape_of(t)[:ndim_of(t) - ndim_of(x)]
-    return np.zeros(batch + shape_of(sign), dtype=dtype_of(t)), _trace2(np.linalg.solve(x, t))
+    return np.zeros(batch + shape_of(sign), dtype=dtype_of(t)), tr
 
 
-# Convention: the sign is piecewise constant (derivative 0); log|det| has derivative inv(x)^T.
-rule(slogdet_p, (_slogdet_jvp,), (lambda g, out, x: g[1][..., None, None] * _mT(np.linalg.inv(x)),),
-     needs=(("x",),), multiple_results=True, convention="sign(det) is piecewise constant: derivative 0")
+def _slogdet_vjp(g, out, x):
+    sign_bar, log_bar = g
+    if dtype_of(x).kind == "c":                                 # the transpose of (i Im(tr) sign, Re(tr))
+        log_bar = _re(log_bar) + 1j * np.imag(sign_bar * out[0])
+    return log_bar[..., None, None] * _mT(np.linalg.inv(x))
+
+
+# Convention: for real matrices the sign is piecewise constant (derivative 0); log|det| has derivative
+# inv(x)^T.  For complex ones the sign is the phase of det, e^(i arg det), and has a derivative.
+rule(slogdet_p, (_slogdet_jvp,), (_slogdet_vjp,), needs=(("out", "x"),), multiple_results=True,
+     convention="sign(det) of a real matrix is piecewise constant: derivative 0")
 
 _SlogdetResult = _result_type(np.linalg.slogdet(np.eye(1)), "SlogdetResult", "sign logabsdet")
 
@@ -715,18 +759,22 @@ def _phi_mask(n, dtype):
     return _strict_lower(n, dtype) + 0.5 * np.eye(n, dtype=dtype)
 
 
+# A = L L^H (L L^T for real A): L^-1 dA L^-H = L^-1 dL + (L^-1 dL)^H with L^-1 dL lower triangular (and a
+# real diagonal: LAPACK's L has a real positive one), so dL = L Phi(L^-1 dA L^-H).  That formula is
+# complex-linear in dA (the frontend makes dA Hermitian); the VJP is its transpose under the bilinear
+# pairing: L^-T Phi(L^T G) conj(L)^-1.
 def _cholesky_jvp(t, out, x):
     n = shape_of(x)[-1]
     y = np.linalg.solve(out, t)                                 # L^-1 dA
-    z = _mT(np.linalg.solve(out, _mT(y)))                       # L^-1 dA L^-T
-    return out @ (z * _phi_mask(n, dtype_of(out)))
+    z = _H(np.linalg.solve(out, _H(y)))                         # L^-1 dA L^-H
+    return out @ (z * _phi_mask(n, _re(out).dtype))
 
 
 def _cholesky_vjp(g, out, x):
     n = shape_of(out)[-1]
-    p = (_mT(out) @ g) * _phi_mask(n, dtype_of(out))
+    p = (_mT(out) @ g) * _phi_mask(n, _re(out).dtype)
     z = np.linalg.solve(_mT(out), p)                            # L^-T P
-    return _mT(np.linalg.solve(_mT(out), _mT(z)))               # L^-T P L^-1
+    return _mT(np.linalg.solve(_H(out), _mT(z)))                # L^-T P conj(L)^-1
 
 
 rule(cholesky_p, (_cholesky_jvp,), (_cholesky_vjp,), needs=(("out",),),
@@ -740,7 +788,7 @@ def _cholesky(a, /, *, upper=False):
     d = np.abs(np.diagonal(concrete_value(out), axis1=-2, axis2=-1))
     _warn_if_degenerate(dtype_of(a), "numpy.linalg.cholesky", (np.min(d, -1) / np.max(d, -1)) ** 2,
                         "a nearly singular matrix")
-    return _mT(out) if upper else out
+    return _H(out) if upper else out
 
 
 register_function(np.linalg.cholesky, _cholesky)
@@ -832,6 +880,95 @@ def _eigvalsh(a, UPLO="L"):
 register_function(np.linalg.eigh, _eigh)
 register_function(np.linalg.eigvalsh, _eigvalsh)
 
+# -- eig and eigvals (general square matrices) ------------------------------------------------------------
+# A V = V diag(w).  With C = V^-1 dA V: dw = diag(C), and dV = V (F o C) up to a multiple of each column:
+# an eigenvector is defined up to a complex factor.  NumPy (LAPACK) scales each column to unit norm and
+# picks its phase (for real A: a sign, or the conjugate pair's convention); the rule follows a smooth
+# choice with the same norm and the phase fixed by Im (V^-1 dV)_kk = 0:
+#     dV = V (F o C) - V diag(Re diag(V^H V (F o C)))
+# (the second term keeps |v_k| = 1).  So derivatives of functions invariant under v_k -> e^(i t) v_k
+# (|v|, v v^H, eigenvalues, a column divided by its first entry...) are exact; the derivative of v itself is
+# that of this gauge, not of LAPACK's phase, which may jump.  The VJP is the transpose under the bilinear
+# pairing; a real A (whose eigenvalues may be complex) gets the real part of it, as dA is real.
+eig_p = Primitive("numpy.linalg.eig", lambda x: tuple(np.linalg.eig(x)))
+
+
+def _eig_jvp(t, out, x):
+    w, v = out
+    c = np.linalg.inv(v) @ t @ v
+    dv = v @ (_gap_matrix(w) * c)
+    dv = dv - v * _re(np.sum(_cj(v) * dv, axis=-2))[..., None, :]
+    return _diag_part(c), dv
+
+
+def _eig_vjp(g, out, x):
+    w, v = out
+    w_bar, v_bar = g
+    v_bar = v_bar - _cj(v) * _re(np.sum(v_bar * v, axis=-2))[..., None, :]
+    inner = _diag_embed(w_bar) + _gap_matrix(w) * (_mT(v) @ v_bar)
+    vt = _mT(v)
+    a_bar = np.linalg.solve(vt, inner @ vt)                     # V^-T (diag(w_bar) + F o V^T v_bar) V^T
+    return _re(a_bar) if dtype_of(x).kind != "c" else a_bar
+
+
+rule(eig_p, (_eig_jvp,), (_eig_vjp,), needs=(("out",),), multiple_results=True, complex_ok=True,
+     convention="eigenvalues assumed distinct (NearlyDegenerateWarning when nearly repeated); each "
+                "eigenvector has unit norm, and its phase is a gauge: derivatives of phase-invariant "
+                "functions of it are exact")
+_EigResult = _result_type(np.linalg.eig(np.eye(1)), "EigResult", "eigenvalues eigenvectors")
+
+
+def _eig(a):
+    a = array_operand(a)
+    _check_square("numpy.linalg.eig", a)
+    w, v = bind(eig_p, (a,))
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.eig", _relative_gap(concrete_value(w)),
+                        "nearly repeated eigenvalues")
+    return _EigResult(w, v)
+
+
+eigvals_p = Primitive("numpy.linalg.eigvals", np.linalg.eigvals)
+
+
+def _matched_eigenvectors(x, out):
+    """The eigenvectors of x in the order of ``out`` (NumPy's eigvals: the same order as eig in practice,
+    matched here so that it need not be)."""
+    w, v = bind(eig_p, (x,))
+    wv, ov = plain_value(w), plain_value(out)
+    if np.array_equal(wv, ov):
+        return v
+    j = np.argmin(np.abs(wv[..., :, None] - ov[..., None, :]), axis=-2)      # out[i] is w[j[i]]
+    perm = (np.arange(wv.shape[-1])[:, None] == j[..., None, :]).astype(_re(np.zeros(0, dtype_of(v))).dtype)
+    return v @ perm
+
+
+def _eigvals_jvp(t, out, x):
+    v = _matched_eigenvectors(x, out)
+    return _diag_part(np.linalg.inv(v) @ t @ v)
+
+
+def _eigvals_vjp(g, out, x):
+    vt = _mT(_matched_eigenvectors(x, out))
+    a_bar = np.linalg.solve(vt, _diag_embed(g) @ vt)
+    return _re(a_bar) if dtype_of(x).kind != "c" else a_bar
+
+
+rule(eigvals_p, (_eigvals_jvp,), (_eigvals_vjp,), needs=(("out", "x"),), complex_ok=True,
+     convention="eigenvalues assumed distinct (NearlyDegenerateWarning when nearly repeated)")
+
+
+def _eigvals(a):
+    a = array_operand(a)
+    _check_square("numpy.linalg.eigvals", a)
+    w = bind(eigvals_p, (a,))
+    _warn_if_degenerate(dtype_of(a), "numpy.linalg.eigvals", _relative_gap(concrete_value(w)),
+                        "nearly repeated eigenvalues")
+    return w
+
+
+register_function(np.linalg.eig, _eig)
+register_function(np.linalg.eigvals, _eigvals)
+
 # -- svd (thin) and singular values -------------------------------------------------------------------
 svd_p = Primitive("numpy.linalg.svd", lambda x: tuple(np.linalg.svd(x, full_matrices=False)))
 
@@ -841,41 +978,52 @@ def _svd_gap_matrix(s):
     return _gap_matrix(s * s)
 
 
+# A = U S V^H, dP = U^H dA V: dS = Re diag(dP); U^H dU = F o (dP S + S dP^H) and V^H dV = F o (S dP + dP^H S)
+# off the diagonal.  For complex A the pair (U D, V D) with D a diagonal of phases is an SVD too: only
+# diag(U^H dU) - diag(V^H dV) = i Im diag(dP) / S is determined; the rule picks diag(V^H dV) = 0, a gauge,
+# so the derivatives of functions invariant under that phase (S, U diag(c) V^H, |U|, |V|) are right.
+# The VJP is written with the Hermitian pairing (its textbook form) and conjugated: under the bilinear
+# pairing an adjoint G is the Hermitian one conj(G).
 def _svd_jvp(t, out, x):
     u, s, vh = out
-    v = _mT(vh)
+    v = _H(vh)
     m, n = shape_of(x)[-2:]
-    dp = _mT(u) @ t @ v
+    dp = _H(u) @ t @ v
     f = _svd_gap_matrix(s)
     dps = dp * s[..., None, :]
     sdp = s[..., :, None] * dp
-    du = u @ (f * (dps + _mT(dps)))
-    dv = v @ (f * (sdp + _mT(sdp)))
+    omega_u = f * (dps + _H(dps))
+    if dtype_of(dp).kind == "c":
+        omega_u = omega_u + _diag_embed(1j * np.imag(_diag_part(dp)) / s)
+    du = u @ omega_u
+    dv = v @ (f * (sdp + _H(sdp)))
     if m > n:
         du = du + (t @ v - u @ dp) / s[..., None, :]
     elif n > m:
-        dv = dv + (_mT(t) @ u - v @ _mT(dp)) / s[..., None, :]
-    return du, _diag_part(dp), _mT(dv)
+        dv = dv + (_H(t) @ u - v @ _H(dp)) / s[..., None, :]
+    return du, _re(_diag_part(dp)), _H(dv)
 
 
 def _svd_vjp(g, out, x):
     u, s, vh = out
-    v = _mT(vh)
+    v = _H(vh)
     u_bar, s_bar, vh_bar = g
-    v_bar = _mT(vh_bar)
+    u_bar, s_bar, v_bar = _cj(u_bar), _re(s_bar), _mT(vh_bar)      # the Hermitian adjoints of U, S, V
     m, n = shape_of(x)[-2:]
     f = _svd_gap_matrix(s)
-    ut_ubar = _mT(u) @ u_bar
-    vt_vbar = _mT(v) @ v_bar
+    ut_ubar = _H(u) @ u_bar
+    vt_vbar = _H(v) @ v_bar
     j = f * ut_ubar
     k = f * vt_vbar
-    p_bar = _diag_embed(s_bar) + (j + _mT(j)) * s[..., None, :] + s[..., :, None] * (k + _mT(k))
+    p_bar = _diag_embed(s_bar) + (j + _H(j)) * s[..., None, :] + s[..., :, None] * (k + _H(k))
+    if dtype_of(ut_ubar).kind == "c":
+        p_bar = p_bar + _diag_embed(1j * np.imag(_diag_part(ut_ubar)) / s)
     a_bar = u @ p_bar @ vh
     if m > n:
         a_bar = a_bar + ((u_bar - u @ ut_ubar) / s[..., None, :]) @ vh
     elif n > m:
-        a_bar = a_bar + u @ _mT((v_bar - v @ vt_vbar) / s[..., None, :])
-    return a_bar
+        a_bar = a_bar + u @ _H((v_bar - v @ vt_vbar) / s[..., None, :])
+    return _cj(a_bar)
 
 
 rule(svd_p, (_svd_jvp,), (_svd_vjp,), needs=(("out",),), multiple_results=True,
@@ -886,12 +1034,12 @@ svdvals_p = Primitive("numpy.linalg.svd(compute_uv=False)", lambda x: np.linalg.
 
 def _svdvals_jvp(t, out, x):
     u, _, vh = bind(svd_p, (x,))
-    return _diag_part(_mT(u) @ t @ _mT(vh))
+    return _re(_diag_part(_H(u) @ t @ _H(vh)))
 
 
 def _svdvals_vjp(g, out, x):
     u, _, vh = bind(svd_p, (x,))
-    return (u * g[..., None, :]) @ vh
+    return (_cj(u) * _re(g)[..., None, :]) @ _cj(vh)
 
 
 rule(svdvals_p, (_svdvals_jvp,), (_svdvals_vjp,), needs=(("x",),),
@@ -924,13 +1072,18 @@ if hasattr(np.linalg, "svdvals"):                               # NumPy >= 2.0
 qr_p = Primitive("numpy.linalg.qr", lambda x: tuple(np.linalg.qr(x)))
 
 
+# C = Q^H dA R^-1 = Q^H dQ + dR R^-1: the anti-Hermitian Omega = Q^H dQ takes the strict lower part of C, and
+# (LAPACK's R has a real diagonal, kept real) the imaginary part of its diagonal.  The VJP is written with
+# the Hermitian pairing and conjugated, as for svd.
 def _qr_jvp(t, out, x):
     q, r = out
     n = shape_of(x)[-1]
     xr = _mT(np.linalg.solve(_mT(r), _mT(t)))                  # dA R^-1
-    c = _mT(q) @ xr
-    low = c * _strict_lower(n, dtype_of(q))
-    omega = low - _mT(low)
+    c = _H(q) @ xr
+    low = c * _strict_lower(n, _re(q).dtype)
+    omega = low - _H(low)
+    if dtype_of(c).kind == "c":
+        omega = omega + _diag_embed(1j * np.imag(_diag_part(c)))
     return q @ (omega - c) + xr, (c - omega) @ r
 
 
@@ -938,9 +1091,11 @@ def _qr_vjp(g, out, x):
     q, r = out
     q_bar, r_bar = g
     n = shape_of(x)[-1]
-    m = _mT(q) @ q_bar - r_bar @ _mT(r)
-    c_bar = (m - _mT(m)) * _strict_lower(n, dtype_of(q)) - m
-    x_bar = q_bar + q @ c_bar
+    m = _H(q) @ _cj(q_bar) - _cj(r_bar) @ _H(r)
+    c_bar = (m - _H(m)) * _strict_lower(n, _re(q).dtype) - m
+    if dtype_of(m).kind == "c":
+        c_bar = c_bar + _diag_embed(1j * np.imag(_diag_part(m)))
+    x_bar = q_bar + _cj(q @ c_bar)
     return _mT(np.linalg.solve(r, _mT(x_bar)))                  # X_bar R^-T
 
 
@@ -970,22 +1125,25 @@ register_function(np.linalg.qr, _qr)
 pinv_p = Primitive("numpy.linalg.pinv", lambda x, *, rcond: np.linalg.pinv(x, rcond=rcond))
 
 
+# d A^+ = -A^+ dA A^+ + A^+ A^+H dA^H (I - A A^+) + (I - A^+ A) dA^H A^+H A^+; the terms in dA^H are not
+# complex-linear: their transpose under the bilinear pairing is the conjugate of the real formula's.
 def _pinv_jvp(t, out, x, *, rcond):
     m, n = shape_of(x)[-2:]
     i_m = np.eye(m, dtype=dtype_of(out))
     i_n = np.eye(n, dtype=dtype_of(out))
-    tt = _mT(t)
-    return (-(out @ t @ out) + out @ _mT(out) @ tt @ (i_m - x @ out)
-            + (i_n - out @ x) @ tt @ _mT(out) @ out)
+    tt = _H(t)
+    return (-(out @ t @ out) + out @ _H(out) @ tt @ (i_m - x @ out)
+            + (i_n - out @ x) @ tt @ _H(out) @ out)
 
 
 def _pinv_vjp(g, out, x, *, rcond):
     m, n = shape_of(x)[-2:]
     i_m = np.eye(m, dtype=dtype_of(out))
     i_n = np.eye(n, dtype=dtype_of(out))
-    gt = _mT(g)
-    return (-(_mT(out) @ g @ _mT(out)) + (i_m - x @ out) @ gt @ out @ _mT(out)
-            + _mT(out) @ out @ gt @ (i_n - out @ x))
+    gt = _H(g)
+    oc, xc = _cj(out), _cj(x)
+    return (-(_mT(out) @ g @ _mT(out)) + (i_m - xc @ oc) @ gt @ oc @ _mT(out)
+            + _mT(out) @ oc @ gt @ (i_n - oc @ xc))
 
 
 # Convention: the rank is held fixed (singular values under the cutoff count as exact zeros).
@@ -1055,12 +1213,13 @@ def _lstsq(a, b, rcond=None):
     x_np, residuals_np, rank, s_np = np.linalg.lstsq(plain_value(a), plain_value(b), rcond=rc)
     if rank == n and m > n:
         r = a @ x - b
-        residuals = np.sum(r * r, axis=0)
+        residuals = np.sum(np.real(r) ** 2 + np.imag(r) ** 2, axis=0) if dtype_of(r).kind == "c" else \
+            np.sum(r * r, axis=0)
         if ndim_of(b) == 1:
             residuals = np.reshape(residuals, (1,))
         residuals = _with_numpy_value(residuals, residuals_np)
     else:
-        residuals = np.zeros((0,), dtype=dtype_of(a))
+        residuals = np.zeros((0,), dtype=np.finfo(np.result_type(dtype_of(a), dtype_of(b))).dtype)
     return (_with_numpy_value(x, x_np), residuals, rank,
             _with_numpy_value(_svd(a, compute_uv=False), s_np))
 
@@ -1077,3 +1236,8 @@ complex_safe(matmul_p, einsum_p, mixed=True)
 # Hermitian eigenproblems: eigenvalues real, eigenvectors unitary with LAPACK's phase; derivatives of
 # phase-invariant functions of them (|v| ** 2, v v^H) are right, the phase itself is a gauge
 complex_safe(eigh_p, eigvalsh_p)
+# Holomorphic (inv, solve, det): the rules' transposes are the bilinear ones unchanged (det's adjugate
+# conjugates its unitary factors).  solve may mix a real and a complex operand.  slogdet (its complex sign),
+# cholesky (Hermitian), svd, qr and pinv conjugate where their derivatives need it.
+complex_safe(inv_p, det_p, adjugate_p, slogdet_p, cholesky_p, svd_p, svdvals_p, qr_p, pinv_p, numpy_value_p)
+complex_safe(solve_p, mixed=True)

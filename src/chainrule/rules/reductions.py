@@ -607,9 +607,17 @@ register_function(np.nanmean, _nanmean)
 
 
 # -- linalg.norm ---------------------------------------------------------------------------------
+# Complex entries enter through |x| (np.abs, differentiable away from 0) and |x|^2 = Re(x)^2 + Im(x)^2
+# (everywhere); the 2-norm and nuclear norm of a matrix through its singular values, as for real ones.
+def _abs2(x):
+    if dtype_of(x).kind == "c":
+        return np.square(np.real(x)) + np.square(np.imag(x))
+    return np.square(x)
+
+
 def _vector_norm(x, axis, ord):
     if ord is None or ord == 2:
-        return _root(_sum(np.square(x), axis), 2)
+        return _root(_sum(_abs2(x), axis), 2)
     if ord == np.inf:
         return _max(np.abs(x), axis)
     if ord == -np.inf:
@@ -625,7 +633,7 @@ def _vector_norm(x, axis, ord):
 
 def _matrix_norm(x, row, col, ord):
     if ord is None or ord == "fro":
-        return _root(_sum(np.square(x), (row, col)), 2)
+        return _root(_sum(_abs2(x), (row, col)), 2)
     if ord in (1, -1, np.inf, -np.inf):
         if ord in (np.inf, -np.inf):
             row, col = col, row
@@ -639,12 +647,11 @@ def _matrix_norm(x, row, col, ord):
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):
-    _real("linalg.norm", x)
     nd = ndim_of(x)
     if axis is None:
         if ord is None:                                     # as NumPy: sqrt(dot(x, x)) of the flattened x
             flat = np.ravel(x)
-            r = _root(np.dot(flat, flat), 2)
+            r = _root(np.dot(flat, flat), 2) if dtype_of(x).kind != "c" else _root(_sum(_abs2(flat), (0,)), 2)
             return np.reshape(r, (1,) * nd) if keepdims else r
         axis = tuple(range(nd))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
