@@ -67,7 +67,7 @@ def test_a_rule_that_is_not_complex_safe_refuses_complex_values():
     with pytest.raises(NotDifferentiableError, match="complex"):
         cr.grad(lambda x: np.maximum(x * z0, 1.0).real)(0.5)
     with pytest.raises(NotDifferentiableError, match="complex arguments"):
-        cr.jacfwd(lambda x: np.cumsum(x * z0).real)(np.ones(3))
+        cr.jacfwd(lambda x: np.sinc(x * z0).real)(np.ones(3))
 
 
 def test_real_function_through_complex_multiply_is_right_in_both_modes():
