@@ -141,6 +141,27 @@ case("indexing: slices, integers, masks, repeats",
      covers=["getitem", "index_add"])
 case("roll", lambda z: np.roll(z, 1) * z, "c", (4,), covers=["getitem", "numpy.concatenate"])
 
+
+
+def _ode_rhs(z, x):
+    """A right-hand side written into a buffer, the usual way: complex writes and a real one."""
+    d = np.zeros_like(z)
+    d[0] = 1j * z[1] * x[0]
+    d[1:] = z[:-1] * z[1:]
+    d[2] += x[1]
+    return d
+
+
+case("writes into a complex buffer (np.zeros_like), a real value written in too", _ode_rhs, "cr", (4,), (2,),
+     covers=["zeros_like", "index_update"])
+case("np.array of complex and real traced scalars, and unpacking",
+     lambda z, x: np.array([x[0], z[1] * x[1], 2.0]) * sum(z[:3]), "cr", (3,), (2,), covers=["pack", "unstack"])
+case("astype: a real value cast to complex", lambda x: x.astype(np.complex128) * (1 - 2j) + np.exp(1j * x), "r", (4,),
+     covers=["astype"])
+case("pad: linear modes", lambda z: np.pad(z, (1, 2), mode="reflect") * np.pad(z, (2, 1), mode="edge")
+     + np.pad(z, (3, 0), mode="wrap") + np.pad(z, (0, 3), constant_values=1j), "c", (4,),
+     covers=["numpy.pad(linear modes)"])
+
 # -- products ------------------------------------------------------------------------------------------------
 case("matmul complex @ complex", np.matmul, "cc", (2, 3), (3, 2), covers=["numpy.matmul"])
 case("matmul real @ complex (mixed)", lambda a, z: a @ z + z.T @ a.T, "rc", (2, 3), (3, 2),
