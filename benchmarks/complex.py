@@ -103,6 +103,12 @@ def eig_by_hand(a):
     return 2 * np.conj(lam)[:, None, None] * vinv[:, :, None] * v.T[:, None, :]
 
 
+def _parts(z):
+    """Real and imaginary parts side by side: a real array that ``H.agree`` can compare."""
+    z = np.asarray(z)
+    return np.stack([z.real, z.imag])
+
+
 def chainrule_eig_jacobian(a):
     """chainrule's Jacobian through eig, or None while chainrule has no rule for np.linalg.eig."""
     f = cr.jacrev(lambda a: eig_moduli(np, np.linalg.eigvals, a))
@@ -120,7 +126,7 @@ def w_eig(peers, quick=False):
     c = {"numpy Jacobian by hand": lambda: eig_by_hand(a)}
     f = chainrule_eig_jacobian(a)
     if f is not None:
-        H.agree("chainrule", f(a).view(float), want.view(float), rtol=1e-7, atol=1e-9)
+        H.agree("chainrule", _parts(f(a)), _parts(want), rtol=1e-7, atol=1e-9)
         c["chainrule"] = lambda: f(a)
     if "torch" in peers:
         torch = peers["torch"]
@@ -129,18 +135,17 @@ def w_eig(peers, quick=False):
         # torch.func.jacrev refuses complex inputs; autograd's jacobian pulls the 64 rows back, batched
         tj = lambda: torch.autograd.functional.jacobian(tf, ta, vectorize=True)   # noqa: E731
         # PyTorch's convention for complex inputs is the conjugate of JAX's and chainrule's
-        H.agree("torch eager", tj().conj().resolve_conj().numpy().view(float), want.view(float), rtol=1e-7, atol=1e-9)
+        H.agree("torch eager", _parts(tj().conj().resolve_conj().numpy()), _parts(want), rtol=1e-7, atol=1e-9)
         c["torch eager"] = tj
     if "jax" in peers:
         jax, jnp = peers["jax"], peers["jax"].numpy
         ja = jnp.asarray(a)
         jf = lambda a: eig_moduli(None, jnp.linalg.eigvals, a)        # noqa: E731
         je = jax.jacrev(jf)
-        H.agree("jax eager", np.asarray(je(ja)).view(float), want.view(float), rtol=1e-7, atol=1e-9)
+        H.agree("jax eager", _parts(je(ja)), _parts(want), rtol=1e-7, atol=1e-9)
         c["jax eager"] = lambda: jax.block_until_ready(je(ja))
         jj = jax.jit(jax.jacrev(jf))
-        H.agree("jax jit", np.asarray(H.first_call("eig Jacobian", lambda: jj(ja))).view(float),
-                want.view(float), rtol=1e-7, atol=1e-9)
+        H.agree("jax jit", _parts(H.first_call("eig Jacobian", lambda: jj(ja))), _parts(want), rtol=1e-7, atol=1e-9)
         c["jax jit"] = lambda: jax.block_until_ready(jj(ja))
     return c, (lambda: eig_moduli(np, np.linalg.eigvals, a)), n
 
