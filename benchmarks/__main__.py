@@ -4,7 +4,8 @@
    chainrule, autograd, PyTorch eager and torch.func, JAX eager and jit in steady state),
    chainrule's ratio to the best eager peer, and JAX's compile times apart.
 2. ``jacobian_modes.py``: forward, reverse and auto full Jacobians across shapes.
-3. ``memory.py`` (with ``--memory``; several minutes): checkpointing against plain reverse.
+3. ``complex.py``: a spectral loss through ``np.fft.rfft`` and a Jacobian through ``np.linalg.eig``.
+4. ``memory.py`` (with ``--memory``; several minutes): checkpointing against plain reverse.
 
 ``--quick`` (``make bench-quick``, under a minute) runs the speed suite alone with fewer samples.
 """
@@ -83,6 +84,9 @@ def main(argv=None):
     from . import jacobian_modes
     print()
     jacobian_modes.main()
+    from . import complex as complex_values
+    print()
+    complex_values.main([])
     if args.memory:
         from . import memory
         print()

@@ -83,6 +83,17 @@ def _modes(prim):
     return f"forward, reverse (argument {', '.join(map(str, missing))}: no derivative)"
 
 
+def _complex(prim):
+    """Whether the rules take complex arguments: ``complex_ok``, or a constant that NumPy computes for them."""
+    if getattr(prim.impl, "refuses_complex", False):
+        return "no"
+    if not prim.differentiable:
+        return "constant"
+    if prim.jvps is None:
+        return "none"
+    return "yes" if prim.complex_ok else "no"
+
+
 def _convention(prim):
     c = prim.convention if prim is not None else None
     return c or ""
@@ -121,7 +132,7 @@ def _not_covered_reason(prefix, name):
         return ("takes no array to differentiate (shapes, dtypes, files, settings, predicates): NumPy runs it "
                 "as it is on plain values")
     if prefix == "numpy.fft" or name in _COMPLEX:
-        return "complex values: waits for complex support (chainrule differentiates real values today)"
+        return "complex values: no rule yet (see the README's \"Complex numbers\")"
     if name in _INTEGER:
         return "integer, bit or split-float results: no derivative to give"
     return ("no rule yet: on a traced value it raises NotDifferentiableError naming it; wrap the call in "
@@ -155,7 +166,7 @@ def render():
         if not prim.declared:
             continue
         main, aliases = _display(ufunc)
-        rows[main] = (aliases, "ufunc", _modes(prim), _convention(prim))
+        rows[main] = (aliases, "ufunc", _modes(prim), _complex(prim), _convention(prim))
         reached.add(prim.name)
     groups = {}                                             # one row per frontend: np.max and np.amax
     for key, frontend in FUNCTIONS.items():
@@ -173,10 +184,11 @@ def render():
         if prim is not None:
             if prim.name not in [main] + aliases:
                 aliases.append(prim.name)
-            row = (aliases, "primitive", _modes(prim), _convention(prim))
+            row = (aliases, "primitive", _modes(prim), _complex(prim), _convention(prim))
             reached.add(prim.name)
         else:
-            row = (aliases, "composition", "as its parts", getattr(frontend, "convention", "") or "")
+            row = (aliases, "composition", "as its parts", "as its parts",
+                   getattr(frontend, "convention", "") or "")
         rows.setdefault(main, row)
     internal = sorted(p.name for p in BUILTIN if p.name not in reached)
 
@@ -189,23 +201,27 @@ def render():
         "computed from other primitives, so its derivatives (of every order) follow from theirs.",
         "*Modes*: forward and reverse are both generated from one declaration; **constant** marks",
         "functions declared piecewise constant (their derivative is zero: `floor`, comparisons).",
+        "*Complex*: **yes** if the rules are right for complex arguments (JAX's bilinear convention, see",
+        "the README's \"Complex numbers\"); **no**: a complex argument raises `NotDifferentiableError`;",
+        "a composition takes complex values where its parts do, unless it refuses them itself",
+        "(`median`, `convolve`: the error says so).",
         "*Convention*: the value chosen where the derivative does not exist.",
         "Any other NumPy function raises `chainrule.NotDifferentiableError` naming it.",
         "",
         f"{len(rows)} functions and methods, {len(BUILTIN)} primitives with rules.",
         "",
-        _row(["function", "also", "kind", "modes", "convention where not differentiable"]),
-        _row(["---"] * 5),
+        _row(["function", "also", "kind", "modes", "complex", "convention where not differentiable"]),
+        _row(["---"] * 6),
     ]
     for main in sorted(rows, key=str.lower):
-        aliases, kind, modes, conv = rows[main]
-        lines.append(_row([f"`{main}`", ", ".join(f"`{a}`" for a in aliases), kind, modes, conv]))
+        aliases, kind, modes, cplx, conv = rows[main]
+        lines.append(_row([f"`{main}`", ", ".join(f"`{a}`" for a in aliases), kind, modes, cplx, conv]))
     lines += ["", "## Internal primitives", "",
               "Primitives that no public name binds directly (the adjoints of other rules and shared steps).",
-              "", _row(["primitive", "modes", "convention"]), _row(["---"] * 3)]
+              "", _row(["primitive", "modes", "complex", "convention"]), _row(["---"] * 4)]
     for name in internal:
         p = by_name[name]
-        lines.append(_row([f"`{name}`", _modes(p), _convention(p)]))
+        lines.append(_row([f"`{name}`", _modes(p), _complex(p), _convention(p)]))
     missing = not_covered()
     lines += ["", "## Not covered, and why", "",
               f"The public callables of {', '.join(p for p, _ in _namespaces()[:3])} (NumPy {np.__version__}) "

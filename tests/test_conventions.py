@@ -271,9 +271,9 @@ def test_float32_in_float32_out(fn):
     np.testing.assert_allclose(gx, g64[0], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("fn", [lambda x: np.maximum(x * 1j, 0.0), lambda x: np.sign(x + 1j),
-                                lambda x: np.std(x + 1j), lambda x: np.max(x + 1j),
-                                lambda x: np.clip(x + 1j, 0, 1)])
+@pytest.mark.parametrize("fn", [lambda x: np.maximum(x * 1j, 0.0), lambda x: np.median(x + 1j),
+                                lambda x: np.max(x + 1j),
+                                lambda x: np.clip(x + 1j, 0, 1)])     # np.sign: tests/test_complex_points.py
 def test_real_rules_refuse_complex_intermediates(fn):
     with pytest.raises(cr.NotDifferentiableError, match="complex"):
         cr.jacfwd(fn)(np.array([1.0, 2.0]))

@@ -40,3 +40,15 @@ def test_rosenbrock_with_scipy_reaches_the_minimum():
     for name in ("BFGS", "Newton-CG"):
         line = next(l for l in out.splitlines() if l.startswith(name))
         assert float(re.search(r"max \|x - 1\| = ([0-9.e+-]+)", line).group(1)) < 1e-5
+
+
+def test_damped_signal_fit_through_its_spectrum_finds_the_oscillations():
+    pytest.importorskip("scipy")
+    out = run_example("damped_signal_spectrum.py", "--samples", "512")
+    assert "R^9 -> R^1; auto mode chooses reverse." in out
+    err, size = map(float, re.search(r"finite differences\| = ([0-9.e+-]+) \(\|gradient\| = ([0-9.e+-]+)\)", out).groups())
+    assert err < 1e-6 * max(1.0, size)                    # the gradient through complex exp, rfft and |.|^2
+    limits = {"frequencies": 1e-3, "dampings": 0.15, "amplitudes": 0.1}   # the noise limits the widths and heights
+    for name, limit in limits.items():
+        line = next(l for l in out.splitlines() if l.strip().startswith(name))
+        assert float(re.search(r"max relative error ([0-9.e+-]+)", line).group(1)) < limit, line

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core import ASSEMBLE, UNSTACK, Primitive, Tracer, bind, concrete_value, register_function
 from ._broadcast import dtype_of, ndim_of, shape_of
-from ._declare import rule, variadic
+from ._declare import complex_safe, rule, variadic
 
 __all__ = ["assemble", "unstack", "pack_p", "unstack_p"]
 
@@ -64,6 +64,7 @@ def _pack_vjp(i, g, out, *elems):
 
 
 variadic(pack_p, _pack_jvp, _pack_vjp, needs=(), jvp_all=_pack_jvp_all)
+complex_safe(pack_p, mixed=True)          # np.array([x, z]): a real element's adjoint is the real part
 
 
 def _impl_unstack(x, *, ndim):
@@ -90,7 +91,7 @@ def _unstack_vjp(g, out, x, *, ndim):
     return np.reshape(packed, shape_of(packed)[:-1] + xs[len(xs) - ndim:])
 
 
-rule(unstack_p, (_unstack_jvp,), (_unstack_vjp,), needs=((),), multiple_results=True)
+rule(unstack_p, (_unstack_jvp,), (_unstack_vjp,), needs=((),), multiple_results=True, complex_ok=True)
 
 
 def unstack(x):
@@ -113,10 +114,10 @@ def assemble(elems, shape):
             "traced scalars, or of equal-shaped traced arrays); use np.stack or np.concatenate to "
             "join arrays")
     dtype = probe.dtype
-    if dtype.kind not in "fiub":
+    if dtype.kind not in "fiubc":
         from ..errors import NotDifferentiableError
         raise NotDifferentiableError(f"an array of {dtype} built from traced values",
-                                     "chainrule differentiates real floating-point values")
+                                     "chainrule differentiates floating-point and complex values")
     if not elems:
         return np.zeros(shape, dtype=dtype)
     out = _join_runs(elems)

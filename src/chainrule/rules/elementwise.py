@@ -57,6 +57,7 @@ def real_only(prim):
                     "and imaginary parts (np.real/np.imag outside the function, or two real arguments)")
         return impl(*args, **params)
 
+    checked.refuses_complex = True                  # docs/coverage.md's complex column reads it
     prim.impl = checked
     return prim
 
@@ -169,7 +170,13 @@ elementwise(np.sinh, lambda x: np.cosh(x))
 elementwise(np.cosh, lambda x: np.sinh(x))
 elementwise(np.tanh, lambda out: 1 - out * out, finite=True)
 elementwise(np.arcsinh, lambda x: 1 / np.sqrt(x * x + 1))
-elementwise(np.arccosh, lambda x: 1 / np.sqrt(x * x - 1))
+def _arccosh_partial(x):
+    if dtype_of(x).kind == "c":     # principal branch: 1/sqrt(z^2 - 1) flips sign across the imaginary axis
+        return 1 / (np.sqrt(x - 1) * np.sqrt(x + 1))
+    return 1 / np.sqrt(x * x - 1)
+
+
+elementwise(np.arccosh, _arccosh_partial)
 elementwise(np.arctanh, lambda x: 1 / (1 - x * x))
 for _f, _c in ((np.deg2rad, np.pi / 180), (np.radians, np.pi / 180),
                (np.rad2deg, 180 / np.pi), (np.degrees, 180 / np.pi)):
@@ -288,9 +295,35 @@ def _clip(a, a_min=None, a_max=None, out=None, **kwargs):
 register_function(np.clip, _clip)
 
 
-for _f in (np.maximum, np.minimum, np.fmax, np.fmin, np.sign):
+for _f in (np.maximum, np.minimum, np.fmax, np.fmin):
     real_only(as_primitive(_f))
 real_only(clip_p)
+
+
+def _complex_sign(prim):
+    """np.sign of a complex value: NumPy >= 2 defines it as z / |z|, which is not constant.
+
+    Its derivative exists away from 0 (it moves with the phase), so the constant that ``sign`` is for
+    real values would be silently wrong: refused, pointing at ``z / np.abs(z)``, the same function
+    with its derivative.  NumPy 1.x defines it as sign(Re z) (sign(Im z) where Re z == 0), piecewise
+    constant like the real sign: a constant there, as in JAX.
+    """
+    impl = prim.impl
+
+    def checked(x):
+        if np.iscomplexobj(x):
+            raise NotDifferentiableError(
+                prim.name, "of a complex value: NumPy defines it as z / |z|, whose derivative is not zero; "
+                "write z / np.abs(z) (with np.where(z == 0, ...) if z may be 0) to differentiate it")
+        return impl(x)
+
+    if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+        checked.refuses_complex = True
+        prim.impl = checked
+    return prim
+
+
+_complex_sign(as_primitive(np.sign))
 
 
 # -- np.round / np.around: a function with a static number of decimals -------------------------
@@ -369,4 +402,4 @@ register_function(np.where, _where)
 complex_safe(np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.positive, np.reciprocal,
              np.square, np.power, np.float_power, np.sqrt, np.exp, np.exp2, np.expm1, np.log, np.log2,
              np.log10, np.log1p, np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh, np.arcsin, np.arccos,
-             np.arctan, np.arcsinh, np.arctanh)
+             np.arctan, np.arcsinh, np.arccosh, np.arctanh)

@@ -148,7 +148,7 @@ linear(masked_sum_p,
        lambda t, out, x, *, axis, keepdims, initial, where:
        bind(masked_sum_p, (t,), {"axis": _shifted(axis, t, x), "keepdims": keepdims, "initial": None,
                                  "where": where}),
-       _masked_sum_vjp)
+       _masked_sum_vjp, complex_ok=True)
 
 
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
@@ -299,7 +299,7 @@ cumsum_p = Primitive("numpy.cumsum", lambda x, *, axis: np.cumsum(x, axis=axis))
 linear(cumsum_p,
        lambda t, out, x, *, axis: bind(cumsum_p, (t,), {"axis": axis + ndim_of(t) - ndim_of(x)}),
        lambda g, out, x, *, axis: _reverse(np.cumsum(_reverse(g, axis - ndim_of(x)), axis=axis - ndim_of(x)),
-                                           axis - ndim_of(x)))
+                                           axis - ndim_of(x)), complex_ok=True)
 
 cumprod_p = Primitive("numpy.cumprod", lambda x, *, axis: np.cumprod(x, axis=axis))
 
@@ -317,7 +317,7 @@ def _cumprod_vjp(g, out, x, *, axis):
     return _shift(out, ax, 1, 1) * h
 
 
-rule(cumprod_p, (_cumprod_jvp,), (_cumprod_vjp,), needs=(("out", "x"),))
+rule(cumprod_p, (_cumprod_jvp,), (_cumprod_vjp,), needs=(("out", "x"),), complex_ok=True)
 
 
 def _scan_frontend(name, prim):
@@ -363,7 +363,7 @@ rule(prod_p,
      (lambda t, out, x, *, axis, keepdims:
       np.sum(t * _others(x, axis), axis=_shifted(axis, t, x), keepdims=keepdims),),
      (lambda g, out, x, *, axis, keepdims: _expand(g, out, x, axis) * _others(x, axis),),
-     needs=(("x",),))
+     needs=(("x",),), complex_ok=True)
 
 
 masked_prod_p = Primitive("numpy.prod(where=, initial=)", _masked_impl(np.multiply.reduce))
@@ -381,7 +381,7 @@ rule(masked_prod_p,
       np.sum(t * _masked_others(x, axis, initial, where), axis=_shifted(axis, t, x), keepdims=keepdims),),
      (lambda g, out, x, *, axis, keepdims, initial, where:
       _expand(g, out, x, axis) * _masked_others(x, axis, initial, where),),
-     needs=(("x",),))
+     needs=(("x",),), complex_ok=True)
 
 
 def _prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
@@ -420,24 +420,31 @@ def _root(x, p):
 
 
 # -- variance and standard deviation -------------------------------------------------------------
+def _abs2(d):
+    """|d|^2, real: ``d * d`` for real values, ``Re(d)^2 + Im(d)^2`` for complex ones (smooth at 0, unlike abs)."""
+    if dtype_of(d).kind != "c":
+        return np.square(d)
+    return np.square(np.real(d)) + np.square(np.imag(d))
+
+
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
          correction=None):
+    # NumPy's variance of complex values is the mean of |a - mean|^2: real
     _no_out("var", out)
-    _real("var", a)
     if correction is not None:
         ddof = correction
     axes = normalize_axis(axis, ndim_of(a))
     mask = _mask_of(where)
     if mask is not None or mean is not None:          # as NumPy: the (masked) mean, or the one given
         d = a - (mean if mean is not None else _mean(a, axes, keepdims=True, where=mask))
-        s = _sum(np.square(d), axes, keepdims=keepdims, where=mask)
+        s = _sum(_abs2(d), axes, keepdims=keepdims, where=mask)
         count = _count(shape_of(a), axes) if mask is None else \
             np.sum(np.broadcast_to(mask, shape_of(a)), axis=axes, keepdims=keepdims)
         with np.errstate(invalid="ignore", divide="ignore"):
             v = s / np.asarray(np.maximum(count - ddof, 0), dtype=dtype_of(s))
         return v if dtype is None else v.astype(dtype)
     d = a - _mean(a, axes, keepdims=True)
-    v = _sum(np.square(d), axes, keepdims=keepdims) / max(_count(shape_of(a), axes) - ddof, 0)
+    v = _sum(_abs2(d), axes, keepdims=keepdims) / max(_count(shape_of(a), axes) - ddof, 0)
     return v if dtype is None else v.astype(dtype)
 
 
@@ -521,15 +528,14 @@ def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where
             correction=None):
     _no_out("nanvar", out)
     _unsupported("nanvar", where=where, mean=mean)
-    _real("nanvar", a)
     if correction is not None:
         ddof = correction
     axes = normalize_axis(axis, ndim_of(a))
     present = call_plain(_present, a)
-    count = np.sum(present, axis=axes, keepdims=True).astype(dtype_of(a))
+    count = np.sum(present, axis=axes, keepdims=True).astype(np.finfo(dtype_of(a)).dtype)   # real for complex a
     d = np.where(present, a - _sum(np.where(present, a, 0), axes, keepdims=True) / count, 0)
     n = count if keepdims else np.squeeze(count, axis=axes)
-    v = _sum(np.square(d), axes, keepdims=keepdims) / np.maximum(n - ddof, 0)
+    v = _sum(_abs2(d), axes, keepdims=keepdims) / np.maximum(n - ddof, 0)
     return v if dtype is None else v.astype(dtype)
 
 

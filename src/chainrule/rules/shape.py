@@ -190,17 +190,29 @@ def _impl_astype(x, *, dtype):
 
 
 astype_p = Primitive("astype", _impl_astype)
-linear(astype_p,
-       lambda t, out, x, *, dtype: bind(astype_p, (t,), {"dtype": dtype}),
-       lambda g, out, x, *, dtype: bind(astype_p, (g,), {"dtype": dtype_of(x)}))
+
+
+def _astype_vjp(g, out, x, *, dtype):
+    # real -> complex is an inclusion: its transpose under the bilinear pairing is the real part
+    if dtype_of(g).kind == "c" and dtype_of(x).kind != "c":
+        g = np.real(g)
+    return bind(astype_p, (g,), {"dtype": dtype_of(x)})
+
+
+linear(astype_p, lambda t, out, x, *, dtype: bind(astype_p, (t,), {"dtype": dtype}), _astype_vjp,
+       complex_ok=True)
 
 
 def _astype(x, dtype):
     dtype = np.dtype(dtype)
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise NotDifferentiableError(
             f"astype({dtype})", "a cast to a non-float dtype has no derivative; cast the primal "
             "outside the differentiated function, or keep a float dtype")
+    if dtype.kind == "f" and dtype_of(x).kind == "c":
+        raise NotDifferentiableError(
+            f"astype({dtype})", "of a complex value: the cast would drop the imaginary part (NumPy "
+            "only warns); take np.real(x) (or np.abs(x)) explicitly")
     if dtype == dtype_of(x):
         return +x
     return bind(astype_p, (x,), {"dtype": dtype})
@@ -551,7 +563,7 @@ pad_p = Primitive("numpy.pad(linear modes)",
 rule(pad_p,
      (lambda t, out, x, *, widths, mode, options: _pad_apply(t, x, widths, mode, options, False),),
      (lambda g, out, x, *, widths, mode, options: _pad_apply(g, x, widths, mode, options, True),),
-     needs=(("x",),))
+     needs=(("x",),), complex_ok=True)          # linear in x: right for complex values
 
 
 def _pad_stat(x, widths, fn, stat_length):

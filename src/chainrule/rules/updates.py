@@ -91,11 +91,15 @@ def _update_vjp_v(g, out, x, v, *, index, winners):
         picked = np.reshape(picked, shape_of(picked)[:b] + (1,) * (len(vs) - len(ps)) + ps)
     c = sum_to(picked, b, vs)
     if dtype_of(c) != dtype_of(v) and dtype_of(v).kind == "f":
-        c = c.astype(dtype_of(v))
+        # a real v written into a complex x: under the bilinear pairing the transpose of that
+        # inclusion is the real part (not a cast that drops the imaginary part with a warning)
+        c = (np.real(c) if dtype_of(c).kind == "c" else c).astype(dtype_of(v))
     return c
 
 
-rule(index_update_p, (_zero_written, _update_jvp_v), (_zero_written, _update_vjp_v), needs=((), ()))
+# linear in (x, v), so right for complex values; a complex v into a real x is refused by the frontend
+rule(index_update_p, (_zero_written, _update_jvp_v), (_zero_written, _update_vjp_v), needs=((), ()),
+     complex_ok=True)
 index_update_p.set_joint(_update_jvp_all)
 
 
@@ -191,14 +195,14 @@ def _zeros_vjp(g, out, x, *, dtype, shape):
     return np.zeros(shape_of(g)[: ndim_of(g) - ndim_of(out)] + shape_of(x), dtype=dtype_of(x))
 
 
-linear(zeros_like_p, _zeros_jvp, _zeros_vjp)
+linear(zeros_like_p, _zeros_jvp, _zeros_vjp, complex_ok=True)
 
 
 def _buffer(a, dtype, shape):
     """Zeros at ``a``'s level (a traced array that writes can go into) or plain zeros for non-floats."""
     dtype = dtype_of(a) if dtype is None else np.dtype(dtype)
     shape = shape_of(a) if shape is None else ((int(shape),) if np.ndim(shape) == 0 else tuple(shape))
-    if not isinstance(a, Tracer) or dtype.kind != "f":
+    if not isinstance(a, Tracer) or dtype.kind not in "fc":
         return np.zeros(shape, dtype=dtype)
     return bind(zeros_like_p, (a,), {"dtype": dtype, "shape": shape})
 

@@ -227,12 +227,21 @@ def _basis_chunk(start, count, total):
     return e
 
 
-def _split(chunk, leaves):
-    """Columns of a (k, total) basis chunk as one (k, *leaf.shape) direction per leaf."""
+def _split(chunk, leaves, widths=None):
+    """Columns of a (k, total) basis chunk as one (k, *leaf.shape) direction per leaf.
+
+    ``widths[i] == 2``: leaf ``i`` is complex and moves in its real and its imaginary direction, two
+    interleaved columns per entry (1 and 1j).
+    """
     out, off = [], 0
     k = chunk.shape[0]
-    for x in leaves:
+    for i, x in enumerate(leaves):
         size = int(np.prod(shape_of(x), dtype=np.int64))
+        if widths is not None and widths[i] == 2:
+            pair = chunk[:, off:off + 2 * size].reshape(k, size, 2)
+            out.append((pair[..., 0] + 1j * pair[..., 1]).reshape((k,) + shape_of(x)).astype(dtype_of(x)))
+            off += 2 * size
+            continue
         out.append(chunk[:, off:off + size].reshape((k,) + shape_of(x)).astype(dtype_of(x), copy=False))
         off += size
     return out
@@ -270,19 +279,30 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             raise NotImplementedError("jacfwd(..., holomorphic=True, executor=...) is not supported yet; "
                                       "leave out executor=")
         return _fanned(fun, argnums, has_aux, chunk_size, executor, "forward", jacfwd)
+    return _forward_jacobian(fun, argnums, has_aux, chunk_size, holomorphic, False)
 
+
+def _forward_jacobian(fun, argnums, has_aux, chunk_size, holomorphic, split):
+    """``jacfwd``; with ``split``, complex inputs move in their real and imaginary directions.
+
+    A block over a complex input leaf ``x`` then has shape ``o.shape + x.shape + (2,)``: ``[..., 0]``
+    is the derivative along the real direction of each entry, ``[..., 1]`` along the imaginary one
+    (the derivative of a non-holomorphic function is real-linear, not complex-linear: it takes both).
+    """
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
         leaves = flat.in_leaves
-        check_holomorphic("jacfwd", fun, leaves, None, holomorphic)
+        if not split:
+            check_holomorphic("jacfwd", fun, leaves, None, holomorphic)
         sizes = _sizes(leaves)
-        n = sum(sizes)
+        widths = [2 if split and dtype_of(x).kind == "c" else 1 for x in leaves]
+        n = sum(s * w for s, w in zip(sizes, widths))
         k = directions_per_sweep(n, chunk_size, guess_bytes_per_direction(leaves))
         pieces, outs = None, None
         for start in range(0, max(n, 1), k):
             count = min(k, n - start)
-            outs, touts = jvp_flat(flat, leaves, _split(_basis_chunk(start, count, n), leaves))
+            outs, touts = jvp_flat(flat, leaves, _split(_basis_chunk(start, count, n), leaves, widths))
             touts = [_zeros((count,), o) if t is None else _owned(t) for o, t in zip(outs, touts)]
             pieces = [[t] for t in touts] if pieces is None else [p + [t] for p, t in zip(pieces, touts)]
         if holomorphic:
@@ -291,10 +311,14 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         for o, parts in zip(outs, pieces):
             full = _concat(parts)                              # (n, *o.shape)
             row, off = [], 0
-            for x, size in zip(leaves, sizes):
-                b = np.moveaxis(full[off:off + size], 0, -1)
-                row.append(np.reshape(b, shape_of(o) + shape_of(x)))
-                off += size
+            for x, size, w in zip(leaves, sizes, widths):
+                b = full[off:off + w * size]
+                if w == 2:                                     # (size, 2, *o.shape) -> o.shape + x.shape + (2,)
+                    b = np.moveaxis(np.reshape(b, (size, 2) + shape_of(o)), (0, 1), (-2, -1))
+                    row.append(np.reshape(b, shape_of(o) + shape_of(x) + (2,)))
+                else:
+                    row.append(np.reshape(np.moveaxis(b, 0, -1), shape_of(o) + shape_of(x)))
+                off += w * size
             blocks.append(flat.inputs(row))
         jac = flat.outputs(blocks)
         return (jac, strip(flat.aux)) if has_aux else jac
@@ -352,7 +376,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
 
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-            executor: Any = None) -> Callable:
+            executor: Any = None, holomorphic: bool = False) -> Callable:
     """The Hessian of a scalar function: ``jacfwd(jacrev(fun))``, forward over reverse.
 
     For an input of shape s the Hessian has shape ``s + s``.
@@ -360,14 +384,31 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
     directions at once; with ``executor``, those n directions are fanned out
     as in :func:`jacfwd`, each task recording ``fun`` itself.
 
+    Complex inputs of a real-valued ``fun``: the Hessian is the derivative of
+    ``grad(fun)`` (JAX's gradient, ``df/dx - i df/dy``), which is real-linear
+    but not complex-linear in the direction, so each complex entry is moved in
+    its real and in its imaginary direction and the block over a complex input
+    of shape s has shape ``out.shape + s + s + (2,)``: ``H[..., 0]`` is
+    ``d grad / d Re(z)`` and ``H[..., 1]`` is ``d grad / d Im(z)``, so that
+    ``hvp(fun, z, v) == H[..., 0] @ Re(v) + H[..., 1] @ Im(v)`` (2n directions).
+    ``holomorphic=True``: ``fun`` is complex-valued and holomorphic and the
+    result is its complex second derivative, shape ``s + s``.
+
     >>> import numpy as np
     >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
+    >>> hessian(lambda z: np.abs(z) ** 2)(1 + 2j).tolist()    # d(2 conj z)/dx = 2, d(2 conj z)/dy = -2i
+    [(2+0j), -2j]
     """
     if executor is not None:
+        if holomorphic:
+            raise NotImplementedError("hessian(..., holomorphic=True, executor=...) is not supported yet; "
+                                      "leave out executor=")
         from .fanout import JacrevOf
         return jacfwd(JacrevOf(fun, argnums, has_aux), argnums, has_aux, executor=executor)
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+    if holomorphic:
+        return jacfwd(jacrev(fun, argnums, has_aux, holomorphic=True), argnums, has_aux, holomorphic=True)
+    return _forward_jacobian(jacrev(fun, argnums, has_aux), argnums, has_aux, None, False, True)
 
 
 def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform):
@@ -386,6 +427,9 @@ def hvp(fun: Callable, x: Any, v: Any) -> Any:
     """The Hessian of scalar ``fun`` at ``x`` times ``v``, without forming the Hessian.
 
     ``fun`` takes one argument (a pytree); ``v`` has the structure of ``x``.
+    For complex ``x`` (and real-valued ``fun``) it is the derivative of
+    ``grad(fun)`` in the direction ``v`` (complex): the second derivative is
+    ``Re(sum(u * hvp(fun, x, v)))`` for directions ``u`` and ``v``.
     Forward over reverse: one ``jvp`` of ``grad(fun)``, about the cost of
     4-5 evaluations of ``fun``.
 
