@@ -417,3 +417,74 @@ def test_source_marks_the_forward_pass_and_the_backward_sweep_in_wengert_order()
     after = lines.index("# -- no transform active: backward sweeps and results")
     at = {k: i for i, ln in enumerate(lines) for k in ("v1 * v2", "np.sin(v1)", "np.cos(v1)") if k in ln}
     assert taped < at["v1 * v2"] < at["np.sin(v1)"] < after < at["np.cos(v1)"]
+
+
+def test_threads_sharing_a_jitted_function_get_their_own_results_and_trace_each_path_once():
+    import threading
+
+    def f(x):
+        if np.sum(x) > 0:                                  # a guard: two paths per signature
+            return np.sin(x) * x
+        return np.cos(x) - x
+
+    g = cr.jit(cr.grad(lambda x: np.sum(f(x))))
+    eager = cr.grad(lambda x: np.sum(f(x)))
+    inputs = [np.linspace(0.1, 1.0, 3), -np.linspace(0.1, 1.0, 3),
+              np.linspace(0.2, 2.0, 4, dtype=np.float32), -np.linspace(0.2, 2.0, 4, dtype=np.float32),
+              np.full((2, 2), 0.5), np.full((2, 2), -0.5)]          # 3 signatures x 2 paths
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def work(k):                        # every thread calls every signature and path, from the start
+        try:
+            barrier.wait()
+            for i in range(60):
+                x = inputs[(i + k) % len(inputs)] * (1.0 + 0.01 * i)
+                got = g(x)
+                want = eager(x)
+                assert got.dtype == x.dtype
+                np.testing.assert_allclose(got, want, rtol=1e-6 if x.dtype == np.float32 else 1e-12)
+        except Exception as e:                              # reported in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k % 2,)) for k in range(3)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)                            # switch threads often: races show up
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    assert g.trace_count == 6                              # 3 signatures x 2 paths, none traced twice
+
+
+def test_threads_evicting_signatures_of_one_jitted_function():
+    import threading
+
+    from chainrule.jit.api import MAX_SIGNATURES
+    g = cr.jit(lambda x: np.tanh(x) * 2.0)
+    errors = []
+
+    def work(k):
+        try:
+            for n in range(1 + k, 2 * MAX_SIGNATURES, 2):   # more signatures than the cache keeps
+                x = np.linspace(-1.0, 1.0, n)
+                np.testing.assert_allclose(g(x), np.tanh(x) * 2.0, rtol=1e-15)
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    assert len(g._cache) <= MAX_SIGNATURES
