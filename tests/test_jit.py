@@ -374,7 +374,7 @@ def test_keyword_arguments_are_part_of_the_signature():
     assert j.trace_count == 2
 
 
-def test_loop_and_checkpoint_are_staged_unrolled_with_the_eager_results():
+def test_loop_and_checkpoint_give_the_eager_results_under_grad_and_hessian():
     from .heat import heat_step
 
     def looped(x):
@@ -488,3 +488,64 @@ def test_threads_evicting_signatures_of_one_jitted_function():
         sys.setswitchinterval(interval)
     assert not errors, errors
     assert len(g._cache) <= MAX_SIGNATURES
+
+
+def _structured(j, *args):
+    return [e for p in j.paths(*args) for e in p.program.eqns if e.kind == "structured"]
+
+
+def test_loop_stays_a_loop_over_one_staged_step():
+    def f(x, k):
+        return np.sum(cr.loop(lambda s: s + k * np.sin(s), x, 1000) ** 2)   # k: read from the closure
+
+    x = np.linspace(0.1, 1.0, 5)
+    for t in (f, cr.grad(f), cr.jacrev(lambda x, k: cr.loop(
+            lambda s: s + k * np.sin(s), x, 1000), argnums=0)):
+        j = cr.jit(t)
+        for k in (0.01, 0.02):
+            assert_same(j(x, k), t(x, k))
+            assert_same(j(x + k, k), t(x + k, k))
+        assert j.trace_count == 1
+        assert len(j.paths(x, 0.01)[0].program.eqns) < 40       # not 1000 unrolled steps
+        assert _structured(j, x, 0.01)
+    g = cr.jit(cr.grad(f))
+    src = g.source(x, 0.01)
+    assert "def loop_step(" in src and "def loop_adjoint(" in src and "np.sin(" in src
+
+
+def test_jvp_of_a_loop_with_its_step_index_is_structured():
+    def f(x):
+        return cr.loop(lambda s, i: s + 0.001 * i * np.cos(s), x, 300)
+
+    x, v = np.linspace(-1.0, 1.0, 4), np.cos(np.arange(4.0))
+    t = lambda x, v: cr.jvp(f, (x,), (v,))                       # noqa: E731
+    j = cr.jit(t)
+    assert_same(j(x, v), t(x, v))
+    assert_same(j(2 * x, v), t(2 * x, v))
+    assert j.trace_count == 1 and _structured(j, x, v)
+
+
+def test_loop_step_with_a_branch_traces_each_path_of_the_step_once():
+    def step(s):
+        if np.sum(s) > 0:                                    # a guard inside the step
+            return s - 0.3 * np.tanh(s)
+        return s + 0.5
+
+    f = lambda x: np.sum(cr.loop(step, x, 40) ** 2)          # noqa: E731
+    for t in (f, cr.grad(f)):
+        j = cr.jit(t)
+        for x in (np.full(3, -2.0), np.full(3, 2.0), np.full(3, -7.0)):   # both branches within one call
+            assert_same(j(x), t(x))
+        assert j.trace_count == 1
+        for e in _structured(j, np.full(3, -2.0)):          # the loop, and for grad its backward sweep
+            assert [len(sub.paths) for sub in e.fn.subs] == [2] * len(e.fn.subs)
+
+
+def test_loop_step_reading_many_numbers_from_its_index_is_staged_inline():
+    f = lambda x: np.sum(cr.loop(lambda s, i: s * float(i + 1) / 10, x, 12))   # float(i): one value per step
+    for t in (f, cr.grad(f)):
+        j = cr.jit(t)
+        x = np.linspace(0.5, 1.5, 3)
+        assert_same(j(x), t(x))
+        assert_same(j(x * 2), t(x * 2))
+        assert j.trace_count == 1 and not _structured(j, x)

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from .ir import GUARD_TRUTH, GUARD_VALUE, Const, Var
+from .ir import GUARD_TRUTH, GUARD_VALUE, STRUCTURED, Const, Var
 from .passes import elementwise_ufunc
 
 __all__ = ["generate", "MISS"]
@@ -79,6 +79,7 @@ class _Printer:
         self.names = {}
         self.fn_names = {}
         self.value_names = {}
+        self.structured = []            # the structured equations' runners, whose steps follow the source
         self.count = 0
 
     def var(self, v):
@@ -153,6 +154,15 @@ class _Printer:
                     "guard: a number read while tracing")
         args = [self.atom(a) for a in e.ins]
         lhs = ", ".join(self.var(o) for o in e.outs)
+        if e.kind == STRUCTURED:
+            fn = self.function(e.fn, e.name)
+            self.structured.append(e.fn)
+            steps = ", ".join(p.fn.__name__.removesuffix("_call") for sub in e.fn.subs for p in sub.paths)
+            comment = f"{e.name}, over {steps} (below)"
+            if e.fn.guarded:
+                return (f"out = {fn}({', '.join(args)})\n    if out is MISS: return MISS\n"
+                        f"    {lhs}{',' if len(e.outs) == 1 else ''} = out"), comment
+            return f"{lhs}{',' if len(e.outs) == 1 else ''} = {fn}({', '.join(args)})", comment
         if e.into is not None:                              # written into a dead input's array
             u = elementwise_ufunc(e.fn)
             return f"{lhs} = {self.function(u, e.name)}({', '.join(args)}, out={args[e.into]})", \
@@ -240,7 +250,8 @@ class _Printer:
                 context = e.context
                 body.append(f"    # -- {_describe_context(context)}")
             code, comment = self.line(e)
-            body.append(f"    {code}" + (f"    # {comment}" if comment else ""))
+            first, _, rest = code.partition("\n")
+            body.append(f"    {first}" + (f"    # {comment}" if comment else "") + (f"\n{rest}" if rest else ""))
             if k in dies:                                   # free arrays at their last use
                 body.append(f"    del {', '.join(self.var(v) for v in dies[k])}")
         outs = []
@@ -255,7 +266,13 @@ class _Printer:
             body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         else:
             body.append(f"    return [{', '.join(outs)}]")
-        return f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
+        src = f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
+        for run in self.structured:
+            for sub in run.subs:
+                for path in sub.paths:
+                    src += (f"\n\n# {path.fn.__name__.removesuffix('_call')}: a step of {run.label}, staged once "
+                            f"(inputs: the state, then values it reads from the enclosing program)\n{path.source}")
+        return src
 
 
 def _describe_context(context):

@@ -10,11 +10,13 @@ nothing and makes the program give up -- so that the caller traces again --
 when a value it checks differs from the one seen while tracing.
 """
 
-__all__ = ["Var", "Const", "Eqn", "Program", "CALL", "GUARD_TRUTH", "GUARD_VALUE"]
+__all__ = ["Var", "Const", "Eqn", "Program", "CALL", "GUARD_TRUTH", "GUARD_VALUE", "STRUCTURED"]
 
 CALL = "call"                # outs = fn(*ins, **params)
 GUARD_TRUTH = "truth"        # bool(ins[0]) must be params["expect"] (a Python if/while on a staged value)
 GUARD_VALUE = "value"        # ins[0] must equal ins[1] exactly (a number read while tracing)
+STRUCTURED = "structured"    # outs = fn(*ins): a runner over sub-programs (a loop over its staged step);
+                             # the program misses when fn returns MISS
 
 
 class Var:

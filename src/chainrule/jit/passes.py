@@ -27,7 +27,7 @@ import operator
 
 import numpy as np
 
-from .ir import CALL, Const, Eqn, Program, Var
+from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
 __all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "reuse_buffers"]
 
@@ -196,9 +196,9 @@ def reuse_buffers(program):
 
     fresh = set()                       # made by an elementwise operation: a new array
     for e in eqns:
-        if e.kind != CALL:
+        if e.kind != CALL and e.kind != STRUCTURED:     # a structured equation may return its inputs
             continue
-        if elementwise_ufunc(e.fn) is not None and not e.params:
+        if e.kind == CALL and elementwise_ufunc(e.fn) is not None and not e.params:
             fresh.update(e.outs)
             continue
         for o in e.outs:
@@ -285,7 +285,7 @@ def eliminate_dead(program):
     live = {a for a in program.outputs if isinstance(a, Var)}
     kept = []
     for e in reversed(program.eqns):
-        if e.kind == CALL and not any(o in live for o in e.outs):
+        if (e.kind == CALL or e.kind == STRUCTURED and not e.fn.guarded) and not any(o in live for o in e.outs):
             continue
         kept.append(e)
         for a in e.ins:
