@@ -17,6 +17,7 @@ from typing import Any
 
 import functools
 import gc
+import inspect
 import threading
 import warnings
 from collections import OrderedDict
@@ -231,6 +232,7 @@ class Jitted:
                 gc.enable()
 
     def _trace_body(self, args, leaves, tree):
+        names = _parameter_names(self.fun, args, leaves)
         with StagingLevel() as level:
             inputs = []
             staged = []
@@ -265,6 +267,8 @@ class Jitted:
                                     "transform (a tracer leaked out of grad/jvp); return plain results")
                 atoms.append(level.atom(o))
                 values.append(o.primal if type(o) is StagingTracer else o)
+        for v, name in zip(inputs, names):
+            v.name = name
         traced = Program(inputs, level.eqns, atoms)
         program = optimise(traced)
         form = _form(out_tree)
@@ -304,6 +308,24 @@ class Jitted:
 
     def __repr__(self):
         return f"<chainrule.jit of {_name(self.fun)}>"
+
+
+def _parameter_names(fun, args, leaves):
+    """The names of ``fun``'s parameters for the inputs of the program (``x``, ``y``: the generated
+    code reads like the Wengert list), when each argument is one input; else no names."""
+    if len(leaves) != len(args) or any(type(x) is _Static for x in leaves):
+        return [None] * len(leaves)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return [None] * len(leaves)
+    names = []
+    for p in params[:len(args)]:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(p.name)
+    names += [None] * (len(leaves) - len(names))
+    return names if len(set(n for n in names if n)) == len([n for n in names if n]) else [None] * len(leaves)
 
 
 def _form(tree):

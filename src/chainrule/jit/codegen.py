@@ -8,6 +8,7 @@ NumPy function (or rule helper) the line came from.  Guards print as
 traces this one.
 """
 
+import keyword
 import linecache
 import math
 import operator
@@ -69,13 +70,17 @@ def _is_literal(v):
     return False
 
 
+_GENERATED = re.compile(r"^(v\d+|[ck]\d+|out)$")     # names the printer makes itself
+
+
 class _Printer:
     def __init__(self, program, name, form=None):
         self.program = program
         self.form = form
         self.name = name
         self.ns = {"np": np, "MISS": MISS, "same_value": same_value}
-        self.taken = {name, name + "_floats", name + "_call", "numpy_variant", "math", "isfinite", "np_float64"}
+        self.taken = {name, name + "_floats", name + "_call", "numpy_variant", "math", "isfinite", "np_float64",
+                      "float", "abs", "bool", "np", "MISS", "same_value"}
         self.names = {}
         self.fn_names = {}
         self.value_names = {}
@@ -83,10 +88,28 @@ class _Printer:
         self.count = 0
 
     def var(self, v):
+        """A variable's name: an input's parameter name (``x``), ``<primal>_bar`` for an adjoint the
+        backward sweep computed (``v3_bar``, ``x_bar``), else the next ``v`` of the Wengert list."""
         n = self.names.get(v)
-        if n is None:
-            self.count += 1
-            n = self.names[v] = f"v{self.count}"
+        if n is not None:
+            return n
+        if v.name is not None and v.name.isidentifier() and not keyword.iskeyword(v.name) \
+                and v.name not in self.taken and v.name not in self.ns and not _GENERATED.match(v.name):
+            n = v.name
+        elif v.adjoint_of is not None:
+            base = self.var(v.adjoint_of) + "_bar"
+            n, k = base, 1
+            while n in self.taken:
+                k += 1
+                n = f"{base}{k}"
+        else:
+            while True:
+                self.count += 1
+                n = f"v{self.count}"
+                if n not in self.taken:
+                    break
+        self.taken.add(n)
+        self.names[v] = n
         return n
 
     def value(self, x, prefix="c"):

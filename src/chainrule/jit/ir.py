@@ -22,13 +22,15 @@ STRUCTURED = "structured"    # outs = fn(*ins): a runner over sub-programs (a lo
 class Var:
     """A value of the program; ``shape``, ``dtype`` and ``type`` are those of the tracing call's value."""
 
-    __slots__ = ("id", "shape", "dtype", "type", "__weakref__")
+    __slots__ = ("id", "shape", "dtype", "type", "name", "adjoint_of", "__weakref__")
 
     def __init__(self, id, shape=(), dtype=None, type=None):
         self.id = id
         self.shape = shape
         self.dtype = dtype
         self.type = type            # the Python type of the value (np.ndarray, np.float64, float, ...)
+        self.name = None            # an input's parameter name (x, y), for the generated code
+        self.adjoint_of = None      # the variable this one is the adjoint of (printed v3_bar, x_bar)
 
     def __repr__(self):
         return f"v{self.id}"

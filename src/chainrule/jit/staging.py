@@ -187,6 +187,14 @@ class StagingLevel(Level):
         self._const_ids[key] = (c, x)                       # keeps x alive, so its id stays its own
         return c
 
+    def name_adjoint(self, primal, g):
+        """The backward sweep's final adjoint ``g`` of the node whose primal is ``primal``: its variable
+        is printed ``<primal>_bar`` (the first node it is the adjoint of, from the output back)."""
+        if type(g) is StagingTracer and g._level is self and type(primal) is StagingTracer \
+                and primal._level is self and g.var.adjoint_of is None and g.var is not primal.var \
+                and g.var.name is None:
+            g.var.adjoint_of = primal.var
+
     def capture(self, x):
         """This sub-program's input holding ``x``, a staged value of an enclosing program (read from
         a closure); any other tracer means the function cannot be staged on its own."""
