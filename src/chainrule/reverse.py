@@ -104,11 +104,12 @@ SELECT = _Select()
 class ReverseLevel(Level):
     """One reverse-mode transform; owns the tape (a list of entries)."""
 
-    __slots__ = ("tape", "snapshots")
+    __slots__ = ("tape", "snapshots", "primal_of")
 
     def __init__(self):
         Level.__init__(self)
         self.tape = []
+        self.primal_of = None       # under chainrule.jit: node -> its staged primal, to name adjoints
         self.snapshots = None       # id -> (constant, its copy): one copy while the constant is unchanged
 
     def _protect(self, vals, positions):
@@ -187,6 +188,8 @@ class ReverseLevel(Level):
             return self._process_general(prim, args, params)
         if self.nested:
             out = bind(prim, primals, params)
+            if self.primal_of is not None:
+                self.primal_of[len(self.tape)] = out
         elif params is EMPTY:
             out = prim.impl(*primals)
         else:
@@ -224,6 +227,8 @@ class ReverseLevel(Level):
                 parents.append(None)
             bit <<= 1
         out = bind(prim, primals, params) if self.nested else prim.impl(*primals, **params)
+        if self.primal_of is not None:
+            self.primal_of[len(self.tape)] = out
         if not prim.fast:
             return self._process_rare(prim, primals, parents, mask, out, params)
         drop = prim.save_plans[mask]
@@ -279,13 +284,14 @@ def _zeros_like_adjoint(meta, batch):
 _NOTHING_OWNED = frozenset()
 
 
-def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
+def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
     """Pull the adjoints in ``adjoints`` (a list as long as the tape) back to the inputs.
 
     On return ``adjoints[i]`` holds the adjoint of every input entry ``i``
     that was reached (``None`` otherwise); with ``keep_adjoints`` (for
     ``explain``) the intermediates' adjoints stay too.  With ``consume`` the
     tape entries are dropped as they are processed, freeing the values they kept.
+    ``namer(i, adjoint)`` (chainrule.jit: names staged adjoints) sees each node's final adjoint.
 
     Where several contributions meet, the first sum is a fresh array that
     only this sweep references; further contributions are added into it in
@@ -296,6 +302,8 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False):
         g = adjoints[i]
         if g is None:
             continue
+        if namer is not None:
+            namer(i, g)
         entry = tape[i]
         if entry is None:                                   # an input: its adjoint is a result
             continue
@@ -367,12 +375,13 @@ class Pullback:
     tape itself and frees it as it goes, for callers that pull only once.
     """
 
-    __slots__ = ("tape", "out_nodes", "in_nodes")
+    __slots__ = ("tape", "out_nodes", "in_nodes", "namer")
 
-    def __init__(self, tape, out_nodes, in_nodes):
+    def __init__(self, tape, out_nodes, in_nodes, namer=None):
         self.tape = tape
         self.out_nodes = out_nodes
         self.in_nodes = in_nodes
+        self.namer = namer
 
     def __call__(self, cotangents, consume=False):
         tape = self.tape
@@ -387,7 +396,7 @@ class Pullback:
             self.tape = None
         else:
             tape = list(tape)
-        sweep_backward(tape, adjoints, consume=True)
+        sweep_backward(tape, adjoints, consume=True, namer=self.namer)
         return [adjoints[n] for n in self.in_nodes]
 
 
@@ -398,6 +407,7 @@ def vjp_flat(fun, primals):
     adjoint per input, ``None`` for an input the outputs do not depend on.
     """
     with ReverseLevel() as level:
+        namer = _adjoint_namer(level, primals)
         inputs = [level.new_input(p) for p in primals]
         outs = [promote(o) if type(o) is np.ndarray and o.dtype.kind == "O" else o for o in fun(inputs)]
     out_primals, out_nodes = [], []
@@ -408,7 +418,23 @@ def vjp_flat(fun, primals):
         else:
             out_primals.append(o)
             out_nodes.append(None)
-    return out_primals, Pullback(level.tape, out_nodes, range(len(inputs)))   # inputs are entries 0..n-1
+    level.primal_of = None
+    return out_primals, Pullback(level.tape, out_nodes, range(len(inputs)), namer)   # inputs: entries 0..n-1
+
+
+def _adjoint_namer(level, primals):
+    """Under a level that names adjoints (chainrule.jit's staging: ``v3_bar``, ``x_bar`` in the generated
+    code), record each node's primal and return the namer the backward sweep calls; else None."""
+    if not level.nested:
+        return None
+    stager = None
+    for lv in level.stack:
+        if getattr(lv, "name_adjoint", None) is not None:
+            stager = lv
+    if stager is None:
+        return None
+    primal_of = level.primal_of = dict(enumerate(primals))
+    return lambda i, g: stager.name_adjoint(primal_of.get(i), g)
 
 
 def _nbytes(v):

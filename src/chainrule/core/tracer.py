@@ -116,7 +116,8 @@ def call_plain(fn, *args, **params):
     for a in args:
         while isinstance(a, Tracer):
             if a._staged:
-                stage = a
+                if stage is None or a._level.depth > stage._level.depth:
+                    stage = a           # the innermost program (a loop's step staged on its own)
                 break
             if a.watched:                                   # the sparsity level: a value-dependent result
                 a._level.note_read(a)

@@ -17,6 +17,8 @@ from typing import Any
 
 import functools
 import gc
+import inspect
+import threading
 import warnings
 from collections import OrderedDict
 
@@ -90,7 +92,7 @@ class _Entry:
     __slots__ = ("paths", "eager")
 
     def __init__(self):
-        self.paths = []
+        self.paths = ()             # replaced whole (never appended to): readers need no lock
         self.eager = False
 
 
@@ -116,6 +118,7 @@ class Jitted:
         self.trace_count = 0
         self._cache = OrderedDict()
         self._fast = {}
+        self._lock = threading.RLock()
         functools.update_wrapper(self, fun)
 
     def _signature(self, args, kwargs):
@@ -178,36 +181,54 @@ class Jitted:
         return self._call(args, {})[0]
 
     def _call(self, args, kwargs):
-        """``(result, cache entry)`` by the full signature (``None``: the call ran eagerly)."""
+        """``(result, cache entry)`` by the full signature (``None``: the call ran eagerly).
+
+        Thread safety: readers never lock -- an entry's ``paths`` is a tuple replaced whole, never
+        changed in place -- and everything that changes the cache (a new entry, an eviction, a new
+        path, the switch to eager calls) happens under ``self._lock``, after trying again the paths
+        another thread may have traced meanwhile.  A program runs on its own arrays only, so two
+        threads may run one path at once."""
         sig = self._signature(args, kwargs)
         if sig is None:
             return self.fun(*args, **kwargs), None
         key, leaves, tree, dyn = sig
         entry = self._cache.get(key)
-        if entry is None:
-            entry = self._cache[key] = _Entry()
-            if len(self._cache) > MAX_SIGNATURES:
-                dropped = self._cache.popitem(last=False)[1]
-                self._fast = {k: e for k, e in self._fast.items() if e is not dropped}
-        else:
-            self._cache.move_to_end(key)
-            for path in entry.paths:
+        tried = ()
+        if entry is not None:
+            tried = entry.paths
+            for path in tried:
                 out = path.fn(*dyn)
                 if out is not MISS:
                     return (out if path.out_tree is None else unflatten(path.out_tree, out)), entry
-            if entry.eager or len(entry.paths) >= self.max_paths:
-                if not entry.eager:
-                    entry.eager = True
-                    warnings.warn(
-                        f"chainrule.jit: {_name(self.fun)} took more than {self.max_paths} different paths "
-                        "through value-dependent branches (if/while on traced values, or numbers read from "
-                        "them) for arguments of one signature; it is called without jit for that signature "
-                        "from now on. Make such values static (static_argnums) or use np.where.",
-                        RuntimeWarning, stacklevel=3)
-                return self.fun(*args, **kwargs), entry
-        path, result = self._trace(args, leaves, tree)
-        entry.paths.append(path)
-        return result, entry
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is None:
+                entry = self._cache[key] = _Entry()
+                if len(self._cache) > MAX_SIGNATURES:
+                    dropped = self._cache.popitem(last=False)[1]
+                    self._fast = {k: e for k, e in self._fast.items() if e is not dropped}
+            else:
+                self._cache.move_to_end(key)
+                for path in entry.paths:
+                    if path in tried:
+                        continue
+                    out = path.fn(*dyn)                     # traced by another thread meanwhile
+                    if out is not MISS:
+                        return (out if path.out_tree is None else unflatten(path.out_tree, out)), entry
+            eager = entry.eager or len(entry.paths) >= self.max_paths
+            if eager and not entry.eager:
+                entry.eager = True
+                warnings.warn(
+                    f"chainrule.jit: {_name(self.fun)} took more than {self.max_paths} different paths "
+                    "through value-dependent branches (if/while on traced values, or numbers read from "
+                    "them) for arguments of one signature; it is called without jit for that signature "
+                    "from now on. Make such values static (static_argnums) or use np.where.",
+                    RuntimeWarning, stacklevel=3)
+            if not eager:
+                path, result = self._trace(args, leaves, tree)
+                entry.paths = entry.paths + (path,)
+                return result, entry
+        return self.fun(*args, **kwargs), entry
 
     def _trace(self, args, leaves, tree):
         """Run ``fun`` under a staging level; returns ``(path, the call's result)``."""
@@ -221,6 +242,7 @@ class Jitted:
                 gc.enable()
 
     def _trace_body(self, args, leaves, tree):
+        names = _parameter_names(self.fun, args, leaves)
         with StagingLevel() as level:
             inputs = []
             staged = []
@@ -255,6 +277,8 @@ class Jitted:
                                     "transform (a tracer leaked out of grad/jvp); return plain results")
                 atoms.append(level.atom(o))
                 values.append(o.primal if type(o) is StagingTracer else o)
+        for v, name in zip(inputs, names):
+            v.name = name
         traced = Program(inputs, level.eqns, atoms)
         program = optimise(traced)
         form = _form(out_tree)
@@ -271,8 +295,7 @@ class Jitted:
         key, leaves, tree, dyn = sig
         entry = self._cache.get(key)
         if entry is None or not entry.paths:
-            self._call(args, kwargs)
-            entry = self._cache[key]
+            entry = self._call(args, kwargs)[1]
         return list(entry.paths)
 
     def source(self, *args, **kwargs):
@@ -295,6 +318,24 @@ class Jitted:
 
     def __repr__(self):
         return f"<chainrule.jit of {_name(self.fun)}>"
+
+
+def _parameter_names(fun, args, leaves):
+    """The names of ``fun``'s parameters for the inputs of the program (``x``, ``y``: the generated
+    code reads like the Wengert list), when each argument is one input; else no names."""
+    if len(leaves) != len(args) or any(type(x) is _Static for x in leaves):
+        return [None] * len(leaves)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return [None] * len(leaves)
+    names = []
+    for p in params[:len(args)]:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(p.name)
+    names += [None] * (len(leaves) - len(names))
+    return names if len(set(n for n in names if n)) == len([n for n in names if n]) else [None] * len(leaves)
 
 
 def _form(tree):

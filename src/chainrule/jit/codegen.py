@@ -8,6 +8,7 @@ NumPy function (or rule helper) the line came from.  Guards print as
 traces this one.
 """
 
+import keyword
 import linecache
 import math
 import operator
@@ -15,7 +16,7 @@ import re
 
 import numpy as np
 
-from .ir import GUARD_TRUTH, GUARD_VALUE, Const, Var
+from .ir import GUARD_TRUTH, GUARD_VALUE, STRUCTURED, Const, Var
 from .passes import elementwise_ufunc
 
 __all__ = ["generate", "MISS"]
@@ -69,23 +70,46 @@ def _is_literal(v):
     return False
 
 
+_GENERATED = re.compile(r"^(v\d+|[ck]\d+|out)$")     # names the printer makes itself
+
+
 class _Printer:
     def __init__(self, program, name, form=None):
         self.program = program
         self.form = form
         self.name = name
         self.ns = {"np": np, "MISS": MISS, "same_value": same_value}
-        self.taken = {name, name + "_floats", name + "_call", "numpy_variant", "math", "isfinite", "np_float64"}
+        self.taken = {name, name + "_floats", name + "_call", "numpy_variant", "math", "isfinite", "np_float64",
+                      "float", "abs", "bool", "np", "MISS", "same_value"}
         self.names = {}
         self.fn_names = {}
         self.value_names = {}
+        self.structured = []            # the structured equations' runners, whose steps follow the source
         self.count = 0
 
     def var(self, v):
+        """A variable's name: an input's parameter name (``x``), ``<primal>_bar`` for an adjoint the
+        backward sweep computed (``v3_bar``, ``x_bar``), else the next ``v`` of the Wengert list."""
         n = self.names.get(v)
-        if n is None:
-            self.count += 1
-            n = self.names[v] = f"v{self.count}"
+        if n is not None:
+            return n
+        if v.name is not None and v.name.isidentifier() and not keyword.iskeyword(v.name) \
+                and v.name not in self.taken and v.name not in self.ns and not _GENERATED.match(v.name):
+            n = v.name
+        elif v.adjoint_of is not None:
+            base = self.var(v.adjoint_of) + "_bar"
+            n, k = base, 1
+            while n in self.taken:
+                k += 1
+                n = f"{base}{k}"
+        else:
+            while True:
+                self.count += 1
+                n = f"v{self.count}"
+                if n not in self.taken:
+                    break
+        self.taken.add(n)
+        self.names[v] = n
         return n
 
     def value(self, x, prefix="c"):
@@ -153,6 +177,15 @@ class _Printer:
                     "guard: a number read while tracing")
         args = [self.atom(a) for a in e.ins]
         lhs = ", ".join(self.var(o) for o in e.outs)
+        if e.kind == STRUCTURED:
+            fn = self.function(e.fn, e.name)
+            self.structured.append(e.fn)
+            steps = ", ".join(p.fn.__name__.removesuffix("_call") for sub in e.fn.subs for p in sub.paths)
+            comment = f"{e.name}, over {steps} (below)"
+            if e.fn.guarded:
+                return (f"out = {fn}({', '.join(args)})\n    if out is MISS: return MISS\n"
+                        f"    {lhs}{',' if len(e.outs) == 1 else ''} = out"), comment
+            return f"{lhs}{',' if len(e.outs) == 1 else ''} = {fn}({', '.join(args)})", comment
         if e.into is not None:                              # written into a dead input's array
             u = elementwise_ufunc(e.fn)
             return f"{lhs} = {self.function(u, e.name)}({', '.join(args)}, out={args[e.into]})", \
@@ -240,7 +273,8 @@ class _Printer:
                 context = e.context
                 body.append(f"    # -- {_describe_context(context)}")
             code, comment = self.line(e)
-            body.append(f"    {code}" + (f"    # {comment}" if comment else ""))
+            first, _, rest = code.partition("\n")
+            body.append(f"    {first}" + (f"    # {comment}" if comment else "") + (f"\n{rest}" if rest else ""))
             if k in dies:                                   # free arrays at their last use
                 body.append(f"    del {', '.join(self.var(v) for v in dies[k])}")
         outs = []
@@ -255,7 +289,13 @@ class _Printer:
             body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         else:
             body.append(f"    return [{', '.join(outs)}]")
-        return f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
+        src = f"def {self.name}({params}):\n" + "\n".join(body) + "\n"
+        for run in self.structured:
+            for sub in run.subs:
+                for path in sub.paths:
+                    src += (f"\n\n# {path.fn.__name__.removesuffix('_call')}: a step of {run.label}, staged once "
+                            f"(inputs: the state, then values it reads from the enclosing program)\n{path.source}")
+        return src
 
 
 def _describe_context(context):

@@ -10,23 +10,27 @@ nothing and makes the program give up -- so that the caller traces again --
 when a value it checks differs from the one seen while tracing.
 """
 
-__all__ = ["Var", "Const", "Eqn", "Program", "CALL", "GUARD_TRUTH", "GUARD_VALUE"]
+__all__ = ["Var", "Const", "Eqn", "Program", "CALL", "GUARD_TRUTH", "GUARD_VALUE", "STRUCTURED"]
 
 CALL = "call"                # outs = fn(*ins, **params)
 GUARD_TRUTH = "truth"        # bool(ins[0]) must be params["expect"] (a Python if/while on a staged value)
 GUARD_VALUE = "value"        # ins[0] must equal ins[1] exactly (a number read while tracing)
+STRUCTURED = "structured"    # outs = fn(*ins): a runner over sub-programs (a loop over its staged step);
+                             # the program misses when fn returns MISS
 
 
 class Var:
     """A value of the program; ``shape``, ``dtype`` and ``type`` are those of the tracing call's value."""
 
-    __slots__ = ("id", "shape", "dtype", "type", "__weakref__")
+    __slots__ = ("id", "shape", "dtype", "type", "name", "adjoint_of", "__weakref__")
 
     def __init__(self, id, shape=(), dtype=None, type=None):
         self.id = id
         self.shape = shape
         self.dtype = dtype
         self.type = type            # the Python type of the value (np.ndarray, np.float64, float, ...)
+        self.name = None            # an input's parameter name (x, y), for the generated code
+        self.adjoint_of = None      # the variable this one is the adjoint of (printed v3_bar, x_bar)
 
     def __repr__(self):
         return f"v{self.id}"

@@ -27,7 +27,7 @@ import operator
 
 import numpy as np
 
-from .ir import CALL, Const, Eqn, Program, Var
+from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
 __all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "reuse_buffers"]
 
@@ -101,6 +101,42 @@ def _identity_operand(e):
     return None
 
 
+_ADD = {operator.add, np.add, operator.sub, np.subtract}
+_NEG = {operator.neg, np.negative}
+
+
+def _finite_const(a):
+    if not isinstance(a, Const):
+        return False
+    v = a.value
+    try:
+        return (type(v) in _NUMERIC or isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "fiu") \
+            and bool(np.all(np.isfinite(v)))
+    except Exception:                                       # pragma: no cover
+        return False
+
+
+def _linear_in(a, seeds, made_by, depth):
+    """``a`` is a sum of the ``seeds`` times finite constants, so it is exactly zero (hence finite)
+    wherever every seed is zero: the zero-seed check of :func:`~chainrule.rules._broadcast.seeded`
+    then returns ``a`` unchanged."""
+    if a in seeds:
+        return True
+    e = made_by.get(a)
+    if e is None or depth == 0 or e.params or e.kind != CALL:
+        return False
+    ins = e.ins
+    if e.fn in _MUL_IDENTITY and len(ins) == 2:
+        x, y = ins
+        return (_finite_const(y) and isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1)
+                or _finite_const(x) and isinstance(y, Var) and _linear_in(y, seeds, made_by, depth - 1))
+    if e.fn in _ADD and len(ins) == 2:
+        return all(isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1) for x in ins)
+    if e.fn in _NEG and len(ins) == 1:
+        return isinstance(ins[0], Var) and _linear_in(ins[0], seeds, made_by, depth - 1)
+    return False
+
+
 def simplify(program):
     subst = {}
     made_by = {}
@@ -114,6 +150,9 @@ def simplify(program):
                 first, second = prev.params["axes"], e.params["axes"]
                 e = e.replace(ins=prev.ins, params={"axes": tuple(first[i] for i in second)})
         same = _identity_operand(e)
+        if same is None and getattr(e.fn, "passes_when_nonzero", False) and e.kind == CALL \
+                and isinstance(e.ins[0], Var) and _linear_in(e.ins[0], set(e.ins[1:]), made_by, 4):
+            same = e.ins[0]             # zero wherever every seed is: the zero-seed check cannot apply
         if same is not None:
             subst[e.outs[0]] = same
             continue
@@ -157,9 +196,9 @@ def reuse_buffers(program):
 
     fresh = set()                       # made by an elementwise operation: a new array
     for e in eqns:
-        if e.kind != CALL:
+        if e.kind != CALL and e.kind != STRUCTURED:     # a structured equation may return its inputs
             continue
-        if elementwise_ufunc(e.fn) is not None and not e.params:
+        if e.kind == CALL and elementwise_ufunc(e.fn) is not None and not e.params:
             fresh.update(e.outs)
             continue
         for o in e.outs:
@@ -246,7 +285,7 @@ def eliminate_dead(program):
     live = {a for a in program.outputs if isinstance(a, Var)}
     kept = []
     for e in reversed(program.eqns):
-        if e.kind == CALL and not any(o in live for o in e.outs):
+        if (e.kind == CALL or e.kind == STRUCTURED and not e.fn.guarded) and not any(o in live for o in e.outs):
             continue
         kept.append(e)
         for a in e.ins:

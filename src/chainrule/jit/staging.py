@@ -25,9 +25,29 @@ import numpy as np
 from ..core import EMPTY, Level, Tracer, active_levels
 from ..errors import NotDifferentiableError
 from ..pytree import flatten, unflatten
-from .ir import CALL, GUARD_TRUTH, GUARD_VALUE, Const, Eqn, Var
+from .codegen import MISS, generate
+from .ir import CALL, GUARD_TRUTH, GUARD_VALUE, STRUCTURED, Const, Eqn, Program, Var
+from .passes import optimise
 
-__all__ = ["StagingLevel", "StagingTracer"]
+__all__ = ["StagingLevel", "StagingTracer", "stage_as_written", "Unstructured"]
+
+STAGED_AS_WRITTEN = set()
+
+
+def stage_as_written(prim):
+    """Under staging, run ``prim``'s implementation on the staged values (its own operations are
+    recorded) instead of recording one opaque call of it: for primitives such as ``chainrule.loop``
+    whose implementation stages itself structured (:meth:`StagingLevel.structured`)."""
+    STAGED_AS_WRITTEN.add(prim)
+    return prim
+
+
+class Unstructured(Exception):
+    """A function given to :meth:`StagingLevel.structured` cannot be staged on its own (it reads a
+    traced value of another transform from a closure, or takes too many paths): stage it inline."""
+
+
+MAX_BODY_PATHS = 4        # traced paths of one sub-function (a loop's step) before it is staged inline
 
 
 class StagingTracer(Tracer):
@@ -50,7 +70,7 @@ class StagingTracer(Tracer):
             if not _only_staged(inputs, kwargs):
                 raise
             fn = ufunc if method == "__call__" else getattr(ufunc, method)
-            return self._level.stage_nested_call(fn, inputs, kwargs)
+            return _deepest(inputs, kwargs, self._level).stage_nested_call(fn, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         try:
@@ -58,7 +78,7 @@ class StagingTracer(Tracer):
         except NotDifferentiableError:
             if not _only_staged(args, kwargs):
                 raise
-            return self._level.stage_nested_call(func, args, kwargs)
+            return _deepest(args, kwargs, self._level).stage_nested_call(func, args, kwargs)
 
     def __and__(self, other): return np.bitwise_and(self, other)
     def __rand__(self, other): return np.bitwise_and(other, self)
@@ -106,6 +126,19 @@ def _only_staged(args, kwargs):
     return True
 
 
+def _deepest(args, kwargs, level):
+    """The innermost staging level among the staged values in ``args`` and ``kwargs`` (a loop's step
+    staged on its own mixes its values with those of the enclosing program)."""
+    stack = list(args) + list(kwargs.values())
+    while stack:
+        a = stack.pop()
+        if type(a) is StagingTracer and a._level.depth > level.depth:
+            level = a._level
+        elif isinstance(a, (list, tuple)):
+            stack.extend(a)
+    return level
+
+
 def _holds_tracer(a):
     return isinstance(a, (list, tuple, dict)) and any(isinstance(x, Tracer) for x in flatten(a)[0])
 
@@ -119,10 +152,12 @@ def _meta(v):
 class StagingLevel(Level):
     """Records the operations applied to its tracers into ``eqns``."""
 
-    __slots__ = ("eqns", "consts", "_const_ids", "_count", "_last_context")
+    __slots__ = ("eqns", "consts", "_const_ids", "_count", "_last_context", "parent", "captured")
 
-    def __init__(self):
+    def __init__(self, parent=None):
         Level.__init__(self)
+        self.parent = parent        # the enclosing program's level, for a sub-program (a loop's step)
+        self.captured = []          # [(enclosing tracer, own input)]: enclosing values read from closures
         self.eqns = []
         self.consts = []
         self._const_ids = {}
@@ -140,6 +175,8 @@ class StagingLevel(Level):
         """The program atom of ``x``: its variable, or a constant (arrays copied once, as fixed)."""
         if type(x) is StagingTracer and x._level is self:
             return x.var
+        if isinstance(x, Tracer):
+            return self.capture(x).var
         key = id(x)
         c = self._const_ids.get(key)
         if c is not None and c[1] is x:
@@ -150,10 +187,32 @@ class StagingLevel(Level):
         self._const_ids[key] = (c, x)                       # keeps x alive, so its id stays its own
         return c
 
+    def name_adjoint(self, primal, g):
+        """The backward sweep's final adjoint ``g`` of the node whose primal is ``primal``: its variable
+        is printed ``<primal>_bar`` (the first node it is the adjoint of, from the output back)."""
+        if type(g) is StagingTracer and g._level is self and type(primal) is StagingTracer \
+                and primal._level is self and g.var.adjoint_of is None and g.var is not primal.var \
+                and g.var.name is None:
+            g.var.adjoint_of = primal.var
+
+    def capture(self, x):
+        """This sub-program's input holding ``x``, a staged value of an enclosing program (read from
+        a closure); any other tracer means the function cannot be staged on its own."""
+        if type(x) is not StagingTracer or self.parent is None:
+            raise Unstructured(f"a traced value of another transform ({type(x).__name__})")
+        if x._level is not self.parent:
+            x = self.parent.capture(x)
+        for outer, own in self.captured:
+            if outer is x:
+                return own
+        own = self.new_input(x.primal)
+        self.captured.append((x, own))
+        return own
+
     def _context(self):
         """The transforms active above this level, outermost first (``("reverse",)`` under grad)."""
         names = tuple(type(lv).__name__.removesuffix("Level").lower() for lv in active_levels()
-                      if lv is not self)
+                      if type(lv) is not StagingLevel)
         if names != self._last_context[0]:
             self._last_context = (names, names)
         return self._last_context[1]
@@ -177,12 +236,18 @@ class StagingLevel(Level):
             if type(a) is StagingTracer and a._level is self:
                 vals.append(a.primal)
                 ins.append(a.var)
+            elif isinstance(a, Tracer):
+                own = self.capture(a)
+                vals.append(own.primal)
+                ins.append(own.var)
             else:
                 vals.append(a)
                 ins.append(self.atom(a))
         return vals, ins
 
     def process(self, prim, args, params):
+        if prim in STAGED_AS_WRITTEN:
+            return prim.impl(*args, **params)
         vals, ins = self._operands(args)
         return self._record(prim.name, prim.impl, vals, ins, params, prim.multiple_results)
 
@@ -223,3 +288,134 @@ class StagingLevel(Level):
         self.consts.append(c)
         self.eqns.append(Eqn(GUARD_VALUE, "value", None, [t.var, c], EMPTY, [], context=self._context()))
         return value
+
+    def structured(self, runner, fns, args, label, prefix):
+        """Stage ``runner(calls, *args)`` as one equation whose functions ``fns`` are each staged once,
+        as sub-programs, instead of inline: a loop stays a loop over a generated step.
+
+        ``fns[k](*values)`` returns a list of values; ``calls[k]`` runs it in ``runner`` (on plain
+        values: each call runs the sub-program of a traced path whose guards hold, tracing another
+        path when none does).  ``runner`` is plain Python over ``calls`` and the values of ``args``
+        (staged values and constants) and returns a list of values; the equation runs it again on
+        every call of the program, and makes the program miss when no path of a sub-function fits.
+        Returns the staged results, or None when a function cannot be staged on its own (then the
+        caller stages it inline).  ``label`` names the equation, ``prefix`` the sub-functions."""
+        subs = [SubFunction(fn, f"{prefix}_{name}") for name, fn in fns]
+        vals, ins = self._operands(args)
+        try:
+            out = runner([sub.tracing(self) for sub in subs], *vals)
+        except Unstructured:
+            return None
+        captured = [outer for sub in subs for outer, _ in sub.captured]
+        cap_vals, cap_ins = self._operands(captured)
+        run = Structured(runner, subs, len(vals), label)
+        outs = tuple(self.new_input(o) for o in out)
+        self.eqns.append(Eqn(STRUCTURED, label, run, list(ins) + list(cap_ins), EMPTY, [t.var for t in outs],
+                             True, context=self._context()))
+        return outs
+
+
+class _Missed(Exception):
+    """No traced path of a sub-function fits this call's values."""
+
+
+class SubPath:
+    __slots__ = ("program", "source", "fn", "captured")
+
+    def __init__(self, program, source, fn, captured):
+        self.program, self.source, self.fn, self.captured = program, source, fn, captured
+
+
+class SubFunction:
+    """A function staged on its own (a loop's step): its traced paths and the enclosing values it reads."""
+
+    def __init__(self, fn, name):
+        self.fn = fn
+        self.name = name
+        self.paths = []
+        self.captured = []          # [(enclosing tracer, index)] over all paths, in first-read order
+
+    def tracing(self, level):
+        """The function as ``runner`` calls it while the enclosing program is traced."""
+        def call(*vals):
+            for path in self.paths:
+                out = path.fn(*vals, *[self.captured[j][0].primal for j in path.captured])
+                if out is not MISS:
+                    return out
+            if len(self.paths) >= MAX_BODY_PATHS:
+                raise Unstructured(f"{self.name} took more than {MAX_BODY_PATHS} paths")
+            return self.trace(level, vals)
+        return call
+
+    def trace(self, level, vals):
+        with StagingLevel(level) as child:
+            inputs = [child.new_input(v) for v in vals]
+            out = self.fn(*inputs)
+            atoms = [child.atom(o) for o in out]
+            results = [o.primal if type(o) is StagingTracer else o for o in out]
+        indices = []
+        for outer, own in child.captured:
+            for j, (known, _) in enumerate(self.captured):
+                if known is outer:
+                    break
+            else:
+                j = len(self.captured)
+                self.captured.append((outer, j))
+            indices.append(j)
+        program = optimise(Program([t.var for t in inputs] + [own.var for _, own in child.captured],
+                                   child.eqns, atoms))
+        name = f"{self.name}_{len(self.paths) + 1}" if self.paths else self.name
+        source, fn = generate(program, name, "tuple")
+        self.paths.append(SubPath(program, source, fn, indices))
+        return tuple(results)
+
+    def runtime(self, caps):
+        """The function as ``runner`` calls it when the program runs; ``caps``: the enclosing values."""
+        paths = [(p.fn, tuple(caps[j] for j in p.captured)) for p in self.paths]
+        if len(paths) == 1:
+            fn, extra = paths[0]
+
+            def call(*vals):
+                out = fn(*vals, *extra)
+                if out is MISS:
+                    raise _Missed
+                return out
+            return call
+
+        def call(*vals):
+            for fn, extra in paths:
+                out = fn(*vals, *extra)
+                if out is not MISS:
+                    return out
+            raise _Missed
+        return call
+
+    @property
+    def guarded(self):
+        return any(e.kind != CALL for p in self.paths for e in p.program.eqns)
+
+
+class Structured:
+    """The function of a structured equation: ``runner`` over the sub-functions' compiled paths."""
+
+    def __init__(self, runner, subs, n_args, label):
+        self.runner = runner
+        self.subs = subs
+        self.n_args = n_args
+        self.label = label
+        self.guarded = any(sub.guarded for sub in subs)
+        self.__name__ = label.split(".")[-1]
+
+    def __call__(self, *ins):
+        n = self.n_args
+        caps = ins[n:]
+        calls = []
+        k = 0
+        for sub in self.subs:
+            m = len(sub.captured)
+            calls.append(sub.runtime(caps[k:k + m]))
+            k += m
+        try:
+            return tuple(self.runner(calls, *ins[:n]))
+        except _Missed:
+            return MISS

@@ -22,13 +22,29 @@ __all__ = []
 
 _RUN_AS_WRITTEN = ("polyadd", "polysub", "polymul", "polyder", "polyint", "diagflat", "trim_zeros", "resize",
                    "unwrap", "broadcast_arrays", "compress", "extract", "choose", "apply_along_axis",
-                   "apply_over_axes", "piecewise")
+                   "apply_over_axes")
 
 for _name in _RUN_AS_WRITTEN:
     _fn = getattr(np, _name, None)
     _impl = getattr(_fn, "_implementation", None)
     if _impl is not None:
         register_function(_fn, _impl)
+
+
+def _piecewise(x, condlist, funclist, *args, **kw):
+    # NumPy tells one condition from a list of them by the type of the first (a list or an ndarray):
+    # a traced mask (one computed under staging, where comparisons are recorded) is neither, so the
+    # masks are read here; they decide the shapes of the pieces, so under jit they are guarded values.
+    if isinstance(condlist, (list, tuple)):
+        condlist = [plain_value(c) for c in condlist]
+    else:
+        condlist = plain_value(condlist)
+    return _piecewise_impl(x, condlist, funclist, *args, **kw)
+
+
+_piecewise_impl = getattr(np.piecewise, "_implementation", None)
+if _piecewise_impl is not None:
+    register_function(np.piecewise, _piecewise)
 
 
 def _plain(tree):

@@ -93,7 +93,7 @@ def check_closure(outs, outer_depth, what, where):
     """Outputs may hold tracers only of levels outside every level the call is bound at."""
     for o in outs:
         while isinstance(o, Tracer):
-            if o._level.depth >= outer_depth:
+            if o._level.depth >= outer_depth and not o._staged:     # chainrule.jit stages what it runs
                 raise closure_error(what, where)
             o = o.primal
 

@@ -36,9 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Primitive, bind
+from ..core import Primitive, Tracer, bind
 from ..errors import ShapeMismatchError
 from ..forward import jvp_flat
+from ..jit.staging import stage_as_written
 from ..pytree import flatten, unflatten
 from ..reverse import vjp_flat
 from .adapter import dtype_of, shape_of
@@ -147,6 +148,20 @@ class _Loop:
         """Steps ``start .. stop-1`` from ``xs``; ``check(state)`` looks at the state after the first."""
         step = self.step
         stop = self.steps if stop is None else stop
+        staging = _staging(xs) if stop - start > 1 else None
+        if staging is not None:                 # under chainrule.jit: a loop over the step, staged once
+            n = len(xs)
+
+            def steps(calls, *xs):
+                step = calls[0]
+                for i in range(start, stop):
+                    xs = step(*xs, i)
+                return xs
+            out = staging.structured(steps, [("step", lambda *a: step(list(a[:n]), a[n]))], xs, "chainrule.loop", "loop")
+            if out is not None:
+                if check is not None:
+                    check(list(out))
+                return list(out)
         with Progress("loop: steps", stop - start, self.progress) as bar:
             for i in range(start, stop):
                 xs = step(xs, i)
@@ -162,11 +177,74 @@ def _impl(*xs, call):
         xs, call.depth, "the step function of loop", "part of the state")))
 
 
+def _staging(values):
+    """The staging level (chainrule.jit) of ``values`` when every traced one is staged by it, or None."""
+    level = None
+    for v in values:
+        if isinstance(v, Tracer):
+            if not v._staged or level is not None and v._level is not level:
+                return None
+            level = v._level
+    return level
+
+
+def _under_staging(values):
+    """True if a value staged by chainrule.jit occurs in the primal chain of any of ``values``: the loop
+    is then bound as one primitive (under forward mode too), so that its step is staged once."""
+    for v in values:
+        while isinstance(v, Tracer):
+            if v._staged:
+                return True
+            v = v.primal
+    return False
+
+
+def _revolve_staged(body, adjoint, x0, batch, staging):
+    """The backward sweep as one structured equation of a staged program: the schedule runs over the
+    step and the step's pullback, each staged once; None if they cannot be staged on their own."""
+    n, m = len(x0), len(adjoint)
+    schedule = list(revolve_schedule(body.steps, body.snapshots))
+
+    def reverse(*a):
+        work, i = list(a[:n]), a[n + m]
+        _, pullback = vjp_flat(lambda xs: body.step(xs, i), work)
+        return fill(pullback(list(a[n:n + m]), consume=True), work, batch)
+
+    def sweep(calls, *a):
+        advance, step_back = calls
+        adjoint, x0 = list(a[:m]), list(a[m:])
+        snaps = {}
+        work = None
+        for kind, i, j in schedule:
+            if kind == "advance":
+                for k in range(i, j):
+                    work = advance(*work, k)
+            elif kind == "reverse":
+                adjoint = step_back(*work, *adjoint, i)
+                work = None
+            elif kind == "restore":
+                work = snaps[i]
+            elif kind == "store":
+                snaps[i] = x0 if i == 0 else work
+            else:
+                del snaps[i]
+        return adjoint
+
+    out = staging.structured(sweep, [("step", lambda *a: body.step(list(a[:n]), a[n])), ("adjoint", reverse)],
+                             adjoint + x0, "chainrule.loop (backward sweep, revolve)", "loop")
+    return None if out is None else list(out)
+
+
 def _pull(body):
     def pull(g, vals):
         x0 = list(vals[1:])
         batch = batch_of(g[0], vals[0][0])
         adjoint = fill(list(g), vals[0], batch)
+        staging = _staging(adjoint + x0)
+        if staging is not None:
+            out = _revolve_staged(body, adjoint, x0, batch, staging)
+            if out is not None:
+                return out
         snaps = {}
         work = None
         for kind, i, j in revolve_schedule(body.steps, body.snapshots):
@@ -217,12 +295,13 @@ def _jvp(i, t, vals, params):
 loop_p = Primitive("chainrule.loop", _impl, arity=None)
 loop_p.set_rules(_jvp, _vjp, frozenset({"args"}), multiple_results=True, complex_ok=True)
 loop_p.set_joint(_jvp_all)                  # one loop for all the tangents, not one per state leaf
+stage_as_written(loop_p)                    # chainrule.jit stages the loop as a loop over its staged step
 
 
 def _run(body, xs, what=None):
     if body.steps == 0:
         return list(xs)
-    if not under_reverse(xs):
+    if not under_reverse(xs) and not _under_staging(xs):
         def check(xs):
             if what is not None and under_reverse(xs):
                 raise closure_error(what, "part of the state")
