@@ -53,7 +53,7 @@ from .jacobian import _assemble_forward, _assemble_reverse, _pull_rows, decision
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, tape_stats
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
-           "sweep_task", "workers", "JacrevOf"]
+           "sweep_task", "workers", "some_workers", "check_picklable", "gather", "report", "split_spans", "name_of", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
 MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distributed
@@ -86,6 +86,11 @@ _LAST = _Last()
 def last():
     """The :class:`Fanout` of the process's last call with an executor (None before one)."""
     return _LAST.fanout
+
+
+def report(fanout):
+    """Make ``fanout`` what :func:`last` returns (the sparse transforms' fan-out reports through here)."""
+    _LAST.fanout = fanout
 
 
 _COSTS = {}                 # (decision key, mode) -> (directions, seconds per direction, seconds per task)
@@ -134,9 +139,9 @@ def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, c
     return pieces, outs, flat.out_tree, (strip(flat.aux) if has_aux else None)
 
 
-def _name(fun):
+def name_of(fun):
     if isinstance(fun, functools.partial):
-        return f"partial({_name(fun.func)}, ...)"
+        return f"partial({name_of(fun.func)}, ...)"
     return getattr(fun, "__name__", None) or type(fun).__name__
 
 
@@ -163,11 +168,21 @@ def workers(executor):
     return int(n) if n is not None else (os.cpu_count() or 1)
 
 
-def _check_picklable(executor, fun, args, kwargs, transform):
+def some_workers(executor, transform):
+    """:func:`workers`, refusing an executor with none (nothing could ever be computed: no hang)."""
+    n = workers(executor)
+    if n < 1:
+        raise ValueError(f"{transform}(executor={type(executor).__name__}): the executor has no workers, so no "
+                         "direction could ever be computed. Start workers (dask worker tcp://...) or wait for "
+                         "them (client.wait_for_workers(1)), or leave executor= out to compute locally.")
+    return n
+
+
+def check_picklable(executor, fun, args, kwargs, transform):
     """A process pool pickles what it sends: say what cannot be sent, and what to do, before sending anything."""
     if not _is_process_pool(executor):
         return
-    for what, obj in (("the function " + _name(fun), fun), ("its arguments", (args, kwargs))):
+    for what, obj in (("the function " + name_of(fun), fun), ("its arguments", (args, kwargs))):
         try:
             pickle.dumps(obj)
         except Exception as e:
@@ -180,19 +195,19 @@ def _check_picklable(executor, fun, args, kwargs, transform):
                 "closures), or a ThreadPoolExecutor, which sends nothing.") from e
 
 
-def _submit(executor, *args):
+def _submit(executor, task, *args):
     if _is_dask(executor):
-        return executor.submit(sweep_task, *args, pure=False)
-    return executor.submit(sweep_task, *args)
+        return executor.submit(task, *args, pure=False)
+    return executor.submit(task, *args)
 
 
 def _lost(exc):
     return isinstance(exc, (cf.BrokenExecutor, cf.CancelledError)) or type(exc).__name__ in _LOST
 
 
-def _gather(executor, spans, task_args, transform, fun):
-    """The results of one task per ``(start, count)`` span, in order; a lost task is resubmitted once."""
-    futures = [_submit(executor, *task_args(s, c)) for s, c in spans]
+def _gather(executor, spans, task_args, transform, fun, task=sweep_task):
+    """The results of one ``task`` per ``(start, count)`` span, in order; a lost task is resubmitted once."""
+    futures = [_submit(executor, task, *task_args(s, c)) for s, c in spans]
     results, fresh = [None] * len(spans), None
     try:
         for i, fut in enumerate(futures):
@@ -210,13 +225,13 @@ def _gather(executor, spans, task_args, transform, fun):
                     fresh = cf.ProcessPoolExecutor(max_workers=max(1, workers(executor)))
                 target = fresh
             try:
-                results[i] = _submit(target, *task_args(*spans[i])).result()
+                results[i] = _submit(target, task, *task_args(*spans[i])).result()
             except BaseException as e:
                 if not _lost(e):
                     raise
                 s, c = spans[i]
                 raise WorkerLostError(
-                    f"{transform}(executor=...) of {_name(fun)}: the task sweeping directions {s}..{s + c - 1} "
+                    f"{transform}(executor=...) of {name_of(fun)}: the task sweeping directions {s}..{s + c - 1} "
                     f"was lost twice with its worker ({type(first).__name__}, then {type(e).__name__}: {e}); "
                     "no partial Jacobian is returned. Check the workers' memory and logs, or run serially "
                     "without executor=.") from e
@@ -226,6 +241,30 @@ def _gather(executor, spans, task_args, transform, fun):
         if fresh is not None:
             fresh.shutdown(wait=False, cancel_futures=True)
     return results
+
+
+def split_spans(start, count, tasks):
+    """``count`` directions from ``start`` as ``tasks`` contiguous ``(start, count)`` spans, in order, sizes within one."""
+    base, extra = divmod(count, tasks)
+    spans = []
+    for i in range(tasks):
+        c = base + (i < extra)
+        spans.append((start, c))
+        start += c
+    return spans
+
+
+def gather(executor, spans, task_args, transform, fun, task=sweep_task):
+    """:func:`_gather`, with a clear :class:`UnpicklableFunctionError` when what a task needs cannot be sent."""
+    try:
+        return _gather(executor, spans, task_args, transform, fun, task)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        if "pickle" not in str(e).lower() and "serializ" not in str(e).lower():
+            raise
+        raise UnpicklableFunctionError(
+            f"{transform}(executor={type(executor).__name__}): {name_of(fun)} or its arguments could not be "
+            f"sent to the workers ({type(e).__name__}: {e}). Do not capture open files, locks or sockets; "
+            "pass what the function needs as arguments instead.") from e
 
 
 def _worth(serial_s, parallel_s):
@@ -244,11 +283,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if any(np.iscomplexobj(leaf) for leaf in flatten(args)[0]):
         raise NotImplementedError(f"{transform}(..., executor=...) does not take complex inputs yet; "
                                   "leave out executor= (with holomorphic=True where the function is holomorphic)")
-    n_workers = workers(executor)
-    if n_workers < 1:
-        raise ValueError(f"{transform}(executor={type(executor).__name__}): the executor has no workers, so no "
-                         "direction could ever be computed. Start workers (dask worker tcp://...) or wait for "
-                         "them (client.wait_for_workers(1)), or leave executor= out to compute locally.")
+    n_workers = some_workers(executor, transform)
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     n = sum(math.prod(shape_of(x)) for x in leaves)
@@ -315,27 +350,13 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
            f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
-           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {_name(fun)})")
+           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)})")
     if not worth:
         _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + how + ".")
         return serial()
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
-    _check_picklable(executor, fun, args, kwargs, transform)
-    base, extra = divmod(rest, tasks)
-    spans, s = [], p
-    for i in range(tasks):
-        c = base + (i < extra)
-        spans.append((s, c))
-        s += c
-    try:
-        results = _gather(executor, spans, task_args, transform, fun)
-    except (pickle.PicklingError, TypeError, AttributeError) as e:
-        if "pickle" not in str(e).lower() and "serializ" not in str(e).lower():
-            raise
-        raise UnpicklableFunctionError(
-            f"{transform}(executor={type(executor).__name__}): {_name(fun)} or its arguments could not be "
-            f"sent to the workers ({type(e).__name__}: {e}). Do not capture open files, locks or sockets; "
-            "pass what the function needs as arguments instead.") from e
+    check_picklable(executor, fun, args, kwargs, transform)
+    results = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun)
     if first is not None:
         results.insert(0, first)
     return _assemble(flat, mode, results, has_aux)
