@@ -54,9 +54,10 @@ def colour_task(fun, args, kwargs, argnums, hessian, parts, memory_budget):
     count)``: "forward" pushes one tangent per colour (``(count, m)``, the
     rows of ``(J S)^T``), "reverse" pulls one adjoint per colour (``(count, n)``).
     """
-    flat = _flat(fun, args, kwargs, argnums, hessian)
-    return [(_push if mode == "forward" else _pull)(flat, colours, count, memory_budget)
-            for mode, colours, count in parts]
+    with fanout.collector_paused():
+        flat = _flat(fun, args, kwargs, argnums, hessian)
+        return [(_push if mode == "forward" else _pull)(flat, colours, count, memory_budget)
+                for mode, colours, count in parts]
 
 
 class _Layout:

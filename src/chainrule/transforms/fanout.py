@@ -33,7 +33,9 @@ cannot be pickled for a process pool raises
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
+import gc
 import math
 import os
 import pickle
@@ -50,10 +52,11 @@ from ..reverse import vjp_flat
 from .adapter import FlatFun, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
 from .jacobian import _assemble_forward, _assemble_reverse, _pull_rows, decision_key
-from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, tape_stats
+from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
-           "sweep_task", "workers", "some_workers", "check_picklable", "gather", "report", "split_spans", "name_of", "JacrevOf"]
+           "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report",
+           "split_spans", "name_of", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
 MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distributed
@@ -111,13 +114,40 @@ class JacrevOf:
         return f"jacrev({getattr(self.fun, '__name__', 'f')})"
 
 
-def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size=None):
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector held off for the duration of a task (and restored after).
+
+    A task's tape is long-lived by construction, and the collector's full
+    collections while it is recorded traverse it again and again: a third of
+    the recording time of the benchmark's 98 000-entry tape.  A task is
+    bounded, so what it leaves behind is collected when it returns.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size=None,
+               bytes_per_direction=None):
     """Columns (forward) or rows (reverse) ``start .. start+count`` of ``total``, in a fresh top-level transform.
 
     Runs wherever the executor puts it.  Returns ``(pieces, outs, out_tree, aux)``:
     one ``(count, ...)`` array per output leaf (forward) or per input leaf
     (reverse), the output values and structure, and the auxiliary data.
+    ``bytes_per_direction``: a sweep's memory per direction, if the caller
+    measured it (else estimated here); the worker's own budget sets the chunks.
     """
+    with collector_paused():
+        return _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size,
+                      bytes_per_direction)
+
+
+def _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size, bytes_per_direction):
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     if mode == "forward":
@@ -131,8 +161,8 @@ def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, c
         pieces = [_concat(p) for p in cols]
     else:
         outs, pullback = vjp_flat(flat, leaves)
-        k = directions_per_sweep(count, chunk_size,
-                                 lambda: tape_stats(pullback.tape, leaves, outs).bytes_per_direction)
+        k = directions_per_sweep(count, chunk_size, bytes_per_direction
+                                 or (lambda: sweep_bytes_per_direction(pullback.tape, leaves, outs)))
         rows = _pull_rows(flat, outs, pullback, start, k, [[] for _ in leaves], stop=start + count)
         pieces = [_concat(p) for p in rows]
     outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
@@ -244,7 +274,7 @@ def _gather(executor, spans, task_args, transform, fun, task=sweep_task):
 
 
 def split_spans(start, count, tasks):
-    """``count`` directions from ``start`` as ``tasks`` contiguous ``(start, count)`` spans, in order, sizes within one."""
+    """``count`` directions from ``start`` as ``tasks`` contiguous ``(start, count)`` spans (sizes within one)."""
     base, extra = divmod(count, tasks)
     spans = []
     for i in range(tasks):
@@ -290,9 +320,11 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     key = decision_key(fun, args, kwargs, argnums, has_aux)
     cost = _COSTS.get((key, mode)) if key is not None else None
 
+    per_b = None                                 # a backward sweep's bytes per direction, measured here once
+
     def task_args(start, count, total=None):
         return (fun, args, kwargs, argnums, has_aux, mode, start, count, total_dirs if total is None else total,
-                chunk_size)
+                chunk_size, per_b)
 
     first = None
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
@@ -308,10 +340,12 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             first = a if b is None else ([_concat([x, y]) for x, y in zip(a[0], b[0])],) + a[1:]
         else:
             t = time.perf_counter()
-            outs, pullback = vjp_flat(flat, leaves)
+            with collector_paused():                 # as in the tasks: the same price
+                outs, pullback = vjp_flat(flat, leaves)
             t0 = time.perf_counter()
             record = t0 - t
             total_dirs = m = sum(math.prod(shape_of(o)) for o in outs)
+            per_b = sweep_bytes_per_direction(pullback.tape, leaves, outs)
             p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
             rows = _pull_rows(flat, outs, pullback, 0, 1, [[] for _ in leaves], stop=p1, consume_last=False)
             t1 = time.perf_counter()
@@ -325,9 +359,9 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
-                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task)
+                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task, per_b)
     else:
-        total_dirs, fixed, per_dir, per_task = cost
+        total_dirs, fixed, per_dir, per_task, per_b = cost
         p = 0
     rest = total_dirs - p
     tasks = min(rest, n_workers)
