@@ -79,6 +79,18 @@ def cheap(x):
     return x * 2.0
 
 
+def f_sparse(p, c):
+    """A sparse Jacobian over pytrees: ({"a": (8,), "b": (8,)}, (2,)) -> ({"u": (7,), "v": (8,)}, a dense scalar)."""
+    a, b = p["a"], p["b"]
+    return {"u": a[1:] * np.cos(a[:-1]), "v": np.exp(0.2 * b) * a + c[1]}, np.sum(a * b) * c[0] + c[1] ** 2
+
+
+def s_sparse(p, c):
+    """A scalar with a sparse Hessian over the pytree ({"a": (8,), "b": (8,)}, (2,))."""
+    a, b = p["a"], p["b"]
+    return np.sum(a[1:] * a[:-1] ** 2) + np.sum(np.sin(b) * a) + c[0] * np.sum(b ** 2) + np.cos(c[1]) * a[0]
+
+
 P = {"a": np.array([0.3, -0.7, 1.1]), "b": np.array([[0.5, 1.5], [-0.2, 0.9]])}
 C = np.array([0.4, -1.2])
 
@@ -216,6 +228,94 @@ def test_serial_fallback_for_cheap_sweeps(pool):
         assert last.reason.startswith("serial: ") and "would take about" in last.reason
 
 
+# -- sparse Jacobians and Hessians: the colour groups fanned out -------------------------------------------
+PS = {"a": np.linspace(0.2, 1.6, 8), "b": np.linspace(-0.9, 0.8, 8)}
+CS = np.array([0.7, -0.4])
+
+
+def flat_in(fun):
+    """``fun`` as a function of the flat vector of its differentiated leaves (sparse_jacobian's columns)."""
+    _, tree = cr.pytree.flatten((PS, CS))
+    sizes = [x.size for x in leaves((PS, CS))]
+
+    def g(z):
+        parts = np.split(z, np.cumsum(sizes)[:-1])
+        p, c = cr.pytree.unflatten(tree, [np.reshape(v, np.shape(x)) for v, x in zip(parts, leaves((PS, CS)))])
+        return np.concatenate([np.ravel(o) for o in leaves(fun(p, c))])
+    return g, np.concatenate([np.ravel(x) for x in leaves((PS, CS))])
+
+
+def check_sparse(executor):
+    """sparse_jacobian in every mode and sparse_hessian over ``executor`` equal the serial results exactly."""
+    g, z = flat_in(f_sparse)
+    dense = cr.jacrev(g)(z)
+    column = (g(z + 1e-6 * np.eye(len(z))[3]) - g(z - 1e-6 * np.eye(len(z))[3])) / 2e-6
+    for mode in ("forward", "reverse", "bidirectional", "auto"):
+        fanned = cr.sparse_jacobian(f_sparse, argnums=(0, 1), mode=mode, executor=executor)
+        first = within(lambda: fanned(PS, CS))              # local and timed: the pattern, the colours
+        assert not fanout.last().distributed and fanout.last().reason.startswith("serial: the first call")
+        chosen = fanned.decision_for(PS, CS).mode           # auto mode measures: serially too, the same mode
+        serial = cr.sparse_jacobian(f_sparse, argnums=(0, 1), mode=chosen)(PS, CS)
+        for _ in range(2):                                  # then a probe colour here and the rest as tasks; tasks only
+            jac = within(lambda: fanned(PS, CS))
+            assert fanout.last().distributed and fanout.last().tasks == 2, fanout.last()
+            assert (jac != serial).nnz == 0 and np.array_equal(jac.indptr, serial.indptr)
+        assert (first != serial).nnz == 0
+        np.testing.assert_allclose(jac.toarray(), dense, rtol=1e-13, atol=1e-13)      # the other mode, dense
+        np.testing.assert_allclose(jac.toarray()[:, 3], column, rtol=1e-6, atol=1e-8)   # central differences
+    g, z = flat_in(s_sparse)
+    hs = lambda z: g(z)[0]                                  # noqa: E731 - the scalar, of the flat vector
+    serial = cr.sparse_hessian(s_sparse, argnums=(0, 1))(PS, CS)
+    fanned = cr.sparse_hessian(s_sparse, argnums=(0, 1), executor=executor)
+    for _ in range(3):
+        hess = within(lambda: fanned(PS, CS))
+        assert (hess != serial).nnz == 0
+    assert fanout.last().distributed and fanout.last().mode == "star"
+    np.testing.assert_allclose(hess.toarray(), cr.hessian(hs)(z), rtol=1e-12, atol=1e-12)
+    gradient = cr.grad(hs)
+    np.testing.assert_allclose(hess.toarray()[:, 5], (gradient(z + 1e-6 * np.eye(len(z))[5])
+                                                      - gradient(z - 1e-6 * np.eye(len(z))[5])) / 2e-6,
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_sparse_process_pool_equals_serial(forced, pool):
+    pytest.importorskip("scipy")
+    check_sparse(pool)
+
+
+def test_sparse_serial_fallback_and_errors(pool):
+    """Cheap colour groups stay local (and say so); f's exception and an unpicklable f are reported clearly."""
+    pytest.importorskip("scipy")
+    fanout._COSTS.clear()
+    jac = cr.sparse_jacobian(f_sparse, argnums=(0, 1), mode="forward", executor=pool)
+    for _ in range(3):
+        result = within(lambda: jac(PS, CS))
+        assert not fanout.last().distributed and fanout.last().tasks == 0
+    assert "would take about" in fanout.last().reason
+    assert (result != cr.sparse_jacobian(f_sparse, argnums=(0, 1), mode="forward")(PS, CS)).nnz == 0
+
+
+def test_sparse_errors(forced, pool):
+    pytest.importorskip("scipy")
+    jac = cr.sparse_jacobian(lambda x: x[2:] * x[1:-1] * x[:-2], mode="forward", executor=pool)   # 3 colours
+    jac(np.ones(6))                                       # the first call is local: a lambda is fine there
+    with pytest.raises(UnpicklableFunctionError, match=r"(?s)lambda.*cannot be pickled"):
+        within(lambda: jac(np.ones(6)))
+
+    with cf.ThreadPoolExecutor(2) as ex:                  # nothing pickled: the exception travels as itself
+        jac = cr.sparse_jacobian(functools.partial(boom_after_first, [0]), mode="forward", executor=ex)
+        jac(np.ones(6))
+        with pytest.raises(ValueError, match="boom from inside f"):
+            within(lambda: jac(np.ones(6)))
+
+
+def boom_after_first(calls, x):
+    calls[0] += 1
+    if calls[0] > 3:                                      # the pattern, the first evaluation and the probe pass
+        raise ValueError("boom from inside f")
+    return x[2:] * x[1:-1] * x[:-2]
+
+
 # -- Dask ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def client():
@@ -238,6 +338,11 @@ def test_dask_worker_killed(forced, client, tmp_path):
     assert (tmp_path / "died").exists()
     assert np.array_equal(jac, cr.jacrev(f)(x))
     client.wait_for_workers(2, timeout=30)               # the nanny restarts it for the next test
+
+
+def test_dask_sparse_equals_serial(forced, client):
+    pytest.importorskip("scipy")
+    check_sparse(client)
 
 
 def test_dask_exception_in_f(forced, client):

@@ -5,7 +5,7 @@ import pathlib
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "chainrule"
 ORDER = {"errors": 0, "pytree": 1, "core": 2, "forward": 3, "reverse": 3, "rules": 3, "sparse": 3, "jit": 3,
-         "transforms": 4, "sparse/transforms": 4, "tools": 5, "__init__": 6, "__main__": 6, "extend": 6,
+         "transforms": 4, "sparse/transforms": 4, "sparse/fanout": 4, "tools": 5, "__init__": 6, "__main__": 6, "extend": 6,
          "testing": 6}
 # sparse/ holds a level (beside the engines: level, colouring, decompress) and transforms over the
 # engines (sparse/transforms.py, with the transforms); a module named here has its own layer.

@@ -344,7 +344,7 @@ def _choose(flat, plan, mode):
 
 
 def sparse_jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto", sparsity: Any = None,
-                    memory_budget: int | str | None = None) -> Callable:
+                    memory_budget: int | str | None = None, executor: Any = None) -> Callable:
     """The Jacobian of ``fun`` as a ``scipy.sparse`` CSR matrix, with as few sweeps as its pattern allows.
 
     Rows are the output elements (leaves in order, each flattened in C order),
@@ -360,7 +360,9 @@ def sparse_jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str =
     dense Jacobian needs n or m; ``memory_budget`` (bytes or "512MB"; default a
     quarter of the available memory) splits the colours over several sweeps
     when one would hold too much.  ``jac.decision_for(*args)`` is the
-    :class:`SparseDecision` taken at those shapes.
+    :class:`SparseDecision` taken at those shapes.  ``executor``: a
+    ``concurrent.futures`` executor or a ``dask.distributed.Client`` to sweep
+    the colour groups on after the first call (:mod:`chainrule.sparse.fanout`).
 
     >>> import numpy as np
     >>> jac = sparse_jacobian(lambda x: x[1:] * x[:-1], mode="forward")
@@ -396,7 +398,11 @@ def sparse_jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str =
     def jac_fun(*args, **kwargs):
         flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums)
         plan, values = plan_for(flat)
-        if values is None:
+        if executor is not None:
+            from .fanout import fan_out_colours             # it builds on this module
+            values = fan_out_colours(executor, fun, args, kwargs, argnums, plan, "sparse_jacobian", values,
+                                     lambda: _evaluate(flat, plan, plan.decision.mode))
+        elif values is None:
             values = _evaluate(flat, plan, plan.decision.mode)
         return plan.matrix(values)
 
@@ -441,7 +447,7 @@ def _symmetric(indptr, indices, n):
 
 
 def sparse_hessian(fun: Callable, argnums: int | Sequence[int] = 0, sparsity: Any = None,
-                   memory_budget: int | str | None = None) -> Callable:
+                   memory_budget: int | str | None = None, executor: Any = None) -> Callable:
     """The Hessian of scalar ``fun`` as a symmetric ``scipy.sparse`` CSR matrix, by star colouring.
 
     The pattern is the (symmetrised) pattern of the gradient, detected at the
@@ -450,7 +456,7 @@ def sparse_hessian(fun: Callable, argnums: int | Sequence[int] = 0, sparsity: An
     products, one per colour; several sweeps if ``memory_budget`` says so) gives
     ``H S``, from which each nonzero is read.
     Rows and columns are the elements of the differentiated arguments, leaves
-    in order, each flattened in C order.
+    in order, each flattened in C order.  ``executor`` as in :func:`sparse_jacobian`.
     Cost per call: Hessian-vector products for as many directions as star colours (an
     arrowhead Hessian: 2), where a dense Hessian needs n; the first call at given shapes
     adds the detection of the pattern (about one evaluation) and the colouring.
@@ -495,6 +501,11 @@ def sparse_hessian(fun: Callable, argnums: int | Sequence[int] = 0, sparsity: An
         flat = FlatFun(_bind_kwargs(gradient, kwargs), args, argnums)
         plan = plan_for(flat)
         c, reads = plan.star
+        if executor is not None:
+            from .fanout import fan_out_colours             # it builds on this module
+            return plan.matrix(fan_out_colours(executor, fun, args, kwargs, argnums, plan, "sparse_hessian", None,
+                                               lambda: _push(flat, c.colours, c.count, memory_budget).ravel()[reads],
+                                               hessian=True))
         return plan.matrix(_push(flat, c.colours, c.count, memory_budget).ravel()[reads])
 
     def decision_for(*args, **kwargs):

@@ -33,7 +33,9 @@ cannot be pickled for a process pool raises
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
+import gc
 import math
 import os
 import pickle
@@ -50,10 +52,11 @@ from ..reverse import vjp_flat
 from .adapter import FlatFun, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
 from .jacobian import _assemble_forward, _assemble_reverse, _pull_rows, decision_key
-from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, tape_stats
+from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
-           "sweep_task", "workers", "JacrevOf"]
+           "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report",
+           "split_spans", "name_of", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
 MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distributed
@@ -88,6 +91,11 @@ def last():
     return _LAST.fanout
 
 
+def report(fanout):
+    """Make ``fanout`` what :func:`last` returns (the sparse transforms' fan-out reports through here)."""
+    _LAST.fanout = fanout
+
+
 _COSTS = {}                 # (decision key, mode) -> (directions, seconds per direction, seconds per task)
 _COSTS_LOCK = threading.Lock()
 
@@ -106,13 +114,40 @@ class JacrevOf:
         return f"jacrev({getattr(self.fun, '__name__', 'f')})"
 
 
-def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size=None):
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector held off for the duration of a task (and restored after).
+
+    A task's tape is long-lived by construction, and the collector's full
+    collections while it is recorded traverse it again and again: a third of
+    the recording time of the benchmark's 98 000-entry tape.  A task is
+    bounded, so what it leaves behind is collected when it returns.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size=None,
+               bytes_per_direction=None):
     """Columns (forward) or rows (reverse) ``start .. start+count`` of ``total``, in a fresh top-level transform.
 
     Runs wherever the executor puts it.  Returns ``(pieces, outs, out_tree, aux)``:
     one ``(count, ...)`` array per output leaf (forward) or per input leaf
     (reverse), the output values and structure, and the auxiliary data.
+    ``bytes_per_direction``: a sweep's memory per direction, if the caller
+    measured it (else estimated here); the worker's own budget sets the chunks.
     """
+    with collector_paused():
+        return _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size,
+                      bytes_per_direction)
+
+
+def _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk_size, bytes_per_direction):
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     if mode == "forward":
@@ -126,17 +161,17 @@ def sweep_task(fun, args, kwargs, argnums, has_aux, mode, start, count, total, c
         pieces = [_concat(p) for p in cols]
     else:
         outs, pullback = vjp_flat(flat, leaves)
-        k = directions_per_sweep(count, chunk_size,
-                                 lambda: tape_stats(pullback.tape, leaves, outs).bytes_per_direction)
+        k = directions_per_sweep(count, chunk_size, bytes_per_direction
+                                 or (lambda: sweep_bytes_per_direction(pullback.tape, leaves, outs)))
         rows = _pull_rows(flat, outs, pullback, start, k, [[] for _ in leaves], stop=start + count)
         pieces = [_concat(p) for p in rows]
     outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
     return pieces, outs, flat.out_tree, (strip(flat.aux) if has_aux else None)
 
 
-def _name(fun):
+def name_of(fun):
     if isinstance(fun, functools.partial):
-        return f"partial({_name(fun.func)}, ...)"
+        return f"partial({name_of(fun.func)}, ...)"
     return getattr(fun, "__name__", None) or type(fun).__name__
 
 
@@ -163,11 +198,21 @@ def workers(executor):
     return int(n) if n is not None else (os.cpu_count() or 1)
 
 
-def _check_picklable(executor, fun, args, kwargs, transform):
+def some_workers(executor, transform):
+    """:func:`workers`, refusing an executor with none (nothing could ever be computed: no hang)."""
+    n = workers(executor)
+    if n < 1:
+        raise ValueError(f"{transform}(executor={type(executor).__name__}): the executor has no workers, so no "
+                         "direction could ever be computed. Start workers (dask worker tcp://...) or wait for "
+                         "them (client.wait_for_workers(1)), or leave executor= out to compute locally.")
+    return n
+
+
+def check_picklable(executor, fun, args, kwargs, transform):
     """A process pool pickles what it sends: say what cannot be sent, and what to do, before sending anything."""
     if not _is_process_pool(executor):
         return
-    for what, obj in (("the function " + _name(fun), fun), ("its arguments", (args, kwargs))):
+    for what, obj in (("the function " + name_of(fun), fun), ("its arguments", (args, kwargs))):
         try:
             pickle.dumps(obj)
         except Exception as e:
@@ -180,19 +225,19 @@ def _check_picklable(executor, fun, args, kwargs, transform):
                 "closures), or a ThreadPoolExecutor, which sends nothing.") from e
 
 
-def _submit(executor, *args):
+def _submit(executor, task, *args):
     if _is_dask(executor):
-        return executor.submit(sweep_task, *args, pure=False)
-    return executor.submit(sweep_task, *args)
+        return executor.submit(task, *args, pure=False)
+    return executor.submit(task, *args)
 
 
 def _lost(exc):
     return isinstance(exc, (cf.BrokenExecutor, cf.CancelledError)) or type(exc).__name__ in _LOST
 
 
-def _gather(executor, spans, task_args, transform, fun):
-    """The results of one task per ``(start, count)`` span, in order; a lost task is resubmitted once."""
-    futures = [_submit(executor, *task_args(s, c)) for s, c in spans]
+def _gather(executor, spans, task_args, transform, fun, task=sweep_task):
+    """The results of one ``task`` per ``(start, count)`` span, in order; a lost task is resubmitted once."""
+    futures = [_submit(executor, task, *task_args(s, c)) for s, c in spans]
     results, fresh = [None] * len(spans), None
     try:
         for i, fut in enumerate(futures):
@@ -210,13 +255,13 @@ def _gather(executor, spans, task_args, transform, fun):
                     fresh = cf.ProcessPoolExecutor(max_workers=max(1, workers(executor)))
                 target = fresh
             try:
-                results[i] = _submit(target, *task_args(*spans[i])).result()
+                results[i] = _submit(target, task, *task_args(*spans[i])).result()
             except BaseException as e:
                 if not _lost(e):
                     raise
                 s, c = spans[i]
                 raise WorkerLostError(
-                    f"{transform}(executor=...) of {_name(fun)}: the task sweeping directions {s}..{s + c - 1} "
+                    f"{transform}(executor=...) of {name_of(fun)}: the task sweeping directions {s}..{s + c - 1} "
                     f"was lost twice with its worker ({type(first).__name__}, then {type(e).__name__}: {e}); "
                     "no partial Jacobian is returned. Check the workers' memory and logs, or run serially "
                     "without executor=.") from e
@@ -226,6 +271,30 @@ def _gather(executor, spans, task_args, transform, fun):
         if fresh is not None:
             fresh.shutdown(wait=False, cancel_futures=True)
     return results
+
+
+def split_spans(start, count, tasks):
+    """``count`` directions from ``start`` as ``tasks`` contiguous ``(start, count)`` spans (sizes within one)."""
+    base, extra = divmod(count, tasks)
+    spans = []
+    for i in range(tasks):
+        c = base + (i < extra)
+        spans.append((start, c))
+        start += c
+    return spans
+
+
+def gather(executor, spans, task_args, transform, fun, task=sweep_task):
+    """:func:`_gather`, with a clear :class:`UnpicklableFunctionError` when what a task needs cannot be sent."""
+    try:
+        return _gather(executor, spans, task_args, transform, fun, task)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        if "pickle" not in str(e).lower() and "serializ" not in str(e).lower():
+            raise
+        raise UnpicklableFunctionError(
+            f"{transform}(executor={type(executor).__name__}): {name_of(fun)} or its arguments could not be "
+            f"sent to the workers ({type(e).__name__}: {e}). Do not capture open files, locks or sockets; "
+            "pass what the function needs as arguments instead.") from e
 
 
 def _worth(serial_s, parallel_s):
@@ -244,20 +313,18 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if any(np.iscomplexobj(leaf) for leaf in flatten(args)[0]):
         raise NotImplementedError(f"{transform}(..., executor=...) does not take complex inputs yet; "
                                   "leave out executor= (with holomorphic=True where the function is holomorphic)")
-    n_workers = workers(executor)
-    if n_workers < 1:
-        raise ValueError(f"{transform}(executor={type(executor).__name__}): the executor has no workers, so no "
-                         "direction could ever be computed. Start workers (dask worker tcp://...) or wait for "
-                         "them (client.wait_for_workers(1)), or leave executor= out to compute locally.")
+    n_workers = some_workers(executor, transform)
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     n = sum(math.prod(shape_of(x)) for x in leaves)
     key = decision_key(fun, args, kwargs, argnums, has_aux)
     cost = _COSTS.get((key, mode)) if key is not None else None
 
+    per_b = None                                 # a backward sweep's bytes per direction, measured here once
+
     def task_args(start, count, total=None):
         return (fun, args, kwargs, argnums, has_aux, mode, start, count, total_dirs if total is None else total,
-                chunk_size)
+                chunk_size, per_b)
 
     first = None
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
@@ -273,10 +340,12 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             first = a if b is None else ([_concat([x, y]) for x, y in zip(a[0], b[0])],) + a[1:]
         else:
             t = time.perf_counter()
-            outs, pullback = vjp_flat(flat, leaves)
+            with collector_paused():                 # as in the tasks: the same price
+                outs, pullback = vjp_flat(flat, leaves)
             t0 = time.perf_counter()
             record = t0 - t
             total_dirs = m = sum(math.prod(shape_of(o)) for o in outs)
+            per_b = sweep_bytes_per_direction(pullback.tape, leaves, outs)
             p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
             rows = _pull_rows(flat, outs, pullback, 0, 1, [[] for _ in leaves], stop=p1, consume_last=False)
             t1 = time.perf_counter()
@@ -290,9 +359,9 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
-                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task)
+                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task, per_b)
     else:
-        total_dirs, fixed, per_dir, per_task = cost
+        total_dirs, fixed, per_dir, per_task, per_b = cost
         p = 0
     rest = total_dirs - p
     tasks = min(rest, n_workers)
@@ -315,27 +384,13 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
            f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
-           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {_name(fun)})")
+           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)})")
     if not worth:
         _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + how + ".")
         return serial()
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
-    _check_picklable(executor, fun, args, kwargs, transform)
-    base, extra = divmod(rest, tasks)
-    spans, s = [], p
-    for i in range(tasks):
-        c = base + (i < extra)
-        spans.append((s, c))
-        s += c
-    try:
-        results = _gather(executor, spans, task_args, transform, fun)
-    except (pickle.PicklingError, TypeError, AttributeError) as e:
-        if "pickle" not in str(e).lower() and "serializ" not in str(e).lower():
-            raise
-        raise UnpicklableFunctionError(
-            f"{transform}(executor={type(executor).__name__}): {_name(fun)} or its arguments could not be "
-            f"sent to the workers ({type(e).__name__}: {e}). Do not capture open files, locks or sockets; "
-            "pass what the function needs as arguments instead.") from e
+    check_picklable(executor, fun, args, kwargs, transform)
+    results = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun)
     if first is not None:
         results.insert(0, first)
     return _assemble(flat, mode, results, has_aux)
