@@ -149,3 +149,12 @@ def test_what_is_not_a_matrix_product_is_refused_clearly():
         cr.jacfwd(lambda x: A @ x[:4])(x)
     with pytest.raises(ValueError, match="1-d and 2-d"):
         cr.jacfwd(lambda x: A @ x.reshape(5, 1, 1))(x)
+
+
+def test_staged_by_jit_at_two_points():
+    g = lambda x: np.sum(np.sin(A @ x) * (x @ B))                   # noqa: E731
+    staged = cr.jit(cr.grad(g))
+    for seed in range(2):
+        x = _point(5, seed)
+        np.testing.assert_allclose(staged(x), cr.grad(g)(x), rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(staged(x), _central(lambda y: np.atleast_1d(g(y)), x)[0], rtol=1e-7, atol=1e-8)

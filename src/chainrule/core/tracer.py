@@ -596,13 +596,12 @@ _SPARSE_PRODUCTS = frozenset({"_matmul_dispatch", "_rmatmul_dispatch", "_mul_dis
 
 def _scipy_sparse_caller():
     """The name of the function of scipy.sparse's own code (its matrix classes, not scipy.sparse.linalg)
-    that called ``__array__``, or None: NumPy's conversion is a C function, so the Python frame above
-    ``__array__`` is the caller's."""
-    try:
-        frame = sys._getframe(2)
-    except ValueError:                                  # called from the top of a thread's stack
-        return None
-    if frame.f_globals.get("__name__", "").startswith("scipy.sparse._"):
+    that called ``__array__``, or None: NumPy's conversion is a C function, so the first Python frame
+    above chainrule's own is the caller's."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("chainrule."):
+        frame = frame.f_back
+    if frame is not None and frame.f_globals.get("__name__", "").startswith("scipy.sparse._"):
         return frame.f_code.co_name
     return None
 
