@@ -177,3 +177,16 @@ else:
          covers=ST + ["numpy.linalg.cholesky"], skip=numpy2("np.linalg.cholesky(upper=)"))
     case("expm", lambda a: expm(a), (3, 3), covers=["scipy.linalg.expm"], domain=(-1, 1))
     case("expm of a stack", lambda a: expm(a) * a, (2, 2, 2), covers=["scipy.linalg.expm"], domain=(-1, 1))
+
+# -- constant scipy.sparse matrices times traced arrays (the primitive needs no SciPy; its inputs do) -------
+try:
+    import scipy.sparse as _sp
+except ImportError:
+    pass
+else:
+    _S = _sp.csr_matrix(np.array([[1.0, 0.0, -2.0], [0.0, 0.0, 0.5], [3.0, 1.5, 0.0], [0.0, -1.0, 0.0]]))
+    SM = ["scipy.sparse.matmul"]
+    case("sparse @ vector", lambda x: _S @ x, (3,), covers=SM)
+    case("sparse.dot(matrix) squared", lambda x: _S.dot(x) ** 2, (3, 2), covers=SM)
+    case("vector @ sparse", lambda x: np.sin(x @ _S), (4,), covers=SM)
+    case("matrix @ sparse array", lambda x: (x @ _sp.csc_array(_S)) * x[:, :3], (2, 4), covers=SM)

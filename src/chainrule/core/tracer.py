@@ -40,13 +40,15 @@ from ..errors import InPlaceError, LeakedTracerError, NotDifferentiableError, Tr
 from .primitive import EMPTY, FUNCTIONS, UFUNCS, primitive_of
 
 __all__ = ["Tracer", "bind", "canonical_operand", "plain_value", "concrete_value", "call_plain",
-           "array_operand", "promote", "mark_view", "ASSEMBLE", "UNSTACK", "SETITEM"]
+           "array_operand", "promote", "mark_view", "is_sparse_matrix", "ASSEMBLE", "UNSTACK", "SETITEM",
+           "SPARSE_MATMUL"]
 
 # Registry keys of the frontends this module reaches through ``FUNCTIONS`` (the rules define them;
 # core never imports the rules).
 ASSEMBLE = "assemble"      # (list of elements, shape) -> one traced array
 UNSTACK = "unstack"        # tracer -> tuple of its elements, scalar tracers in C order
 SETITEM = "setitem"        # (x, index, value) -> x with value written at index, functionally
+SPARSE_MATMUL = "sparse_matmul"   # (a, b), one of them a constant scipy.sparse matrix -> a @ b
 
 
 def bind(prim, args, params=EMPTY):
@@ -136,6 +138,8 @@ def array_operand(a):
         return a
     if isinstance(a, np.matrix):
         raise _matrix_error()
+    if is_sparse_matrix(a):
+        raise _sparse_error()
     a = np.asarray(a)
     return a if a.dtype.kind != "O" else promote(a)
 
@@ -150,6 +154,8 @@ def canonical_operand(x):
         return x
     if isinstance(x, np.matrix):
         raise _matrix_error()
+    if is_sparse_matrix(x):
+        raise _sparse_error()
     x = np.asarray(x)
     return x if x.dtype.kind != "O" else promote(x)
 
@@ -159,6 +165,22 @@ def _matrix_error():
     return InputDtypeError(
         "an np.matrix meets a traced value: its * and ** are matrix products, which chainrule would "
         "differentiate as the elementwise ones. Convert it with np.asarray(M) and use @ for products.")
+
+
+def is_sparse_matrix(x):
+    """Whether ``x`` is a ``scipy.sparse`` matrix or array (SciPy is never imported for the answer:
+    if it is not loaded, ``x`` cannot be one)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(x)
+
+
+def _sparse_error():
+    from ..errors import InputDtypeError
+    return InputDtypeError(
+        "a scipy.sparse matrix meets a traced value in an operation other than a matrix product. "
+        "chainrule differentiates A @ x, A.dot(x) and x @ A with a constant sparse A; for anything "
+        "else convert it with A.toarray(). (A * x of a scipy.sparse *matrix* is a matrix product "
+        "too: write A @ x.)")
 
 
 def promote(a):
@@ -347,6 +369,19 @@ class Tracer:
         if dtype is not None and np.dtype(dtype) != np.dtype(object):
             raise _conversion_error(f"A conversion to a plain {np.dtype(dtype)} array",
                                     _ARRAY_ADVICE.format(dtype=np.dtype(dtype)))
+        if "scipy.sparse" in sys.modules:
+            caller = _scipy_sparse_caller()
+            if caller in _SPARSE_PRODUCTS:
+                # ``A @ x`` with a scipy.sparse A: SciPy's product asks for our array first and returns
+                # NotImplemented for a 0-d object array, so that Python calls x.__rmatmul__(A) (below)
+                out = np.empty((), dtype=object)
+                out[()] = self
+                return out
+            if caller is not None:
+                raise _conversion_error(
+                    f"Passing a traced value to scipy.sparse ({caller})",
+                    "chainrule differentiates the products A @ x, A.dot(x) and x @ A of a constant "
+                    "scipy.sparse A with traced x; for anything else convert A with A.toarray().")
         shape = self.shape
         out = np.empty(shape, dtype=object)
         if not shape:
@@ -557,6 +592,31 @@ class Tracer:
         return f"{type(self).__name__}({self.primal!r}, level={self._level.depth})"
 
 
+_SPARSE_PRODUCTS = frozenset({"_matmul_dispatch", "_rmatmul_dispatch", "_mul_dispatch"})
+
+
+def _scipy_sparse_caller():
+    """The name of the function of scipy.sparse's own code (its matrix classes, not scipy.sparse.linalg)
+    that called ``__array__``, or None: NumPy's conversion is a C function, so the first Python frame
+    above chainrule's own is the caller's."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("chainrule."):
+        frame = frame.f_back
+    if frame is not None and frame.f_globals.get("__name__", "").startswith("scipy.sparse._"):
+        return frame.f_code.co_name
+    return None
+
+
+def _sparse_product(dense, reflected):
+    """``x @ A`` (``A @ x`` if ``reflected``) for a tracer ``x``: a constant scipy.sparse ``A`` goes to
+    its own primitive, anything else to ``dense``, the ordinary product."""
+    def op(self, other):
+        if type(other) is not np.ndarray and not isinstance(other, Tracer) and is_sparse_matrix(other):
+            return FUNCTIONS[SPARSE_MATMUL](*((other, self) if reflected else (self, other)))
+        return dense(self, other)
+    return op
+
+
 def _same_key(a, b):
     if a is b:
         return True
@@ -628,6 +688,8 @@ for _name, _prim in [("add", _add), ("sub", _subtract), ("mul", _multiply), ("tr
                      ("mod", _remainder)]:
     setattr(Tracer, f"__{_name}__", _binary(_prim))
     setattr(Tracer, f"__r{_name}__", _reflected(_prim))
+Tracer.__matmul__ = _sparse_product(Tracer.__matmul__, False)
+Tracer.__rmatmul__ = _sparse_product(Tracer.__rmatmul__, True)
 for _name, _prim in [("lt", _less), ("le", _less_equal), ("gt", _greater), ("ge", _greater_equal),
                      ("eq", _equal), ("ne", _not_equal)]:
     setattr(Tracer, f"__{_name}__", _binary(_prim))

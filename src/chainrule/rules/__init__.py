@@ -12,6 +12,7 @@ except ImportError:
     pass
 from . import special  # noqa: E402,F401  (SciPy's special functions: registers nothing without SciPy)
 from . import fft  # noqa: E402,F401  (np.fft)
+from . import sparse_products  # noqa: E402,F401  (constant scipy.sparse matrices times traced arrays)
 from . import statistics, signal  # noqa: E402,F401  (after the others: signal gives every binary ufunc .outer)
 from . import numpy_python  # noqa: E402,F401  (NumPy's own Python functions, run on traced values)
 from . import patterns  # noqa: E402,F401  (sparsity rules of the primitives declared above)
