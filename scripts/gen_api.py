@@ -29,25 +29,31 @@ import chainrule  # noqa: E402
 
 DOC = ROOT / "docs" / "api.md"
 
-# (title, README section the names are explained in, names): the README's order.
+# (title, the README heading the names are explained under, names): the README's order.
+# A test checks that each README heading exists (the link checker follows the anchors).
 GROUPS = [
-    ("The transforms", "the-transforms",
+    ("The transforms", "The transforms",
      ["grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian", "hvp"]),
-    ("Which mode, and why", "which-mode-and-why-jacobian-explain-advise",
+    ("Which mode, and why", "Which mode, and why: `jacobian`, `explain`, `advise`",
      ["choose_mode", "Decision", "clear_caches", "explain", "Explanation", "advise", "Advice"]),
-    ("Memory: checkpointing, loops and your own rules", "memory-checkpointing-loops-and-your-own-rules",
+    ("Memory: checkpointing, loops and your own rules", "Memory: checkpointing, loops and your own rules",
      ["checkpoint", "loop", "custom_jvp", "custom_vjp"]),
-    ("Sparse Jacobians and Hessians", "sparse-jacobians-and-hessians",
+    ("Sparse Jacobians and Hessians", "Sparse Jacobians and Hessians",
      ["sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity", "SparseDecision",
       "sparse_triplets", "spy"]),
-    ("Compiling with jit", "compiling-with-jit-trace-once-run-straight-line-numpy-read-the-derivative-program",
+    ("Compiling with jit", "Compiling with `jit`: trace once, run straight-line NumPy, read the derivative program",
      ["jit", "Jitted"]),
-    ("Errors and warnings", "nothing-silently-wrong",
+    ("Errors and warnings", "Nothing silently wrong",
      ["ChainruleError", "NotDifferentiableError", "TracerConversionError", "InPlaceError", "LeakedTracerError",
       "LevelOrderError", "InputDtypeError", "OutputDtypeError", "NonScalarOutputError", "ShapeMismatchError",
       "ArgnumsError", "NearlyDegenerateWarning"]),
 ]
 WIDTH = 100
+
+
+def slug(heading):
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def grouped():
@@ -170,7 +176,7 @@ def render_docstring(doc, public):
         if line.lstrip().startswith(">>>"):                     # a doctest: up to the next blank line
             block = []
             while i < len(lines) and lines[i].strip():
-                block.append(lines[i])
+                block.append(re.sub(r"\s*# doctest: [^#]*$", "", lines[i]))     # directives are for the checker
                 i += 1
             out += ["```pycon", *block, "```"]
             continue
@@ -227,7 +233,8 @@ def render():
     for title, anchor, names in groups:
         parts += [f"## {title}", ""]
         if anchor:
-            parts += [f"Explained in the README: [{title}](../README.md#{anchor}).", ""]
+            shown = anchor.replace("`", "")
+            parts += [f"Explained in the README: [{shown}](../README.md#{slug(anchor)}).", ""]
         for name in names:
             obj = getattr(chainrule, name)
             parts += [f"### {name}", "", "```python", signature_block(name, obj), "```", ""]

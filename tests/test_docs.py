@@ -238,6 +238,6 @@ def test_every_public_name_has_a_doctest():
 
 def test_the_suite_runs_the_doctests_of_the_package():
     # the doctests above run as part of `pytest` (pyproject.toml), in the module that defines each name
-    import tomllib
+    tomllib = pytest.importorskip("tomllib")                 # Python 3.11+
     options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "--doctest-modules" in options["addopts"] and "src/chainrule" in options["testpaths"]
