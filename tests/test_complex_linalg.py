@@ -60,7 +60,7 @@ CASES = [
     ("inv of a stack", np.linalg.inv, (SQS,)),
     ("solve matrix", np.linalg.solve, (SQ, RHS)),
     ("solve vector", np.linalg.solve, (SQ, RHS[:, 0])),
-    ("solve stacked", np.linalg.solve, (SQS, RHS)),
+    ("solve stacked", np.linalg.solve, (SQS, _c(2, 3, 2))),
     ("solve real a, complex b", lambda a, b: np.linalg.solve(np.real(a), b), (SQ, RHS)),
     ("solve complex a, real b", lambda a, b: np.linalg.solve(a, np.real(b)), (SQ, RHS)),
     ("det", np.linalg.det, (SQ,)),
