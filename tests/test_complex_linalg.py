@@ -367,3 +367,16 @@ def test_the_eig_benchmark_checks_its_jacobian_before_timing():
     from benchmarks.complex_eig import eig_case
     t = eig_case(n=6, peers={}, quick=True)                 # no peers: chainrule against differences only
     assert set(t) == {"numpy f", "chainrule jacrev"} and all(s > 0 for s in t.values())
+
+
+def test_hessian_of_a_real_function_through_eig_of_a_real_matrix():
+    a = np.array([[0.3, 1.5, 0.2], [-1.5, 0.1, 0.4], [0.0, 0.3, 0.9]])           # a complex pair
+
+    def f(a):
+        w, v = np.linalg.eig(a)
+        return np.sum(np.imag(w) ** 2) + np.sum(np.abs(v[0]) ** 2)
+    hess = cr.hessian(f)(a).reshape(9, 9)
+    g, h = cr.grad(f), 1e-5
+    fd = np.array([(g(a + h * e) - g(a - h * e)) / (2 * h) for e in np.eye(9).reshape(9, 3, 3)]).reshape(9, 9)
+    np.testing.assert_allclose(hess, fd.T, atol=1e-7)
+    np.testing.assert_allclose(hess, hess.T, atol=1e-10)                    # symmetric, as a Hessian must be
