@@ -380,3 +380,11 @@ def test_hessian_of_a_real_function_through_eig_of_a_real_matrix():
     fd = np.array([(g(a + h * e) - g(a - h * e)) / (2 * h) for e in np.eye(9).reshape(9, 3, 3)]).reshape(9, 9)
     np.testing.assert_allclose(hess, fd.T, atol=1e-7)
     np.testing.assert_allclose(hess, hess.T, atol=1e-10)                    # symmetric, as a Hessian must be
+
+
+def test_an_integer_matrix_beside_a_traced_complex_right_hand_side():
+    a = np.array([[2, 1], [0, 3]])                          # a plain integer matrix: the frontends read its dtype
+    b = np.array([1.0 + 0.5j, -0.3 + 2.0j])
+    g = cr.grad(lambda b: np.sum(np.abs(np.linalg.solve(a, b)) ** 2))(b)
+    x = np.linalg.solve(a, b)
+    np.testing.assert_allclose(g, 2 * np.linalg.solve(a.T, np.conj(x)), rtol=1e-12)   # d|x|^2 = 2 Re(conj(x) dx)
