@@ -47,6 +47,11 @@ def eig_case(n=64, peers=None, quick=False):
     "torch.func jacrev": ...}`` (the peers that are installed); every Jacobian is checked first.
     """
     peers = H.load_peers(("torch", "jax")) if peers is None else peers
+    return H.measure(eig_candidates(n, peers), rounds=3 if quick else 9, min_time=0.01 if quick else 0.05)
+
+
+def eig_candidates(n, peers):
+    """The callables :func:`eig_case` times, keyed by library, each checked against chainrule's Jacobian."""
     a = _matrix(n)
     f = lambda a: eig_features(np, a)                                       # noqa: E731
     jac = cr.jacrev(f)
@@ -79,7 +84,7 @@ def eig_case(n=64, peers=None, quick=False):
         jx, jy = tj(tre, tim)
         _agree("torch.func", jx.numpy() - 1j * jy.numpy(), want)
         cands["torch.func jacrev"] = lambda: tj(tre, tim)
-    return H.measure(cands, rounds=3 if quick else 9, min_time=0.01 if quick else 0.05)
+    return cands
 
 
 def main(argv=None):

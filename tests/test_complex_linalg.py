@@ -60,7 +60,7 @@ CASES = [
     ("inv of a stack", np.linalg.inv, (SQS,)),
     ("solve matrix", np.linalg.solve, (SQ, RHS)),
     ("solve vector", np.linalg.solve, (SQ, RHS[:, 0])),
-    ("solve stacked", np.linalg.solve, (SQS, RHS)),
+    ("solve stacked", np.linalg.solve, (SQS, _c(2, 3, 2))),
     ("solve real a, complex b", lambda a, b: np.linalg.solve(np.real(a), b), (SQ, RHS)),
     ("solve complex a, real b", lambda a, b: np.linalg.solve(a, np.real(b)), (SQ, RHS)),
     ("det", np.linalg.det, (SQ,)),
@@ -367,3 +367,24 @@ def test_the_eig_benchmark_checks_its_jacobian_before_timing():
     from benchmarks.complex_eig import eig_case
     t = eig_case(n=6, peers={}, quick=True)                 # no peers: chainrule against differences only
     assert set(t) == {"numpy f", "chainrule jacrev"} and all(s > 0 for s in t.values())
+
+
+def test_hessian_of_a_real_function_through_eig_of_a_real_matrix():
+    a = np.array([[0.3, 1.5, 0.2], [-1.5, 0.1, 0.4], [0.0, 0.3, 0.9]])           # a complex pair
+
+    def f(a):
+        w, v = np.linalg.eig(a)
+        return np.sum(np.imag(w) ** 2) + np.sum(np.abs(v[0]) ** 2)
+    hess = cr.hessian(f)(a).reshape(9, 9)
+    g, h = cr.grad(f), 1e-5
+    fd = np.array([(g(a + h * e) - g(a - h * e)) / (2 * h) for e in np.eye(9).reshape(9, 3, 3)]).reshape(9, 9)
+    np.testing.assert_allclose(hess, fd.T, atol=1e-7)
+    np.testing.assert_allclose(hess, hess.T, atol=1e-10)                    # symmetric, as a Hessian must be
+
+
+def test_an_integer_matrix_beside_a_traced_complex_right_hand_side():
+    a = np.array([[2, 1], [0, 3]])                          # a plain integer matrix: the frontends read its dtype
+    b = np.array([1.0 + 0.5j, -0.3 + 2.0j])
+    g = cr.grad(lambda b: np.sum(np.abs(np.linalg.solve(a, b)) ** 2))(b)
+    x = np.linalg.solve(a, b)
+    np.testing.assert_allclose(g, 2 * np.linalg.solve(a.T, np.conj(x)), rtol=1e-12)   # d|x|^2 = 2 Re(conj(x) dx)

@@ -264,7 +264,7 @@ def _caller_level():
 
 def _warn_if_degenerate(dtype, name, distance, what):
     """Warn when ``distance`` (relative, 0 = degenerate) is below sqrt(eps of ``dtype``) anywhere in a stack."""
-    dtype = np.finfo(dtype).dtype                           # complex64 -> float32, complex128 -> float64
+    dtype = np.finfo(np.result_type(dtype, np.float32)).dtype   # complex64 -> float32; integers -> float64
     tol = DEGENERACY_TOL if dtype == np.float64 else float(np.sqrt(np.finfo(dtype).eps))
     d = float(np.min(distance)) if np.size(distance) else np.inf
     if not d >= tol:                        # also catches nan
