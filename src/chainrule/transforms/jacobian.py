@@ -48,7 +48,8 @@ from .progress import Progress
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
 
-PROBE_SHARE = 0.25      # probe the other mode only if that costs less than this share of the favourite's Jacobian
+PROBE_SHARE = 0.2       # probe the other mode only if that (and a recording spent on m alone) costs less than this share of the favourite's Jacobian
+RECORDING_COST = 4      # a recorded sweep costs at least this many plain evaluations (array code; scalar code 10-30)
 PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 _MODES = ("auto", "forward", "reverse")
 
@@ -318,8 +319,10 @@ class _AutoJacobian:
         if n <= FEW_DIRECTIONS:                   # one forward sweep is the whole Jacobian, and tells m
             self._push_cols(0, n)
             return shape_decision(n, sum(_sizes(self.outs)), self.budget, guess_bytes_per_direction(flat.in_leaves))
+        # one plain evaluation tells m: the cheapest sweep there is (a recorded or tangent sweep of
+        # scalar code costs 10-30 of them), so it is the one spent when the other mode wins
         t0 = time.perf_counter()
-        outs = flat(flat.in_leaves)               # one plain evaluation: m, and what one evaluation costs
+        outs = flat(flat.in_leaves)
         self.t_eval = time.perf_counter() - t0
         m = sum(_sizes(outs))
         # a tangent direction holds at least the inputs and outputs, and a few values as large as either
@@ -349,10 +352,12 @@ class _AutoJacobian:
         The favourite is the mode with fewer directions.  Its first sweep
         carries as many directions as a sweep may, and is timed: that prices
         its directions at the real batch size.  The other mode then sweeps a
-        sixteenth of its directions, timed -- unless that would cost more than
-        ``PROBE_SHARE`` of the favourite's Jacobian.  Both prices go to
-        :func:`~chainrule.transforms.mode.decide`; what the favourite already
-        computed is kept either way.
+        sixteenth of its directions, timed -- unless that would cost more
+        than ``PROBE_SHARE`` of the favourite's Jacobian, counting the fixed
+        part of the probe's sweep (a reverse probe records first; a sweep
+        costs at least ``RECORDING_COST`` plain evaluations).  Both prices go
+        to :func:`~chainrule.transforms.mode.decide`;
+        what the favourite already computed is kept either way.
         """
         fav = "forward" if n <= m else "reverse"
         other = "reverse" if fav == "forward" else "forward"
@@ -367,9 +372,11 @@ class _AutoJacobian:
         t, count = self._timed(fav, k)
         fits = {fav: (0.0, t / count)}
         estimate = fits[fav][1] * dirs[fav] + self.t_record
-        # the other mode's probe: a sixteenth of its directions at the favourite's price, and the recording
-        probe_cost = fits[fav][1] * self._probe_size(dirs[other]) + (max(self.t_record, self.t_eval)
-                                                                      if other == "reverse" else 0.0)
+        # the other mode's probe: a sixteenth of its directions at the favourite's price, and the fixed
+        # part of its sweep -- for reverse, a recording and a backward walk, each at least
+        # RECORDING_COST plain evaluations; for forward, a walk of the recorded operations
+        fixed = self.t_record if fav == "reverse" else 2 * RECORDING_COST * self.t_eval
+        probe_cost = fixed + fits[fav][1] * self._probe_size(dirs[other])
         if probe_cost > PROBE_SHARE * estimate:
             why = (f"{fav}: near the diagonal (n = {n}, m = {m}) the mode with fewer directions, since probing "
                    f"{other} mode would cost about {_fmt(probe_cost)}, more than {PROBE_SHARE:.0%} of the "
