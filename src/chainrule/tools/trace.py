@@ -35,22 +35,33 @@ class TraceRow:
     output: int = None     # the position among the function's outputs, for an output row
 
 
-class _Snap:
-    """A tracer's state when an operation was recorded (a tracer written into later holds another)."""
-
-    __slots__ = ("primal", "node", "tangent")
-
-    def __init__(self, t):
-        self.primal = t.primal
-        self.node = getattr(t, "node", None)
-        self.tangent = getattr(t, "tangent", None)
+# What the recording levels keep per operation, as plain tuples (no object per value: a trace has
+# 10^5 operations).  A tracer may later be written into (``x[i] = v`` makes it hold a new value), so
+# each keeps the state of the moment: reverse, ``(prim, operands, params, out, several)`` with
+# ``out`` a ``(node, primal)`` pair (a tuple of them when ``several``) and each operand its node if
+# traced, else ``(constant,)``; forward, the result's tangent (a tuple of them when ``several``).
 
 
-def _record(level, prim, args, params, out):
-    if (isinstance(out, Tracer) and out._level is level) or _traced_tuple(out, level):
-        snap = tuple(map(_Snap, out)) if isinstance(out, tuple) else _Snap(out)
-        operands = tuple(_Snap(a) if isinstance(a, Tracer) and a._level is level else a for a in args)
-        level.rows.append((prim, operands, params, snap))
+def _record_reverse(level, prim, args, params, out):
+    if type(out) is tuple:
+        if not _traced_tuple(out, level):
+            return out
+        snap, several = tuple((o.node, o.primal) for o in out), True
+    elif isinstance(out, Tracer) and out._level is level:
+        snap, several = (out.node, out.primal), False
+    else:
+        return out
+    operands = tuple(a.node if isinstance(a, Tracer) and a._level is level else (a,) for a in args)
+    level.rows.append((prim, operands, params, snap, several))
+    return out
+
+
+def _record_forward(level, out):
+    if type(out) is tuple:
+        if _traced_tuple(out, level):
+            level.rows.append(tuple(o.tangent for o in out))
+    elif isinstance(out, Tracer) and out._level is level:
+        level.rows.append(out.tangent)
     return out
 
 
@@ -61,7 +72,7 @@ class _RecordingForward(ForwardLevel):
         return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
-        return _record(self, prim, args, params, super().process(prim, args, params))
+        return _record_forward(self, super().process(prim, args, params))
 
 
 class _RecordingReverse(ReverseLevel):
@@ -71,7 +82,7 @@ class _RecordingReverse(ReverseLevel):
         return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
-        return _record(self, prim, args, params, super().process(prim, args, params))
+        return _record_reverse(self, prim, args, params, super().process(prim, args, params))
 
 
 def _traced_tuple(out, level):
@@ -86,10 +97,13 @@ def _promoted(out):
 
 
 def _operand(a, names):
-    if isinstance(a, _Snap):
-        return names.get(a.node, "?")
+    if type(a) is int:
+        return names.get(a, "?")
+    a = a[0]
     if isinstance(a, Tracer):
         return "?"
+    if type(a) is float:
+        return repr(a)
     if np.ndim(a) == 0:
         return repr(float(a)) if isinstance(a, (float, np.floating)) else repr(a)
     return f"const{np.shape(a)}"
@@ -117,13 +131,16 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
     rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
     node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
     k = 0
-    for prim, op_args, params, o in _expand(rev.rows):
-        k += 1
-        names[o.node] = f"v{k}"
-        row = TraceRow(f"v{k}", prim, tuple(_operand(a, names) for a in op_args), o.primal,
-                       params=dict(params) if params else None)
-        rows.append(row)
-        node_row[o.node] = row
+    for prim, op_args, params, snap, several in rev.rows:
+        name = prim.name.replace("numpy.", "")
+        operands = tuple([names.get(a, "?") if type(a) is int else _operand(a, names) for a in op_args])
+        params = dict(params) if params else None
+        for j, (node, primal) in enumerate(snap) if several else ((None, snap),):
+            k += 1
+            names[node] = f"v{k}"
+            row = TraceRow(f"v{k}", name if j is None else f"{name}[{j}]", operands, primal, params=params)
+            rows.append(row)
+            node_row[node] = row
     outs = out if isinstance(out, (tuple, list)) else (out,)
     for j, o in enumerate(outs):
         if isinstance(o, ReverseTracer) and o.node in node_row and node_row[o.node].output is None:
@@ -146,17 +163,11 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
         _promoted(f(*f_inputs))
     for row, t in zip(rows, tangents):
         row.tangent = t
-    for row, (_, _, _, o) in zip(rows[len(args):], _expand(fwd.rows)):
-        row.tangent = o.tangent
-    return (rows, stats) if with_stats else rows
-
-
-def _expand(recorded):
-    """Recorded applications as ``(op name, args, params, tracer)``, one per result."""
-    for prim, op_args, params, o in recorded:
-        name = prim.name.replace("numpy.", "")
-        if isinstance(o, tuple):
-            for j, oj in enumerate(o):
-                yield f"{name}[{j}]", op_args, params, oj
+    it = iter(rows[len(args):])
+    for t in fwd.rows:
+        if type(t) is tuple:
+            for tj in t:
+                next(it).tangent = tj
         else:
-            yield name, op_args, params, o
+            next(it).tangent = t
+    return (rows, stats) if with_stats else rows
