@@ -79,16 +79,27 @@ def _nested(v):
 
 @dataclass
 class Step:
-    """One row of the Wengert list: ``name = op(operands)``, with its three values."""
+    """One row of the Wengert list: ``name = op(operands)``, with its three values.
+
+    ``definition`` (``"x * y"``, ``"sin(x)"``, ``"input"``) is written when first
+    read: a long trace prints only a few of its rows.
+    """
 
     name: str
     op: str
     operands: tuple
-    definition: str        # "x * y", "sin(x)", "input"
     primal: object
     tangent: object = None
     adjoint: object = None
     output: int = None     # position among the outputs, if this value is one
+    params: dict = field(default=None, repr=False)      # the primitive's static parameters
+    text: str = field(default=None, repr=False)         # the definition, once written
+
+    @property
+    def definition(self):
+        if self.text is None:
+            self.text = "input" if self.op == "input" else _definition(self.op, self.operands, self.params)
+        return self.text
 
     def to_dict(self):
         return {"name": self.name, "op": self.op, "operands": list(self.operands),
@@ -367,13 +378,17 @@ def _steps(rows, names, diff):
         if r.op == "input":
             index = int(r.name[1:])
             if index in diff:
-                steps.append(Step(name, "input", (), "input", r.primal, r.tangent, r.adjoint, r.output))
+                steps.append(Step(name, "input", (), r.primal, r.tangent, r.adjoint, r.output, text="input"))
                 known.add(name)
             else:
                 folded[name] = name
                 constants.append((name, r.primal))
             continue
-        operands = tuple(rename.get(o, o) for o in r.operands)
+        operands = tuple([rename.get(o, o) for o in r.operands])
+        if not folded:                                # every argument differentiated: nothing to fold
+            steps.append(Step(name, r.op, operands, r.primal, r.tangent, r.adjoint, r.output, r.params))
+            known.add(name)
+            continue
         if all(o in folded or o not in known for o in operands) and any(o in folded for o in operands) \
                 and r.output is None:
             text = _definition(r.op, tuple(_wrap(folded[o]) if o in folded and r.op in _INFIX else folded.get(o, o)
@@ -382,8 +397,7 @@ def _steps(rows, names, diff):
                 folded[name] = text
                 continue
         shown = tuple(_wrap(folded[o]) if o in folded and r.op in _INFIX else folded.get(o, o) for o in operands)
-        steps.append(Step(name, r.op, shown, _definition(r.op, shown, r.params), r.primal, r.tangent, r.adjoint,
-                          r.output))
+        steps.append(Step(name, r.op, shown, r.primal, r.tangent, r.adjoint, r.output, r.params))
         known.add(name)
     return steps, constants
 

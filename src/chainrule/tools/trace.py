@@ -21,7 +21,7 @@ from ..transforms.mode import tape_stats
 __all__ = ["TraceRow", "evaluation_trace"]
 
 
-@dataclass
+@dataclass(slots=True)
 class TraceRow:
     """One line of the Wengert list: ``name = op(operands)``."""
 
