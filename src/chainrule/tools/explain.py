@@ -34,6 +34,7 @@ from ..errors import ChainruleError
 from ..transforms import choose_mode
 from ..transforms.jacobian import shape_decision
 from ..transforms.mode import LIVE_VALUES, format_bytes
+from ..transforms.progress import Progress
 from .trace import evaluation_trace
 
 __all__ = ["explain", "Explanation", "Step"]
@@ -250,7 +251,7 @@ def _first_basis(values):
 
 def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | None = None, tangents: Any = None,
             adjoint: Any = None, memory_budget: int | str | None = None, argnums: int | Sequence[int] | None = None,
-            max_rows: int | None = MAX_ROWS) -> Explanation:
+            max_rows: int | None = MAX_ROWS, progress: bool | None = None) -> Explanation:
     """The evaluation trace of ``f(*args)`` with both sweeps and the cost of each mode.
 
     ``args`` are floats or float arrays, one per input.  ``argnums`` (default:
@@ -263,8 +264,10 @@ def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | 
     direction, 1 in the first entry of the first input); the reverse sweep
     with ``adjoint`` (default: 1 in the first entry of the first output, 0
     elsewhere).  ``names`` names the arguments (default: the parameters of
-    ``f``).  Cost: a few evaluations of ``f``; building and printing are
-    linear in the number of operations.
+    ``f``).  ``progress``: a counter of the three traced sweeps on stderr
+    when they run longer than about 2 s (None: only when stderr is a
+    terminal; True: always; False: never).  Cost: a few evaluations of
+    ``f``; building and printing are linear in the number of operations.
 
     >>> import numpy as np
     >>> e = explain(lambda x, y: x * y + np.sin(x), 2.0, 3.0)
@@ -299,17 +302,19 @@ def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | 
     paused = gc.isenabled()
     gc.disable()               # the trace makes ~10 objects per operation; collecting among them would be quadratic
     try:
-        try:
-            return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows)
-        except ChainruleError:
-            if len(diff) == len(args):
-                raise
-        # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
-        # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
-        e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
-                     list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows)
-        e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
-        return e
+        with Progress("explain: record, backward sweep, forward sweep", 3, progress) as bar:
+            try:
+                return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget,
+                                max_rows, bar)
+            except ChainruleError:
+                if len(diff) == len(args):
+                    raise
+            # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
+            # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
+            e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
+                         list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows, bar)
+            e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
+            return e
     finally:
         if paused:
             gc.enable()
@@ -325,14 +330,14 @@ def _fixing(f, args, diff):
     return fixed
 
 
-def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows):
+def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows, bar=None):
     out = f(*args)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if adjoint is None:
         adjoint = _first_basis(outs)
     elif not isinstance(adjoint, (tuple, list)):
         adjoint = [adjoint]
-    rows, stats = evaluation_trace(f, args, tangents=all_tangents, adjoint=list(adjoint), with_stats=True)
+    rows, stats = evaluation_trace(f, args, tangents=all_tangents, adjoint=list(adjoint), with_stats=True, bar=bar)
     steps, constants = _steps(rows, names, diff)
     n = sum(int(np.size(args[i])) for i in diff)
     m = stats.m

@@ -109,13 +109,15 @@ def _operand(a, names):
     return f"const{np.shape(a)}"
 
 
-def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
+def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False, bar=None):
     """The rows of ``f(*args)``'s evaluation trace (a flat function of flat float arguments).
 
     ``tangents`` (default: the first basis direction) seeds the forward sweep;
     ``adjoint`` (default: 1 for each output entry) seeds the reverse sweep.
     With ``with_stats``, returns ``(rows, stats)``: the
     :class:`~chainrule.transforms.mode.TapeStats` of the recorded tape.
+    ``bar`` (a :class:`~chainrule.transforms.progress.Progress` of 3 units)
+    counts the recording, the backward sweep and the forward sweep.
     Cost: one recorded evaluation, one backward and one forward sweep, O(operations).
     """
     args = list(args)
@@ -127,6 +129,8 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
     with rev:
         inputs = [rev.new_input(a) for a in args]
         out = _promoted(f(*inputs))
+    if bar is not None:
+        bar.update(1)
     names = {t.node: f"x{i}" for i, t in enumerate(inputs)}
     rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
     node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
@@ -153,6 +157,8 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
         if isinstance(o, ReverseTracer):
             adjoints[o.node] = np.ones_like(o.primal, dtype=float) if s is None else s
     sweep_backward(list(rev.tape), adjoints, consume=True, keep_adjoints=True)
+    if bar is not None:
+        bar.update(2)
     for node, row in node_row.items():
         row.adjoint = adjoints[node]
     # forward sweep, recorded: the same program, so the same sequence of operations
@@ -170,4 +176,6 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
                 next(it).tangent = tj
         else:
             next(it).tangent = t
+    if bar is not None:
+        bar.update(3)
     return (rows, stats) if with_stats else rows
