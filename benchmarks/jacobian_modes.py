@@ -15,7 +15,8 @@ output), its transpose problem (a scalar misfit of the trajectory with respect
 to 1000 forcing values), and a reaction-diffusion field whose plain
 evaluation takes about 1 s (4 parameters, 8 sensors); for each, auto's first
 call over the faster forced mode.  Last, ``explain``'s build and render times
-for traces of about 1000 and 5000 operations and for the 1000-step RK4.
+for traces of about 1000 and 5000 operations (RK4, 16 and 80 steps) and for the
+1000-step RK4.
 
 Run: ``python -m benchmarks.jacobian_modes`` or ``main(quick=True)``.
 """
@@ -175,7 +176,7 @@ def explain_rows(quick=False):
     from . import simulation as S
     print("explain: build (trace, sweeps, decision) and str() (median seconds of 3):\n")
     rows = []
-    for steps in ((20, 100) if quick else (20, 100, S.STEPS)):
+    for steps in ((16, 80) if quick else (16, 80, S.STEPS)):           # about 1000, 5000 and 62000 operations
         f = lambda p, steps=steps: S.trajectory(p, steps)                  # noqa: E731
         builds, renders, ops = [], [], 0
         for _ in range(3):

@@ -307,6 +307,27 @@ def test_auto_chooses_the_faster_mode_or_one_within_ten_percent(n, m):
     assert med[mode] <= 1.1 * min(med.values()), (mode, med)
 
 
+@pytest.mark.slow
+def test_auto_chooses_the_faster_mode_on_the_rk4_sensitivities():
+    """Timed (slow): the RK4 oscillator of benchmarks/simulation.py, 4 parameters -> the 2000-entry trajectory."""
+    import statistics
+    import time
+    from benchmarks import simulation as S
+    f = S.trajectory
+    cr.clear_caches()
+    mode = cr.choose_mode(f, S.PARAMS).mode
+    runs = {"forward": cr.jacfwd(f), "reverse": cr.jacrev(f)}
+    times = {k: [] for k in runs}
+    for _ in range(3):
+        for k, fn in runs.items():
+            t0 = time.process_time()
+            fn(S.PARAMS)
+            times[k].append(time.process_time() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    assert med[mode] <= 1.1 * min(med.values()), (mode, med)
+    assert np.allclose(runs["forward"](S.PARAMS), cr.jacobian(f)(S.PARAMS), rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("n, f", [(40, lambda x: x[:0]), (0, lambda x: np.sum(x) * np.ones(3)),
                                   (12, lambda x: np.sin(x[:6]) * x[6:])])
 def test_empty_and_float32_jacobians_match_jacfwd(n, f):
