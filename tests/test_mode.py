@@ -40,11 +40,25 @@ def test_lopsided_shapes_decide_without_timing(n, m, mode):
     assert d.forward.directions == n and d.reverse.directions == m
 
 
-def test_near_the_diagonal_the_probe_measures_both_modes():
+def test_near_the_diagonal_the_probe_measures_both_modes(monkeypatch):
+    import importlib
+    J = importlib.import_module("chainrule.transforms.jacobian")     # the module, not the function
+    monkeypatch.setattr(J, "PROBE_SHARE", 1e9)     # whatever the probe costs on this machine
     cr.clear_caches()
-    d = cr.choose_mode(tanh_layers(200, 300), RNG.standard_normal(200))
+    f, x = tanh_layers(200, 300), RNG.standard_normal(200)
+    d = cr.choose_mode(f, x)
     assert d.measured and (d.n, d.m) == (200, 300)
     assert d.forward.seconds > 0 and d.reverse.seconds > 0 and d.ratio > 0
+    cr.clear_caches()
+    assert np.allclose(cr.jacobian(f)(x), cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)     # probes kept in the answer
+    monkeypatch.setattr(J, "PROBE_SHARE", 0.0)      # no probe is cheap enough: the mode with fewer directions
+    for n, m, mode in ((200, 300, "forward"), (300, 200, "reverse")):
+        cr.clear_caches()
+        f, x = tanh_layers(n, m), RNG.standard_normal(n)
+        d = cr.choose_mode(f, x)
+        assert d.mode == mode and not d.measured and "near the diagonal" in d.reason
+        cr.clear_caches()
+        assert np.allclose(cr.jacobian(f)(x), cr.jacfwd(f)(x), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("n, m", [(200, 200), (1000, 1000)])
@@ -208,6 +222,42 @@ def test_a_jacobian_made_inside_a_loop_decides_once():
     calls.count = 0
     assert cr.choose_mode(make(), x).n == 300
     assert calls.count == 0                          # choose_mode shares the cache
+
+
+def scalar_misfit(u):
+    """Scalar code (one entry per operation), R^n -> R: a forced, damped recurrence and its squared misfit."""
+    x, v, total = 1.0, 0.0, 0.0
+    for i in range(u.shape[0]):
+        x, v = x + 0.05 * v, v + 0.05 * (u[i] - 0.3 * v - 2.0 * x)
+        total = total + (x - 0.5) ** 2
+    return total
+
+
+def test_scalar_code_with_one_output_goes_forward_after_a_first_call_in_reverse():
+    """1 output, 300 inputs: the shapes say reverse, but scalar code sweeps 300 tangent directions for about
+    the price of one; the first call finishes through its tape, later calls run one forward sweep."""
+    cr.clear_caches()
+    u = 0.1 * np.sin(np.arange(300.0))
+    calls = Counter()
+    f = lambda u: calls(scalar_misfit(u))           # noqa: E731
+    jac = cr.jacobian(f)
+    first = jac(u)
+    assert calls.count == 2                          # the plain evaluation and the recording
+    d = jac.decision_for(u)
+    assert d.mode == "forward" and not d.measured and "scalar code" in d.reason and "finished in reverse" in d.reason
+    assert d.operations >= 1000
+    calls.count = 0
+    later = jac(u)
+    assert calls.count == 1                          # one forward sweep of all 300 directions
+    grad = cr.grad(scalar_misfit)(u)
+    assert first.shape == later.shape == (300,)
+    assert np.allclose(first, grad, rtol=1e-12, atol=1e-14) and np.allclose(later, grad, rtol=1e-12, atol=1e-14)
+    h, e = 1e-6, np.eye(300)[[0, 150, 299]]
+    fd = [(scalar_misfit(u + h * d_) - scalar_misfit(u - h * d_)) / (2 * h) for d_ in e]
+    assert np.allclose(later[[0, 150, 299]], fd, rtol=1e-6, atol=1e-9)
+    # the same recurrence on a short input is too few operations to tell: the shapes decide
+    cr.clear_caches()
+    assert cr.choose_mode(scalar_misfit, u[:40]).mode == "reverse"
 
 
 class Counter:

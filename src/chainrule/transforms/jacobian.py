@@ -42,13 +42,22 @@ from ..reverse import vjp_flat
 from ..pytree import flatten
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacfwd, jacrev
-from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, Decision, decide, decide_without_timing,
+from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO,
+                   Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
 
 PROBE_SHARE = 0.2       # probe the other mode only if that (and a recording spent on m alone) costs less than this share of the favourite's Jacobian
+SCALAR_CODE = 4                 # a tape with at most this many entries per operation is scalar code
+SCALAR_CODE_OPERATIONS = 1000   # ... and this many operations, so that the engine's overhead dominates
+FORWARD_PER_RECORDING = 1.1     # the fixed part of a forward sweep of scalar code, in recordings of it
+BACKWARD_PER_RECORDING = 1.0    # a backward sweep of scalar code costs about one recording
+TANGENT_SECONDS = 4e-9          # ... and a tangent direction, per entry of the operations' values
+PREDICTION_MARGIN = 0.05        # a predicted (untimed) forward sweep must be this much cheaper to win
+# (measured on the RK4 loss of benchmarks/simulation.py, 300 and 1000 steps: a forward sweep costs
+# 1.03-1.13 recordings for 1 direction, plus 3.5-3.8 ns per direction and entry; a backward sweep 0.8-1.05)
 RECORDING_COST = 4      # a recorded sweep costs at least this many plain evaluations (array code; scalar code 10-30)
 PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 _MODES = ("auto", "forward", "reverse")
@@ -280,6 +289,7 @@ class _AutoJacobian:
         self.outs = self.pullback = self.stats = None
         self.done = {"forward": 0, "reverse": 0}
         self.t_record = self.t_eval = 0.0
+        self.finish = None          # the mode this call finishes in, when not the decision's
         self.decision = decision if decision is not None else self._decide()
 
     # -- the sweeps, each one part of the Jacobian ------------------------------------------------------
@@ -339,7 +349,45 @@ class _AutoJacobian:
         decision = shape_decision(n, m, self.budget, stats=self.stats)
         if decision.mode == "forward":
             self.pullback = None
+            return decision
+        overhead = self._scalar_code(n, m)
+        if overhead is not None:
+            self.finish = "reverse"     # this call: the tape exists, and one backward sweep is the cheaper finish
+            return overhead
         return decision
+
+    def _scalar_code(self, n, m):
+        """Forward for later calls when the tape is scalar code, where directions are nearly free; else None.
+
+        Reverse mode walks the operations twice (the recording, then the
+        backward sweep); one forward sweep walks them once and carries all n
+        directions.  On array code the n directions' arithmetic dominates and
+        the shapes decide; on scalar code (at most ``SCALAR_CODE`` entries per
+        operation, ``SCALAR_CODE_OPERATIONS`` operations or more) each
+        operation costs the engine's fixed overhead, whatever the number of
+        directions, so a forward sweep -- about ``FORWARD_PER_RECORDING``
+        recordings plus ``TANGENT_SECONDS`` per direction and entry -- may
+        cost less than a recording and a backward sweep.  Predicted from the
+        recording's time and size, not timed: a probe of forward mode would
+        cost a whole forward sweep, whatever its number of directions.
+        """
+        st, t = self.stats, self.t_record
+        if (n > DEFAULT_MAX_DIRECTIONS or st.operations < SCALAR_CODE_OPERATIONS
+                or st.elements > SCALAR_CODE * st.operations):
+            return None
+        fwd = FORWARD_PER_RECORDING * t + n * st.elements * TANGENT_SECONDS
+        rev = (1.0 + BACKWARD_PER_RECORDING) * t + m * st.elements * TANGENT_SECONDS
+        k = directions_per_sweep(n, None, st.bytes_per_direction, self.budget)
+        if k < n or fwd > (1.0 - PREDICTION_MARGIN) * rev:
+            return None
+        why = (f"forward: reverse mode has {n // max(m, 1)} times fewer directions (m = {m}, n = {n}), but f is "
+               f"scalar code ({st.elements / st.operations:.1f} entries per operation, {st.operations} operations), "
+               f"where each operation costs the engine's overhead more than the arithmetic of {n} tangent "
+               f"directions: one forward sweep is "
+               f"predicted at {_fmt(fwd)} (about {FORWARD_PER_RECORDING:g} recordings of {_fmt(t)}), against "
+               f"{_fmt(rev)} for the recording and backward sweep of reverse mode; predicted from the recording, "
+               "not timed (this first call finished in reverse mode, through the tape it had)")
+        return decide_without_timing("forward", n, m, why + ".", self.budget, stats=st)
 
     @staticmethod
     def _probe_size(total):
@@ -392,7 +440,7 @@ class _AutoJacobian:
 
     def jacobian(self):
         flat = self.flat
-        mode = self.decision.mode
+        mode = self.finish or self.decision.mode
         if self.done["forward"] >= self.n > 0:
             mode = "forward"                     # the probe already computed every column
         elif self.pullback is not None and self.done["reverse"] >= sum(_sizes(self.outs)):
