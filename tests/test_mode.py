@@ -358,24 +358,29 @@ def test_auto_chooses_the_faster_mode_or_one_within_ten_percent(n, m):
 
 
 @pytest.mark.slow
-def test_auto_chooses_the_faster_mode_on_the_rk4_sensitivities():
-    """Timed (slow): the RK4 oscillator of benchmarks/simulation.py, 4 parameters -> the 2000-entry trajectory."""
+@pytest.mark.parametrize("problem", ["sensitivities", "transpose"])
+def test_auto_chooses_the_faster_mode_on_the_rk4_simulation(problem):
+    """Timed (slow): the RK4 oscillator of benchmarks/simulation.py, 1000 steps: 4 parameters -> the
+    2000-entry trajectory, and its transpose, 1000 forcing values -> a scalar misfit (scalar code)."""
     import statistics
     import time
     from benchmarks import simulation as S
-    f = S.trajectory
+    f, x = (S.trajectory, S.PARAMS) if problem == "sensitivities" else (S.loss, S.forcing())
     cr.clear_caches()
-    mode = cr.choose_mode(f, S.PARAMS).mode
+    auto = cr.jacobian(f)
+    first = auto(x)
+    mode = auto.decision_for(x).mode
     runs = {"forward": cr.jacfwd(f), "reverse": cr.jacrev(f)}
     times = {k: [] for k in runs}
     for _ in range(3):
         for k, fn in runs.items():
             t0 = time.process_time()
-            fn(S.PARAMS)
+            fn(x)
             times[k].append(time.process_time() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
     assert med[mode] <= 1.1 * min(med.values()), (mode, med)
-    assert np.allclose(runs["forward"](S.PARAMS), cr.jacobian(f)(S.PARAMS), rtol=1e-12, atol=1e-14)
+    want = runs["reverse"](x)
+    assert np.allclose(first, want, rtol=1e-10, atol=1e-13) and np.allclose(auto(x), want, rtol=1e-10, atol=1e-13)
 
 
 @pytest.mark.parametrize("n, f", [(40, lambda x: x[:0]), (0, lambda x: np.sum(x) * np.ones(3)),
