@@ -12,11 +12,15 @@ mode costs:
 * near the diagonal, the mode with fewer directions (the favourite) runs its
   first sweep, as wide as a sweep may be (often its whole Jacobian), timed;
   then the other mode sweeps a sixteenth of its directions, timed, but only
-  if that probe is estimated to cost less than ``PROBE_SHARE`` of the
-  favourite's Jacobian (an expensive function is not probed twice).  The
-  sweeps are rows (reverse) or columns (forward) of the Jacobian: what the
+  if that probe (with its sweep's fixed part) is estimated to cost less than
+  ``PROBE_SHARE`` of the favourite's Jacobian (an expensive function is not
+  probed twice).  The sweeps are rows (reverse) or columns (forward) of the Jacobian: what the
   favourite computed is kept, the recorded tape is the one reverse mode pulls
   through, and the decision for later calls follows the two timings.
+* when the shapes say reverse but the tape is long scalar code, where a
+  forward sweep carries n directions for little more than the price of one,
+  the first call finishes through its tape and later calls go forward if the
+  recording's time and size predict a cheaper forward sweep.
 
 Decisions live in one process-wide, least-recently-used cache
 (:data:`~chainrule.transforms.mode.DECISIONS`), keyed by the function (its
@@ -49,7 +53,7 @@ from .progress import Progress
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
 
-PROBE_SHARE = 0.2       # probe the other mode only if that (and a recording spent on m alone) costs less than this share of the favourite's Jacobian
+PROBE_SHARE = 0.2       # probe the other mode only if that costs less than this share of the favourite's Jacobian
 SCALAR_CODE = 4                 # a tape with at most this many entries per operation is scalar code
 SCALAR_CODE_OPERATIONS = 1000   # ... and this many operations, so that the engine's overhead dominates
 FORWARD_PER_RECORDING = 1.1     # the fixed part of a forward sweep of scalar code, in recordings of it
