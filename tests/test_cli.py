@@ -305,4 +305,3 @@ def test_cli_writes_the_dot_graph(tmp_path, capsys):
     dot = tmp_path / "trace.dot"
     assert main(["explain", "x*y + sin(x)", "--at", "x=2", "y=3", "--dot", str(dot)]) == 0
     assert '"x" -> "v1"' in dot.read_text() and "Wengert" in capsys.readouterr().out
-
