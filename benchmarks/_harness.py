@@ -48,28 +48,33 @@ def load_peers(want=("autograd", "torch", "jax")):
     return {k: v for k, v in peers.items() if v is not None}
 
 
-def measure(candidates, rounds=15, min_time=0.02, warmup=2):
+def measure(candidates, rounds=15, min_time=0.02, warmup=2, clock=time.perf_counter, samples_out=None):
     """Median seconds per call of each candidate, sampled in interleaved rounds.
 
     ``candidates`` maps a label to a zero-argument callable.  Each sample runs
-    a candidate enough times to last about ``min_time``.
+    a candidate enough times to last about ``min_time``.  ``clock``:
+    ``time.perf_counter`` (wall) or ``time.process_time`` (this process's CPU
+    time: steadier on a shared machine).  ``samples_out`` (a dict) receives
+    every sample, per label.
     """
     loops = {}
     for label, fn in candidates.items():
         for _ in range(warmup):
             fn()
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        dt = max(time.perf_counter() - t0, 1e-7)
+        dt = max(clock() - t0, 1e-7)
         loops[label] = max(1, int(min_time / dt))
     samples = {label: [] for label in candidates}
     for _ in range(rounds):
         for label, fn in candidates.items():
             n = loops[label]
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n):
                 fn()
-            samples[label].append((time.perf_counter() - t0) / n)
+            samples[label].append((clock() - t0) / n)
+    if samples_out is not None:
+        samples_out.update(samples)
     return {label: statistics.median(s) for label, s in samples.items()}
 
 

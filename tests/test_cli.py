@@ -136,6 +136,62 @@ def test_explain_a_file_function_and_its_errors(tmp_path):
     assert r.returncode == 2 and "no function 'missing'" in r.stderr
 
 
+SIMULATION = '''import numpy as np
+
+def observables(k, c, a, w, steps=100, dt=0.01):
+    """An RK4-integrated driven oscillator: the state at every step."""
+    def rhs(x, v, t):
+        return v, a * np.cos(w * t) - k * x - c * v
+    x, v = 1.0, 0.0
+    out = []
+    for i in range(int(steps)):
+        t = i * dt
+        k1x, k1v = rhs(x, v, t)
+        k2x, k2v = rhs(x + 0.5 * dt * k1x, v + 0.5 * dt * k1v, t + 0.5 * dt)
+        k3x, k3v = rhs(x + 0.5 * dt * k2x, v + 0.5 * dt * k2v, t + 0.5 * dt)
+        k4x, k4v = rhs(x + dt * k3x, v + dt * k3v, t + dt)
+        x = x + dt / 6 * (k1x + 2 * k2x + 2 * k3x + k4x)
+        v = v + dt / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
+        out.append(np.stack([x, v]))
+    return np.stack(out)
+'''
+
+
+def test_explain_a_simulation_prints_a_truncated_trace_and_reports_progress(tmp_path, monkeypatch, capsys):
+    from chainrule.tools.cli import main
+    from chainrule.transforms import progress as P
+    monkeypatch.setattr(P, "DELAY", 0.0)
+    monkeypatch.setattr(P, "_tqdm_bar", lambda *a: None)
+    src = tmp_path / "sim.py"
+    src.write_text(SIMULATION)
+    at = ["--at", "k=4", "c=0.3", "a=0.5", "w=1.7", "steps=100", "--wrt", "k,c,a,w"]
+    assert main(["explain", f"{src}:observables", *at, "--max-rows", "10", "--progress"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("rows left out (max_rows=None shows all)") == 3
+    assert out.count("\n") < 80 and "not differentiated: steps = 100" in out
+    assert "explain: record, backward sweep, forward sweep: 3/3" in err
+    # the data (JSON) has every row, with the right derivatives
+    assert main(["explain", f"{src}:observables", *at, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["totals"]["m"] == 200 and len(d["steps"]) == d["totals"]["operations"] + 4
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("sim_for_test", src)
+    sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim)
+    jac = cr.jacfwd(lambda p: sim.observables(*p))(np.array([4.0, 0.3, 0.5, 1.7]))
+    adjoints = [s["adjoint"] for s in d["steps"][:4]]                  # seed: 1 on the first output entry
+    assert np.allclose(adjoints, jac[0, 0], rtol=1e-10, atol=1e-14)
+    assert main(["explain", f"{src}:observables", *at]) == 0               # not asked, not a terminal: silent
+    assert capsys.readouterr().err == ""
+
+
+def test_max_rows_option_is_checked():
+    r = run("explain", "x * y", "--at", "x=1", "y=2", "--max-rows", "1")
+    assert r.returncode == 2 and "--max-rows" in r.stderr
+    r = run("explain", "x * y", "--at", "x=1", "y=2", "--max-rows", "all")
+    assert r.returncode == 0 and "rows left out" not in r.stdout
+
+
 def test_explain_a_module_function(tmp_path):
     (tmp_path / "userpkg").mkdir()
     (tmp_path / "userpkg" / "__init__.py").write_text("")

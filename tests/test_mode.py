@@ -40,11 +40,25 @@ def test_lopsided_shapes_decide_without_timing(n, m, mode):
     assert d.forward.directions == n and d.reverse.directions == m
 
 
-def test_near_the_diagonal_the_probe_measures_both_modes():
+def test_near_the_diagonal_the_probe_measures_both_modes(monkeypatch):
+    import importlib
+    J = importlib.import_module("chainrule.transforms.jacobian")     # the module, not the function
+    monkeypatch.setattr(J, "PROBE_SHARE", 1e9)     # whatever the probe costs on this machine
     cr.clear_caches()
-    d = cr.choose_mode(tanh_layers(200, 300), RNG.standard_normal(200))
+    f, x = tanh_layers(200, 300), RNG.standard_normal(200)
+    d = cr.choose_mode(f, x)
     assert d.measured and (d.n, d.m) == (200, 300)
     assert d.forward.seconds > 0 and d.reverse.seconds > 0 and d.ratio > 0
+    cr.clear_caches()
+    assert np.allclose(cr.jacobian(f)(x), cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)     # probes kept in the answer
+    monkeypatch.setattr(J, "PROBE_SHARE", 0.0)      # no probe is cheap enough: the mode with fewer directions
+    for n, m, mode in ((200, 300, "forward"), (300, 200, "reverse")):
+        cr.clear_caches()
+        f, x = tanh_layers(n, m), RNG.standard_normal(n)
+        d = cr.choose_mode(f, x)
+        assert d.mode == mode and not d.measured and "near the diagonal" in d.reason
+        cr.clear_caches()
+        assert np.allclose(cr.jacobian(f)(x), cr.jacfwd(f)(x), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("n, m", [(200, 200), (1000, 1000)])
@@ -163,8 +177,9 @@ def test_pytrees_argnums_and_aux():
 
 
 # n = 4: one forward sweep of all 4 directions is the Jacobian.  n = 2000: one plain evaluation (m),
-# then the tape, which the reverse Jacobian pulls its 4 rows through.
-@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 1), (2000, 4, 2)])
+# then the tape, which the reverse Jacobian pulls its 4 rows through.  n = 40: the plain evaluation,
+# then the forward sweep.
+@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 1), (2000, 4, 2), (40, 2000, 2)])
 def test_auto_reuses_its_first_evaluation(n, m, evaluations):
     """The first call evaluates f no more than the chosen mode would, plus at most one plain evaluation."""
     cr.clear_caches()
@@ -209,6 +224,42 @@ def test_a_jacobian_made_inside_a_loop_decides_once():
     assert calls.count == 0                          # choose_mode shares the cache
 
 
+def scalar_misfit(u):
+    """Scalar code (one entry per operation), R^n -> R: a forced, damped recurrence and its squared misfit."""
+    x, v, total = 1.0, 0.0, 0.0
+    for i in range(u.shape[0]):
+        x, v = x + 0.05 * v, v + 0.05 * (u[i] - 0.3 * v - 2.0 * x)
+        total = total + (x - 0.5) ** 2
+    return total
+
+
+def test_scalar_code_with_one_output_goes_forward_after_a_first_call_in_reverse():
+    """1 output, 300 inputs: the shapes say reverse, but scalar code sweeps 300 tangent directions for about
+    the price of one; the first call finishes through its tape, later calls run one forward sweep."""
+    cr.clear_caches()
+    u = 0.1 * np.sin(np.arange(300.0))
+    calls = Counter()
+    f = lambda u: calls(scalar_misfit(u))           # noqa: E731
+    jac = cr.jacobian(f)
+    first = jac(u)
+    assert calls.count == 2                          # the plain evaluation and the recording
+    d = jac.decision_for(u)
+    assert d.mode == "forward" and not d.measured and "scalar code" in d.reason and "finished in reverse" in d.reason
+    assert d.operations >= 1000
+    calls.count = 0
+    later = jac(u)
+    assert calls.count == 1                          # one forward sweep of all 300 directions
+    grad = cr.grad(scalar_misfit)(u)
+    assert first.shape == later.shape == (300,)
+    assert np.allclose(first, grad, rtol=1e-12, atol=1e-14) and np.allclose(later, grad, rtol=1e-12, atol=1e-14)
+    h, e = 1e-6, np.eye(300)[[0, 150, 299]]
+    fd = [(scalar_misfit(u + h * d_) - scalar_misfit(u - h * d_)) / (2 * h) for d_ in e]
+    assert np.allclose(later[[0, 150, 299]], fd, rtol=1e-6, atol=1e-9)
+    # the same recurrence on a short input is too few operations to tell: the shapes decide
+    cr.clear_caches()
+    assert cr.choose_mode(scalar_misfit, u[:40]).mode == "reverse"
+
+
 class Counter:
     """Counts evaluations of the functions that call it (a closure may capture it without defeating the cache)."""
 
@@ -233,9 +284,12 @@ def test_closures_over_arrays_are_keyed_by_identity():
     calls.clear()
     j2 = cr.jacobian(f)(x)                           # the same function object: cached
     assert len(calls) == 1 and np.allclose(j1, j2)
-    calls.clear()
-    cr.jacobian(make(2 * w))(x)                      # same code, another array: decided anew
-    assert len(calls) >= 2
+    from chainrule.transforms.mode import DECISIONS
+    before = len(DECISIONS)
+    g = make(2 * w)
+    assert cr.jacobian(g).decision_for(x) is None    # same code, another array: not the same decision
+    assert np.allclose(cr.jacobian(g)(x), cr.jacfwd(g)(x), rtol=1e-12, atol=1e-14)
+    assert len(DECISIONS) == before + 1              # decided anew
 
 
 def test_the_cache_is_bounded_and_clearable():
@@ -301,6 +355,32 @@ def test_auto_chooses_the_faster_mode_or_one_within_ten_percent(n, m):
             times[k].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
     assert med[mode] <= 1.1 * min(med.values()), (mode, med)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("problem", ["sensitivities", "transpose"])
+def test_auto_chooses_the_faster_mode_on_the_rk4_simulation(problem):
+    """Timed (slow): the RK4 oscillator of benchmarks/simulation.py, 1000 steps: 4 parameters -> the
+    2000-entry trajectory, and its transpose, 1000 forcing values -> a scalar misfit (scalar code)."""
+    import statistics
+    import time
+    from benchmarks import simulation as S
+    f, x = (S.trajectory, S.PARAMS) if problem == "sensitivities" else (S.loss, S.forcing())
+    cr.clear_caches()
+    auto = cr.jacobian(f)
+    first = auto(x)
+    mode = auto.decision_for(x).mode
+    runs = {"forward": cr.jacfwd(f), "reverse": cr.jacrev(f)}
+    times = {k: [] for k in runs}
+    for _ in range(3):
+        for k, fn in runs.items():
+            t0 = time.process_time()
+            fn(x)
+            times[k].append(time.process_time() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    assert med[mode] <= 1.1 * min(med.values()), (mode, med)
+    want = runs["reverse"](x)
+    assert np.allclose(first, want, rtol=1e-10, atol=1e-13) and np.allclose(auto(x), want, rtol=1e-10, atol=1e-13)
 
 
 @pytest.mark.parametrize("n, f", [(40, lambda x: x[:0]), (0, lambda x: np.sum(x) * np.ones(3)),

@@ -374,6 +374,18 @@ def _run_user(fn, traceback_wanted):
         raise UserCodeError(f"{type(err).__name__}: {err}") from err
 
 
+def _max_rows(text):
+    if text.strip().lower() in ("all", "none"):
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"--max-rows takes a whole number of at least 2, or 'all'; got {text!r}")
+    return n
+
+
 def _cmd_explain(args):
     from .explain import explain
     values = parse_assignments(args.at)
@@ -381,7 +393,9 @@ def _cmd_explain(args):
     # every variable is an argument, so those left out of --wrt keep their names in the trace
     f, point, names = _build(args.target, values, None)
     argnums = tuple(i for i, nm in enumerate(names) if nm in wrt)
-    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names, argnums=argnums), args.traceback)
+    rows = {"max_rows": args.max_rows} if hasattr(args, "max_rows") else {}
+    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names, argnums=argnums,
+                                  progress=True if args.progress else None, **rows), args.traceback)
     print(json.dumps(e.to_dict(), indent=1) if args.json else str(e), end="" if not args.json else "\n")
     if args.dot:
         try:
@@ -485,6 +499,11 @@ def _parser():
     common(e)
     e.add_argument("--mode", choices=("forward", "reverse", "both"), default="both",
                    help="which sweep(s) to print (default: both)")
+    e.add_argument("--max-rows", type=_max_rows, default=argparse.SUPPRESS, metavar="N",
+                   help="rows of each sweep to print: the first and last N/2 (default: 40; 'all': every row)")
+    e.add_argument("--progress", action="store_true",
+                   help="report long tracing on stderr even when it is not a terminal (it is shown on a "
+                        "terminal after about 2 s anyway)")
     e.add_argument("--dot", metavar="FILE", help="also write the trace as a Graphviz graph (DOT) to FILE")
     e.add_argument("--code", action="store_true",
                    help="also print the derivative program as the Python code chainrule.jit generates")
@@ -535,7 +554,7 @@ def main(argv=None):
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     options = {"-h", "--help", "--at", "--wrt", "--json", "--traceback", "--mode", "--dot", "--repeat",
-               "--hessian", "--spy"}
+               "--hessian", "--spy", "--max-rows", "--progress", "--code"}
     if len(argv) > 1 and argv[0] in ("explain", "advise", "sparse") and argv[1].startswith("-") \
             and argv[1].split("=")[0] not in options:
         argv[1] = " " + argv[1]          # an expression such as "-x + 1", not an option

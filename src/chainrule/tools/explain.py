@@ -34,6 +34,7 @@ from ..errors import ChainruleError
 from ..transforms import choose_mode
 from ..transforms.jacobian import shape_decision
 from ..transforms.mode import LIVE_VALUES, format_bytes
+from ..transforms.progress import Progress
 from .trace import evaluation_trace
 
 __all__ = ["explain", "Explanation", "Step"]
@@ -79,16 +80,27 @@ def _nested(v):
 
 @dataclass
 class Step:
-    """One row of the Wengert list: ``name = op(operands)``, with its three values."""
+    """One row of the Wengert list: ``name = op(operands)``, with its three values.
+
+    ``definition`` (``"x * y"``, ``"sin(x)"``, ``"input"``) is written when first
+    read: a long trace prints only a few of its rows.
+    """
 
     name: str
     op: str
     operands: tuple
-    definition: str        # "x * y", "sin(x)", "input"
     primal: object
     tangent: object = None
     adjoint: object = None
     output: int = None     # position among the outputs, if this value is one
+    params: dict = field(default=None, repr=False)      # the primitive's static parameters
+    text: str = field(default=None, repr=False)         # the definition, once written
+
+    @property
+    def definition(self):
+        if self.text is None:
+            self.text = "input" if self.op == "input" else _definition(self.op, self.operands, self.params)
+        return self.text
 
     def to_dict(self):
         return {"name": self.name, "op": self.op, "operands": list(self.operands),
@@ -250,7 +262,7 @@ def _first_basis(values):
 
 def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | None = None, tangents: Any = None,
             adjoint: Any = None, memory_budget: int | str | None = None, argnums: int | Sequence[int] | None = None,
-            max_rows: int | None = MAX_ROWS) -> Explanation:
+            max_rows: int | None = MAX_ROWS, progress: bool | None = None) -> Explanation:
     """The evaluation trace of ``f(*args)`` with both sweeps and the cost of each mode.
 
     ``args`` are floats or float arrays, one per input.  ``argnums`` (default:
@@ -263,8 +275,10 @@ def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | 
     direction, 1 in the first entry of the first input); the reverse sweep
     with ``adjoint`` (default: 1 in the first entry of the first output, 0
     elsewhere).  ``names`` names the arguments (default: the parameters of
-    ``f``).  Cost: a few evaluations of ``f``; building and printing are
-    linear in the number of operations.
+    ``f``).  ``progress``: a counter of the three traced sweeps on stderr
+    when they run longer than about 2 s (None: only when stderr is a
+    terminal; True: always; False: never).  Cost: a few evaluations of
+    ``f``; building and printing are linear in the number of operations.
 
     >>> import numpy as np
     >>> e = explain(lambda x, y: x * y + np.sin(x), 2.0, 3.0)
@@ -299,17 +313,19 @@ def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | 
     paused = gc.isenabled()
     gc.disable()               # the trace makes ~10 objects per operation; collecting among them would be quadratic
     try:
-        try:
-            return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows)
-        except ChainruleError:
-            if len(diff) == len(args):
-                raise
-        # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
-        # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
-        e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
-                     list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows)
-        e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
-        return e
+        with Progress("explain: record, backward sweep, forward sweep", 3, progress) as bar:
+            try:
+                return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget,
+                                max_rows, bar)
+            except ChainruleError:
+                if len(diff) == len(args):
+                    raise
+            # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
+            # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
+            e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
+                         list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows, bar)
+            e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
+            return e
     finally:
         if paused:
             gc.enable()
@@ -325,14 +341,14 @@ def _fixing(f, args, diff):
     return fixed
 
 
-def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows):
+def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows, bar=None):
     out = f(*args)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if adjoint is None:
         adjoint = _first_basis(outs)
     elif not isinstance(adjoint, (tuple, list)):
         adjoint = [adjoint]
-    rows, stats = evaluation_trace(f, args, tangents=all_tangents, adjoint=list(adjoint), with_stats=True)
+    rows, stats = evaluation_trace(f, args, tangents=all_tangents, adjoint=list(adjoint), with_stats=True, bar=bar)
     steps, constants = _steps(rows, names, diff)
     n = sum(int(np.size(args[i])) for i in diff)
     m = stats.m
@@ -378,13 +394,17 @@ def _steps(rows, names, diff):
         if r.op == "input":
             index = int(r.name[1:])
             if index in diff:
-                steps.append(Step(name, "input", (), "input", r.primal, r.tangent, r.adjoint, r.output))
+                steps.append(Step(name, "input", (), r.primal, r.tangent, r.adjoint, r.output, text="input"))
                 known.add(name)
             else:
                 folded[name] = name
                 constants.append((name, r.primal))
             continue
-        operands = tuple(rename.get(o, o) for o in r.operands)
+        operands = tuple([rename.get(o, o) for o in r.operands])
+        if not folded:                                # every argument differentiated: nothing to fold
+            steps.append(Step(name, r.op, operands, r.primal, r.tangent, r.adjoint, r.output, r.params))
+            known.add(name)
+            continue
         if all(o in folded or o not in known for o in operands) and any(o in folded for o in operands) \
                 and r.output is None:
             text = _definition(r.op, tuple(_wrap(folded[o]) if o in folded and r.op in _INFIX else folded.get(o, o)
@@ -393,8 +413,7 @@ def _steps(rows, names, diff):
                 folded[name] = text
                 continue
         shown = tuple(_wrap(folded[o]) if o in folded and r.op in _INFIX else folded.get(o, o) for o in operands)
-        steps.append(Step(name, r.op, shown, _definition(r.op, shown, r.params), r.primal, r.tangent, r.adjoint,
-                          r.output))
+        steps.append(Step(name, r.op, shown, r.primal, r.tangent, r.adjoint, r.output, r.params))
         known.add(name)
     return steps, constants
 

@@ -21,7 +21,7 @@ from ..transforms.mode import tape_stats
 __all__ = ["TraceRow", "evaluation_trace"]
 
 
-@dataclass
+@dataclass(slots=True)
 class TraceRow:
     """One line of the Wengert list: ``name = op(operands)``."""
 
@@ -35,22 +35,33 @@ class TraceRow:
     output: int = None     # the position among the function's outputs, for an output row
 
 
-class _Snap:
-    """A tracer's state when an operation was recorded (a tracer written into later holds another)."""
-
-    __slots__ = ("primal", "node", "tangent")
-
-    def __init__(self, t):
-        self.primal = t.primal
-        self.node = getattr(t, "node", None)
-        self.tangent = getattr(t, "tangent", None)
+# What the recording levels keep per operation, as plain tuples (no object per value: a trace has
+# 10^5 operations).  A tracer may later be written into (``x[i] = v`` makes it hold a new value), so
+# each keeps the state of the moment: reverse, ``(prim, operands, params, out, several)`` with
+# ``out`` a ``(node, primal)`` pair (a tuple of them when ``several``) and each operand its node if
+# traced, else ``(constant,)``; forward, the result's tangent (a tuple of them when ``several``).
 
 
-def _record(level, prim, args, params, out):
-    if (isinstance(out, Tracer) and out._level is level) or _traced_tuple(out, level):
-        snap = tuple(map(_Snap, out)) if isinstance(out, tuple) else _Snap(out)
-        operands = tuple(_Snap(a) if isinstance(a, Tracer) and a._level is level else a for a in args)
-        level.rows.append((prim, operands, params, snap))
+def _record_reverse(level, prim, args, params, out):
+    if type(out) is tuple:
+        if not _traced_tuple(out, level):
+            return out
+        snap, several = tuple((o.node, o.primal) for o in out), True
+    elif isinstance(out, Tracer) and out._level is level:
+        snap, several = (out.node, out.primal), False
+    else:
+        return out
+    operands = tuple(a.node if isinstance(a, Tracer) and a._level is level else (a,) for a in args)
+    level.rows.append((prim, operands, params, snap, several))
+    return out
+
+
+def _record_forward(level, out):
+    if type(out) is tuple:
+        if _traced_tuple(out, level):
+            level.rows.append(tuple(o.tangent for o in out))
+    elif isinstance(out, Tracer) and out._level is level:
+        level.rows.append(out.tangent)
     return out
 
 
@@ -61,7 +72,7 @@ class _RecordingForward(ForwardLevel):
         return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
-        return _record(self, prim, args, params, super().process(prim, args, params))
+        return _record_forward(self, super().process(prim, args, params))
 
 
 class _RecordingReverse(ReverseLevel):
@@ -71,7 +82,7 @@ class _RecordingReverse(ReverseLevel):
         return self.process(prim, (x,), EMPTY)
 
     def process(self, prim, args, params):
-        return _record(self, prim, args, params, super().process(prim, args, params))
+        return _record_reverse(self, prim, args, params, super().process(prim, args, params))
 
 
 def _traced_tuple(out, level):
@@ -86,22 +97,27 @@ def _promoted(out):
 
 
 def _operand(a, names):
-    if isinstance(a, _Snap):
-        return names.get(a.node, "?")
+    if type(a) is int:
+        return names.get(a, "?")
+    a = a[0]
     if isinstance(a, Tracer):
         return "?"
+    if type(a) is float:
+        return repr(a)
     if np.ndim(a) == 0:
         return repr(float(a)) if isinstance(a, (float, np.floating)) else repr(a)
     return f"const{np.shape(a)}"
 
 
-def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
+def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False, bar=None):
     """The rows of ``f(*args)``'s evaluation trace (a flat function of flat float arguments).
 
     ``tangents`` (default: the first basis direction) seeds the forward sweep;
     ``adjoint`` (default: 1 for each output entry) seeds the reverse sweep.
     With ``with_stats``, returns ``(rows, stats)``: the
     :class:`~chainrule.transforms.mode.TapeStats` of the recorded tape.
+    ``bar`` (a :class:`~chainrule.transforms.progress.Progress` of 3 units)
+    counts the recording, the backward sweep and the forward sweep.
     Cost: one recorded evaluation, one backward and one forward sweep, O(operations).
     """
     args = list(args)
@@ -113,17 +129,22 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
     with rev:
         inputs = [rev.new_input(a) for a in args]
         out = _promoted(f(*inputs))
+    if bar is not None:
+        bar.update(1)
     names = {t.node: f"x{i}" for i, t in enumerate(inputs)}
     rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
     node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
     k = 0
-    for prim, op_args, params, o in _expand(rev.rows):
-        k += 1
-        names[o.node] = f"v{k}"
-        row = TraceRow(f"v{k}", prim, tuple(_operand(a, names) for a in op_args), o.primal,
-                       params=dict(params) if params else None)
-        rows.append(row)
-        node_row[o.node] = row
+    for prim, op_args, params, snap, several in rev.rows:
+        name = prim.name.replace("numpy.", "")
+        operands = tuple([names.get(a, "?") if type(a) is int else _operand(a, names) for a in op_args])
+        params = dict(params) if params else None
+        for j, (node, primal) in enumerate(snap) if several else ((None, snap),):
+            k += 1
+            names[node] = f"v{k}"
+            row = TraceRow(f"v{k}", name if j is None else f"{name}[{j}]", operands, primal, params=params)
+            rows.append(row)
+            node_row[node] = row
     outs = out if isinstance(out, (tuple, list)) else (out,)
     for j, o in enumerate(outs):
         if isinstance(o, ReverseTracer) and o.node in node_row and node_row[o.node].output is None:
@@ -136,6 +157,8 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
         if isinstance(o, ReverseTracer):
             adjoints[o.node] = np.ones_like(o.primal, dtype=float) if s is None else s
     sweep_backward(list(rev.tape), adjoints, consume=True, keep_adjoints=True)
+    if bar is not None:
+        bar.update(2)
     for node, row in node_row.items():
         row.adjoint = adjoints[node]
     # forward sweep, recorded: the same program, so the same sequence of operations
@@ -146,17 +169,13 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False):
         _promoted(f(*f_inputs))
     for row, t in zip(rows, tangents):
         row.tangent = t
-    for row, (_, _, _, o) in zip(rows[len(args):], _expand(fwd.rows)):
-        row.tangent = o.tangent
-    return (rows, stats) if with_stats else rows
-
-
-def _expand(recorded):
-    """Recorded applications as ``(op name, args, params, tracer)``, one per result."""
-    for prim, op_args, params, o in recorded:
-        name = prim.name.replace("numpy.", "")
-        if isinstance(o, tuple):
-            for j, oj in enumerate(o):
-                yield f"{name}[{j}]", op_args, params, oj
+    it = iter(rows[len(args):])
+    for t in fwd.rows:
+        if type(t) is tuple:
+            for tj in t:
+                next(it).tangent = tj
         else:
-            yield name, op_args, params, o
+            next(it).tangent = t
+    if bar is not None:
+        bar.update(3)
+    return (rows, stats) if with_stats else rows

@@ -12,11 +12,15 @@ mode costs:
 * near the diagonal, the mode with fewer directions (the favourite) runs its
   first sweep, as wide as a sweep may be (often its whole Jacobian), timed;
   then the other mode sweeps a sixteenth of its directions, timed, but only
-  if that probe is estimated to cost less than ``PROBE_SHARE`` of the
-  favourite's Jacobian (an expensive function is not probed twice).  The
-  sweeps are rows (reverse) or columns (forward) of the Jacobian: what the
+  if that probe (with its sweep's fixed part) is estimated to cost less than
+  ``PROBE_SHARE`` of the favourite's Jacobian (an expensive function is not
+  probed twice).  The sweeps are rows (reverse) or columns (forward) of the Jacobian: what the
   favourite computed is kept, the recorded tape is the one reverse mode pulls
   through, and the decision for later calls follows the two timings.
+* when the shapes say reverse but the tape is long scalar code, where a
+  forward sweep carries n directions for little more than the price of one,
+  the first call finishes through its tape and later calls go forward if the
+  recording's time and size predict a cheaper forward sweep.
 
 Decisions live in one process-wide, least-recently-used cache
 (:data:`~chainrule.transforms.mode.DECISIONS`), keyed by the function (its
@@ -42,13 +46,23 @@ from ..reverse import vjp_flat
 from ..pytree import flatten
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacfwd, jacrev
-from .mode import (DECISIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO, Decision, decide, decide_without_timing,
+from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO,
+                   Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
 
-PROBE_SHARE = 0.25      # probe the other mode only if that costs less than this share of the favourite's Jacobian
+PROBE_SHARE = 0.2       # probe the other mode only if that costs less than this share of the favourite's Jacobian
+SCALAR_CODE = 4                 # a tape with at most this many entries per operation is scalar code
+SCALAR_CODE_OPERATIONS = 1000   # ... and this many operations, so that the engine's overhead dominates
+FORWARD_PER_RECORDING = 1.1     # the fixed part of a forward sweep of scalar code, in recordings of it
+BACKWARD_PER_RECORDING = 1.0    # a backward sweep of scalar code costs about one recording
+TANGENT_SECONDS = 4e-9          # ... and a tangent direction, per entry of the operations' values
+PREDICTION_MARGIN = 0.05        # a predicted (untimed) forward sweep must be this much cheaper to win
+# (measured on the RK4 loss of benchmarks/simulation.py, 300 and 1000 steps: a forward sweep costs
+# 1.03-1.13 recordings for 1 direction, plus 3.5-3.8 ns per direction and entry; a backward sweep 0.8-1.05)
+RECORDING_COST = 4      # a recorded sweep costs at least this many plain evaluations (array code; scalar code 10-30)
 PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 _MODES = ("auto", "forward", "reverse")
 
@@ -279,6 +293,7 @@ class _AutoJacobian:
         self.outs = self.pullback = self.stats = None
         self.done = {"forward": 0, "reverse": 0}
         self.t_record = self.t_eval = 0.0
+        self.finish = None          # the mode this call finishes in, when not the decision's
         self.decision = decision if decision is not None else self._decide()
 
     # -- the sweeps, each one part of the Jacobian ------------------------------------------------------
@@ -318,8 +333,10 @@ class _AutoJacobian:
         if n <= FEW_DIRECTIONS:                   # one forward sweep is the whole Jacobian, and tells m
             self._push_cols(0, n)
             return shape_decision(n, sum(_sizes(self.outs)), self.budget, guess_bytes_per_direction(flat.in_leaves))
+        # one plain evaluation tells m: the cheapest sweep there is (a recorded or tangent sweep of
+        # scalar code costs 10-30 of them), so it is the one spent when the other mode wins
         t0 = time.perf_counter()
-        outs = flat(flat.in_leaves)               # one plain evaluation: m, and what one evaluation costs
+        outs = flat(flat.in_leaves)
         self.t_eval = time.perf_counter() - t0
         m = sum(_sizes(outs))
         # a tangent direction holds at least the inputs and outputs, and a few values as large as either
@@ -336,7 +353,45 @@ class _AutoJacobian:
         decision = shape_decision(n, m, self.budget, stats=self.stats)
         if decision.mode == "forward":
             self.pullback = None
+            return decision
+        overhead = self._scalar_code(n, m)
+        if overhead is not None:
+            self.finish = "reverse"     # this call: the tape exists, and one backward sweep is the cheaper finish
+            return overhead
         return decision
+
+    def _scalar_code(self, n, m):
+        """Forward for later calls when the tape is scalar code, where directions are nearly free; else None.
+
+        Reverse mode walks the operations twice (the recording, then the
+        backward sweep); one forward sweep walks them once and carries all n
+        directions.  On array code the n directions' arithmetic dominates and
+        the shapes decide; on scalar code (at most ``SCALAR_CODE`` entries per
+        operation, ``SCALAR_CODE_OPERATIONS`` operations or more) each
+        operation costs the engine's fixed overhead, whatever the number of
+        directions, so a forward sweep -- about ``FORWARD_PER_RECORDING``
+        recordings plus ``TANGENT_SECONDS`` per direction and entry -- may
+        cost less than a recording and a backward sweep.  Predicted from the
+        recording's time and size, not timed: a probe of forward mode would
+        cost a whole forward sweep, whatever its number of directions.
+        """
+        st, t = self.stats, self.t_record
+        if (n > DEFAULT_MAX_DIRECTIONS or st.operations < SCALAR_CODE_OPERATIONS
+                or st.elements > SCALAR_CODE * st.operations):
+            return None
+        fwd = FORWARD_PER_RECORDING * t + n * st.elements * TANGENT_SECONDS
+        rev = (1.0 + BACKWARD_PER_RECORDING) * t + m * st.elements * TANGENT_SECONDS
+        k = directions_per_sweep(n, None, st.bytes_per_direction, self.budget)
+        if k < n or fwd > (1.0 - PREDICTION_MARGIN) * rev:
+            return None
+        why = (f"forward: reverse mode has {n // max(m, 1)} times fewer directions (m = {m}, n = {n}), but f is "
+               f"scalar code ({st.elements / st.operations:.1f} entries per operation, {st.operations} operations), "
+               f"where each operation costs the engine's overhead more than the arithmetic of {n} tangent "
+               f"directions: one forward sweep is "
+               f"predicted at {_fmt(fwd)} (about {FORWARD_PER_RECORDING:g} recordings of {_fmt(t)}), against "
+               f"{_fmt(rev)} for the recording and backward sweep of reverse mode; predicted from the recording, "
+               "not timed (this first call finished in reverse mode, through the tape it had)")
+        return decide_without_timing("forward", n, m, why + ".", self.budget, stats=st)
 
     @staticmethod
     def _probe_size(total):
@@ -349,10 +404,12 @@ class _AutoJacobian:
         The favourite is the mode with fewer directions.  Its first sweep
         carries as many directions as a sweep may, and is timed: that prices
         its directions at the real batch size.  The other mode then sweeps a
-        sixteenth of its directions, timed -- unless that would cost more than
-        ``PROBE_SHARE`` of the favourite's Jacobian.  Both prices go to
-        :func:`~chainrule.transforms.mode.decide`; what the favourite already
-        computed is kept either way.
+        sixteenth of its directions, timed -- unless that would cost more
+        than ``PROBE_SHARE`` of the favourite's Jacobian, counting the fixed
+        part of the probe's sweep (a reverse probe records first; a sweep
+        costs at least ``RECORDING_COST`` plain evaluations).  Both prices go
+        to :func:`~chainrule.transforms.mode.decide`;
+        what the favourite already computed is kept either way.
         """
         fav = "forward" if n <= m else "reverse"
         other = "reverse" if fav == "forward" else "forward"
@@ -367,9 +424,11 @@ class _AutoJacobian:
         t, count = self._timed(fav, k)
         fits = {fav: (0.0, t / count)}
         estimate = fits[fav][1] * dirs[fav] + self.t_record
-        # the other mode's probe: a sixteenth of its directions at the favourite's price, and the recording
-        probe_cost = fits[fav][1] * self._probe_size(dirs[other]) + (max(self.t_record, self.t_eval)
-                                                                      if other == "reverse" else 0.0)
+        # the other mode's probe: a sixteenth of its directions at the favourite's price, and the fixed
+        # part of its sweep -- for reverse, a recording and a backward walk, each at least
+        # RECORDING_COST plain evaluations; for forward, a walk of the recorded operations
+        fixed = self.t_record if fav == "reverse" else 2 * RECORDING_COST * self.t_eval
+        probe_cost = fixed + fits[fav][1] * self._probe_size(dirs[other])
         if probe_cost > PROBE_SHARE * estimate:
             why = (f"{fav}: near the diagonal (n = {n}, m = {m}) the mode with fewer directions, since probing "
                    f"{other} mode would cost about {_fmt(probe_cost)}, more than {PROBE_SHARE:.0%} of the "
@@ -385,7 +444,7 @@ class _AutoJacobian:
 
     def jacobian(self):
         flat = self.flat
-        mode = self.decision.mode
+        mode = self.finish or self.decision.mode
         if self.done["forward"] >= self.n > 0:
             mode = "forward"                     # the probe already computed every column
         elif self.pullback is not None and self.done["reverse"] >= sum(_sizes(self.outs)):

@@ -199,11 +199,15 @@ def sweep_bytes_per_direction(tape, inputs, outputs):
 
 
 def tape_stats(tape, inputs, outputs):
-    """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on (one pass over the tape)."""
+    """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on (one pass over the tape).
+
+    One pass, about half a microsecond per entry: the common values (float64
+    scalars, arrays, shape-only records) are sized without a function call.
+    """
     from ..reverse import _nbytes as kept_bytes
     ops = largest = elements = tape_bytes = 0
     seen = set()
-    meta = Meta
+    meta, ndarray, f64 = Meta, np.ndarray, np.float64
     for e in tape:
         if e is None:
             continue
@@ -212,7 +216,12 @@ def tape_stats(tape, inputs, outputs):
         if type(vals) is not tuple or not vals:
             continue
         out = vals[0]
-        if type(out) is meta:
+        t = type(out)
+        if t is f64:
+            size, nbytes = 1, 8
+        elif t is ndarray:
+            size, nbytes = out.size, out.nbytes
+        elif t is meta:
             size = math.prod(out.shape)
             nbytes = size * out.dtype.itemsize
         else:
@@ -221,9 +230,13 @@ def tape_stats(tape, inputs, outputs):
         if nbytes > largest:
             largest = nbytes
         for v in vals:                                   # what the tape keeps (shared values count once)
-            if type(v) is not meta and id(v) not in seen:
-                seen.add(id(v))
-                tape_bytes += kept_bytes(v)
+            t = type(v)
+            if t is meta:
+                continue
+            i = id(v)
+            if i not in seen:
+                seen.add(i)
+                tape_bytes += 8 if t is f64 else v.nbytes if t is ndarray else kept_bytes(v)
     n = sum(_size(x) for x in inputs)
     m = sum(_size(o) for o in outputs)
     in_b, out_b = sum(_nbytes(x) for x in inputs), sum(_nbytes(o) for o in outputs)
