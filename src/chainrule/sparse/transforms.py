@@ -86,6 +86,8 @@ def _stack(ts, like, k):
     """Per-leaf batched results ``(k, *leaf.shape)`` (None: zero) as one ``(k, total)`` array."""
     parts = [np.zeros((k, _size(o)), dtype=dtype_of(o) if dtype_of(o).kind == "f" else np.float64)
              if t is None else np.reshape(t, (k, -1)) for t, o in zip(ts, like)]
+    if len(parts) == 1:
+        return parts[0]                                  # one leaf: no copy
     return np.concatenate(parts, axis=1) if parts else np.zeros((k, 0))
 
 
@@ -106,14 +108,26 @@ def _refuse_complex(flat, values):
                 "imaginary parts, or use jacrev/jacfwd (holomorphic=True for holomorphic functions).")
 
 
-def _push(flat, colours, count, memory_budget=None):
-    _refuse_complex(flat, flat.in_leaves)
+def _seeds(colours, a, b, dt, cache):
+    """The seed matrix of colours ``a..b-1``, made once per plan (``cache``: the plan's dict, or None)."""
+    key = (id(colours), a, b, dt)
+    seed = None if cache is None else cache.get(key)
+    if seed is None:
+        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        seed.flags.writeable = False                     # shared by every call: no rule may write into it
+        if cache is not None:
+            cache[key] = seed
+    return seed
+
+
+def _push(flat, colours, count, memory_budget=None, cache=None):
     """Forward mode, one tangent per colour (the indicator of its columns): ``(J S)^T``, ``(count, m)``."""
+    _refuse_complex(flat, flat.in_leaves)
     leaves = flat.in_leaves
     dt = dtype_of(leaves[0]) if leaves else np.float64
     parts, outs = [], None
     for a, b in _chunks(count, leaves, memory_budget):
-        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        seed = _seeds(colours, a, b, dt, cache)
         outs, touts = jvp_flat(flat, leaves, _split(seed, leaves))
         _refuse_complex(flat, outs)
         parts.append(_stack(touts, outs, b - a))
@@ -122,7 +136,7 @@ def _push(flat, colours, count, memory_budget=None):
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _pull(flat, colours, count, memory_budget=None):
+def _pull(flat, colours, count, memory_budget=None, cache=None):
     """Reverse mode, one adjoint per colour (the indicator of its rows): ``S^T J``, ``(count, n)``."""
     leaves = flat.in_leaves
     outs, pullback = vjp_flat(flat, leaves)
@@ -131,7 +145,7 @@ def _pull(flat, colours, count, memory_budget=None):
     chunks = _chunks(count, outs, memory_budget)
     parts = []
     for a, b in chunks:
-        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        seed = _seeds(colours, a, b, dt, cache)
         adjoints = pullback(_split(seed, outs), consume=b == count)
         parts.append(_stack(adjoints, leaves, b - a))
     if not parts:
@@ -141,17 +155,17 @@ def _pull(flat, colours, count, memory_budget=None):
 
 def _evaluate(flat, plan, mode):
     """The values of the Jacobian's nonzeros (CSR order) by ``mode``."""
-    budget = plan.memory_budget
+    budget, cache = plan.memory_budget, plan.seeds
     if mode == "forward":
         c = plan.colouring("forward")
-        return _push(flat, c.colours, c.count, budget).ravel()[plan.reads("forward")]
+        return _push(flat, c.colours, c.count, budget, cache).ravel()[plan.reads("forward")]
     if mode == "reverse":
         c = plan.colouring("reverse")
-        return _pull(flat, c.colours, c.count, budget).ravel()[plan.reads("reverse")]
+        return _pull(flat, c.colours, c.count, budget, cache).ravel()[plan.reads("reverse")]
     fwd, rev, reads = plan.bidirectional()
     kf, kr = int(fwd.max(initial=-1)) + 1, int(rev.max(initial=-1)) + 1
-    c_fwd = _push(flat, fwd, kf, budget) if kf else None
-    a_rev = _pull(flat, rev, kr, budget) if kr else None
+    c_fwd = _push(flat, fwd, kf, budget, cache) if kf else None
+    a_rev = _pull(flat, rev, kr, budget, cache) if kr else None
     if c_fwd is None:
         return a_rev.ravel()[reads]
     if a_rev is None:
@@ -211,7 +225,7 @@ class SparseDecision:
             timed = f", {t * 1e3:.3g} ms measured" if t is not None else ""
             order = self.orders.get(mode, {})
             tried = ", ".join(f"{k} {v}" for k, v in order.items())
-            lines.append(f"  {mode:13s} {count} sweeps{timed}   (orders: {tried})")
+            lines.append(f"  {mode:13s} {count} sweep{'s' * (count != 1)}{timed}   (orders: {tried})")
         lines.append(f"chosen: {self.mode} -- {self.reason}")
         if self.value_dependent:
             lines.append("the function branches on traced values: the pattern is checked again at every call")
@@ -228,6 +242,7 @@ class _Plan:
         self._reads = {}
         self._bidirectional = None
         self.decision = None
+        self.seeds = {}             # the seed matrices of the sweeps, made at the first call (see _seeds)
         # the returned matrices' index arrays: int32 where they fit, as SciPy's own (else each
         # matrix would convert them, and solvers would again)
         small = max(len(indices), *shape) < 2 ** 31 - 1
@@ -300,6 +315,10 @@ def _given(sparsity, flat):
     return p.indptr.astype(np.int64), p.indices.astype(np.int64), p.shape, []
 
 
+def _sweeps(count):
+    return f"{count} sweep{'s' * (count != 1)}"
+
+
 def _choose(flat, plan, mode):
     """Decide the mode (measuring in auto mode); returns the decision and the values it computed."""
     modes = ("forward", "reverse") if mode == "auto" else (mode,)
@@ -326,10 +345,10 @@ def _choose(flat, plan, mode):
     if mode != "auto":
         reason = f"mode={mode!r} was asked for"
     elif len(timed) == 1:
-        reason = f"{chosen} needs {counts[chosen]} sweeps, far fewer than the other modes"
+        reason = f"{chosen} needs {_sweeps(counts[chosen])}, far fewer than the other modes"
     else:
         others = ", ".join(f"{md} {seconds[md] * 1e3:.3g} ms" for md in timed if md != chosen)
-        reason = (f"{chosen} took {seconds[chosen] * 1e3:.3g} ms for {counts[chosen]} sweeps "
+        reason = (f"{chosen} took {seconds[chosen] * 1e3:.3g} ms for {_sweeps(counts[chosen])} "
                   f"(measured against {others})")
     decision = SparseDecision(chosen, plan.shape, len(plan.indices), counts, orders, seconds, reason,
                               bool(plan.branches))
@@ -485,7 +504,7 @@ def sparse_hessian(fun: Callable, argnums: int | Sequence[int] = 0, sparsity: An
         flat = FlatFun(_bind_kwargs(gradient, kwargs), args, argnums)
         plan = plan_for(flat)
         c, reads = plan.star
-        return plan.matrix(_push(flat, c.colours, c.count, memory_budget).ravel()[reads])
+        return plan.matrix(_push(flat, c.colours, c.count, memory_budget, plan.seeds).ravel()[reads])
 
     def decision_for(*args, **kwargs):
         """The :class:`SparseDecision` (mode "star") at the shapes of ``args``."""

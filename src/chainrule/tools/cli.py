@@ -381,7 +381,8 @@ def _cmd_explain(args):
     # every variable is an argument, so those left out of --wrt keep their names in the trace
     f, point, names = _build(args.target, values, None)
     argnums = tuple(i for i, nm in enumerate(names) if nm in wrt)
-    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names, argnums=argnums), args.traceback)
+    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names, argnums=argnums, sparse=args.sparse),
+                  args.traceback)
     print(json.dumps(e.to_dict(), indent=1) if args.json else str(e), end="" if not args.json else "\n")
     if args.dot:
         try:
@@ -415,8 +416,8 @@ def _cmd_advise(args):
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise UsageError(f"--repeat must be between 1 and {MAX_REPEAT}, got {args.repeat}")
     argnums = tuple(range(len(point)))
-    a = _run_user(lambda: advise(f, *point, argnums=argnums if len(point) > 1 else 0, repeat=args.repeat),
-                  args.traceback)
+    a = _run_user(lambda: advise(f, *point, argnums=argnums if len(point) > 1 else 0, repeat=args.repeat,
+                                 sparse=args.sparse), args.traceback)
     print(json.dumps(a.to_dict(), indent=1) if args.json else str(a), end="" if not args.json else "\n")
     return 0
 
@@ -486,6 +487,8 @@ def _parser():
     e.add_argument("--mode", choices=("forward", "reverse", "both"), default="both",
                    help="which sweep(s) to print (default: both)")
     e.add_argument("--dot", metavar="FILE", help="also write the trace as a Graphviz graph (DOT) to FILE")
+    e.add_argument("--sparse", action="store_true", help="also detect the Jacobian's sparsity pattern and report "
+                   "its nonzeros, density, colours per mode and the mode sparse_jacobian() chooses")
     e.add_argument("--code", action="store_true",
                    help="also print the derivative program as the Python code chainrule.jit generates")
     e.set_defaults(run=_cmd_explain)
@@ -499,6 +502,8 @@ def _parser():
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(a)
     a.add_argument("--repeat", type=int, default=5, help="runs of each mode (default: 5)")
+    a.add_argument("--sparse", action="store_true", help="also measure sparse_jacobian() and report its pattern: "
+                   "nonzeros, density, colours per mode, the mode chosen")
     a.set_defaults(run=_cmd_advise)
 
     s = sub.add_parser("sparse", help="the sparsity pattern, its colours in each mode, and the mode chosen",
@@ -535,7 +540,7 @@ def main(argv=None):
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     options = {"-h", "--help", "--at", "--wrt", "--json", "--traceback", "--mode", "--dot", "--repeat",
-               "--hessian", "--spy"}
+               "--hessian", "--spy", "--sparse"}
     if len(argv) > 1 and argv[0] in ("explain", "advise", "sparse") and argv[1].startswith("-") \
             and argv[1].split("=")[0] not in options:
         argv[1] = " " + argv[1]          # an expression such as "-x + 1", not an option
