@@ -139,6 +139,8 @@ def test_float32_stays_float32():
 
 def test_what_is_not_a_matrix_product_is_refused_clearly():
     x = _point(5)
+    with pytest.raises(InputDtypeError, match="toarray"):
+        cr.jacfwd(lambda x: np.matmul(A, x))(x)      # NumPy's functions do not take scipy.sparse operands
     with pytest.raises(InputDtypeError, match="write A @ x"):
         cr.jacfwd(lambda x: A * x)(x)                     # a scipy.sparse *matrix*'s * is a matrix product
     with pytest.raises(TracerConversionError, match="toarray"):
