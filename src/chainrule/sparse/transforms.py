@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -108,26 +109,32 @@ def _refuse_complex(flat, values):
                 "imaginary parts, or use jacrev/jacfwd (holomorphic=True for holomorphic functions).")
 
 
-def _seeds(colours, a, b, dt, cache):
-    """The seed matrix of colours ``a..b-1``, made once per plan (``cache``: the plan's dict, or None)."""
-    key = (id(colours), a, b, dt)
-    seed = None if cache is None else cache.get(key)
+_SEEDS = {}                  # id(colours) -> {(a, b, dtype): seed matrix}, dropped with the colours array
+
+
+def _seeds(colours, a, b, dt):
+    """The seed matrix of colours ``a..b-1``, made once per colouring (plans keep theirs) and shared by
+    every later call, read-only."""
+    per = _SEEDS.get(id(colours))
+    if per is None:
+        per = _SEEDS[id(colours)] = {}
+        weakref.finalize(colours, _SEEDS.pop, id(colours), None)
+    seed = per.get((a, b, dt))
     if seed is None:
         seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
         seed.flags.writeable = False                     # shared by every call: no rule may write into it
-        if cache is not None:
-            cache[key] = seed
+        per[(a, b, dt)] = seed
     return seed
 
 
-def _push(flat, colours, count, memory_budget=None, cache=None):
+def _push(flat, colours, count, memory_budget=None):
     """Forward mode, one tangent per colour (the indicator of its columns): ``(J S)^T``, ``(count, m)``."""
     _refuse_complex(flat, flat.in_leaves)
     leaves = flat.in_leaves
     dt = dtype_of(leaves[0]) if leaves else np.float64
     parts, outs = [], None
     for a, b in _chunks(count, leaves, memory_budget):
-        seed = _seeds(colours, a, b, dt, cache)
+        seed = _seeds(colours, a, b, dt)
         outs, touts = jvp_flat(flat, leaves, _split(seed, leaves))
         _refuse_complex(flat, outs)
         parts.append(_stack(touts, outs, b - a))
@@ -136,7 +143,7 @@ def _push(flat, colours, count, memory_budget=None, cache=None):
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _pull(flat, colours, count, memory_budget=None, cache=None):
+def _pull(flat, colours, count, memory_budget=None):
     """Reverse mode, one adjoint per colour (the indicator of its rows): ``S^T J``, ``(count, n)``."""
     leaves = flat.in_leaves
     outs, pullback = vjp_flat(flat, leaves)
@@ -145,7 +152,7 @@ def _pull(flat, colours, count, memory_budget=None, cache=None):
     chunks = _chunks(count, outs, memory_budget)
     parts = []
     for a, b in chunks:
-        seed = _seeds(colours, a, b, dt, cache)
+        seed = _seeds(colours, a, b, dt)
         adjoints = pullback(_split(seed, outs), consume=b == count)
         parts.append(_stack(adjoints, leaves, b - a))
     if not parts:
@@ -155,17 +162,17 @@ def _pull(flat, colours, count, memory_budget=None, cache=None):
 
 def _evaluate(flat, plan, mode):
     """The values of the Jacobian's nonzeros (CSR order) by ``mode``."""
-    budget, cache = plan.memory_budget, plan.seeds
+    budget = plan.memory_budget
     if mode == "forward":
         c = plan.colouring("forward")
-        return _push(flat, c.colours, c.count, budget, cache).ravel()[plan.reads("forward")]
+        return _push(flat, c.colours, c.count, budget).ravel()[plan.reads("forward")]
     if mode == "reverse":
         c = plan.colouring("reverse")
-        return _pull(flat, c.colours, c.count, budget, cache).ravel()[plan.reads("reverse")]
+        return _pull(flat, c.colours, c.count, budget).ravel()[plan.reads("reverse")]
     fwd, rev, reads = plan.bidirectional()
     kf, kr = int(fwd.max(initial=-1)) + 1, int(rev.max(initial=-1)) + 1
-    c_fwd = _push(flat, fwd, kf, budget, cache) if kf else None
-    a_rev = _pull(flat, rev, kr, budget, cache) if kr else None
+    c_fwd = _push(flat, fwd, kf, budget) if kf else None
+    a_rev = _pull(flat, rev, kr, budget) if kr else None
     if c_fwd is None:
         return a_rev.ravel()[reads]
     if a_rev is None:
@@ -242,7 +249,6 @@ class _Plan:
         self._reads = {}
         self._bidirectional = None
         self.decision = None
-        self.seeds = {}             # the seed matrices of the sweeps, made at the first call (see _seeds)
         # the returned matrices' index arrays: int32 where they fit, as SciPy's own (else each
         # matrix would convert them, and solvers would again)
         small = max(len(indices), *shape) < 2 ** 31 - 1
@@ -504,7 +510,7 @@ def sparse_hessian(fun: Callable, argnums: int | Sequence[int] = 0, sparsity: An
         flat = FlatFun(_bind_kwargs(gradient, kwargs), args, argnums)
         plan = plan_for(flat)
         c, reads = plan.star
-        return plan.matrix(_push(flat, c.colours, c.count, memory_budget, plan.seeds).ravel()[reads])
+        return plan.matrix(_push(flat, c.colours, c.count, memory_budget).ravel()[reads])
 
     def decision_for(*args, **kwargs):
         """The :class:`SparseDecision` (mode "star") at the shapes of ``args``."""

@@ -384,8 +384,10 @@ def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform):
 def hvp(fun: Callable, x: Any, v: Any, argnums: int | Sequence[int] | None = None, batched: bool = False) -> Any:
     """The Hessian of scalar ``fun`` at ``x`` times ``v``, without forming the Hessian.
 
-    By default ``fun`` takes one argument (a pytree) and ``v`` has the
-    structure of ``x``.  With ``argnums`` (an int or a tuple), ``x`` is the
+    ``fun`` takes one argument (a pytree); ``v`` has the structure of ``x``.
+    For complex ``x`` (and real-valued ``fun``) it is the derivative of
+    ``grad(fun)`` in the direction ``v`` (complex): the second derivative is
+    ``Re(sum(u * hvp(fun, x, v)))`` for directions ``u`` and ``v``.  With ``argnums`` (an int or a tuple), ``x`` is the
     tuple of all of ``fun``'s arguments and ``v`` the direction of the
     arguments ``argnums`` names (for a tuple: one entry per name); the result
     has the structure of ``v``: for each named argument ``i``,
