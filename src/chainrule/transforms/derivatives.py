@@ -387,7 +387,8 @@ def hvp(fun: Callable, x: Any, v: Any, argnums: int | Sequence[int] | None = Non
     ``fun`` takes one argument (a pytree); ``v`` has the structure of ``x``.
     For complex ``x`` (and real-valued ``fun``) it is the derivative of
     ``grad(fun)`` in the direction ``v`` (complex): the second derivative is
-    ``Re(sum(u * hvp(fun, x, v)))`` for directions ``u`` and ``v``.  With ``argnums`` (an int or a tuple), ``x`` is the
+    ``Re(sum(u * hvp(fun, x, v)))`` for directions ``u`` and ``v``.
+    With ``argnums`` (an int or a tuple), ``x`` is the
     tuple of all of ``fun``'s arguments and ``v`` the direction of the
     arguments ``argnums`` names (for a tuple: one entry per name); the result
     has the structure of ``v``: for each named argument ``i``,
