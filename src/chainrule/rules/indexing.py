@@ -88,38 +88,25 @@ getitem_p = Primitive("getitem", _impl_getitem)
 index_add_p = Primitive("index_add", _impl_index_add)
 
 
-# With a basic index (slices, integers, None: no arrays) the batch axes stay in front, indexed by a
-# full slice each -- no transposes, and the tangents keep their contiguous layout; an index with
-# arrays moves them to the back (see the module docstring).
 def _getitem_jvp(t, out, x, *, index, unique):
     b = ndim_of(t) - ndim_of(x)
-    if b and _is_basic(index):
-        return bind(getitem_p, (t,), {"index": (slice(None),) * b + index, "unique": unique})
     return batch_to_front(bind(getitem_p, (batch_to_back(t, b),), {"index": index, "unique": unique}), b)
 
 
 def _getitem_vjp(g, out, x, *, index, unique):
     b = ndim_of(g) - ndim_of(out)
-    if b and _is_basic(index):
-        return bind(index_add_p, (g,), {"index": (slice(None),) * b + index, "shape": shape_of(g)[:b] + shape_of(x),
-                                        "out_ndim": ndim_of(g), "basic": True})
     params = {"index": index, "shape": shape_of(x), "out_ndim": ndim_of(out), "basic": unique}
     return batch_to_front(bind(index_add_p, (batch_to_back(g, b),), params), b)
 
 
 def _index_add_jvp(t, out, g, *, index, shape, out_ndim, basic):
     b = ndim_of(t) - ndim_of(g)
-    if b and _is_basic(index):
-        return bind(index_add_p, (t,), {"index": (slice(None),) * b + index, "shape": shape_of(t)[:b] + tuple(shape),
-                                        "out_ndim": out_ndim + b, "basic": basic})
     return batch_to_front(bind(index_add_p, (batch_to_back(t, b),),
                                {"index": index, "shape": shape, "out_ndim": out_ndim, "basic": basic}), b)
 
 
 def _index_add_vjp(c, out, g, *, index, shape, out_ndim, basic):
     b = ndim_of(c) - ndim_of(out)
-    if b and _is_basic(index):
-        return bind(getitem_p, (c,), {"index": (slice(None),) * b + index, "unique": basic})
     return batch_to_front(bind(getitem_p, (batch_to_back(c, b),), {"index": index, "unique": basic}), b)
 
 
