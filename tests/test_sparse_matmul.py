@@ -139,10 +139,16 @@ def test_float32_stays_float32():
 
 def test_what_is_not_a_matrix_product_is_refused_clearly():
     x = _point(5)
+    with pytest.raises(InputDtypeError, match="toarray"):
+        cr.jacfwd(lambda x: np.matmul(A, x))(x)      # NumPy's functions do not take scipy.sparse operands
     with pytest.raises(InputDtypeError, match="write A @ x"):
         cr.jacfwd(lambda x: A * x)(x)                     # a scipy.sparse *matrix*'s * is a matrix product
-    with pytest.raises(TracerConversionError, match="toarray"):
+    # SciPy's other operations never return a number computed from a tracer: SciPy >= 1.11 asks the
+    # tracer for its array and gets chainrule's error; SciPy 1.10 fails on its own before that
+    with pytest.raises((TracerConversionError, AttributeError)) as info:
         cr.jacfwd(lambda x: sp.csr_array(A[:1]).multiply(x))(x)
+    if info.type is TracerConversionError:
+        assert "toarray" in str(info.value)
     with pytest.raises(InputDtypeError, match="toarray"):
         cr.jacfwd(lambda x: x + sp.csr_array(np.ones((1, 5))))(x)
     with pytest.raises(ValueError, match="dimension mismatch"):

@@ -177,10 +177,10 @@ def is_sparse_matrix(x):
 def _sparse_error():
     from ..errors import InputDtypeError
     return InputDtypeError(
-        "a scipy.sparse matrix meets a traced value in an operation other than a matrix product. "
-        "chainrule differentiates A @ x, A.dot(x) and x @ A with a constant sparse A; for anything "
-        "else convert it with A.toarray(). (A * x of a scipy.sparse *matrix* is a matrix product "
-        "too: write A @ x.)")
+        "a scipy.sparse matrix meets a traced value in an operation chainrule does not differentiate "
+        "with a sparse operand. It differentiates the products A @ x, A.dot(x) and x @ A "
+        "with a constant sparse A; for anything else convert it with A.toarray(). (A * x of a "
+        "scipy.sparse *matrix* is a matrix product: write A @ x.)")
 
 
 def promote(a):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,6 +87,8 @@ def _stack(ts, like, k):
     """Per-leaf batched results ``(k, *leaf.shape)`` (None: zero) as one ``(k, total)`` array."""
     parts = [np.zeros((k, _size(o)), dtype=dtype_of(o) if dtype_of(o).kind == "f" else np.float64)
              if t is None else np.reshape(t, (k, -1)) for t, o in zip(ts, like)]
+    if len(parts) == 1:
+        return parts[0]                                  # one leaf: no copy
     return np.concatenate(parts, axis=1) if parts else np.zeros((k, 0))
 
 
@@ -106,14 +109,32 @@ def _refuse_complex(flat, values):
                 "imaginary parts, or use jacrev/jacfwd (holomorphic=True for holomorphic functions).")
 
 
+_SEEDS = {}                  # id(colours) -> {(a, b, dtype): seed matrix}, dropped with the colours array
+
+
+def _seeds(colours, a, b, dt):
+    """The seed matrix of colours ``a..b-1``, made once per colouring (plans keep theirs) and shared by
+    every later call, read-only."""
+    per = _SEEDS.get(id(colours))
+    if per is None:
+        per = _SEEDS[id(colours)] = {}
+        weakref.finalize(colours, _SEEDS.pop, id(colours), None)
+    seed = per.get((a, b, dt))
+    if seed is None:
+        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        seed.flags.writeable = False                     # shared by every call: no rule may write into it
+        per[(a, b, dt)] = seed
+    return seed
+
+
 def _push(flat, colours, count, memory_budget=None):
-    _refuse_complex(flat, flat.in_leaves)
     """Forward mode, one tangent per colour (the indicator of its columns): ``(J S)^T``, ``(count, m)``."""
+    _refuse_complex(flat, flat.in_leaves)
     leaves = flat.in_leaves
     dt = dtype_of(leaves[0]) if leaves else np.float64
     parts, outs = [], None
     for a, b in _chunks(count, leaves, memory_budget):
-        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        seed = _seeds(colours, a, b, dt)
         outs, touts = jvp_flat(flat, leaves, _split(seed, leaves))
         _refuse_complex(flat, outs)
         parts.append(_stack(touts, outs, b - a))
@@ -131,7 +152,7 @@ def _pull(flat, colours, count, memory_budget=None):
     chunks = _chunks(count, outs, memory_budget)
     parts = []
     for a, b in chunks:
-        seed = seeds(np.where((colours >= a) & (colours < b), colours - a, -1), b - a, dt)
+        seed = _seeds(colours, a, b, dt)
         adjoints = pullback(_split(seed, outs), consume=b == count)
         parts.append(_stack(adjoints, leaves, b - a))
     if not parts:
@@ -218,7 +239,7 @@ class SparseDecision:
             timed = f", {t * 1e3:.3g} ms measured" if t is not None else ""
             order = self.orders.get(mode, {})
             tried = ", ".join(f"{k} {v}" for k, v in order.items())
-            lines.append(f"  {mode:13s} {count} sweeps{timed}   (orders: {tried})")
+            lines.append(f"  {mode:13s} {count} sweep{'s' * (count != 1)}{timed}   (orders: {tried})")
         lines.append(f"chosen: {self.mode} -- {self.reason}")
         if self.value_dependent:
             lines.append("the function branches on traced values: the pattern is checked again at every call")
@@ -307,6 +328,10 @@ def _given(sparsity, flat):
     return p.indptr.astype(np.int64), p.indices.astype(np.int64), p.shape, []
 
 
+def _sweeps(count):
+    return f"{count} sweep{'s' * (count != 1)}"
+
+
 def _choose(flat, plan, mode):
     """Decide the mode (measuring in auto mode); returns the decision and the values it computed."""
     modes = ("forward", "reverse") if mode == "auto" else (mode,)
@@ -333,10 +358,10 @@ def _choose(flat, plan, mode):
     if mode != "auto":
         reason = f"mode={mode!r} was asked for"
     elif len(timed) == 1:
-        reason = f"{chosen} needs {counts[chosen]} sweeps, far fewer than the other modes"
+        reason = f"{chosen} needs {_sweeps(counts[chosen])}, far fewer than the other modes"
     else:
         others = ", ".join(f"{md} {seconds[md] * 1e3:.3g} ms" for md in timed if md != chosen)
-        reason = (f"{chosen} took {seconds[chosen] * 1e3:.3g} ms for {counts[chosen]} sweeps "
+        reason = (f"{chosen} took {seconds[chosen] * 1e3:.3g} ms for {_sweeps(counts[chosen])} "
                   f"(measured against {others})")
     decision = SparseDecision(chosen, plan.shape, len(plan.indices), counts, orders, seconds, reason,
                               bool(plan.branches))

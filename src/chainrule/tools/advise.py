@@ -62,10 +62,13 @@ class Advice:
     auto: object             # the Decision of jacobian(mode="auto")
     agrees: bool             # whether auto mode picks the measured recommendation (or a tie)
     reason: str
+    sparse: Measurement | None = None     # sparse_jacobian, measured (advise(..., sparse=True))
+    sparse_decision: object = None        # its SparseDecision: pattern, colours per mode, the mode chosen
 
     def to_dict(self):
         d = asdict(self)
         d["auto"] = self.auto.to_dict()
+        d["sparse_decision"] = None if self.sparse_decision is None else self.sparse_decision.to_dict()
         return d
 
     def __str__(self):
@@ -79,6 +82,11 @@ class Advice:
                   f"Auto mode: {self.auto.reason}"]
         if not self.agrees:
             lines.append(f"Note: auto mode would choose {self.auto.mode}, but {self.recommendation} measured faster.")
+        if self.sparse is not None:
+            d, best = self.sparse_decision, min(self.forward.seconds, self.reverse.seconds)
+            lines += ["", f"Sparse: sparse_jacobian ({d.mode}, {d.sweeps} sweep{'s' * (d.sweeps != 1)}) "
+                          f"{self.sparse.seconds * 1e3:.3f} ms, peak {format_bytes(self.sparse.peak_bytes)}: "
+                          f"{best / self.sparse.seconds:.3g}x the speed of the faster dense mode", str(d)]
         return "\n".join(lines) + "\n"
 
 
@@ -108,7 +116,7 @@ def peak_bytes(fn):
 
 
 def advise(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, repeat: int = 5,
-           memory_budget: int | str | None = None, progress: bool | None = None) -> Advice:
+           memory_budget: int | str | None = None, progress: bool | None = None, sparse: bool = False) -> Advice:
     """Measure the full Jacobian of ``f`` at ``args`` in both modes and recommend one.
 
     Runs ``jacfwd`` and ``jacrev`` ``repeat`` times each (interleaved, after
@@ -117,7 +125,10 @@ def advise(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, repeat: in
     :class:`Advice`; ``str()`` of it is the report.  Cost: about
     ``2 * (repeat + 2)`` full Jacobians.  ``progress``: a counter of the runs on
     stderr when advising takes longer than about 2 s (None: only when stderr
-    is a terminal; True: always; False: never).
+    is a terminal; True: always; False: never).  ``sparse=True`` also measures
+    :func:`~chainrule.sparse_jacobian` (its pattern and plan made at the
+    warm-up, then timed with the others) and reports its decision: nonzeros,
+    density, colours per mode, the mode chosen.
 
     >>> import numpy as np
     >>> a = advise(lambda x: np.sin(x) * 2.0, np.ones(3), repeat=3)
@@ -127,23 +138,29 @@ def advise(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, repeat: in
     if int(repeat) < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat!r}")
     runs = {"forward": jacfwd(f, argnums), "reverse": jacrev(f, argnums)}
-    with Progress("advise: full Jacobians", 2 * (int(repeat) + 2), progress) as bar:
+    if sparse:
+        from ..sparse.transforms import sparse_jacobian     # imports SciPy, which builds the matrices
+        runs["sparse"] = sparse_jacobian(f, argnums, memory_budget=memory_budget)
+    k_runs = len(runs)
+    with Progress("advise: full Jacobians", k_runs * (int(repeat) + 2), progress) as bar:
         warm = {}
         for mode, fn in runs.items():
             warm[mode] = fn(*args)
             bar.update(len(warm))
         _check_agree(warm["forward"], warm["reverse"])
+        if sparse:
+            _check_sparse(warm["sparse"], warm["forward"])
         samples = {mode: [] for mode in runs}
         for r in range(int(repeat)):
             for k, (mode, fn) in enumerate(runs.items()):
                 t0 = time.perf_counter()
                 fn(*args)
                 samples[mode].append(time.perf_counter() - t0)
-                bar.update(2 + 2 * r + k + 1)
+                bar.update(k_runs + k_runs * r + k + 1)
         peaks = {}
         for mode, fn in runs.items():
             peaks[mode] = peak_bytes(lambda: fn(*args))
-            bar.update(2 + 2 * int(repeat) + len(peaks))
+            bar.update(k_runs + k_runs * int(repeat) + len(peaks))
     measured = {mode: Measurement(mode, statistics.median(s), tuple(s), peaks[mode]) for mode, s in samples.items()}
     fwd, rev = measured["forward"], measured["reverse"]
     decision = choose_mode(f, *args, argnums=argnums, memory_budget=memory_budget)
@@ -161,7 +178,20 @@ def advise(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, repeat: in
                   f"({fast.seconds * 1e3:.3g} ms against {slow.seconds * 1e3:.3g} ms), peak memory "
                   f"{format_bytes(fast.peak_bytes)} against {format_bytes(slow.peak_bytes)}.")
     agrees = decision.mode == best.mode or tie
-    return Advice(decision.n, decision.m, fwd, rev, best.mode, decision, agrees, reason)
+    if not sparse:
+        return Advice(decision.n, decision.m, fwd, rev, best.mode, decision, agrees, reason)
+    return Advice(decision.n, decision.m, fwd, rev, best.mode, decision, agrees, reason, measured["sparse"],
+                  runs["sparse"].decision_for(*args))
+
+
+def _check_sparse(matrix, dense):
+    """The sparse Jacobian against the dense one (laid out as the sparse one: outputs x inputs, flattened)."""
+    leaves = flatten(dense)[0]
+    rows = np.asarray(matrix.toarray())
+    flat = np.concatenate([np.reshape(np.asarray(x), (rows.shape[0], -1)) for x in leaves], axis=1) \
+        if len(leaves) > 1 else np.reshape(np.asarray(leaves[0]), rows.shape)
+    if not np.allclose(rows, flat, rtol=1e-8, atol=1e-10):
+        raise AssertionError("the sparse Jacobian disagrees with the dense one on this function; please report it")
 
 
 def _check_agree(a, b):

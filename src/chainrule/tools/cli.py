@@ -394,7 +394,7 @@ def _cmd_explain(args):
     f, point, names = _build(args.target, values, None)
     argnums = tuple(i for i, nm in enumerate(names) if nm in wrt)
     rows = {"max_rows": args.max_rows} if hasattr(args, "max_rows") else {}
-    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names, argnums=argnums,
+    e = _run_user(lambda: explain(f, *point, mode=args.mode, names=names, argnums=argnums, sparse=args.sparse,
                                   progress=True if args.progress else None, **rows), args.traceback)
     print(json.dumps(e.to_dict(), indent=1) if args.json else str(e), end="" if not args.json else "\n")
     if args.dot:
@@ -429,8 +429,8 @@ def _cmd_advise(args):
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise UsageError(f"--repeat must be between 1 and {MAX_REPEAT}, got {args.repeat}")
     argnums = tuple(range(len(point)))
-    a = _run_user(lambda: advise(f, *point, argnums=argnums if len(point) > 1 else 0, repeat=args.repeat),
-                  args.traceback)
+    a = _run_user(lambda: advise(f, *point, argnums=argnums if len(point) > 1 else 0, repeat=args.repeat,
+                                 sparse=args.sparse), args.traceback)
     print(json.dumps(a.to_dict(), indent=1) if args.json else str(a), end="" if not args.json else "\n")
     return 0
 
@@ -505,6 +505,8 @@ def _parser():
                    help="report long tracing on stderr even when it is not a terminal (it is shown on a "
                         "terminal after about 2 s anyway)")
     e.add_argument("--dot", metavar="FILE", help="also write the trace as a Graphviz graph (DOT) to FILE")
+    e.add_argument("--sparse", action="store_true", help="also detect the Jacobian's sparsity pattern and report "
+                   "its nonzeros, density, colours per mode and the mode sparse_jacobian() chooses")
     e.add_argument("--code", action="store_true",
                    help="also print the derivative program as the Python code chainrule.jit generates")
     e.set_defaults(run=_cmd_explain)
@@ -518,6 +520,8 @@ def _parser():
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(a)
     a.add_argument("--repeat", type=int, default=5, help="runs of each mode (default: 5)")
+    a.add_argument("--sparse", action="store_true", help="also measure sparse_jacobian() and report its pattern: "
+                   "nonzeros, density, colours per mode, the mode chosen")
     a.set_defaults(run=_cmd_advise)
 
     s = sub.add_parser("sparse", help="the sparsity pattern, its colours in each mode, and the mode chosen",
@@ -554,7 +558,7 @@ def main(argv=None):
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     options = {"-h", "--help", "--at", "--wrt", "--json", "--traceback", "--mode", "--dot", "--repeat",
-               "--hessian", "--spy", "--max-rows", "--progress", "--code"}
+               "--hessian", "--spy", "--max-rows", "--progress", "--code", "--sparse"}
     if len(argv) > 1 and argv[0] in ("explain", "advise", "sparse") and argv[1].startswith("-") \
             and argv[1].split("=")[0] not in options:
         argv[1] = " " + argv[1]          # an expression such as "-x + 1", not an option

@@ -137,6 +137,7 @@ class Explanation:
     decision: object = None          # the chainrule.transforms.mode.Decision of jacobian(mode="auto")
     constants: list = field(default_factory=list)   # (name, value) of the arguments not differentiated
     max_rows: int = MAX_ROWS         # rows per sweep str() prints (None: all)
+    sparse: object = None            # the SparseDecision of sparse_jacobian (explain(..., sparse=True))
 
     @property
     def recommendation(self):
@@ -156,7 +157,8 @@ class Explanation:
                 "totals": {"n": self.n, "m": self.m, "operations": self.operations,
                            "tape_bytes": self.tape_bytes},
                 "cost": self.cost, "recommendation": self.recommendation, "reason": self.reason,
-                "decision": _json(self.decision.to_dict())}
+                "decision": _json(self.decision.to_dict()),
+                "sparse": None if self.sparse is None else _json(self.sparse.to_dict())}
 
     def to_dot(self):
         """The trace as a Graphviz digraph (DOT text): inputs, operations, and the edges between them."""
@@ -262,7 +264,7 @@ def _first_basis(values):
 
 def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | None = None, tangents: Any = None,
             adjoint: Any = None, memory_budget: int | str | None = None, argnums: int | Sequence[int] | None = None,
-            max_rows: int | None = MAX_ROWS, progress: bool | None = None) -> Explanation:
+            max_rows: int | None = MAX_ROWS, progress: bool | None = None, sparse: bool = False) -> Explanation:
     """The evaluation trace of ``f(*args)`` with both sweeps and the cost of each mode.
 
     ``args`` are floats or float arrays, one per input.  ``argnums`` (default:
@@ -278,7 +280,10 @@ def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | 
     ``f``).  ``progress``: a counter of the three traced sweeps on stderr
     when they run longer than about 2 s (None: only when stderr is a
     terminal; True: always; False: never).  Cost: a few evaluations of
-    ``f``; building and printing are linear in the number of operations.
+    ``f``; building and printing are linear in the number of operations.  ``sparse=True`` also detects the
+    Jacobian's sparsity pattern and plans it as :func:`~chainrule.sparse_jacobian`
+    would (``.sparse``, a :class:`~chainrule.SparseDecision`: nonzeros, density,
+    colours per mode, the mode chosen), printed under the dense costs.
 
     >>> import numpy as np
     >>> e = explain(lambda x, y: x * y + np.sin(x), 2.0, 3.0)
@@ -288,6 +293,8 @@ def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | 
     (True, 2, 1)
     >>> [s.definition for s in explain(lambda x, w: x * np.cos(w), 2.0, 0.5, argnums=0).steps]
     ['input', 'x * cos(w)']
+    >>> explain(lambda x: x[1:] * x[:-1], np.ones(4), sparse=True).sparse.nonzeros
+    6
     """
     if mode not in _MODES:
         raise ValueError(f"mode={mode!r}; choose one of 'both', 'forward', 'reverse'")
@@ -314,21 +321,31 @@ def explain(f: Callable, *args: Any, mode: str = "both", names: Sequence[str] | 
     gc.disable()               # the trace makes ~10 objects per operation; collecting among them would be quadratic
     try:
         with Progress("explain: record, backward sweep, forward sweep", 3, progress) as bar:
-            try:
-                return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget,
-                                max_rows, bar)
-            except ChainruleError:
-                if len(diff) == len(args):
-                    raise
-            # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
-            # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
-            e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
-                         list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows, bar)
-            e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
-            return e
+            e = _explaining(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows, bar)
     finally:
         if paused:
             gc.enable()
+    if sparse:
+        from ..sparse.transforms import sparse_jacobian     # imports SciPy, which builds the matrices
+        argnums = tuple(diff) if len(diff) > 1 else diff[0]
+        e.sparse = sparse_jacobian(f, argnums, memory_budget=memory_budget).decision_for(*args)
+    return e
+
+
+def _explaining(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows, bar):
+    """The explanation; a function that a traced undifferentiated argument breaks is explained in the
+    differentiated ones, the others fixed."""
+    try:
+        return _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory_budget, max_rows, bar)
+    except ChainruleError:
+        if len(diff) == len(args):
+            raise
+    # f does with an undifferentiated argument what a traced value cannot do (int(n), range(n)):
+    # explain it as a function of the differentiated ones, the others fixed (and folded into numbers)
+    e = _explain(_fixing(f, args, diff), [args[i] for i in diff], [names[i] for i in diff],
+                 list(range(len(diff))), tangents, tangents, adjoint, mode, memory_budget, max_rows, bar)
+    e.constants = [(names[i], a) for i, a in enumerate(args) if i not in diff]
+    return e
 
 
 def _fixing(f, args, diff):
@@ -618,6 +635,8 @@ def render(e, max_rows=MAX_ROWS):
         rows.append([mode, c["directions"], c["sweeps"], work, format_bytes(c["memory"])])
     lines += _table(["mode", "directions", "sweeps", "work (directions x operations)", "memory"], rows)
     lines += ["", f"Recommendation: {e.reason}"]
+    if e.sparse is not None:
+        lines += ["", "Sparse Jacobian (sparse_jacobian)", str(e.sparse)]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Tracer
-from ..errors import NonScalarOutputError, OutputDtypeError
+from ..errors import NonScalarOutputError, OutputDtypeError, ShapeMismatchError
 from ..forward import jvp_flat
 from ..reverse import may_change, vjp_flat
 from ..pytree import flatten
@@ -423,18 +423,62 @@ def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform):
     return jac_fun
 
 
-def hvp(fun: Callable, x: Any, v: Any) -> Any:
+def hvp(fun: Callable, x: Any, v: Any, argnums: int | Sequence[int] | None = None, batched: bool = False) -> Any:
     """The Hessian of scalar ``fun`` at ``x`` times ``v``, without forming the Hessian.
 
     ``fun`` takes one argument (a pytree); ``v`` has the structure of ``x``.
     For complex ``x`` (and real-valued ``fun``) it is the derivative of
     ``grad(fun)`` in the direction ``v`` (complex): the second derivative is
     ``Re(sum(u * hvp(fun, x, v)))`` for directions ``u`` and ``v``.
+    With ``argnums`` (an int or a tuple), ``x`` is the
+    tuple of all of ``fun``'s arguments and ``v`` the direction of the
+    arguments ``argnums`` names (for a tuple: one entry per name); the result
+    has the structure of ``v``: for each named argument ``i``,
+    ``sum_j H_ij v_j`` over the named arguments ``j``.  ``batched=True``: each
+    leaf of ``v`` has a leading axis of ``k`` directions, and the result too
+    (``k`` products in one batched sweep, as a Hessian column block).
     Forward over reverse: one ``jvp`` of ``grad(fun)``, about the cost of
-    4-5 evaluations of ``fun``.
+    4-5 evaluations of ``fun`` (per direction, less when batched).
 
     >>> import numpy as np
     >>> hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 1.0])).tolist()
     [6.0, 12.0]
+    >>> hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.eye(2), batched=True).tolist()
+    [[6.0, 0.0], [0.0, 12.0]]
+    >>> [float(h) for h in hvp(lambda x, y: x * x * y, (2.0, 3.0), (1.0, 0.0), argnums=(0, 1))]
+    [6.0, 4.0]
     """
-    return jvp(grad(fun), (x,), (v,))[1]
+    if argnums is None and not batched:
+        return jvp(grad(fun), (x,), (v,))[1]
+    if argnums is None:
+        args, argnums = (x,), 0
+    elif isinstance(x, (tuple, list)):
+        args = tuple(x)
+    else:
+        raise TypeError("hvp(fun, x, v, argnums=...): x must be the tuple of all of fun's arguments, "
+                        "e.g. hvp(f, (x, y), (vx, vy), argnums=(0, 1))")
+    flat = FlatFun(grad(fun, argnums), args, argnums)
+    if batched:
+        t_leaves, k = _directions(v, flat)
+    else:
+        t_leaves = match_structure("v", v, flat.in_tree, flat.in_leaves)
+    outs, touts = jvp_flat(flat, flat.in_leaves, t_leaves)
+    batch, caller = ((k,) if batched else ()), _caller_memory(args, v)
+    return flat.outputs([_zeros(batch, o) if t is None else _owned(t, caller) for o, t in zip(outs, touts)])
+
+
+def _directions(v, flat):
+    """The leaves of a batch of directions (each ``(k, *leaf.shape)``) and ``k``."""
+    leaves, td = flatten(v)
+    if td != flat.in_tree or not leaves:
+        raise ShapeMismatchError(f"v has structure {td!r}, but it must match {flat.in_tree!r} (with a leading "
+                                 "axis of directions on every leaf)")
+    k = np.shape(leaves[0])[0] if np.ndim(leaves[0]) else None
+    out = []
+    for i, (g, e) in enumerate(zip(leaves, flat.in_leaves)):
+        if k is None or np.shape(g) != (k,) + shape_of(e):
+            raise ShapeMismatchError(f"v (batched): leaf {i} has shape {np.shape(g)}, but it must be "
+                                     f"(k,) + {shape_of(e)}, k directions of the value's shape, with one k "
+                                     "for all leaves")
+        out.append(np.asarray(g, dtype=dtype_of(e)) if dtype_of(e).kind == "f" else g)
+    return out, k
