@@ -142,8 +142,8 @@ def simplify(program):
     made_by = {}
     eqns = []
     for e in program.eqns:
-        if any(isinstance(a, Var) and a in subst for a in e.ins):
-            e = e.replace(ins=tuple(subst.get(a, a) if isinstance(a, Var) else a for a in e.ins))
+        if subst and any(a in subst for a in e.ins):       # (constants are never keys of subst)
+            e = e.replace(ins=tuple(subst.get(a, a) for a in e.ins))
         if e.name == "numpy.transpose" and e.kind == CALL:
             prev = made_by.get(e.ins[0])
             if prev is not None and prev.name == "numpy.transpose":     # transpose of a transpose: one
@@ -261,9 +261,13 @@ def eliminate_common(program):
     seen = {}
     eqns = []
     for e in program.eqns:
-        ins = tuple(subst.get(a, a) if isinstance(a, Var) else a for a in e.ins)
+        ins = e.ins
+        if subst and any(a in subst for a in ins):          # (constants are never keys of subst)
+            ins = tuple(subst.get(a, a) for a in ins)
+            e = e.replace(ins=ins)
         try:
-            key = (e.kind, id(e.fn), tuple(_atom_key(a) for a in ins), _freeze(e.params))
+            key = (e.kind, id(e.fn), tuple([a if type(a) is Var else _atom_key(a) for a in ins]),
+                   _freeze(e.params) if e.params else ())
         except TypeError:
             key = None
         if key is not None:
@@ -272,12 +276,9 @@ def eliminate_common(program):
                 for old, new in zip(e.outs, prev.outs):
                     subst[old] = new
                 continue
-            e = e.replace(ins=ins)
             seen[key] = e
-        else:
-            e = e.replace(ins=ins)
         eqns.append(e)
-    outputs = [subst.get(a, a) if isinstance(a, Var) else a for a in program.outputs]
+    outputs = [subst.get(a, a) for a in program.outputs]
     return Program(program.inputs, eqns, outputs)
 
 
