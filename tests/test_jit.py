@@ -578,3 +578,20 @@ def test_loop_step_reading_many_numbers_from_its_index_is_staged_inline():
         assert_same(j(x), t(x))
         assert_same(j(x * 2), t(x * 2))
         assert j.trace_count == 1 and not _structured(j, x)
+
+
+def test_adjoints_of_several_slices_accumulate_into_one_buffer():
+    def f(x):
+        return np.sum(x[1:] ** 2) + np.sum(3.0 * x[:-1]) + np.sum(np.sin(x[::2]))
+
+    g = cr.jit(cr.grad(f))
+    x = np.linspace(-1.0, 2.0, 7)
+    for y in (x, x[::-1].copy(), -x):
+        got = g(y)
+        assert_same(got, cr.grad(f)(y))
+        h = 1e-6
+        fd = [(f(y + h * e) - f(y - h * e)) / (2 * h) for e in np.eye(7)]
+        np.testing.assert_allclose(got, fd, rtol=1e-7, atol=1e-8)
+    names = [e.name for e in g.paths(x)[0].program.eqns]
+    assert names.count("scatter_add_into") == 1 and names.count("index_add") == 1   # the third is constant
+    assert g.trace_count == 1

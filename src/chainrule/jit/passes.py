@@ -36,7 +36,7 @@ def optimise(program, reuse=True):
     """The passes in the order they pay off: identities and CSE expose dead code, DCE removes it,
     and buffers are reused last, on the final order of the equations."""
     program = eliminate_dead(eliminate_common(simplify(program)))
-    return reuse_buffers(program) if reuse else program
+    return reuse_buffers(accumulate_scatters(program)) if reuse else program
 
 
 _MUL_IDENTITY = {operator.mul, np.multiply}
@@ -233,6 +233,62 @@ def reuse_buffers(program):
                         break
         out.append(e)
     return Program(program.inputs, out, program.outputs)
+
+
+def scatter_add_into(z, g, *, index, basic):
+    """``z`` with ``g`` added at ``index`` in place: ``z + index_add(g)`` without the zeros array."""
+    if basic:
+        z[index] += g
+    else:
+        np.add.at(z, index, g)
+    return z
+
+
+def accumulate_scatters(program):
+    """``a + index_add(g)``, where ``a`` is an array the program made and reads nowhere else (another
+    scatter: the adjoint of several slices of one input) becomes ``scatter_add_into(a, g)``: the
+    contributions are added into one buffer instead of each into its own array of zeros."""
+    eqns = program.eqns
+    uses = {}
+    for e in eqns:
+        for a in e.ins:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for a in program.outputs:
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    made_by = {}
+    out = []
+    dropped = set()
+    for e in eqns:
+        if (e.kind == CALL and e.fn in _ADD_ONLY and not e.params and len(e.ins) == 2
+                and all(type(a) is Var and uses.get(a) == 1 for a in e.ins)):
+            res = e.outs[0]
+            for acc, sc in (e.ins, e.ins[::-1]):
+                p, q = made_by.get(acc), made_by.get(sc)
+                if p is None or q is None or q.name != "index_add" or not _owned(p) or type(q.ins[0]) is not Var:
+                    continue
+                if acc.shape == res.shape == sc.shape and acc.dtype == res.dtype == sc.dtype == q.ins[0].dtype:
+                    dropped.add(id(q))
+                    e = Eqn(CALL, "scatter_add_into", scatter_add_into, (acc, q.ins[0]),
+                            {"index": q.params["index"], "basic": q.params["basic"]}, e.outs, context=e.context)
+                    break
+        for o in e.outs:
+            made_by[o] = e
+        out.append(e)
+    if not dropped:
+        return program
+    return Program(program.inputs, [e for e in out if id(e) not in dropped], program.outputs)
+
+
+_ADD_ONLY = {operator.add, np.add}
+
+
+def _owned(e):
+    """``e`` returns a new array nobody else holds: an index_add's zeros, an accumulation into one, or
+    an elementwise result (the caller checks it is read nowhere else)."""
+    return e.kind == CALL and (e.name == "index_add" or e.fn is scatter_add_into or (
+        elementwise_ufunc(e.fn) is not None and not e.params and e.outs[0].type is np.ndarray))
 
 
 def _freeze(v):
