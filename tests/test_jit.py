@@ -552,6 +552,10 @@ def test_jvp_of_a_loop_with_its_step_index_is_structured():
     assert_same(j(x, v), t(x, v))
     assert_same(j(2 * x, v), t(2 * x, v))
     assert j.trace_count == 1 and _structured(j, x, v)
+    g = cr.jit(cr.grad(f))                     # on a Python float: the step runs on floats and math
+    for x0 in (0.3, -1.2):
+        assert_same(g(x0), cr.grad(f)(x0))
+    assert g.trace_count == 1 and "def loop_step_floats(" in g.source(0.3)
 
 
 def test_loop_step_with_a_branch_traces_each_path_of_the_step_once():
