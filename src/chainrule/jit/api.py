@@ -290,16 +290,18 @@ class Jitted:
 
     def source(self, *args, **kwargs):
         """The generated Python source for the signature of ``args``: one line per operation, named as
-        in a Wengert list (``v1 .. vn`` the inputs), with the NumPy call and the guards as comments.
+        in a Wengert list (inputs by their parameter names, then ``v1, v2, ...``; an adjoint of the
+        backward sweep after its primal, ``v3_bar``, ``x_bar``), with the NumPy call and the guards as
+        comments; the steps of a ``cr.loop`` follow as functions of their own.
 
         >>> import chainrule as cr
         >>> print(cr.jit(lambda x, y: x * y + np.sin(x)).source(np.ones(2), np.ones(2)))   # doctest: +NORMALIZE_WHITESPACE
-        def _lambda_(v1, v2):
-            v3 = v1 * v2    # numpy.multiply
-            v4 = np.sin(v1)
-            v5 = np.add(v3, v4, out=v3)    # numpy.add, into v3's array
-            del v3, v4
-            return v5
+        def _lambda_(x, y):
+            v1 = x * y    # numpy.multiply
+            v2 = np.sin(x)
+            v3 = np.add(v1, v2, out=v1)    # numpy.add, into v1's array
+            del v1, v2
+            return v3
         """
         paths = self.paths(*args, **kwargs)
         if len(paths) == 1:
