@@ -9,11 +9,16 @@
   shape and dtype), a chain of transposes folded into one (none if it is the
   identity), a reshape to the same shape, and the zero-seed check of a rule
   whose seed is a constant with no zero (it can only return its argument).
+  A scatter between a transpose and its inverse (the adjoint of slicing a
+  later axis under a batch axis) becomes one scatter on the array's own axes;
+  the zero-seed check of a sum of its seeds times finite constants goes.
 * :func:`eliminate_dead` -- dead code: equations none of whose results reach
   an output or a guard are dropped.  Guards are always kept: a guard that
   failed on a path the program no longer computes still means the traced
   path was not the one this call would take.
 
+* :func:`accumulate_scatters` -- ``a + index_add(g)`` with ``a`` a new array
+  read nowhere else adds ``g`` into ``a`` in place (adjoints of several slices).
 * :func:`reuse_buffers` -- an elementwise operation whose array input dies
   there, and which the program itself made (no input, constant, or array a
   live value may be a view of), writes its result into that array
@@ -29,7 +34,7 @@ import numpy as np
 
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
-__all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "reuse_buffers"]
+__all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
 
 
 def optimise(program, reuse=True):
@@ -128,13 +133,41 @@ def _linear_in(a, seeds, made_by, depth):
     ins = e.ins
     if e.fn in _MUL_IDENTITY and len(ins) == 2:
         x, y = ins
-        return (_finite_const(y) and isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1)
-                or _finite_const(x) and isinstance(y, Var) and _linear_in(y, seeds, made_by, depth - 1))
+        return (_finite_const(y) and (x in seeds or isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1))
+                or _finite_const(x) and (y in seeds or isinstance(y, Var) and _linear_in(y, seeds, made_by, depth - 1)))
     if e.fn in _ADD and len(ins) == 2:
-        return all(isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1) for x in ins)
+        return all(x in seeds or isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1) for x in ins)
     if e.fn in _NEG and len(ins) == 1:
         return isinstance(ins[0], Var) and _linear_in(ins[0], seeds, made_by, depth - 1)
     return False
+
+
+def _scatter_in_place(e, made_by):
+    """``transpose(index_add(transpose(g, P), index), P)`` with ``P`` its own inverse and ``index`` all
+    slices (the adjoint of slicing along a later axis, with a batch axis in front) as one index_add on
+    ``g``'s own axes: the zeros array and ``g`` stay contiguous.  Returns the new equation or None."""
+    scatter = made_by.get(e.ins[0])
+    if scatter is None or scatter.name != "index_add" or scatter.kind != CALL or not scatter.params.get("basic"):
+        return None
+    inner = made_by.get(scatter.ins[0])
+    if inner is None or inner.name != "numpy.transpose" or inner.kind != CALL:
+        return None
+    p, q = tuple(inner.params.get("axes", ())), tuple(e.params.get("axes", ()))
+    n = len(p)
+    if p != q or sorted(p) != list(range(n)) or any(p[p[i]] != i for i in range(n)):
+        return None
+    index = scatter.params["index"]
+    g = inner.ins[0]
+    out = e.outs[0]
+    if (not isinstance(g, Var) or len(g.shape) != n or len(out.shape) != n or len(index) > n
+            or not all(isinstance(k, slice) for k in index) or scatter.params["out_ndim"] != len(index)):
+        return None
+    moved = [slice(None)] * n
+    for j, k in enumerate(index):
+        moved[p[j]] = k
+    return Eqn(CALL, "index_add", scatter.fn, (g,),
+               {"index": tuple(moved), "shape": tuple(out.shape), "out_ndim": n, "basic": True}, e.outs,
+               context=e.context)
 
 
 def simplify(program):
@@ -149,6 +182,9 @@ def simplify(program):
             if prev is not None and prev.name == "numpy.transpose":     # transpose of a transpose: one
                 first, second = prev.params["axes"], e.params["axes"]
                 e = e.replace(ins=prev.ins, params={"axes": tuple(first[i] for i in second)})
+            direct = _scatter_in_place(e, made_by)
+            if direct is not None:
+                e = direct
         same = _identity_operand(e)
         if same is None and getattr(e.fn, "passes_when_nonzero", False) and e.kind == CALL \
                 and isinstance(e.ins[0], Var) and _linear_in(e.ins[0], set(e.ins[1:]), made_by, 4):
