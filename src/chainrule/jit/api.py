@@ -290,9 +290,8 @@ class Jitted:
 
     def source(self, *args, **kwargs):
         """The generated Python source for the signature of ``args``: one line per operation, named as
-        in a Wengert list (inputs by their parameter names, then ``v1, v2, ...``; an adjoint of the
-        backward sweep after its primal, ``v3_bar``, ``x_bar``), with the NumPy call and the guards as
-        comments; the steps of a ``cr.loop`` follow as functions of their own.
+        in a Wengert list (inputs keep their parameter names, ``v1 .. vn`` the values computed from
+        them, ``v3_bar`` an adjoint), with the NumPy call and the guards as comments.
 
         >>> import chainrule as cr
         >>> print(cr.jit(lambda x, y: x * y + np.sin(x)).source(np.ones(2), np.ones(2)))   # doctest: +NORMALIZE_WHITESPACE
@@ -302,6 +301,7 @@ class Jitted:
             v3 = np.add(v1, v2, out=v1)    # numpy.add, into v1's array
             del v1, v2
             return v3
+        <BLANKLINE>
         """
         paths = self.paths(*args, **kwargs)
         if len(paths) == 1:
