@@ -22,14 +22,17 @@ from .cases import CASES, case_id
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def assert_same(got, want, rtol=1e-11, atol=1e-12):
+def assert_same(got, want, rtol=1e-11, atol=1e-12, dtypes=None):
     from chainrule.pytree import flatten
     g, gt = flatten(got)
     w, wt = flatten(want)
     assert gt == wt, (gt, wt)
     for x, y in zip(g, w):
         assert np.shape(x) == np.shape(y)
-        assert np.result_type(x) == np.result_type(y), (np.result_type(x), np.result_type(y))
+        if dtypes is None:
+            assert np.result_type(x) == np.result_type(y), (np.result_type(x), np.result_type(y))
+        else:
+            assert np.result_type(x) in dtypes, (np.result_type(x), dtypes)
         np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, equal_nan=True)
 
 
@@ -65,9 +68,20 @@ def _check_case(c, dtype=np.float64):
             warnings.simplefilter("ignore")
             want1, want2 = t(*first), t(*later)
             got1, got2, got3 = j(*first), j(*later), j(*first)
-        assert_same(got1, want1, rtol=rtol, atol=rtol)
-        assert_same(got2, want2, rtol=rtol, atol=rtol)
-        assert_same(got3, want1, rtol=rtol, atol=rtol)
+        dtypes = None
+        if name == "jacobian":
+            # mode="auto" measures both modes near the diagonal and may pick either, on the eager call and
+            # while tracing; for a function that promotes float32 to float64 (x + a float64 array) the
+            # modes disagree on the dtype (forward: the output's, reverse: the input's), so either is right
+            from chainrule.pytree import flatten
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fwd = cr.jacfwd(c.fn, argnums=tuple(range(len(c.shapes))))(*first)
+                rev = cr.jacrev(c.fn, argnums=tuple(range(len(c.shapes))))(*first)
+            dtypes = {np.result_type(x) for x in flatten(fwd)[0] + flatten(rev)[0]}
+        assert_same(got1, want1, rtol=rtol, atol=rtol, dtypes=dtypes)
+        assert_same(got2, want2, rtol=rtol, atol=rtol, dtypes=dtypes)
+        assert_same(got3, want1, rtol=rtol, atol=rtol, dtypes=dtypes)
         if j.trace_count > 1:        # only a value the program must check (a mask deciding a shape) retraces
             guards = {e.kind for p in j.paths(*first) for e in p.program.eqns}
             assert "value" in guards or "truth" in guards, (name, j.trace_count)
@@ -538,6 +552,10 @@ def test_jvp_of_a_loop_with_its_step_index_is_structured():
     assert_same(j(x, v), t(x, v))
     assert_same(j(2 * x, v), t(2 * x, v))
     assert j.trace_count == 1 and _structured(j, x, v)
+    g = cr.jit(cr.grad(f))                     # on a Python float: the step runs on floats and math
+    for x0 in (0.3, -1.2):
+        assert_same(g(x0), cr.grad(f)(x0))
+    assert g.trace_count == 1 and "def loop_step_floats(" in g.source(0.3)
 
 
 def test_loop_step_with_a_branch_traces_each_path_of_the_step_once():
@@ -564,3 +582,41 @@ def test_loop_step_reading_many_numbers_from_its_index_is_staged_inline():
         assert_same(j(x), t(x))
         assert_same(j(x * 2), t(x * 2))
         assert j.trace_count == 1 and not _structured(j, x)
+
+
+def test_adjoints_of_several_slices_accumulate_into_one_buffer():
+    def f(x):
+        return np.sum(x[1:] ** 2) + np.sum(3.0 * x[:-1]) + np.sum(np.sin(x[::2]))
+
+    g = cr.jit(cr.grad(f))
+    x = np.linspace(-1.0, 2.0, 7)
+    for y in (x, x[::-1].copy(), -x):
+        got = g(y)
+        assert_same(got, cr.grad(f)(y))
+        h = 1e-6
+        fd = [(f(y + h * e) - f(y - h * e)) / (2 * h) for e in np.eye(7)]
+        np.testing.assert_allclose(got, fd, rtol=1e-7, atol=1e-8)
+    names = [e.name for e in g.paths(x)[0].program.eqns]
+    assert names.count("scatter_add_into") == 1 and names.count("index_add") == 1   # the third is constant
+    assert g.trace_count == 1
+
+
+def test_hessian_of_sliced_code_scatters_on_its_own_axes():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    h = cr.jit(cr.hessian(rosen))
+    x = np.linspace(-1.2, 1.2, 9)
+    got = h(x)
+    assert_same(got, cr.hessian(rosen)(x))
+    grad = cr.grad(rosen)
+    eps = 1e-6
+    fd = np.array([(grad(x + eps * e) - grad(x - eps * e)) / (2 * eps) for e in np.eye(9)])
+    np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-4)
+    assert_same(h(x[::-1].copy()), cr.hessian(rosen)(x[::-1].copy()))
+    eqns = h.paths(x)[0].program.eqns
+    made_by = {o: e for e in eqns for o in e.outs}
+    for e in eqns:              # no scatter between a transpose and its inverse (they are folded away)
+        if e.name in ("index_add", "scatter_add_into") and type(e.ins[0]).__name__ == "Var":
+            src = made_by.get(e.ins[0])
+            assert src is None or src.name != "numpy.transpose"

@@ -209,7 +209,7 @@ class _Printer:
         (every value a float64 scalar, every operation in the table below)."""
         p = self.program
         for v in p.inputs:
-            if v.type not in (float, np.float64):
+            if v.type not in (float, np.float64, int):          # int: a loop's step index
                 return None
         lines = []
         for e in p.eqns:

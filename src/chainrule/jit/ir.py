@@ -72,8 +72,9 @@ class Eqn:
         self.context = context      # the transforms active when it was recorded ("reverse", "forward")
 
     def replace(self, **changes):
-        e = Eqn(self.kind, self.name, self.fn, self.ins, self.params, self.outs, self.multiple, self.into,
-                self.context)
+        e = Eqn.__new__(Eqn)
+        e.kind, e.name, e.fn, e.ins, e.params, e.outs = self.kind, self.name, self.fn, self.ins, self.params, self.outs
+        e.multiple, e.into, e.context = self.multiple, self.into, self.context
         for k, v in changes.items():
             setattr(e, k, v)
         return e

@@ -9,11 +9,16 @@
   shape and dtype), a chain of transposes folded into one (none if it is the
   identity), a reshape to the same shape, and the zero-seed check of a rule
   whose seed is a constant with no zero (it can only return its argument).
+  A scatter between a transpose and its inverse (the adjoint of slicing a
+  later axis under a batch axis) becomes one scatter on the array's own axes;
+  the zero-seed check of a sum of its seeds times finite constants goes.
 * :func:`eliminate_dead` -- dead code: equations none of whose results reach
   an output or a guard are dropped.  Guards are always kept: a guard that
   failed on a path the program no longer computes still means the traced
   path was not the one this call would take.
 
+* :func:`accumulate_scatters` -- ``a + index_add(g)`` with ``a`` a new array
+  read nowhere else adds ``g`` into ``a`` in place (adjoints of several slices).
 * :func:`reuse_buffers` -- an elementwise operation whose array input dies
   there, and which the program itself made (no input, constant, or array a
   live value may be a view of), writes its result into that array
@@ -29,14 +34,14 @@ import numpy as np
 
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
-__all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "reuse_buffers"]
+__all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
 
 
 def optimise(program, reuse=True):
     """The passes in the order they pay off: identities and CSE expose dead code, DCE removes it,
     and buffers are reused last, on the final order of the equations."""
     program = eliminate_dead(eliminate_common(simplify(program)))
-    return reuse_buffers(program) if reuse else program
+    return reuse_buffers(accumulate_scatters(program)) if reuse else program
 
 
 _MUL_IDENTITY = {operator.mul, np.multiply}
@@ -128,13 +133,41 @@ def _linear_in(a, seeds, made_by, depth):
     ins = e.ins
     if e.fn in _MUL_IDENTITY and len(ins) == 2:
         x, y = ins
-        return (_finite_const(y) and isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1)
-                or _finite_const(x) and isinstance(y, Var) and _linear_in(y, seeds, made_by, depth - 1))
+        return (_finite_const(y) and (x in seeds or isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1))
+                or _finite_const(x) and (y in seeds or isinstance(y, Var) and _linear_in(y, seeds, made_by, depth - 1)))
     if e.fn in _ADD and len(ins) == 2:
-        return all(isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1) for x in ins)
+        return all(x in seeds or isinstance(x, Var) and _linear_in(x, seeds, made_by, depth - 1) for x in ins)
     if e.fn in _NEG and len(ins) == 1:
         return isinstance(ins[0], Var) and _linear_in(ins[0], seeds, made_by, depth - 1)
     return False
+
+
+def _scatter_in_place(e, made_by):
+    """``transpose(index_add(transpose(g, P), index), P)`` with ``P`` its own inverse and ``index`` all
+    slices (the adjoint of slicing along a later axis, with a batch axis in front) as one index_add on
+    ``g``'s own axes: the zeros array and ``g`` stay contiguous.  Returns the new equation or None."""
+    scatter = made_by.get(e.ins[0])
+    if scatter is None or scatter.name != "index_add" or scatter.kind != CALL or not scatter.params.get("basic"):
+        return None
+    inner = made_by.get(scatter.ins[0])
+    if inner is None or inner.name != "numpy.transpose" or inner.kind != CALL:
+        return None
+    p, q = tuple(inner.params.get("axes", ())), tuple(e.params.get("axes", ()))
+    n = len(p)
+    if p != q or sorted(p) != list(range(n)) or any(p[p[i]] != i for i in range(n)):
+        return None
+    index = scatter.params["index"]
+    g = inner.ins[0]
+    out = e.outs[0]
+    if (not isinstance(g, Var) or len(g.shape) != n or len(out.shape) != n or len(index) > n
+            or not all(isinstance(k, slice) for k in index) or scatter.params["out_ndim"] != len(index)):
+        return None
+    moved = [slice(None)] * n
+    for j, k in enumerate(index):
+        moved[p[j]] = k
+    return Eqn(CALL, "index_add", scatter.fn, (g,),
+               {"index": tuple(moved), "shape": tuple(out.shape), "out_ndim": n, "basic": True}, e.outs,
+               context=e.context)
 
 
 def simplify(program):
@@ -142,13 +175,16 @@ def simplify(program):
     made_by = {}
     eqns = []
     for e in program.eqns:
-        if any(isinstance(a, Var) and a in subst for a in e.ins):
-            e = e.replace(ins=tuple(subst.get(a, a) if isinstance(a, Var) else a for a in e.ins))
+        if subst and any(a in subst for a in e.ins):       # (constants are never keys of subst)
+            e = e.replace(ins=tuple(subst.get(a, a) for a in e.ins))
         if e.name == "numpy.transpose" and e.kind == CALL:
             prev = made_by.get(e.ins[0])
             if prev is not None and prev.name == "numpy.transpose":     # transpose of a transpose: one
                 first, second = prev.params["axes"], e.params["axes"]
                 e = e.replace(ins=prev.ins, params={"axes": tuple(first[i] for i in second)})
+            direct = _scatter_in_place(e, made_by)
+            if direct is not None:
+                e = direct
         same = _identity_operand(e)
         if same is None and getattr(e.fn, "passes_when_nonzero", False) and e.kind == CALL \
                 and isinstance(e.ins[0], Var) and _linear_in(e.ins[0], set(e.ins[1:]), made_by, 4):
@@ -235,6 +271,62 @@ def reuse_buffers(program):
     return Program(program.inputs, out, program.outputs)
 
 
+def scatter_add_into(z, g, *, index, basic):
+    """``z`` with ``g`` added at ``index`` in place: ``z + index_add(g)`` without the zeros array."""
+    if basic:
+        z[index] += g
+    else:
+        np.add.at(z, index, g)
+    return z
+
+
+def accumulate_scatters(program):
+    """``a + index_add(g)``, where ``a`` is an array the program made and reads nowhere else (another
+    scatter: the adjoint of several slices of one input) becomes ``scatter_add_into(a, g)``: the
+    contributions are added into one buffer instead of each into its own array of zeros."""
+    eqns = program.eqns
+    uses = {}
+    for e in eqns:
+        for a in e.ins:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for a in program.outputs:
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    made_by = {}
+    out = []
+    dropped = set()
+    for e in eqns:
+        if (e.kind == CALL and e.fn in _ADD_ONLY and not e.params and len(e.ins) == 2
+                and all(type(a) is Var and uses.get(a) == 1 for a in e.ins)):
+            res = e.outs[0]
+            for acc, sc in (e.ins, e.ins[::-1]):
+                p, q = made_by.get(acc), made_by.get(sc)
+                if p is None or q is None or q.name != "index_add" or not _owned(p) or type(q.ins[0]) is not Var:
+                    continue
+                if acc.shape == res.shape == sc.shape and acc.dtype == res.dtype == sc.dtype == q.ins[0].dtype:
+                    dropped.add(id(q))
+                    e = Eqn(CALL, "scatter_add_into", scatter_add_into, (acc, q.ins[0]),
+                            {"index": q.params["index"], "basic": q.params["basic"]}, e.outs, context=e.context)
+                    break
+        for o in e.outs:
+            made_by[o] = e
+        out.append(e)
+    if not dropped:
+        return program
+    return Program(program.inputs, [e for e in out if id(e) not in dropped], program.outputs)
+
+
+_ADD_ONLY = {operator.add, np.add}
+
+
+def _owned(e):
+    """``e`` returns a new array nobody else holds: an index_add's zeros, an accumulation into one, or
+    an elementwise result (the caller checks it is read nowhere else)."""
+    return e.kind == CALL and (e.name == "index_add" or e.fn is scatter_add_into or (
+        elementwise_ufunc(e.fn) is not None and not e.params and e.outs[0].type is np.ndarray))
+
+
 def _freeze(v):
     """A hashable stand-in for a parameter value, or raise TypeError."""
     if isinstance(v, (tuple, list)):
@@ -261,9 +353,13 @@ def eliminate_common(program):
     seen = {}
     eqns = []
     for e in program.eqns:
-        ins = tuple(subst.get(a, a) if isinstance(a, Var) else a for a in e.ins)
+        ins = e.ins
+        if subst and any(a in subst for a in ins):          # (constants are never keys of subst)
+            ins = tuple(subst.get(a, a) for a in ins)
+            e = e.replace(ins=ins)
         try:
-            key = (e.kind, id(e.fn), tuple(_atom_key(a) for a in ins), _freeze(e.params))
+            key = (e.kind, id(e.fn), tuple([a if type(a) is Var else _atom_key(a) for a in ins]),
+                   _freeze(e.params) if e.params else ())
         except TypeError:
             key = None
         if key is not None:
@@ -272,12 +368,9 @@ def eliminate_common(program):
                 for old, new in zip(e.outs, prev.outs):
                     subst[old] = new
                 continue
-            e = e.replace(ins=ins)
             seen[key] = e
-        else:
-            e = e.replace(ins=ins)
         eqns.append(e)
-    outputs = [subst.get(a, a) if isinstance(a, Var) else a for a in program.outputs]
+    outputs = [subst.get(a, a) for a in program.outputs]
     return Program(program.inputs, eqns, outputs)
 
 
