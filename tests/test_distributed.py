@@ -205,15 +205,31 @@ def test_unpicklable_function(forced, pool):
             within(lambda: cr.jacfwd(f, executor=pool)(np.ones(12)))
 
 
-def test_zero_workers():
-    class NoWorkers(cf.Executor):
-        _max_workers = 0
+class NoWorkers(cf.Executor):
+    _max_workers = 0
 
-        def submit(self, fn, /, *args, **kwargs):
-            raise AssertionError("nothing may be submitted")
+    def submit(self, fn, /, *args, **kwargs):
+        raise AssertionError("nothing may be submitted")
 
+
+def test_zero_workers(forced):
     with pytest.raises(ValueError, match="no workers"):
-        within(lambda: cr.jacrev(cheap, executor=NoWorkers())(np.ones(3)))
+        within(lambda: cr.jacrev(cheap, executor=NoWorkers())(np.ones(12)))
+    jac = cr.sparse_jacobian(lambda x: x[2:] * x[1:-1] * x[:-2], mode="forward", executor=NoWorkers())
+    jac(np.ones(6))                                      # the first call is local
+    with pytest.raises(ValueError, match="no workers"):
+        within(lambda: jac(np.ones(6)))
+
+
+def test_too_little_work_does_not_ask_the_executor():
+    """Work of microseconds is not worth sending: the executor is not even asked how many workers it has."""
+    fanout._COSTS.clear()
+    x = np.linspace(0.0, 1.0, 30)
+    for transform in (cr.jacfwd, cr.jacrev):
+        for _ in range(2):                               # with the probe, then with the cached prices
+            jac = within(lambda: transform(cheap, executor=NoWorkers())(x))
+            assert np.array_equal(jac, transform(cheap)(x))
+            assert fanout.last().workers is None and "too little to send" in fanout.last().reason
 
 
 def test_serial_fallback_for_cheap_sweeps(pool):

@@ -36,6 +36,7 @@ __all__ = ["colour_task", "fan_out_colours"]
 
 _SECONDS = weakref.WeakKeyDictionary()      # plan -> measured seconds of one local evaluation (the first call's)
 _COSTS = weakref.WeakKeyDictionary()        # plan -> (fixed seconds per sweep, seconds per colour group)
+_SEEN = weakref.WeakKeyDictionary()         # plan -> seconds the last distributed call took (for all colours)
 
 
 def _flat(fun, args, kwargs, argnums, hessian):
@@ -106,7 +107,6 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
     mode is "forward", "reverse", "bidirectional" or "star" (a Hessian:
     forward over the gradient of ``fun``, ``hessian=True``).
     """
-    n_workers = fanout.some_workers(executor, transform)
     mode = plan.decision.mode
     layout = _Layout(plan, mode)
     total = layout.kf + layout.kr
@@ -117,7 +117,7 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
             values = serial()
             seconds = time.perf_counter() - t0
         _SECONDS[plan] = seconds
-        fanout.report(fanout.Fanout(mode, total, n_workers, 0, False, seconds, "serial: the first call at these "
+        fanout.report(fanout.Fanout(mode, total, None, 0, False, seconds, "serial: the first call at these "
                                     f"shapes finds the pattern and colours it, and evaluates locally, timed "
                                     f"({seconds:.3g} s): later calls fan out when that is worth it."))
         return values
@@ -128,6 +128,12 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
 
     def tagged(start, count, blocks):
         return list(zip([p[0] for p in layout.parts(start, count)], blocks))
+
+    def local(why, n_workers=None):
+        fanout.report(fanout.Fanout(mode, total, n_workers, 0, False, serial_s, "serial: " + why))
+        if not probe:
+            return serial()
+        return layout.values(probe + tagged(start, rest, colour_task(*task_args(start, rest))))
 
     cost, probe, start = _COSTS.get(plan), [], 0
     if cost is None and total > 1:              # one colour group here, timed: with the first call's time, the prices
@@ -140,22 +146,31 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
         start = 1
     fixed, per = cost if cost is not None else (_SECONDS[plan], 0.0)
     rest = total - start
-    tasks = min(rest, n_workers)
     sweeps = 1 + (layout.kf > start and layout.kr > 0)      # a task spanning both modes sweeps twice
     serial_s = rest * per + sweeps * fixed
-    parallel_s = rest * per / max(tasks, 1) + fanout.TASK_OVERHEAD + sweeps * fixed
+    if rest < 2 or not fanout._worth(serial_s, 0.0):        # too little to send anywhere: the executor is not asked
+        return local(f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+                     f"too little to send anywhere (under {fanout.MIN_SECONDS} s).")
+    n_workers = fanout.some_workers(executor, transform)
+    tasks = min(rest, n_workers)
+    m, n = plan.shape
+    result_b = 8 * (min(rest, max(layout.kf - start, 0)) * m + min(rest, layout.kr) * n)
+    parallel_s = (rest * per / tasks + fanout.TASK_OVERHEAD + sweeps * fixed
+                  + result_b / fanout.TRANSFER_BYTES_PER_SECOND)
+    seen = _SEEN.get(plan, 0.0) * rest / total
+    parallel_s = max(parallel_s, seen)          # what distributing took last time, rescaled
     how = (f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, against "
            f"about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
-           f"worker{'s' * (n_workers != 1)} (each evaluates {fanout.name_of(fun)} afresh)")
+           f"worker{'s' * (n_workers != 1)} (each evaluates {fanout.name_of(fun)} afresh"
+           f"{'; as measured at the last distributed call' if seen == parallel_s else ''})")
     if not (tasks > 1 and fanout._worth(serial_s, parallel_s)):
-        fanout.report(fanout.Fanout(mode, total, n_workers, 0, False, serial_s, "serial: " + how + "."))
-        if not probe:
-            return serial()
-        return layout.values(probe + tagged(start, rest, colour_task(*task_args(start, rest))))
+        return local(how + ".", n_workers)
     fanout.report(fanout.Fanout(mode, total, n_workers, tasks, True, serial_s, "distributed: " + how + "."))
     fanout.check_picklable(executor, fun, args, kwargs, transform)
     spans = fanout.split_spans(start, rest, tasks)
+    t0 = time.perf_counter()
     results = fanout.gather(executor, spans, task_args, transform, fun, task=colour_task)
+    _SEEN[plan] = (time.perf_counter() - t0) * total / rest
     for (s, c), blocks in zip(spans, results):
         probe += tagged(s, c, blocks)
     return layout.values(probe)

@@ -63,16 +63,20 @@ MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distr
 PROBE_DIRECTIONS = 4       # at least this many directions in the second local, timed sweep (the first carries one)
 PROBE_SHARE = 16           # ... and a sixteenth of them: a direction's price at a realistic width
 WAIT_FOR_WORKERS = 10.0    # seconds to wait for a Dask cluster's first worker
+TRANSFER_BYTES_PER_SECOND = 100e6   # results coming back: serialised, sent, received, assembled here
 _LOST = ("KilledWorker", "CommClosedError", "BrokenProcessPool", "BrokenThreadPool", "FutureCancelledError")
 
 
 @dataclass(frozen=True)
 class Fanout:
-    """What a call with ``executor=`` did: ``distributed`` or not, over how many tasks, and why."""
+    """What a call with ``executor=`` did: ``distributed`` or not, over how many tasks, and why.
+
+    ``workers`` is None when the executor was not asked (too little work to send anywhere).
+    """
 
     mode: str
     directions: int
-    workers: int
+    workers: int | None
     tasks: int
     distributed: bool
     serial_seconds: float      # estimated time of the directions left after the probe, swept locally
@@ -96,8 +100,9 @@ def report(fanout):
     _LAST.fanout = fanout
 
 
-_COSTS = {}                 # (decision key, mode) -> (directions, seconds per direction, seconds per task)
-_COSTS_LOCK = threading.Lock()
+_COSTS = {}                 # (decision key, mode) -> (directions, fixed and per-direction seconds of a sweep,
+_COSTS_LOCK = threading.Lock()  # seconds per task, bytes per direction of a sweep and of the result)
+_SEEN = {}                  # (decision key, mode) -> seconds the last distributed call took (for all directions)
 
 
 class JacrevOf:
@@ -313,7 +318,6 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if any(np.iscomplexobj(leaf) for leaf in flatten(args)[0]):
         raise NotImplementedError(f"{transform}(..., executor=...) does not take complex inputs yet; "
                                   "leave out executor= (with holomorphic=True where the function is holomorphic)")
-    n_workers = some_workers(executor, transform)
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     n = sum(math.prod(shape_of(x)) for x in leaves)
@@ -326,7 +330,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         return (fun, args, kwargs, argnums, has_aux, mode, start, count, total_dirs if total is None else total,
                 chunk_size, per_b)
 
-    first = None
+    first = finish = None
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
         if mode == "forward":
             total_dirs = n
@@ -338,6 +342,8 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             t2 = time.perf_counter()
             record = 0.0
             first = a if b is None else ([_concat([x, y]) for x, y in zip(a[0], b[0])],) + a[1:]
+            result_b = sum(np.asarray(o).nbytes for o in first[1])
+            finish = lambda: sweep_task(*task_args(p, rest))              # noqa: E731
         else:
             t = time.perf_counter()
             with collector_paused():                 # as in the tasks: the same price
@@ -349,48 +355,72 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
             rows = _pull_rows(flat, outs, pullback, 0, 1, [[] for _ in leaves], stop=p1, consume_last=False)
             t1 = time.perf_counter()
-            rows = _pull_rows(flat, outs, pullback, p1, max(p2, 1), rows, stop=p1 + p2)
+            rows = _pull_rows(flat, outs, pullback, p1, max(p2, 1), rows, stop=p1 + p2, consume_last=False)
             t2 = time.perf_counter()
             pieces = [_concat(r) if r else _zeros((0,), x) for r, x in zip(rows, leaves)]
             first = (pieces, outs, flat.out_tree, strip(flat.aux) if has_aux else None)
+            result_b = sum(np.asarray(x).nbytes for x in leaves)
+
+            def finish():                            # the rest on the probe's tape: no second recording
+                k = directions_per_sweep(rest, chunk_size, per_b)
+                done = _pull_rows(flat, outs, pullback, p, k, [[] for _ in leaves])
+                return [_concat(r) for r in done], outs, flat.out_tree, first[3]
         p = p1 + p2
         # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
         fixed, per_dir = fit_sweep(t1 - t0, t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
-                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task, per_b)
+                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task, per_b, result_b)
     else:
-        total_dirs, fixed, per_dir, per_task, per_b = cost
+        total_dirs, fixed, per_dir, per_task, per_b, result_b = cost
         p = 0
     rest = total_dirs - p
-    tasks = min(rest, n_workers)
     k_local = directions_per_sweep(max(rest, 1), chunk_size, guess_bytes_per_direction(leaves))
     serial_s = -(-rest // k_local) * fixed + rest * per_dir
     if known_seconds is not None and math.isfinite(known_seconds):
         serial_s = known_seconds
-    if tasks > 0 and chunk_size is None:          # more tasks when one worker's share would not fit a sweep
+
+    def local(why, n_workers=None):
+        """Serially: the rest on top of the probe's directions, or everything when nothing was probed."""
+        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + why)
+        if first is None:
+            return serial()
+        return _assemble(flat, mode, [first, finish()] if rest > 0 else [first], has_aux)
+
+    if rest <= 0:                                 # the probe was the whole Jacobian
+        return local("the first, local sweep computed every direction.")
+    if rest < 2 or not _worth(serial_s, 0.0):     # too little to send anywhere: the executor is not even asked
+        return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+                     f"too little to send anywhere (under {MIN_SECONDS} s).")
+    n_workers = some_workers(executor, transform)
+    tasks = min(rest, n_workers)
+    if chunk_size is None:                        # more tasks when one worker's share would not fit a sweep
         share = -(-rest // tasks)
         k = directions_per_sweep(share, None, guess_bytes_per_direction(leaves) if mode == "forward" else None)
         if k < share:
             tasks = min(rest, n_workers * -(-share // (k * 4)))
-    waves = -(-tasks // n_workers) if tasks else 0
-    parallel_s = rest * per_dir / max(min(tasks, n_workers), 1) + waves * (TASK_OVERHEAD + per_task)
-    if rest <= 0 and first is not None:           # the probe was the whole Jacobian
-        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s,
-                              "serial: the first, local sweep computed every direction.")
-        return _assemble(flat, mode, [first], has_aux)
-    worth = tasks > 1 and _worth(serial_s, parallel_s)
+    waves = -(-tasks // n_workers)
+    parallel_s = (rest * per_dir / min(tasks, n_workers) + waves * (TASK_OVERHEAD + per_task)
+                  + rest * result_b / TRANSFER_BYTES_PER_SECOND)
+    seen = _SEEN.get((key, mode))
+    seen = seen * rest / total_dirs if seen is not None else 0.0
+    if seen > parallel_s:                         # what distributing took last time, rescaled to this many directions
+        parallel_s = seen
     how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
            f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
-           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)})")
-    if not worth:
-        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + how + ".")
-        return serial()
+           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)}"
+           f"{'; as measured at the last distributed call' if seen == parallel_s else ''})")
+    if not (tasks > 1 and _worth(serial_s, parallel_s)):
+        return local(how + ".", n_workers)
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
     check_picklable(executor, fun, args, kwargs, transform)
+    pullback = None                               # the probe's tape is not needed any more
+    t = time.perf_counter()
     results = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun)
+    if key is not None:
+        _SEEN[(key, mode)] = (time.perf_counter() - t) * total_dirs / rest
     if first is not None:
         results.insert(0, first)
     return _assemble(flat, mode, results, has_aux)
