@@ -47,11 +47,10 @@ import numpy as np
 
 from ..errors import UnpicklableFunctionError, WorkerLostError
 from ..forward import jvp_flat
-from ..pytree import flatten
 from ..reverse import vjp_flat
-from .adapter import FlatFun, shape_of, strip
-from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
-from .jacobian import _assemble_forward, _assemble_reverse, _pull_rows, decision_key
+from .adapter import FlatFun, check_holomorphic, shape_of, strip
+from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacrev
+from .jacobian import _assemble_forward, _assemble_reverse, decision_key
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
@@ -100,9 +99,9 @@ def report(fanout):
     _LAST.fanout = fanout
 
 
-_COSTS = {}                 # (decision key, mode) -> (directions, fixed and per-direction seconds of a sweep,
+_COSTS = {}                 # (decision key, mode, holomorphic) -> (directions, fixed and per-direction seconds of a sweep,
 _COSTS_LOCK = threading.Lock()  # seconds per task, bytes per direction of a sweep and of the result)
-_SEEN = {}                  # (decision key, mode) -> seconds the last distributed call took (for all directions)
+_SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
 
 
 class JacrevOf:
@@ -168,10 +167,26 @@ def _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk
         outs, pullback = vjp_flat(flat, leaves)
         k = directions_per_sweep(count, chunk_size, bytes_per_direction
                                  or (lambda: sweep_bytes_per_direction(pullback.tape, leaves, outs)))
-        rows = _pull_rows(flat, outs, pullback, start, k, [[] for _ in leaves], stop=start + count)
+        rows = _pull_span(flat, outs, pullback, start, k, [[] for _ in leaves], start + count)
         pieces = [_concat(p) for p in rows]
     outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
     return pieces, outs, flat.out_tree, (strip(flat.aux) if has_aux else None)
+
+
+def _pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True):
+    """Rows ``start .. stop`` of the Jacobian, ``k`` adjoints per backward sweep, appended to ``pieces``.
+
+    The seeds take the outputs' dtypes (complex ones for a holomorphic function): the caller has
+    made the complex-value checks of ``jacrev`` on this function's inputs and outputs.
+    """
+    m = sum(math.prod(shape_of(o)) for o in outs)
+    starts = range(start, stop, k)
+    for s in starts:
+        count = min(k, stop - s)
+        adjoints = pullback(_split(_basis_chunk(s, count, m), outs), consume=consume_last and s == starts[-1])
+        for p, a, x in zip(pieces, adjoints, flat.in_leaves):
+            p.append(_finish(a, x, (count,)))
+    return pieces
 
 
 def name_of(fun):
@@ -308,21 +323,21 @@ def _worth(serial_s, parallel_s):
 
 
 def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size=None,
-            known_seconds=None):
+            known_seconds=None, holomorphic=False):
     """The Jacobian of ``fun`` in ``mode``, its directions fanned out over ``executor``.
 
     ``serial()`` computes it locally (the fallback).  ``known_seconds``: the
     estimated time of the whole Jacobian, if a decision measured it.  Returns
     what ``serial()`` would: the Jacobian, or ``(jacobian, aux)`` with ``has_aux``.
+    Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic``),
+    checked here, on the first call at given dtypes, before anything is sent.
     """
-    if any(np.iscomplexobj(leaf) for leaf in flatten(args)[0]):
-        raise NotImplementedError(f"{transform}(..., executor=...) does not take complex inputs yet; "
-                                  "leave out executor= (with holomorphic=True where the function is holomorphic)")
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     n = sum(math.prod(shape_of(x)) for x in leaves)
     key = decision_key(fun, args, kwargs, argnums, has_aux)
-    cost = _COSTS.get((key, mode)) if key is not None else None
+    key = (key, mode, holomorphic) if key is not None else None
+    cost = _COSTS.get(key) if key is not None else None
 
     per_b = None                                 # a backward sweep's bytes per direction, measured here once
 
@@ -333,6 +348,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     first = finish = None
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
         if mode == "forward":
+            check_holomorphic("jacfwd", fun, leaves, None, holomorphic)
             total_dirs = n
             p1, p2 = min(1, n), min(max(PROBE_DIRECTIONS, n // PROBE_SHARE), max(n - 1, 0))
             t0 = time.perf_counter()
@@ -342,6 +358,8 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             t2 = time.perf_counter()
             record = 0.0
             first = a if b is None else ([_concat([x, y]) for x, y in zip(a[0], b[0])],) + a[1:]
+            if holomorphic:
+                check_holomorphic("jacfwd", fun, leaves, first[1], True)
             result_b = sum(np.asarray(o).nbytes for o in first[1])
             finish = lambda: sweep_task(*task_args(p, rest))              # noqa: E731
         else:
@@ -350,12 +368,13 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
                 outs, pullback = vjp_flat(flat, leaves)
             t0 = time.perf_counter()
             record = t0 - t
+            check_holomorphic("jacrev", fun, leaves, outs, holomorphic)
             total_dirs = m = sum(math.prod(shape_of(o)) for o in outs)
             per_b = sweep_bytes_per_direction(pullback.tape, leaves, outs)
             p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
-            rows = _pull_rows(flat, outs, pullback, 0, 1, [[] for _ in leaves], stop=p1, consume_last=False)
+            rows = _pull_span(flat, outs, pullback, 0, 1, [[] for _ in leaves], p1, consume_last=False)
             t1 = time.perf_counter()
-            rows = _pull_rows(flat, outs, pullback, p1, max(p2, 1), rows, stop=p1 + p2, consume_last=False)
+            rows = _pull_span(flat, outs, pullback, p1, max(p2, 1), rows, p1 + p2, consume_last=False)
             t2 = time.perf_counter()
             pieces = [_concat(r) if r else _zeros((0,), x) for r, x in zip(rows, leaves)]
             first = (pieces, outs, flat.out_tree, strip(flat.aux) if has_aux else None)
@@ -363,7 +382,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
 
             def finish():                            # the rest on the probe's tape: no second recording
                 k = directions_per_sweep(rest, chunk_size, per_b)
-                done = _pull_rows(flat, outs, pullback, p, k, [[] for _ in leaves])
+                done = _pull_span(flat, outs, pullback, p, k, [[] for _ in leaves], total_dirs)
                 return [_concat(r) for r in done], outs, flat.out_tree, first[3]
         p = p1 + p2
         # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
@@ -371,7 +390,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
-                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task, per_b, result_b)
+                _COSTS[key] = (total_dirs, fixed, per_dir, per_task, per_b, result_b)
     else:
         total_dirs, fixed, per_dir, per_task, per_b, result_b = cost
         p = 0
@@ -403,7 +422,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     waves = -(-tasks // n_workers)
     parallel_s = (rest * per_dir / min(tasks, n_workers) + waves * (TASK_OVERHEAD + per_task)
                   + rest * result_b / TRANSFER_BYTES_PER_SECOND)
-    seen = _SEEN.get((key, mode))
+    seen = _SEEN.get(key)
     seen = seen * rest / total_dirs if seen is not None else 0.0
     if seen > parallel_s:                         # what distributing took last time, rescaled to this many directions
         parallel_s = seen
@@ -420,7 +439,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     t = time.perf_counter()
     results = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun)
     if key is not None:
-        _SEEN[(key, mode)] = (time.perf_counter() - t) * total_dirs / rest
+        _SEEN[key] = (time.perf_counter() - t) * total_dirs / rest
     if first is not None:
         results.insert(0, first)
     return _assemble(flat, mode, results, has_aux)
