@@ -82,11 +82,22 @@ def _time(fn, repeat):
     return statistics.median(ts), out
 
 
+def _cpu(fn, repeat, client=None):
+    """Median wall time, and the CPU seconds per call: this process's, and the busiest worker's (with a client)."""
+    before = client.run(time.process_time) if client is not None else {}
+    c0 = time.process_time()
+    wall, out = _time(fn, repeat)
+    here = (time.process_time() - c0) / repeat
+    after = client.run(time.process_time) if client is not None else {}
+    busiest = max((after[w] - before[w] for w in after), default=0.0) / repeat
+    return wall, here, busiest, out
+
+
 SMALL_ROUNDS = 30
 
 
 def small_workloads(client, rounds=SMALL_ROUNDS):
-    """Rows ``(name, plain s, with executor s, first call with executor s, plain first s, distributed)``."""
+    """Rows ``(name, plain s, with executor s, their CPU s, first call with executor s, plain first s, distributed)``."""
     from .workloads import layers, rosen
 
     rng = np.random.default_rng(0)
@@ -108,15 +119,17 @@ def small_workloads(client, rounds=SMALL_ROUNDS):
         t2 = time.perf_counter()
         # equal to rounding: the first call's probe sweeps take other BLAS kernels at other batch widths
         np.testing.assert_allclose(first, ref, rtol=1e-12, atol=1e-12 * np.max(np.abs(ref)), err_msg=name)
-        best = {"plain": np.inf, "fanned": np.inf}
+        best = {"plain": np.inf, "fanned": np.inf, "plain cpu": np.inf, "fanned cpu": np.inf}
         distributed = False
         for _ in range(rounds):
             for label, fn in (("plain", plain), ("fanned", fanned)):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 fn(x)
                 best[label] = min(best[label], time.perf_counter() - t)
+                best[label + " cpu"] = min(best[label + " cpu"], time.process_time() - c)
             distributed |= fanout.last().distributed
-        rows.append((name, best["plain"], best["fanned"], t2 - t1, t1 - t0, distributed))
+        rows.append((name, best["plain"], best["fanned"], best["plain cpu"], best["fanned cpu"], t2 - t1, t1 - t0,
+                     distributed))
     return rows
 
 
@@ -142,12 +155,12 @@ def main(argv=None):
         for name, transform, fun, outs in (("forward (jacfwd), 20 x 200", cr.jacfwd, final_state, SPECIES),
                                            ("reverse (jacrev), 200 x 200", cr.jacrev, sampled_states,
                                             SPECIES * OUT_TIMES))[:0 if a.small_only else 2]:
-            serial_s, ref = _time(lambda: transform(fun)(K0, steps), a.repeat)
+            serial_s, serial_cpu, _, ref = _cpu(lambda: transform(fun)(K0, steps), a.repeat)
             fanned = transform(fun, executor=client)
             t0 = time.perf_counter()
             first = fanned(K0, steps)
             first_s = time.perf_counter() - t0
-            dist_s, jac = _time(lambda: fanned(K0, steps), a.repeat)
+            dist_s, client_cpu, worker_cpu, jac = _cpu(lambda: fanned(K0, steps), a.repeat, client)
             # equal to rounding: NumPy's matrix products may take another BLAS kernel at another batch width
             diff = max(float(np.max(np.abs(x - ref))) for x in (first, jac)) / float(np.max(np.abs(ref)))
             assert diff < 1e-12, f"distributed != serial: relative difference {diff:.2g}"
@@ -158,7 +171,11 @@ def main(argv=None):
             total = REACTIONS if mode == "forward" else outs
             task_s, _ = _time(lambda: fanout.sweep_task(fun, (K0, steps), {}, 0, False, mode, 0, share, total), 1)
             overhead = dist_s - task_s
+            # CPU time, robust to other load on the machine: the serial call's against the critical path
+            # of the distributed one (the busiest worker, plus this process's own sending and assembling)
+            cpu_speedup = serial_cpu / (worker_cpu + client_cpu)
             rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, task_s, overhead,
+                         (serial_cpu, worker_cpu, client_cpu, cpu_speedup),
                          f"{last.reason} Largest difference from serial: {diff:.2g} of the largest entry."))
         small = small_workloads(client, 3 if a.quick else SMALL_ROUNDS)
     print(f"RK4 reaction network: {SPECIES} species, {REACTIONS} parameters, {steps} steps; "
@@ -167,17 +184,24 @@ def main(argv=None):
     print("| Jacobian | serial s | first call s | distributed s | speedup | tasks | one task's sweep s "
           "| overhead s |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, s, f, d, sp, t, ts, ov, _ in rows:
+    for name, s, f, d, sp, t, ts, ov, _, _ in rows:
         print(f"| {name} | {s:.3g} | {f:.3g} | {d:.3g} | {sp:.2f}x | {t} | {ts:.3g} | {ov:.3g} |")
+    print("\nCPU seconds (robust to other load): the serial call, the busiest worker's and this process's "
+          "during a distributed call, and serial / (busiest worker + this process):")
+    print("| Jacobian | serial CPU s | busiest worker CPU s | client CPU s | CPU speedup |")
+    print("|---|---|---|---|---|")
+    for name, *_, (sc, wc, cc, csp), _ in rows:
+        print(f"| {name} | {sc:.3g} | {wc:.3g} | {cc:.3g} | {csp:.2f}x |")
     for name, *_, why in rows:
         print(f"{name}: {why}")
-    print(f"\nSmall workloads of the speed suite, without and with executor=client (minimum wall time of "
-          f"{SMALL_ROUNDS} alternated calls after a first call):")
-    print("| workload | without ms | with executor ms | ratio | first call without ms | first call with ms "
-          "| ran |")
-    print("|---|---|---|---|---|---|---|")
-    for name, plain, fanned, first, first_plain, distributed in small:
-        print(f"| {name} | {plain * 1e3:.3g} | {fanned * 1e3:.3g} | {fanned / plain:.2f} | {first_plain * 1e3:.3g} "
+    print(f"\nSmall workloads of the speed suite, without and with executor=client (minima over "
+          f"{SMALL_ROUNDS} alternated calls after a first call; CPU: this process's):")
+    print("| workload | without ms | with executor ms | ratio | without CPU ms | with CPU ms | CPU ratio "
+          "| first call without ms | first call with ms | ran |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, plain, fanned, plain_cpu, fanned_cpu, first, first_plain, distributed in small:
+        print(f"| {name} | {plain * 1e3:.3g} | {fanned * 1e3:.3g} | {fanned / plain:.2f} | {plain_cpu * 1e3:.3g} "
+              f"| {fanned_cpu * 1e3:.3g} | {fanned_cpu / plain_cpu:.2f} | {first_plain * 1e3:.3g} "
               f"| {first * 1e3:.3g} | {'distributed' if distributed else 'locally'} |")
 
 

@@ -113,7 +113,7 @@ C = np.array([0.4, -1.2])
 def forced(monkeypatch):
     """Distribute even what is too cheap to be worth it (the workloads here are small)."""
     monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
-    fanout._COSTS.clear()
+    fanout.forget()
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +237,7 @@ def test_zero_workers(forced):
 
 def test_too_little_work_does_not_ask_the_executor():
     """Work of microseconds is not worth sending: the executor is not even asked how many workers it has."""
-    fanout._COSTS.clear()
+    fanout.forget()
     x = np.linspace(0.0, 1.0, 30)
     for transform in (cr.jacfwd, cr.jacrev):
         for _ in range(2):                               # with the probe, then with the cached prices
@@ -248,7 +248,7 @@ def test_too_little_work_does_not_ask_the_executor():
 
 def test_serial_fallback_for_cheap_sweeps(pool):
     """Sweeps of microseconds stay local even with an executor, and the Fanout says why."""
-    fanout._COSTS.clear()
+    fanout.forget()
     x = np.linspace(0.0, 1.0, 30)
     for transform in (cr.jacfwd, cr.jacrev):
         jac = within(lambda: transform(cheap, executor=pool)(x))
@@ -316,7 +316,7 @@ def test_sparse_process_pool_equals_serial(forced, pool):
 def test_sparse_serial_fallback_and_errors(pool):
     """Cheap colour groups stay local (and say so); f's exception and an unpicklable f are reported clearly."""
     pytest.importorskip("scipy")
-    fanout._COSTS.clear()
+    fanout.forget()
     jac = cr.sparse_jacobian(f_sparse, argnums=(0, 1), mode="forward", executor=pool)
     for _ in range(3):
         result = within(lambda: jac(PS, CS))

@@ -15,8 +15,10 @@ here, with the plan's reads: the result is the serial one.
 The worth-it rule of :mod:`chainrule.transforms.fanout` applies: the first
 fanned call sweeps one colour group locally, timed (it is part of the
 answer), which with the first call's time prices a sweep's fixed cost and a
-colour's; when the rest would not take clearly longer here than as tasks,
-everything runs locally.  ``chainrule.transforms.fanout.last()`` says which
+colour's; later local calls are timed again.  When the rest would not take
+clearly longer here than as tasks (or did not, at the last distributed call),
+everything runs locally, and work under ``MIN_SECONDS`` never asks the
+executor anything.  ``chainrule.transforms.fanout.last()`` says which
 and why.
 """
 
@@ -131,9 +133,12 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
 
     def local(why, n_workers=None):
         fanout.report(fanout.Fanout(mode, total, n_workers, 0, False, serial_s, "serial: " + why))
-        if not probe:
-            return serial()
-        return layout.values(probe + tagged(start, rest, colour_task(*task_args(start, rest))))
+        if probe:
+            return layout.values(probe + tagged(start, rest, colour_task(*task_args(start, rest))))
+        t0 = time.perf_counter()
+        out = serial()
+        _SECONDS[plan] = time.perf_counter() - t0          # the time of a local call, measured again
+        return out
 
     cost, probe, start = _COSTS.get(plan), [], 0
     if cost is None and total > 1:              # one colour group here, timed: with the first call's time, the prices
@@ -147,22 +152,23 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
     fixed, per = cost if cost is not None else (_SECONDS[plan], 0.0)
     rest = total - start
     sweeps = 1 + (layout.kf > start and layout.kr > 0)      # a task spanning both modes sweeps twice
-    serial_s = rest * per + sweeps * fixed
+    serial_s = rest * per + sweeps * fixed if probe else _SECONDS[plan] * rest / total
     if rest < 2 or not fanout._worth(serial_s, 0.0):        # too little to send anywhere: the executor is not asked
         return local(f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
                      f"too little to send anywhere (under {fanout.MIN_SECONDS} s).")
+    seen = _SEEN.get(plan)
+    if seen is not None and not fanout._worth(serial_s, seen * rest / total):   # it did not pay last time
+        return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
+                     f"computing here (about {serial_s:.3g} s).")
     n_workers = fanout.some_workers(executor, transform)
     tasks = min(rest, n_workers)
     m, n = plan.shape
     result_b = 8 * (min(rest, max(layout.kf - start, 0)) * m + min(rest, layout.kr) * n)
     parallel_s = (rest * per / tasks + fanout.TASK_OVERHEAD + sweeps * fixed
                   + result_b / fanout.TRANSFER_BYTES_PER_SECOND)
-    seen = _SEEN.get(plan, 0.0) * rest / total
-    parallel_s = max(parallel_s, seen)          # what distributing took last time, rescaled
     how = (f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, against "
            f"about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
-           f"worker{'s' * (n_workers != 1)} (each evaluates {fanout.name_of(fun)} afresh"
-           f"{'; as measured at the last distributed call' if seen == parallel_s else ''})")
+           f"worker{'s' * (n_workers != 1)} (each evaluates {fanout.name_of(fun)} afresh)")
     if not (tasks > 1 and fanout._worth(serial_s, parallel_s)):
         return local(how + ".", n_workers)
     fanout.report(fanout.Fanout(mode, total, n_workers, tasks, True, serial_s, "distributed: " + how + "."))

@@ -13,13 +13,23 @@ bit for bit, except that a matrix product in ``f`` may round its last bits
 differently at another batch width (NumPy's BLAS picks its kernel by shape;
 ``chunk_size=`` does the same serially).
 
-Worth it or not: before fanning out, two sweeps of 1 and ``max(PROBE_DIRECTIONS,
-directions // PROBE_SHARE)`` directions run locally, timed (they are part of the answer), which prices a
-sweep's fixed cost and a direction's (or the prices come from an earlier call
-at the same shapes, or from auto mode's measured decision); when the serial remainder would not take clearly longer than
-the tasks' overhead (``TASK_OVERHEAD`` each, plus a sweep's fixed cost, paid
-once per task), everything runs locally.  :data:`LAST` holds what the last
-call did and why (``chainrule.transforms.fanout.last().reason``).
+Worth it or not: at the first call at given shapes, two sweeps of 1 and
+``max(PROBE_DIRECTIONS, directions // PROBE_SHARE)`` directions run locally,
+timed (they are part of the answer), which prices a sweep's fixed cost and a
+direction's (auto mode's measured decision gives the whole time directly).
+Later calls take the prices from that first one, and the time of the last
+local call once there is one.  Work under ``MIN_SECONDS`` is computed here
+without even asking the executor for its workers (a Dask client asks its
+scheduler); otherwise the tasks' estimate -- ``TASK_OVERHEAD`` each, a fresh
+evaluation of ``f`` (recorded, in reverse) per task, the directions' share,
+and the results' bytes at ``TRANSFER_BYTES_PER_SECOND`` -- must beat the serial
+remainder clearly, and a distributed call that did not clearly beat computing here keeps
+later calls at those shapes here.  :func:`last` says what the last
+call did and why; :func:`forget` drops every measurement.
+
+Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic=``),
+checked locally before anything is sent.  A task holds Python's cyclic
+collector while it records (:func:`collector_paused`).
 
 Faults: an exception raised by ``f`` in a worker reaches the caller as
 itself; a task lost with its worker (a broken process pool, Dask's
@@ -54,7 +64,7 @@ from .jacobian import _assemble_forward, _assemble_reverse, decision_key
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
-           "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report",
+           "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
            "split_spans", "name_of", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
@@ -99,9 +109,12 @@ def report(fanout):
     _LAST.fanout = fanout
 
 
-_COSTS = {}                 # (decision key, mode, holomorphic) -> (directions, fixed and per-direction seconds of a sweep,
-_COSTS_LOCK = threading.Lock()  # seconds per task, bytes per direction of a sweep and of the result)
+# (decision key, mode, holomorphic) -> (directions, a sweep's fixed and per-direction seconds, seconds per
+# task, a backward sweep's bytes per direction, the result's bytes per direction)
+_COSTS = {}
+_COSTS_LOCK = threading.Lock()
 _SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
+_LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
 
 
 class JacrevOf:
@@ -346,6 +359,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
                 chunk_size, per_b)
 
     first = finish = None
+    probe_s = 0.0
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
         if mode == "forward":
             check_holomorphic("jacfwd", fun, leaves, None, holomorphic)
@@ -385,6 +399,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
                 done = _pull_span(flat, outs, pullback, p, k, [[] for _ in leaves], total_dirs)
                 return [_concat(r) for r in done], outs, flat.out_tree, first[3]
         p = p1 + p2
+        probe_s = t2 - (t if mode == "reverse" else t0)
         # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
         fixed, per_dir = fit_sweep(t1 - t0, t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
@@ -399,19 +414,28 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     serial_s = -(-rest // k_local) * fixed + rest * per_dir
     if known_seconds is not None and math.isfinite(known_seconds):
         serial_s = known_seconds
+    if key in _LOCAL:                             # measured: the last local call, for this many directions
+        serial_s = _LOCAL[key] * rest / total_dirs
 
     def local(why, n_workers=None):
-        """Serially: the rest on top of the probe's directions, or everything when nothing was probed."""
+        """Serially: the rest on top of the probe's directions, or everything when nothing was probed (timed)."""
         _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + why)
-        if first is None:
-            return serial()
-        return _assemble(flat, mode, [first, finish()] if rest > 0 else [first], has_aux)
+        t = time.perf_counter()
+        jac = serial() if first is None else _assemble(flat, mode, [first, finish()] if rest > 0 else [first],
+                                                       has_aux)
+        if key is not None:
+            _LOCAL[key] = time.perf_counter() - t + (probe_s if first is not None else 0.0)
+        return jac
 
     if rest <= 0:                                 # the probe was the whole Jacobian
         return local("the first, local sweep computed every direction.")
     if rest < 2 or not _worth(serial_s, 0.0):     # too little to send anywhere: the executor is not even asked
         return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
                      f"too little to send anywhere (under {MIN_SECONDS} s).")
+    seen = _SEEN.get(key)
+    if seen is not None and not _worth(serial_s, seen * rest / total_dirs):   # it did not pay last time
+        return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
+                     f"computing here (about {serial_s * total_dirs / rest:.3g} s).")
     n_workers = some_workers(executor, transform)
     tasks = min(rest, n_workers)
     if chunk_size is None:                        # more tasks when one worker's share would not fit a sweep
@@ -422,15 +446,10 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     waves = -(-tasks // n_workers)
     parallel_s = (rest * per_dir / min(tasks, n_workers) + waves * (TASK_OVERHEAD + per_task)
                   + rest * result_b / TRANSFER_BYTES_PER_SECOND)
-    seen = _SEEN.get(key)
-    seen = seen * rest / total_dirs if seen is not None else 0.0
-    if seen > parallel_s:                         # what distributing took last time, rescaled to this many directions
-        parallel_s = seen
     how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
            f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
-           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)}"
-           f"{'; as measured at the last distributed call' if seen == parallel_s else ''})")
+           f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)})")
     if not (tasks > 1 and _worth(serial_s, parallel_s)):
         return local(how + ".", n_workers)
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
@@ -443,6 +462,14 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if first is not None:
         results.insert(0, first)
     return _assemble(flat, mode, results, has_aux)
+
+
+def forget():
+    """Forget every price measured and every call timed (:func:`fan_out` measures again at the next call)."""
+    with _COSTS_LOCK:
+        _COSTS.clear()
+        _SEEN.clear()
+        _LOCAL.clear()
 
 
 def _assemble(flat, mode, results, has_aux):
