@@ -17,7 +17,8 @@ timings.
 
 Then the small workloads of the speed suite (``benchmarks/workloads.py``) that
 take ``executor=``: each called without and with ``executor=client``, alternated,
-the minimum wall time of each over ``SMALL_ROUNDS`` rounds after a first call
+the minimum wall and CPU time per call of each over ``SMALL_ROUNDS`` rounds of
+samples of about 20 ms, after a first call
 (which probes, timed apart).  The worth-it rule should keep them local at the
 same speed.  Run: ``python -m benchmarks.distributed [--quick] [--repeat N] [--small-only]``.
 """
@@ -97,7 +98,7 @@ SMALL_ROUNDS = 30
 
 
 def small_workloads(client, rounds=SMALL_ROUNDS):
-    """Rows ``(name, plain s, with executor s, their CPU s, first call with executor s, plain first s, distributed)``."""
+    """Rows: name, plain s, with executor s, their CPU s, first call with executor s, plain first s, distributed."""
     from .workloads import layers, rosen
 
     rng = np.random.default_rng(0)
@@ -121,13 +122,17 @@ def small_workloads(client, rounds=SMALL_ROUNDS):
         np.testing.assert_allclose(first, ref, rtol=1e-12, atol=1e-12 * np.max(np.abs(ref)), err_msg=name)
         best = {"plain": np.inf, "fanned": np.inf, "plain cpu": np.inf, "fanned cpu": np.inf}
         distributed = False
+        t = time.perf_counter()
+        plain(x)
+        loops = max(1, int(0.02 / max(time.perf_counter() - t, 1e-6)))      # samples of about 20 ms each
         for _ in range(rounds):
             for label, fn in (("plain", plain), ("fanned", fanned)):
                 t, c = time.perf_counter(), time.process_time()
-                fn(x)
-                best[label] = min(best[label], time.perf_counter() - t)
-                best[label + " cpu"] = min(best[label + " cpu"], time.process_time() - c)
-            distributed |= fanout.last().distributed
+                for _ in range(loops):
+                    fn(x)
+                best[label] = min(best[label], (time.perf_counter() - t) / loops)
+                best[label + " cpu"] = min(best[label + " cpu"], (time.process_time() - c) / loops)
+                distributed |= label == "fanned" and fanout.last().distributed
         rows.append((name, best["plain"], best["fanned"], best["plain cpu"], best["fanned cpu"], t2 - t1, t1 - t0,
                      distributed))
     return rows
@@ -194,8 +199,8 @@ def main(argv=None):
         print(f"| {name} | {sc:.3g} | {wc:.3g} | {cc:.3g} | {csp:.2f}x |")
     for name, *_, why in rows:
         print(f"{name}: {why}")
-    print(f"\nSmall workloads of the speed suite, without and with executor=client (minima over "
-          f"{SMALL_ROUNDS} alternated calls after a first call; CPU: this process's):")
+    print(f"\nSmall workloads of the speed suite, without and with executor=client (minima per call over "
+          f"{SMALL_ROUNDS} alternated samples of about 20 ms after a first call; CPU: this process's):")
     print("| workload | without ms | with executor ms | ratio | without CPU ms | with CPU ms | CPU ratio "
           "| first call without ms | first call with ms | ran |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -137,7 +137,7 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
             return layout.values(probe + tagged(start, rest, colour_task(*task_args(start, rest))))
         t0 = time.perf_counter()
         out = serial()
-        _SECONDS[plan] = time.perf_counter() - t0          # the time of a local call, measured again
+        _SECONDS[plan] = min(_SECONDS[plan], time.perf_counter() - t0)     # the fastest local call
         return out
 
     cost, probe, start = _COSTS.get(plan), [], 0
@@ -156,16 +156,19 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
     if rest < 2 or not fanout._worth(serial_s, 0.0):        # too little to send anywhere: the executor is not asked
         return local(f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
                      f"too little to send anywhere (under {fanout.MIN_SECONDS} s).")
+    m, n = plan.shape
+    result_b = 8 * (min(rest, max(layout.kf - start, 0)) * m + min(rest, layout.kr) * n)
+    transfer_s = result_b / fanout.TRANSFER_BYTES_PER_SECOND
+    if not fanout._worth(serial_s, per + fanout.TASK_OVERHEAD + sweeps * fixed + transfer_s):
+        return local(f"the {rest} colour groups left would take about {serial_s:.3g} s here, less than sending them "
+                     "would, however many workers took them.")
     seen = _SEEN.get(plan)
     if seen is not None and not fanout._worth(serial_s, seen * rest / total):   # it did not pay last time
         return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
                      f"computing here (about {serial_s:.3g} s).")
     n_workers = fanout.some_workers(executor, transform)
     tasks = min(rest, n_workers)
-    m, n = plan.shape
-    result_b = 8 * (min(rest, max(layout.kf - start, 0)) * m + min(rest, layout.kr) * n)
-    parallel_s = (rest * per / tasks + fanout.TASK_OVERHEAD + sweeps * fixed
-                  + result_b / fanout.TRANSFER_BYTES_PER_SECOND)
+    parallel_s = rest * per / tasks + fanout.TASK_OVERHEAD + sweeps * fixed + transfer_s
     how = (f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, against "
            f"about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each evaluates {fanout.name_of(fun)} afresh)")

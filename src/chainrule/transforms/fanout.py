@@ -17,7 +17,7 @@ Worth it or not: at the first call at given shapes, two sweeps of 1 and
 ``max(PROBE_DIRECTIONS, directions // PROBE_SHARE)`` directions run locally,
 timed (they are part of the answer), which prices a sweep's fixed cost and a
 direction's (auto mode's measured decision gives the whole time directly).
-Later calls take the prices from that first one, and the time of the last
+Later calls take the prices from that first one, and the time of the fastest
 local call once there is one.  Work under ``MIN_SECONDS`` is computed here
 without even asking the executor for its workers (a Dask client asks its
 scheduler); otherwise the tasks' estimate -- ``TASK_OVERHEAD`` each, a fresh
@@ -401,7 +401,8 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         p = p1 + p2
         probe_s = t2 - (t if mode == "reverse" else t0)
         # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
-        fixed, per_dir = fit_sweep(t1 - t0, t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
+        # (a first sweep slower than the wider second one paid for cold caches: it prices nothing)
+        fixed, per_dir = fit_sweep(min(t1 - t0, t2 - t1), t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
@@ -423,8 +424,9 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         t = time.perf_counter()
         jac = serial() if first is None else _assemble(flat, mode, [first, finish()] if rest > 0 else [first],
                                                        has_aux)
-        if key is not None:
-            _LOCAL[key] = time.perf_counter() - t + (probe_s if first is not None else 0.0)
+        if key is not None:                       # the fastest local call: one slowed by other load misleads less
+            took = time.perf_counter() - t + (probe_s if first is not None else 0.0)
+            _LOCAL[key] = min(took, _LOCAL.get(key, took))
         return jac
 
     if rest <= 0:                                 # the probe was the whole Jacobian
@@ -432,6 +434,11 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if rest < 2 or not _worth(serial_s, 0.0):     # too little to send anywhere: the executor is not even asked
         return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
                      f"too little to send anywhere (under {MIN_SECONDS} s).")
+    transfer_s = rest * result_b / TRANSFER_BYTES_PER_SECOND
+    if not _worth(serial_s, per_dir + TASK_OVERHEAD + per_task + transfer_s):
+        return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+                     f"less than sending them would, however many workers took them ({TASK_OVERHEAD + per_task:.3g} s "
+                     f"a task, {transfer_s:.3g} s for the results to come back).")
     seen = _SEEN.get(key)
     if seen is not None and not _worth(serial_s, seen * rest / total_dirs):   # it did not pay last time
         return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
@@ -445,7 +452,7 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             tasks = min(rest, n_workers * -(-share // (k * 4)))
     waves = -(-tasks // n_workers)
     parallel_s = (rest * per_dir / min(tasks, n_workers) + waves * (TASK_OVERHEAD + per_task)
-                  + rest * result_b / TRANSFER_BYTES_PER_SECOND)
+                  + transfer_s)
     how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
            f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
