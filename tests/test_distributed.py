@@ -432,6 +432,8 @@ def check_complex(executor):
         cr.jacrev(complex_of_real, executor=executor)(XR)
     with pytest.raises(cr.errors.InputDtypeError, match="needs complex"):
         cr.jacfwd(holo, holomorphic=True, executor=executor)(XR)
+    with pytest.raises(NotImplementedError, match=r"hessian\(\.\.\., executor=\.\.\.\) of <lambda> over complex"):
+        cr.hessian(lambda z: np.sum(real_of_complex(z, W)), executor=executor)(Z)
 
 
 def test_complex_process_pool(forced, pool):

@@ -58,7 +58,7 @@ import numpy as np
 from ..errors import UnpicklableFunctionError, WorkerLostError
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
-from .adapter import FlatFun, check_holomorphic, shape_of, strip
+from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacrev
 from .jacobian import _assemble_forward, _assemble_reverse, decision_key
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
@@ -347,6 +347,10 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     """
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
+    if isinstance(fun, JacrevOf) and any(dtype_of(x).kind == "c" for x in leaves):
+        raise NotImplementedError(f"hessian(..., executor=...) of {name_of(fun.fun)} over complex inputs is not "
+                                  "supported yet (its directions are the real and imaginary parts of each input); "
+                                  "leave out executor=")
     n = sum(math.prod(shape_of(x)) for x in leaves)
     key = decision_key(fun, args, kwargs, argnums, has_aux)
     key = (key, mode, holomorphic) if key is not None else None
