@@ -268,9 +268,32 @@ def _lost(exc):
     return isinstance(exc, (cf.BrokenExecutor, cf.CancelledError)) or type(exc).__name__ in _LOST
 
 
+class _Refused:
+    """A submission the executor refused because it had lost a worker already: handled as a lost task."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def result(self):
+        raise self.exc
+
+    def cancel(self):
+        return False
+
+
+def _submit_once(executor, task, *args):
+    """``_submit``; a pool that broke between two submissions gives a :class:`_Refused` instead of raising."""
+    try:
+        return _submit(executor, task, *args)
+    except BaseException as e:
+        if not _lost(e):
+            raise
+        return _Refused(e)
+
+
 def _gather(executor, spans, task_args, transform, fun, task=sweep_task):
     """The results of one ``task`` per ``(start, count)`` span, in order; a lost task is resubmitted once."""
-    futures = [_submit(executor, task, *task_args(s, c)) for s, c in spans]
+    futures = [_submit_once(executor, task, *task_args(s, c)) for s, c in spans]
     results, fresh = [None] * len(spans), None
     try:
         for i, fut in enumerate(futures):
