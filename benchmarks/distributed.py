@@ -13,7 +13,14 @@ after a first call, which probes and caches the sweep cost: its time is reported
 apart), and checked equal to the serial result (to rounding: NumPy's matrix products may
 take another BLAS kernel at another batch width, so the last bits may differ).  The overhead per task is the
 time of a distributed call less the slowest task's own sweep, from the tasks'
-timings.  Run: ``python -m benchmarks.distributed [--quick] [--repeat N]``.
+timings.
+
+Then the small workloads of the speed suite (``benchmarks/workloads.py``) that
+take ``executor=``: each called without and with ``executor=client``, alternated,
+the minimum wall and CPU time per call of each over ``SMALL_ROUNDS`` rounds of
+samples of about 20 ms, after a first call
+(which probes, timed apart).  The worth-it rule should keep them local at the
+same speed.  Run: ``python -m benchmarks.distributed [--quick] [--repeat N] [--small-only]``.
 """
 
 import argparse
@@ -76,10 +83,66 @@ def _time(fn, repeat):
     return statistics.median(ts), out
 
 
+def _cpu(fn, repeat, client=None):
+    """Median wall time, and the CPU seconds per call: this process's, and the busiest worker's (with a client)."""
+    before = client.run(time.process_time) if client is not None else {}
+    c0 = time.process_time()
+    wall, out = _time(fn, repeat)
+    here = (time.process_time() - c0) / repeat
+    after = client.run(time.process_time) if client is not None else {}
+    busiest = max((after[w] - before[w] for w in after), default=0.0) / repeat
+    return wall, here, busiest, out
+
+
+SMALL_ROUNDS = 30
+
+
+def small_workloads(client, rounds=SMALL_ROUNDS):
+    """Rows: name, plain s, with executor s, their CPU s, first call with executor s, plain first s, distributed."""
+    from .workloads import layers, rosen
+
+    rng = np.random.default_rng(0)
+    cases = [("Hessian of Rosenbrock n = 100", cr.hessian, lambda x: rosen(np, x), np.linspace(-1.2, 1.2, 100))]
+    for n, m, transform, label in ((4, 2000, cr.jacfwd, "jacfwd"), (2000, 4, cr.jacrev, "jacrev"),
+                                   (200, 200, cr.jacobian, "auto jacobian"),
+                                   (1000, 1000, cr.jacobian, "auto jacobian")):
+        W1, W2 = rng.standard_normal((64, n)) / np.sqrt(n), rng.standard_normal((m, 64)) / 8.0
+        cases.append((f"{label} {n} -> {m}", transform, lambda x, W1=W1, W2=W2: layers(np, x, W1, W2),
+                      rng.standard_normal(n)))
+    rows = []
+    for name, transform, f, x in cases:
+        cr.clear_caches()
+        plain, fanned = transform(f), transform(f, executor=client)
+        t0 = time.perf_counter()
+        ref = plain(x)
+        t1 = time.perf_counter()
+        first = fanned(x)
+        t2 = time.perf_counter()
+        # equal to rounding: the first call's probe sweeps take other BLAS kernels at other batch widths
+        np.testing.assert_allclose(first, ref, rtol=1e-12, atol=1e-12 * np.max(np.abs(ref)), err_msg=name)
+        best = {"plain": np.inf, "fanned": np.inf, "plain cpu": np.inf, "fanned cpu": np.inf}
+        distributed = False
+        t = time.perf_counter()
+        plain(x)
+        loops = max(1, int(0.02 / max(time.perf_counter() - t, 1e-6)))      # samples of about 20 ms each
+        for _ in range(rounds):
+            for label, fn in (("plain", plain), ("fanned", fanned)):
+                t, c = time.perf_counter(), time.process_time()
+                for _ in range(loops):
+                    fn(x)
+                best[label] = min(best[label], (time.perf_counter() - t) / loops)
+                best[label + " cpu"] = min(best[label + " cpu"], (time.process_time() - c) / loops)
+                distributed |= label == "fanned" and fanout.last().distributed
+        rows.append((name, best["plain"], best["fanned"], best["plain cpu"], best["fanned cpu"], t2 - t1, t1 - t0,
+                     distributed))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks.distributed", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="200 steps instead of 2000")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--small-only", action="store_true", help="only the small workloads of the speed suite")
     a = ap.parse_args(argv)
     import dask
     from distributed import Client, LocalCluster
@@ -96,13 +159,13 @@ def main(argv=None):
         client.wait_for_workers(2)
         for name, transform, fun, outs in (("forward (jacfwd), 20 x 200", cr.jacfwd, final_state, SPECIES),
                                            ("reverse (jacrev), 200 x 200", cr.jacrev, sampled_states,
-                                            SPECIES * OUT_TIMES)):
-            serial_s, ref = _time(lambda: transform(fun)(K0, steps), a.repeat)
+                                            SPECIES * OUT_TIMES))[:0 if a.small_only else 2]:
+            serial_s, serial_cpu, _, ref = _cpu(lambda: transform(fun)(K0, steps), a.repeat)
             fanned = transform(fun, executor=client)
             t0 = time.perf_counter()
             first = fanned(K0, steps)
             first_s = time.perf_counter() - t0
-            dist_s, jac = _time(lambda: fanned(K0, steps), a.repeat)
+            dist_s, client_cpu, worker_cpu, jac = _cpu(lambda: fanned(K0, steps), a.repeat, client)
             # equal to rounding: NumPy's matrix products may take another BLAS kernel at another batch width
             diff = max(float(np.max(np.abs(x - ref))) for x in (first, jac)) / float(np.max(np.abs(ref)))
             assert diff < 1e-12, f"distributed != serial: relative difference {diff:.2g}"
@@ -113,18 +176,38 @@ def main(argv=None):
             total = REACTIONS if mode == "forward" else outs
             task_s, _ = _time(lambda: fanout.sweep_task(fun, (K0, steps), {}, 0, False, mode, 0, share, total), 1)
             overhead = dist_s - task_s
+            # CPU time, robust to other load on the machine: the serial call's against the critical path
+            # of the distributed one (the busiest worker, plus this process's own sending and assembling)
+            cpu_speedup = serial_cpu / (worker_cpu + client_cpu)
             rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, task_s, overhead,
+                         (serial_cpu, worker_cpu, client_cpu, cpu_speedup),
                          f"{last.reason} Largest difference from serial: {diff:.2g} of the largest entry."))
+        small = small_workloads(client, 3 if a.quick else SMALL_ROUNDS)
     print(f"RK4 reaction network: {SPECIES} species, {REACTIONS} parameters, {steps} steps; "
           f"LocalCluster of 2 single-threaded worker processes; median of {a.repeat}; "
           f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, NumPy {np.__version__}")
     print("| Jacobian | serial s | first call s | distributed s | speedup | tasks | one task's sweep s "
           "| overhead s |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, s, f, d, sp, t, ts, ov, _ in rows:
+    for name, s, f, d, sp, t, ts, ov, _, _ in rows:
         print(f"| {name} | {s:.3g} | {f:.3g} | {d:.3g} | {sp:.2f}x | {t} | {ts:.3g} | {ov:.3g} |")
+    print("\nCPU seconds (robust to other load): the serial call, the busiest worker's and this process's "
+          "during a distributed call, and serial / (busiest worker + this process):")
+    print("| Jacobian | serial CPU s | busiest worker CPU s | client CPU s | CPU speedup |")
+    print("|---|---|---|---|---|")
+    for name, *_, (sc, wc, cc, csp), _ in rows:
+        print(f"| {name} | {sc:.3g} | {wc:.3g} | {cc:.3g} | {csp:.2f}x |")
     for name, *_, why in rows:
         print(f"{name}: {why}")
+    print(f"\nSmall workloads of the speed suite, without and with executor=client (minima per call over "
+          f"{SMALL_ROUNDS} alternated samples of about 20 ms after a first call; CPU: this process's):")
+    print("| workload | without ms | with executor ms | ratio | without CPU ms | with CPU ms | CPU ratio "
+          "| first call without ms | first call with ms | ran |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, plain, fanned, plain_cpu, fanned_cpu, first, first_plain, distributed in small:
+        print(f"| {name} | {plain * 1e3:.3g} | {fanned * 1e3:.3g} | {fanned / plain:.2f} | {plain_cpu * 1e3:.3g} "
+              f"| {fanned_cpu * 1e3:.3g} | {fanned_cpu / plain_cpu:.2f} | {first_plain * 1e3:.3g} "
+              f"| {first * 1e3:.3g} | {'distributed' if distributed else 'locally'} |")
 
 
 if __name__ == "__main__":

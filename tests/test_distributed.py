@@ -91,6 +91,20 @@ def s_sparse(p, c):
     return np.sum(a[1:] * a[:-1] ** 2) + np.sum(np.sin(b) * a) + c[0] * np.sum(b ** 2) + np.cos(c[1]) * a[0]
 
 
+def real_of_complex(z, w):
+    """Real outputs of complex and real inputs: jacrev's complex case (JAX's convention)."""
+    return np.real(z * np.conj(z)) * w[0] + np.imag(z ** 2) * w[1] + np.abs(z[::-1]) * w[1]
+
+
+def complex_of_real(x):
+    """Complex outputs of a real input: jacfwd's complex case."""
+    return np.exp(1j * x) * x[::-1]
+
+
+def holo(z):
+    return np.sin(z) * z[::-1] + z ** 2
+
+
 P = {"a": np.array([0.3, -0.7, 1.1]), "b": np.array([[0.5, 1.5], [-0.2, 0.9]])}
 C = np.array([0.4, -1.2])
 
@@ -99,7 +113,7 @@ C = np.array([0.4, -1.2])
 def forced(monkeypatch):
     """Distribute even what is too cheap to be worth it (the workloads here are small)."""
     monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
-    fanout._COSTS.clear()
+    fanout.forget()
 
 
 @pytest.fixture(scope="module")
@@ -205,20 +219,36 @@ def test_unpicklable_function(forced, pool):
             within(lambda: cr.jacfwd(f, executor=pool)(np.ones(12)))
 
 
-def test_zero_workers():
-    class NoWorkers(cf.Executor):
-        _max_workers = 0
+class NoWorkers(cf.Executor):
+    _max_workers = 0
 
-        def submit(self, fn, /, *args, **kwargs):
-            raise AssertionError("nothing may be submitted")
+    def submit(self, fn, /, *args, **kwargs):
+        raise AssertionError("nothing may be submitted")
 
+
+def test_zero_workers(forced):
     with pytest.raises(ValueError, match="no workers"):
-        within(lambda: cr.jacrev(cheap, executor=NoWorkers())(np.ones(3)))
+        within(lambda: cr.jacrev(cheap, executor=NoWorkers())(np.ones(12)))
+    jac = cr.sparse_jacobian(lambda x: x[2:] * x[1:-1] * x[:-2], mode="forward", executor=NoWorkers())
+    jac(np.ones(6))                                      # the first call is local
+    with pytest.raises(ValueError, match="no workers"):
+        within(lambda: jac(np.ones(6)))
+
+
+def test_too_little_work_does_not_ask_the_executor():
+    """Work of microseconds is not worth sending: the executor is not even asked how many workers it has."""
+    fanout.forget()
+    x = np.linspace(0.0, 1.0, 30)
+    for transform in (cr.jacfwd, cr.jacrev):
+        for _ in range(2):                               # with the probe, then with the cached prices
+            jac = within(lambda: transform(cheap, executor=NoWorkers())(x))
+            assert np.array_equal(jac, transform(cheap)(x))
+            assert fanout.last().workers is None and "too little to send" in fanout.last().reason
 
 
 def test_serial_fallback_for_cheap_sweeps(pool):
     """Sweeps of microseconds stay local even with an executor, and the Fanout says why."""
-    fanout._COSTS.clear()
+    fanout.forget()
     x = np.linspace(0.0, 1.0, 30)
     for transform in (cr.jacfwd, cr.jacrev):
         jac = within(lambda: transform(cheap, executor=pool)(x))
@@ -286,7 +316,7 @@ def test_sparse_process_pool_equals_serial(forced, pool):
 def test_sparse_serial_fallback_and_errors(pool):
     """Cheap colour groups stay local (and say so); f's exception and an unpicklable f are reported clearly."""
     pytest.importorskip("scipy")
-    fanout._COSTS.clear()
+    fanout.forget()
     jac = cr.sparse_jacobian(f_sparse, argnums=(0, 1), mode="forward", executor=pool)
     for _ in range(3):
         result = within(lambda: jac(PS, CS))
@@ -357,10 +387,58 @@ def test_dask_lambda_is_fine(forced, client):
                                             + np.sin(np.linspace(0, 1, 5))), rtol=1e-13)
 
 
-def test_complex_inputs_with_an_executor_are_refused_not_wrong():
-    z = np.array([1.0 + 2.0j, 0.5 - 1.0j])
-    with cf.ThreadPoolExecutor(2) as ex:
-        with pytest.raises(NotImplementedError, match="complex"):
-            cr.jacrev(lambda z: np.abs(z) ** 2, executor=ex)(z)
-        with pytest.raises(NotImplementedError, match="holomorphic"):
-            cr.jacfwd(np.sin, holomorphic=True, executor=ex)(z)
+# -- complex values: jacfwd's and jacrev's rules, with the same numbers as serially ------------------------
+Z = np.linspace(-1.2, 1.5, 12) + 1j * np.cos(np.arange(12.0))       # 12 directions: the probe takes 5
+W = np.array([0.7, -1.3])
+XR = np.linspace(-1.0, 1.0, 12)
+
+
+def check_complex(executor):
+    h = 1e-6
+    e = np.eye(len(Z))
+    # a real function of complex inputs (reverse): d/dx - i d/dy, as grad(abs(z) ** 2) == 2 conj(z)
+    serial = cr.jacrev(real_of_complex, argnums=(0, 1))(Z, W)
+    fanned = within(lambda: cr.jacrev(real_of_complex, argnums=(0, 1), executor=executor)(Z, W))
+    assert fanout.last().distributed
+    assert_identical(fanned, serial)
+    for j in range(len(Z)):
+        d_re = (real_of_complex(Z + h * e[j], W) - real_of_complex(Z - h * e[j], W)) / (2 * h)
+        d_im = (real_of_complex(Z + 1j * h * e[j], W) - real_of_complex(Z - 1j * h * e[j], W)) / (2 * h)
+        np.testing.assert_allclose(fanned[0][:, j], d_re - 1j * d_im, rtol=1e-6, atol=1e-8)
+    auto = within(lambda: cr.jacobian(real_of_complex, argnums=(0, 1), executor=executor)(Z, W))
+    assert fanout.last().distributed
+    assert_identical(auto, serial)
+    # complex outputs of a real input (forward)
+    serial = cr.jacfwd(complex_of_real)(XR)
+    fanned = within(lambda: cr.jacfwd(complex_of_real, executor=executor)(XR))
+    assert fanout.last().distributed and fanned.dtype == np.complex128
+    assert_identical(fanned, serial)
+    fd = np.stack([(complex_of_real(XR + h * r) - complex_of_real(XR - h * r)) / (2 * h) for r in np.eye(len(XR))], 1)
+    np.testing.assert_allclose(fanned, fd, rtol=1e-6, atol=1e-8)
+    # a holomorphic function, both modes: the complex derivative
+    fwd = within(lambda: cr.jacfwd(holo, holomorphic=True, executor=executor)(Z))
+    assert fanout.last().distributed
+    rev = within(lambda: cr.jacrev(holo, holomorphic=True, executor=executor)(Z))
+    assert fanout.last().distributed
+    assert_identical(fwd, cr.jacfwd(holo, holomorphic=True)(Z))
+    assert_identical(rev, cr.jacrev(holo, holomorphic=True)(Z))
+    np.testing.assert_allclose(fwd, rev, rtol=1e-13, atol=1e-13)
+    fd = np.stack([(holo(Z + h * r) - holo(Z - h * r)) / (2 * h) for r in e], 1)
+    np.testing.assert_allclose(fwd, fd, rtol=1e-6, atol=1e-8)
+    # what cannot be held is refused as serially, before anything is sent
+    with pytest.raises(cr.errors.InputDtypeError, match="holomorphic=True"):
+        cr.jacfwd(real_of_complex, executor=executor)(Z, W)
+    with pytest.raises(cr.errors.OutputDtypeError, match="holomorphic=True"):
+        cr.jacrev(complex_of_real, executor=executor)(XR)
+    with pytest.raises(cr.errors.InputDtypeError, match="needs complex"):
+        cr.jacfwd(holo, holomorphic=True, executor=executor)(XR)
+    with pytest.raises(NotImplementedError, match=r"hessian\(\.\.\., executor=\.\.\.\) of <lambda> over complex"):
+        cr.hessian(lambda z: np.sum(real_of_complex(z, W)), executor=executor)(Z)
+
+
+def test_complex_process_pool(forced, pool):
+    check_complex(pool)
+
+
+def test_complex_dask(forced, client):
+    check_complex(client)

@@ -15,8 +15,10 @@ here, with the plan's reads: the result is the serial one.
 The worth-it rule of :mod:`chainrule.transforms.fanout` applies: the first
 fanned call sweeps one colour group locally, timed (it is part of the
 answer), which with the first call's time prices a sweep's fixed cost and a
-colour's; when the rest would not take clearly longer here than as tasks,
-everything runs locally.  ``chainrule.transforms.fanout.last()`` says which
+colour's; later local calls are timed again.  When the rest would not take
+clearly longer here than as tasks (or did not, at the last distributed call),
+everything runs locally, and work under ``MIN_SECONDS`` never asks the
+executor anything.  ``chainrule.transforms.fanout.last()`` says which
 and why.
 """
 
@@ -36,6 +38,7 @@ __all__ = ["colour_task", "fan_out_colours"]
 
 _SECONDS = weakref.WeakKeyDictionary()      # plan -> measured seconds of one local evaluation (the first call's)
 _COSTS = weakref.WeakKeyDictionary()        # plan -> (fixed seconds per sweep, seconds per colour group)
+_SEEN = weakref.WeakKeyDictionary()         # plan -> seconds the last distributed call took (for all colours)
 
 
 def _flat(fun, args, kwargs, argnums, hessian):
@@ -106,7 +109,6 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
     mode is "forward", "reverse", "bidirectional" or "star" (a Hessian:
     forward over the gradient of ``fun``, ``hessian=True``).
     """
-    n_workers = fanout.some_workers(executor, transform)
     mode = plan.decision.mode
     layout = _Layout(plan, mode)
     total = layout.kf + layout.kr
@@ -117,7 +119,7 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
             values = serial()
             seconds = time.perf_counter() - t0
         _SECONDS[plan] = seconds
-        fanout.report(fanout.Fanout(mode, total, n_workers, 0, False, seconds, "serial: the first call at these "
+        fanout.report(fanout.Fanout(mode, total, None, 0, False, seconds, "serial: the first call at these "
                                     f"shapes finds the pattern and colours it, and evaluates locally, timed "
                                     f"({seconds:.3g} s): later calls fan out when that is worth it."))
         return values
@@ -128,6 +130,15 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
 
     def tagged(start, count, blocks):
         return list(zip([p[0] for p in layout.parts(start, count)], blocks))
+
+    def local(why, n_workers=None):
+        fanout.report(fanout.Fanout(mode, total, n_workers, 0, False, serial_s, "serial: " + why))
+        if probe:
+            return layout.values(probe + tagged(start, rest, colour_task(*task_args(start, rest))))
+        t0 = time.perf_counter()
+        out = serial()
+        _SECONDS[plan] = min(_SECONDS[plan], time.perf_counter() - t0)     # the fastest local call
+        return out
 
     cost, probe, start = _COSTS.get(plan), [], 0
     if cost is None and total > 1:              # one colour group here, timed: with the first call's time, the prices
@@ -140,22 +151,35 @@ def fan_out_colours(executor, fun, args, kwargs, argnums, plan, transform, value
         start = 1
     fixed, per = cost if cost is not None else (_SECONDS[plan], 0.0)
     rest = total - start
-    tasks = min(rest, n_workers)
     sweeps = 1 + (layout.kf > start and layout.kr > 0)      # a task spanning both modes sweeps twice
-    serial_s = rest * per + sweeps * fixed
-    parallel_s = rest * per / max(tasks, 1) + fanout.TASK_OVERHEAD + sweeps * fixed
+    serial_s = rest * per + sweeps * fixed if probe else _SECONDS[plan] * rest / total
+    if rest < 2 or not fanout._worth(serial_s, 0.0):        # too little to send anywhere: the executor is not asked
+        return local(f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+                     f"too little to send anywhere (under {fanout.MIN_SECONDS} s).")
+    m, n = plan.shape
+    result_b = 8 * (min(rest, max(layout.kf - start, 0)) * m + min(rest, layout.kr) * n)
+    transfer_s = result_b / fanout.TRANSFER_BYTES_PER_SECOND
+    if not fanout._worth(serial_s, per + fanout.TASK_OVERHEAD + sweeps * fixed + transfer_s):
+        return local(f"the {rest} colour groups left would take about {serial_s:.3g} s here, less than sending them "
+                     "would, however many workers took them.")
+    seen = _SEEN.get(plan)
+    if seen is not None and not fanout._worth(serial_s, seen * rest / total):   # it did not pay last time
+        return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
+                     f"computing here (about {serial_s:.3g} s).")
+    n_workers = fanout.some_workers(executor, transform)
+    tasks = min(rest, n_workers)
+    parallel_s = rest * per / tasks + fanout.TASK_OVERHEAD + sweeps * fixed + transfer_s
     how = (f"the {rest} colour group{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, against "
            f"about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each evaluates {fanout.name_of(fun)} afresh)")
     if not (tasks > 1 and fanout._worth(serial_s, parallel_s)):
-        fanout.report(fanout.Fanout(mode, total, n_workers, 0, False, serial_s, "serial: " + how + "."))
-        if not probe:
-            return serial()
-        return layout.values(probe + tagged(start, rest, colour_task(*task_args(start, rest))))
+        return local(how + ".", n_workers)
     fanout.report(fanout.Fanout(mode, total, n_workers, tasks, True, serial_s, "distributed: " + how + "."))
     fanout.check_picklable(executor, fun, args, kwargs, transform)
     spans = fanout.split_spans(start, rest, tasks)
+    t0 = time.perf_counter()
     results = fanout.gather(executor, spans, task_args, transform, fun, task=colour_task)
+    _SEEN[plan] = (time.perf_counter() - t0) * total / rest
     for (s, c), blocks in zip(spans, results):
         probe += tagged(s, c, blocks)
     return layout.values(probe)

@@ -275,10 +275,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     [[2.0, 0.0], [0.0, 2.0]]
     """
     if executor is not None:
-        if holomorphic:
-            raise NotImplementedError("jacfwd(..., holomorphic=True, executor=...) is not supported yet; "
-                                      "leave out executor=")
-        return _fanned(fun, argnums, has_aux, chunk_size, executor, "forward", jacfwd)
+        return _fanned(fun, argnums, has_aux, chunk_size, executor, "forward", jacfwd, holomorphic)
     return _forward_jacobian(fun, argnums, has_aux, chunk_size, holomorphic, False)
 
 
@@ -341,10 +338,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     [[2.0, 0.0], [0.0, 2.0]]
     """
     if executor is not None:
-        if holomorphic:
-            raise NotImplementedError("jacrev(..., holomorphic=True, executor=...) is not supported yet; "
-                                      "leave out executor=")
-        return _fanned(fun, argnums, has_aux, chunk_size, executor, "reverse", jacrev)
+        return _fanned(fun, argnums, has_aux, chunk_size, executor, "reverse", jacrev, holomorphic)
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
@@ -411,14 +405,15 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
     return _forward_jacobian(jacrev(fun, argnums, has_aux), argnums, has_aux, None, False, True)
 
 
-def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform):
+def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform, holomorphic):
     """``transform(fun)`` with its directions fanned out over ``executor`` (:mod:`.fanout`)."""
     from .fanout import fan_out                        # it builds on this module
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
-        serial = lambda: transform(fun, argnums, has_aux, chunk_size)(*args, **kwargs)   # noqa: E731
-        return fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform.__name__, serial, chunk_size)
+        serial = lambda: transform(fun, argnums, has_aux, chunk_size, holomorphic)(*args, **kwargs)   # noqa: E731
+        return fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform.__name__, serial, chunk_size,
+                       holomorphic=holomorphic)
 
     return jac_fun
 

@@ -13,13 +13,23 @@ bit for bit, except that a matrix product in ``f`` may round its last bits
 differently at another batch width (NumPy's BLAS picks its kernel by shape;
 ``chunk_size=`` does the same serially).
 
-Worth it or not: before fanning out, two sweeps of 1 and ``max(PROBE_DIRECTIONS,
-directions // PROBE_SHARE)`` directions run locally, timed (they are part of the answer), which prices a
-sweep's fixed cost and a direction's (or the prices come from an earlier call
-at the same shapes, or from auto mode's measured decision); when the serial remainder would not take clearly longer than
-the tasks' overhead (``TASK_OVERHEAD`` each, plus a sweep's fixed cost, paid
-once per task), everything runs locally.  :data:`LAST` holds what the last
-call did and why (``chainrule.transforms.fanout.last().reason``).
+Worth it or not: at the first call at given shapes, two sweeps of 1 and
+``max(PROBE_DIRECTIONS, directions // PROBE_SHARE)`` directions run locally,
+timed (they are part of the answer), which prices a sweep's fixed cost and a
+direction's (auto mode's measured decision gives the whole time directly).
+Later calls take the prices from that first one, and the time of the fastest
+local call once there is one.  Work under ``MIN_SECONDS`` is computed here
+without even asking the executor for its workers (a Dask client asks its
+scheduler); otherwise the tasks' estimate -- ``TASK_OVERHEAD`` each, a fresh
+evaluation of ``f`` (recorded, in reverse) per task, the directions' share,
+and the results' bytes at ``TRANSFER_BYTES_PER_SECOND`` -- must beat the serial
+remainder clearly, and a distributed call that did not clearly beat computing here keeps
+later calls at those shapes here.  :func:`last` says what the last
+call did and why; :func:`forget` drops every measurement.
+
+Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic=``),
+checked locally before anything is sent.  A task holds Python's cyclic
+collector while it records (:func:`collector_paused`).
 
 Faults: an exception raised by ``f`` in a worker reaches the caller as
 itself; a task lost with its worker (a broken process pool, Dask's
@@ -47,15 +57,14 @@ import numpy as np
 
 from ..errors import UnpicklableFunctionError, WorkerLostError
 from ..forward import jvp_flat
-from ..pytree import flatten
 from ..reverse import vjp_flat
-from .adapter import FlatFun, shape_of, strip
-from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
-from .jacobian import _assemble_forward, _assemble_reverse, _pull_rows, decision_key
+from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
+from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacrev
+from .jacobian import _assemble_forward, _assemble_reverse, decision_key
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
-           "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report",
+           "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
            "split_spans", "name_of", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
@@ -63,16 +72,20 @@ MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distr
 PROBE_DIRECTIONS = 4       # at least this many directions in the second local, timed sweep (the first carries one)
 PROBE_SHARE = 16           # ... and a sixteenth of them: a direction's price at a realistic width
 WAIT_FOR_WORKERS = 10.0    # seconds to wait for a Dask cluster's first worker
+TRANSFER_BYTES_PER_SECOND = 100e6   # results coming back: serialised, sent, received, assembled here
 _LOST = ("KilledWorker", "CommClosedError", "BrokenProcessPool", "BrokenThreadPool", "FutureCancelledError")
 
 
 @dataclass(frozen=True)
 class Fanout:
-    """What a call with ``executor=`` did: ``distributed`` or not, over how many tasks, and why."""
+    """What a call with ``executor=`` did: ``distributed`` or not, over how many tasks, and why.
+
+    ``workers`` is None when the executor was not asked (too little work to send anywhere).
+    """
 
     mode: str
     directions: int
-    workers: int
+    workers: int | None
     tasks: int
     distributed: bool
     serial_seconds: float      # estimated time of the directions left after the probe, swept locally
@@ -96,8 +109,12 @@ def report(fanout):
     _LAST.fanout = fanout
 
 
-_COSTS = {}                 # (decision key, mode) -> (directions, seconds per direction, seconds per task)
+# (decision key, mode, holomorphic) -> (directions, a sweep's fixed and per-direction seconds, seconds per
+# task, a backward sweep's bytes per direction, the result's bytes per direction)
+_COSTS = {}
 _COSTS_LOCK = threading.Lock()
+_SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
+_LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
 
 
 class JacrevOf:
@@ -163,10 +180,26 @@ def _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk
         outs, pullback = vjp_flat(flat, leaves)
         k = directions_per_sweep(count, chunk_size, bytes_per_direction
                                  or (lambda: sweep_bytes_per_direction(pullback.tape, leaves, outs)))
-        rows = _pull_rows(flat, outs, pullback, start, k, [[] for _ in leaves], stop=start + count)
+        rows = _pull_span(flat, outs, pullback, start, k, [[] for _ in leaves], start + count)
         pieces = [_concat(p) for p in rows]
     outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
     return pieces, outs, flat.out_tree, (strip(flat.aux) if has_aux else None)
+
+
+def _pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True):
+    """Rows ``start .. stop`` of the Jacobian, ``k`` adjoints per backward sweep, appended to ``pieces``.
+
+    The seeds take the outputs' dtypes (complex ones for a holomorphic function): the caller has
+    made the complex-value checks of ``jacrev`` on this function's inputs and outputs.
+    """
+    m = sum(math.prod(shape_of(o)) for o in outs)
+    starts = range(start, stop, k)
+    for s in starts:
+        count = min(k, stop - s)
+        adjoints = pullback(_split(_basis_chunk(s, count, m), outs), consume=consume_last and s == starts[-1])
+        for p, a, x in zip(pieces, adjoints, flat.in_leaves):
+            p.append(_finish(a, x, (count,)))
+    return pieces
 
 
 def name_of(fun):
@@ -235,9 +268,32 @@ def _lost(exc):
     return isinstance(exc, (cf.BrokenExecutor, cf.CancelledError)) or type(exc).__name__ in _LOST
 
 
+class _Refused:
+    """A submission the executor refused because it had lost a worker already: handled as a lost task."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def result(self):
+        raise self.exc
+
+    def cancel(self):
+        return False
+
+
+def _submit_once(executor, task, *args):
+    """``_submit``; a pool that broke between two submissions gives a :class:`_Refused` instead of raising."""
+    try:
+        return _submit(executor, task, *args)
+    except BaseException as e:
+        if not _lost(e):
+            raise
+        return _Refused(e)
+
+
 def _gather(executor, spans, task_args, transform, fun, task=sweep_task):
     """The results of one ``task`` per ``(start, count)`` span, in order; a lost task is resubmitted once."""
-    futures = [_submit(executor, task, *task_args(s, c)) for s, c in spans]
+    futures = [_submit_once(executor, task, *task_args(s, c)) for s, c in spans]
     results, fresh = [None] * len(spans), None
     try:
         for i, fut in enumerate(futures):
@@ -303,22 +359,25 @@ def _worth(serial_s, parallel_s):
 
 
 def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size=None,
-            known_seconds=None):
+            known_seconds=None, holomorphic=False):
     """The Jacobian of ``fun`` in ``mode``, its directions fanned out over ``executor``.
 
     ``serial()`` computes it locally (the fallback).  ``known_seconds``: the
     estimated time of the whole Jacobian, if a decision measured it.  Returns
     what ``serial()`` would: the Jacobian, or ``(jacobian, aux)`` with ``has_aux``.
+    Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic``),
+    checked here, on the first call at given dtypes, before anything is sent.
     """
-    if any(np.iscomplexobj(leaf) for leaf in flatten(args)[0]):
-        raise NotImplementedError(f"{transform}(..., executor=...) does not take complex inputs yet; "
-                                  "leave out executor= (with holomorphic=True where the function is holomorphic)")
-    n_workers = some_workers(executor, transform)
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
+    if isinstance(fun, JacrevOf) and any(dtype_of(x).kind == "c" for x in leaves):
+        raise NotImplementedError(f"hessian(..., executor=...) of {name_of(fun.fun)} over complex inputs is not "
+                                  "supported yet (its directions are the real and imaginary parts of each input); "
+                                  "leave out executor=")
     n = sum(math.prod(shape_of(x)) for x in leaves)
     key = decision_key(fun, args, kwargs, argnums, has_aux)
-    cost = _COSTS.get((key, mode)) if key is not None else None
+    key = (key, mode, holomorphic) if key is not None else None
+    cost = _COSTS.get(key) if key is not None else None
 
     per_b = None                                 # a backward sweep's bytes per direction, measured here once
 
@@ -326,9 +385,11 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         return (fun, args, kwargs, argnums, has_aux, mode, start, count, total_dirs if total is None else total,
                 chunk_size, per_b)
 
-    first = None
+    first = finish = None
+    probe_s = 0.0
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
         if mode == "forward":
+            check_holomorphic("jacfwd", fun, leaves, None, holomorphic)
             total_dirs = n
             p1, p2 = min(1, n), min(max(PROBE_DIRECTIONS, n // PROBE_SHARE), max(n - 1, 0))
             t0 = time.perf_counter()
@@ -338,62 +399,111 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
             t2 = time.perf_counter()
             record = 0.0
             first = a if b is None else ([_concat([x, y]) for x, y in zip(a[0], b[0])],) + a[1:]
+            if holomorphic:
+                check_holomorphic("jacfwd", fun, leaves, first[1], True)
+            result_b = sum(np.asarray(o).nbytes for o in first[1])
+            finish = lambda: sweep_task(*task_args(p, rest))              # noqa: E731
         else:
             t = time.perf_counter()
             with collector_paused():                 # as in the tasks: the same price
                 outs, pullback = vjp_flat(flat, leaves)
             t0 = time.perf_counter()
             record = t0 - t
+            check_holomorphic("jacrev", fun, leaves, outs, holomorphic)
             total_dirs = m = sum(math.prod(shape_of(o)) for o in outs)
             per_b = sweep_bytes_per_direction(pullback.tape, leaves, outs)
             p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
-            rows = _pull_rows(flat, outs, pullback, 0, 1, [[] for _ in leaves], stop=p1, consume_last=False)
+            rows = _pull_span(flat, outs, pullback, 0, 1, [[] for _ in leaves], p1, consume_last=False)
             t1 = time.perf_counter()
-            rows = _pull_rows(flat, outs, pullback, p1, max(p2, 1), rows, stop=p1 + p2)
+            rows = _pull_span(flat, outs, pullback, p1, max(p2, 1), rows, p1 + p2, consume_last=False)
             t2 = time.perf_counter()
             pieces = [_concat(r) if r else _zeros((0,), x) for r, x in zip(rows, leaves)]
             first = (pieces, outs, flat.out_tree, strip(flat.aux) if has_aux else None)
+            result_b = sum(np.asarray(x).nbytes for x in leaves)
+
+            def finish():                            # the rest on the probe's tape: no second recording
+                k = directions_per_sweep(rest, chunk_size, per_b)
+                done = _pull_span(flat, outs, pullback, p, k, [[] for _ in leaves], total_dirs)
+                return [_concat(r) for r in done], outs, flat.out_tree, first[3]
         p = p1 + p2
+        probe_s = t2 - (t if mode == "reverse" else t0)
         # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
-        fixed, per_dir = fit_sweep(t1 - t0, t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
+        # (a first sweep slower than the wider second one paid for cold caches: it prices nothing)
+        fixed, per_dir = fit_sweep(min(t1 - t0, t2 - t1), t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
-                _COSTS[(key, mode)] = (total_dirs, fixed, per_dir, per_task, per_b)
+                _COSTS[key] = (total_dirs, fixed, per_dir, per_task, per_b, result_b)
     else:
-        total_dirs, fixed, per_dir, per_task, per_b = cost
+        total_dirs, fixed, per_dir, per_task, per_b, result_b = cost
         p = 0
     rest = total_dirs - p
-    tasks = min(rest, n_workers)
     k_local = directions_per_sweep(max(rest, 1), chunk_size, guess_bytes_per_direction(leaves))
     serial_s = -(-rest // k_local) * fixed + rest * per_dir
     if known_seconds is not None and math.isfinite(known_seconds):
         serial_s = known_seconds
-    if tasks > 0 and chunk_size is None:          # more tasks when one worker's share would not fit a sweep
+    if key in _LOCAL:                             # measured: the last local call, for this many directions
+        serial_s = _LOCAL[key] * rest / total_dirs
+
+    def local(why, n_workers=None):
+        """Serially: the rest on top of the probe's directions, or everything when nothing was probed (timed)."""
+        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + why)
+        t = time.perf_counter()
+        jac = serial() if first is None else _assemble(flat, mode, [first, finish()] if rest > 0 else [first],
+                                                       has_aux)
+        if key is not None:                       # the fastest local call: one slowed by other load misleads less
+            took = time.perf_counter() - t + (probe_s if first is not None else 0.0)
+            _LOCAL[key] = min(took, _LOCAL.get(key, took))
+        return jac
+
+    if rest <= 0:                                 # the probe was the whole Jacobian
+        return local("the first, local sweep computed every direction.")
+    if rest < 2 or not _worth(serial_s, 0.0):     # too little to send anywhere: the executor is not even asked
+        return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+                     f"too little to send anywhere (under {MIN_SECONDS} s).")
+    transfer_s = rest * result_b / TRANSFER_BYTES_PER_SECOND
+    if not _worth(serial_s, per_dir + TASK_OVERHEAD + per_task + transfer_s):
+        return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+                     f"less than sending them would, however many workers took them ({TASK_OVERHEAD + per_task:.3g} s "
+                     f"a task, {transfer_s:.3g} s for the results to come back).")
+    seen = _SEEN.get(key)
+    if seen is not None and not _worth(serial_s, seen * rest / total_dirs):   # it did not pay last time
+        return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
+                     f"computing here (about {serial_s * total_dirs / rest:.3g} s).")
+    n_workers = some_workers(executor, transform)
+    tasks = min(rest, n_workers)
+    if chunk_size is None:                        # more tasks when one worker's share would not fit a sweep
         share = -(-rest // tasks)
         k = directions_per_sweep(share, None, guess_bytes_per_direction(leaves) if mode == "forward" else None)
         if k < share:
             tasks = min(rest, n_workers * -(-share // (k * 4)))
-    waves = -(-tasks // n_workers) if tasks else 0
-    parallel_s = rest * per_dir / max(min(tasks, n_workers), 1) + waves * (TASK_OVERHEAD + per_task)
-    if rest <= 0 and first is not None:           # the probe was the whole Jacobian
-        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s,
-                              "serial: the first, local sweep computed every direction.")
-        return _assemble(flat, mode, [first], has_aux)
-    worth = tasks > 1 and _worth(serial_s, parallel_s)
+    waves = -(-tasks // n_workers)
+    parallel_s = (rest * per_dir / min(tasks, n_workers) + waves * (TASK_OVERHEAD + per_task)
+                  + transfer_s)
     how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
            f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
            f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)})")
-    if not worth:
-        _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + how + ".")
-        return serial()
+    if not (tasks > 1 and _worth(serial_s, parallel_s)):
+        return local(how + ".", n_workers)
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
     check_picklable(executor, fun, args, kwargs, transform)
+    pullback = None                               # the probe's tape is not needed any more
+    t = time.perf_counter()
     results = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun)
+    if key is not None:
+        _SEEN[key] = (time.perf_counter() - t) * total_dirs / rest
     if first is not None:
         results.insert(0, first)
     return _assemble(flat, mode, results, has_aux)
+
+
+def forget():
+    """Forget every price measured and every call timed (:func:`fan_out` measures again at the next call)."""
+    with _COSTS_LOCK:
+        _COSTS.clear()
+        _SEEN.clear()
+        _LOCAL.clear()
 
 
 def _assemble(flat, mode, results, has_aux):

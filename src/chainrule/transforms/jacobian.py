@@ -602,7 +602,7 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         if _complex_argument(args, argnums):         # forward sweeps cannot hold a Jacobian over C
-            return jacrev(fun, argnums, has_aux)(*args, **kwargs)
+            return jacrev(fun, argnums, has_aux, executor=executor)(*args, **kwargs)
         decision, run = _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress)
         if executor is not None:
             return _fanned_auto(decision, run, args, kwargs)
