@@ -7,6 +7,8 @@ are added only when the installed NumPy has them, as the rules are.  ``ROWS`` li
 tests/test_construction.py checks that each computes exactly NumPy's value.
 """
 
+import inspect
+
 import numpy as np
 
 from .cases import CASES, case
@@ -138,3 +140,12 @@ if sp is not None:
          covers=["scipy.special.i1", "scipy.special.i1e", "scipy.special.i0e"], domain=(-1e-3, 1e-3))
 
 ROWS = CASES[_FIRST:]
+
+# -- window functions: constants of an integer length M (NumPy does not dispatch them; it runs its own code)
+case("window functions of a plain length inside a differentiated function",
+     lambda x: x * (np.hanning(5) + np.hamming(5) + np.blackman(5) + np.bartlett(5) + np.kaiser(5, 3.0)), (5,),
+     covers=["numpy.multiply"])
+case("kaiser with a traced beta (through np.i0)", lambda b: np.kaiser(6, b) * np.kaiser(7, 2.0 * b)[2], (),
+     covers=["numpy.i0"], domain=(0.5, 6),
+     skip="this NumPy's kaiser calls float(beta), which refuses a traced beta"
+     if "float(beta)" in inspect.getsource(np.kaiser) else None)
