@@ -72,6 +72,17 @@ case("unique values", lambda x: np.unique(np.concatenate([x, x[:2]])) ** 2, (4,)
      covers=GET + ["numpy.concatenate"])
 case("unique rows with counts", lambda x: np.unique(np.concatenate([x, x[:1]]), axis=0, return_counts=True)[0]
      * np.unique(x, return_index=True, return_inverse=True)[0][:2].sum(), (3, 2), covers=GET)
+# set operations select values: each result follows the input element(s) it was read from
+_C = np.array([7.0, -5.0, 9.0])
+case("intersect1d of two traced arrays sharing values (each followed by 1/2)",
+     lambda x: np.intersect1d(x, np.concatenate([x[3:0:-2] * 1.0, _C])) ** 2, (5,), covers=GET + ["numpy.multiply"])
+case("intersect1d with a constant, return_indices", lambda x: np.intersect1d(np.concatenate([x, _C]), _C[:2],
+                                                                             return_indices=True)[0] * x[0], (3,),
+     covers=GET)
+case("union1d", lambda x, y: np.union1d(np.concatenate([x, x[:1]]), y) ** 2, (2, 2), (3,), covers=GET)
+case("setdiff1d and setxor1d", lambda x, y: np.concatenate([np.setdiff1d(np.concatenate([x, y[:2]]), y) ** 2,
+                                                            np.setxor1d(np.concatenate([x, y[1:]]), y)]),
+     (4,), (3,), covers=GET)
 if hasattr(np, "unique_all"):                               # NumPy >= 2.0
     case("unique_values / counts / inverse / all", lambda x: np.unique_values(np.concatenate([x, x[:2]])) ** 2
          + np.unique_counts(x).values * np.unique_inverse(x[::-1]).values + np.unique_all(x).values.sum(), (4,),
