@@ -122,6 +122,16 @@ case("histogram density and edges", lambda x: np.histogram(x, bins=4, density=Tr
 case("histogram_bin_edges with a traced range", lambda x, lo: np.histogram_bin_edges(x, bins=3, range=(lo - 4.0, 4.0))
      * np.histogram(x, bins=[-2.0, 0.0, 0.5, 2.0], density=True)[0].sum(), (5,), (),
      covers=["numpy.histogram_bin_edges"])
+case("histogram2d: weighted counts are linear in the weights, constant in the samples",
+     lambda x, y, w: np.histogram2d(x, y, bins=3, weights=w)[0], (12,), (12,), (12,),
+     covers=["zeros_like", "index_add"])
+case("histogram2d density and edges that follow the data", lambda x, y: np.histogram2d(x, y, bins=[2, 3], density=True)[0]
+     * np.histogram2d(x, y)[1][2] + np.histogram2d(x, y, bins=[2, 3])[2][1], (10,), (10,),
+     covers=["numpy.histogram_bin_edges"])
+case("histogramdd weighted density with a traced range",
+     lambda s, w, lo: np.histogramdd(s, bins=(2, 2, 3), range=[(lo - 3.0, 3.0), None, (-2.5, 2.5)], weights=w,
+                                     density=True)[0] * np.histogramdd(s, bins=2)[1][1][1], (15, 3), (15,), (),
+     covers=["zeros_like", "index_add", "numpy.histogram_bin_edges"])
 
 # -- nan-aware reductions and scans, cumulative_sum ----------------------------------------------------
 case("nancumsum / nancumprod", lambda x: np.nancumsum(x + NAN, axis=1) * np.nancumprod(x + NAN, axis=0), (3, 4),
