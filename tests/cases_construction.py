@@ -160,3 +160,5 @@ case("kaiser with a traced beta (through np.i0)", lambda b: np.kaiser(6, b) * np
      covers=["numpy.i0"], domain=(0.5, 6),
      skip="this NumPy's kaiser calls float(beta), which refuses a traced beta"
      if "float(beta)" in inspect.getsource(np.kaiser) else None)
+case("sort_complex of real values (complex128 out)", lambda x: np.real(np.sort_complex(x)) * x[0, 0], (2, 3),
+     covers=["numpy.real", "getitem"])
