@@ -124,6 +124,7 @@ _NO_ARRAYS = {  # called with shapes, dtypes, files or settings: NumPy runs them
 _INTEGER = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "bitwise_left_shift",
             "bitwise_right_shift", "bitwise_count", "invert", "left_shift", "right_shift", "gcd", "lcm",
             "bincount", "digitize", "divmod", "frexp", "ldexp", "modf"}
+_WINDOWS = {"hanning", "hamming", "blackman", "bartlett", "kaiser"}
 _COMPLEX = {"eig", "eigvals", "iscomplex", "isreal", "angle", "sort_complex"}
 
 
@@ -131,6 +132,9 @@ def _not_covered_reason(prefix, name):
     if name in _NO_ARRAYS or name.startswith(("get", "set")) or (name.startswith("is") and name != "isin"):
         return ("takes no array to differentiate (shapes, dtypes, files, settings, predicates): NumPy runs it "
                 "as it is on plain values")
+    if name in _WINDOWS:
+        return ("window of an integer length M: NumPy does not dispatch it and returns constants; a traced "
+                "beta of kaiser is differentiated through numpy.i0 (older NumPy, 1.24 among them, calls float(beta) and refuses it)")
     if prefix == "numpy.fft" or name in _COMPLEX:
         return "complex values: no rule yet (see the README's \"Complex numbers\")"
     if name in _INTEGER:

@@ -196,3 +196,6 @@ case("eigvalsh of a Hermitian matrix", lambda z: np.linalg.eigvalsh(_hermitian(z
 case("eigh: eigenvalues and |v|^2 (phase invariant)",
      lambda z: np.linalg.eigh(_hermitian(z))[0][1] * np.abs(np.linalg.eigh(_hermitian(z))[1]) ** 2, "c", (9,),
      covers=["numpy.linalg.eigh"], slow=True)
+
+# -- sort_complex: a permutation by (real, imaginary) ------------------------------------------------------------
+case("sort_complex", lambda z: np.sort_complex(z) * z[0], "c", (2, 4), covers=["numpy.multiply"])

@@ -7,6 +7,8 @@ are added only when the installed NumPy has them, as the rules are.  ``ROWS`` li
 tests/test_construction.py checks that each computes exactly NumPy's value.
 """
 
+import inspect
+
 import numpy as np
 
 from .cases import CASES, case
@@ -70,6 +72,17 @@ case("unique values", lambda x: np.unique(np.concatenate([x, x[:2]])) ** 2, (4,)
      covers=GET + ["numpy.concatenate"])
 case("unique rows with counts", lambda x: np.unique(np.concatenate([x, x[:1]]), axis=0, return_counts=True)[0]
      * np.unique(x, return_index=True, return_inverse=True)[0][:2].sum(), (3, 2), covers=GET)
+# set operations select values: each result follows the input element(s) it was read from
+_C = np.array([7.0, -5.0, 9.0])
+case("intersect1d of two traced arrays sharing values (each followed by 1/2)",
+     lambda x: np.intersect1d(x, np.concatenate([x[3:0:-2] * 1.0, _C])) ** 2, (5,), covers=GET + ["numpy.multiply"])
+case("intersect1d with a constant, return_indices", lambda x: np.intersect1d(np.concatenate([x, _C]), _C[:2],
+                                                                             return_indices=True)[0] * x[0], (3,),
+     covers=GET)
+case("union1d", lambda x, y: np.union1d(np.concatenate([x, x[:1]]), y) ** 2, (2, 2), (3,), covers=GET)
+case("setdiff1d and setxor1d", lambda x, y: np.concatenate([np.setdiff1d(np.concatenate([x, y[:2]]), y) ** 2,
+                                                            np.setxor1d(np.concatenate([x, y[1:]]), y)]),
+     (4,), (3,), covers=GET)
 if hasattr(np, "unique_all"):                               # NumPy >= 2.0
     case("unique_values / counts / inverse / all", lambda x: np.unique_values(np.concatenate([x, x[:2]])) ** 2
          + np.unique_counts(x).values * np.unique_inverse(x[::-1]).values + np.unique_all(x).values.sum(), (4,),
@@ -138,3 +151,14 @@ if sp is not None:
          covers=["scipy.special.i1", "scipy.special.i1e", "scipy.special.i0e"], domain=(-1e-3, 1e-3))
 
 ROWS = CASES[_FIRST:]
+
+# -- window functions: constants of an integer length M (NumPy does not dispatch them; it runs its own code)
+case("window functions of a plain length inside a differentiated function",
+     lambda x: x * (np.hanning(5) + np.hamming(5) + np.blackman(5) + np.bartlett(5) + np.kaiser(5, 3.0)), (5,),
+     covers=["numpy.multiply"])
+case("kaiser with a traced beta (through np.i0)", lambda b: np.kaiser(6, b) * np.kaiser(7, 2.0 * b)[2], (),
+     covers=["numpy.i0"], domain=(0.5, 6),
+     skip="this NumPy's kaiser calls float(beta), which refuses a traced beta"
+     if "float(beta)" in inspect.getsource(np.kaiser) else None)
+case("sort_complex of real values (complex128 out)", lambda x: np.real(np.sort_complex(x)) * x[0, 0], (2, 3),
+     covers=["numpy.real", "getitem"])

@@ -197,3 +197,7 @@ case("nanstd ddof=1 keepdims", lambda x: np.nanstd(np.where(x > -1.5, x, np.nan)
      covers=["root"])
 case("multiply.reduce is prod", lambda x: np.multiply.reduce(x, axis=1)[:2] * np.multiply.reduce(x), (3, 2),
      covers=["numpy.prod"], domain=(0.5, 1.5))
+case("nextafter: d/dx = 1, d/dy = 0", lambda x, y: np.nextafter(x, y) * (y + 3.0), (2, 3), (3,),
+     covers=["numpy.nextafter"])
+case("spacing (constant): powers of two", lambda x: x * np.spacing(x) / np.spacing(np.ones_like(x)), (6,),
+     covers=["numpy.spacing"], domain=(0.3, 3.0))

@@ -122,3 +122,16 @@ case("constant queries and identity conversions", lambda x: np.ascontiguousarray
      + np.asarray_chkfinite(x) * np.any(x > 0) * np.all(x > -5) + x[np.nonzero(x > 0)].sum()
      + x.ravel()[np.flatnonzero(x < 0)].sum() + x[tuple(np.argwhere(x > 0)[0])], (2, 3), covers=["getitem"],
      domain=(-1, 1))
+
+
+def masked_puts(x, v):
+    a = x * 1.0                            # 2 x 3; putmask cycles v by flat position, place by masked count
+    np.putmask(a, np.array([[True, False, True], [False, True, True]]), v)
+    b = x ** 2
+    np.place(b, np.array([[False, True, True], [True, False, True]]), v[::-1] * 2.0)
+    c = x + 0.0
+    np.putmask(c, x > 0, v[1])             # a scalar value
+    return a * b + c
+
+
+case("putmask and place cycle their values", masked_puts, (2, 3), (3,), covers=WRITE)

@@ -190,3 +190,21 @@ else:
     case("sparse.dot(matrix) squared", lambda x: _S.dot(x) ** 2, (3, 2), covers=SM)
     case("vector @ sparse", lambda x: np.sin(x @ _S), (4,), covers=SM)
     case("matrix @ sparse array", lambda x: (x @ _sp.csc_array(_S)) * x[:, :3], (2, 4), covers=SM)
+
+# -- cond, matrix_rank, tensorsolve, tensorinv: compositions ------------------------------------------
+for p in (None, 2, -2):
+    case(f"cond p={p}, stacked", lambda a, p=p: np.linalg.cond(_shift(a), p), (2, 3, 3),
+         covers=["numpy.linalg.svd(compute_uv=False)"])
+case("cond of a non-square matrix (singular values)", lambda a: np.linalg.cond(a), (4, 2),
+     covers=["numpy.linalg.svd(compute_uv=False)"])
+for p in (1, -1, np.inf, -np.inf, "fro", "nuc"):
+    case(f"cond p={p}", lambda a, p=p: np.linalg.cond(_shift(a), p), (3, 3), covers=["numpy.linalg.inv"])
+case("matrix_rank is a constant factor", lambda a: a * np.linalg.matrix_rank(np.outer(a[0], a[1])), (2, 3),
+     covers=["numpy.multiply"])
+case("tensorsolve", lambda a, b: np.linalg.tensorsolve(a + 4.0 * np.eye(6).reshape(2, 3, 6), b), (2, 3, 6),
+     (2, 3), covers=["numpy.linalg.solve", "numpy.reshape"])
+case("tensorsolve with axes", lambda a, b: np.linalg.tensorsolve(a + 4.0 * np.eye(6).reshape(6, 2, 3)
+                                                                 .transpose(1, 2, 0), b, axes=(0, 1)),
+     (2, 3, 6), (6,), covers=["numpy.linalg.solve", "numpy.transpose"])
+case("tensorinv", lambda a: np.linalg.tensorinv(a + 4.0 * np.eye(6).reshape(6, 2, 3), ind=1), (6, 2, 3),
+     covers=["numpy.linalg.inv", "numpy.reshape"])

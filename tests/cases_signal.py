@@ -61,6 +61,21 @@ case("interp periodic", lambda x, fp: np.interp(x, XP, fp, period=2.5), (6,), (6
 
 # -- polynomials, integrals ------------------------------------------------------------------------
 case("polyval in p and x", lambda p, x: np.polyval(p, x), (4,), (2, 3), covers=["numpy.multiply", "numpy.add"])
+case("poly of zeros", lambda z: np.poly(z), (4,), covers=["numpy.multiply", "numpy.concatenate"])
+case("poly of a matrix (its characteristic polynomial)", lambda a: np.poly(a), (3, 3),
+     covers=["numpy.linalg.eigvals"])
+case("polydiv quotient and remainder", lambda u, v: np.concatenate(np.polydiv(u, v)), (5,), (3,),
+     covers=["numpy.divide", "numpy.concatenate"], domain=(0.5, 2))
+case("polydiv by a longer divisor", lambda u, v: np.polydiv(u, v)[1] * np.polydiv(u, v)[0], (2,), (3,),
+     covers=["numpy.multiply"], domain=(0.5, 2))
+case("polyfit in x, y and the weights", lambda x, y, w: np.polyfit(_spacing(x), y, 2, w=w + 2.5), (6,), (6,), (6,),
+     covers=["numpy.linalg.pinv", "numpy.sqrt"])
+case("polyfit full, 2-D y", lambda x, y: np.concatenate([np.ravel(r) for r in np.polyfit(_spacing(x), y, 1, full=True)[:2]]),
+     (5,), (5, 2), covers=["numpy.linalg.pinv"])
+case("roots of a polynomial with real roots", lambda z: np.sort(np.real(np.roots(np.poly(_spacing(z))))), (4,),
+     covers=["numpy.linalg.eigvals"])
+case("roots, complex, with a trailing zero", lambda p: (lambda r: np.concatenate([np.real(r), np.imag(r)]))(
+     np.roots(np.concatenate([p + 2.0, [0.0]]))), (4,), covers=["numpy.linalg.eigvals"])
 case("vander", lambda x: np.vander(x) + np.vander(x, 2, increasing=True).sum(), (4,),
      covers=["numpy.cumprod", "numpy.concatenate"])
 case("trapezoid uniform and dx", lambda y: _trapezoid(y) + _trapezoid(y, dx=0.3, axis=0).sum(), (3, 4),
@@ -107,6 +122,16 @@ case("histogram density and edges", lambda x: np.histogram(x, bins=4, density=Tr
 case("histogram_bin_edges with a traced range", lambda x, lo: np.histogram_bin_edges(x, bins=3, range=(lo - 4.0, 4.0))
      * np.histogram(x, bins=[-2.0, 0.0, 0.5, 2.0], density=True)[0].sum(), (5,), (),
      covers=["numpy.histogram_bin_edges"])
+case("histogram2d: weighted counts are linear in the weights, constant in the samples",
+     lambda x, y, w: np.histogram2d(x, y, bins=3, weights=w)[0], (12,), (12,), (12,),
+     covers=["zeros_like", "index_add"])
+case("histogram2d density and edges that follow the data", lambda x, y: np.histogram2d(x, y, bins=[2, 3], density=True)[0]
+     * np.histogram2d(x, y)[1][2] + np.histogram2d(x, y, bins=[2, 3])[2][1], (10,), (10,),
+     covers=["numpy.histogram_bin_edges"])
+case("histogramdd weighted density with a traced range",
+     lambda s, w, lo: np.histogramdd(s, bins=(2, 2, 3), range=[(lo - 3.0, 3.0), None, (-2.5, 2.5)], weights=w,
+                                     density=True)[0] * np.histogramdd(s, bins=2)[1][1][1], (15, 3), (15,), (),
+     covers=["zeros_like", "index_add", "numpy.histogram_bin_edges"])
 
 # -- nan-aware reductions and scans, cumulative_sum ----------------------------------------------------
 case("nancumsum / nancumprod", lambda x: np.nancumsum(x + NAN, axis=1) * np.nancumprod(x + NAN, axis=0), (3, 4),

@@ -316,6 +316,55 @@ _unique.convention = ("each value follows its first occurrence in the input; ind
 register_function(np.unique, _unique)
 
 
+def _intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
+    """NumPy's common values, read from the traced inputs at NumPy's own indices (a value found in both
+    traced inputs follows each by half, as at a tie of ``np.maximum``)."""
+    found = np.intersect1d(plain_value(ar1), plain_value(ar2), assume_unique=assume_unique, return_indices=True)
+    dt = np.result_type(dtype_of(ar1), dtype_of(ar2))
+    picked = [gather(np.ravel(a), (i,), unique=True) for a, i in ((ar1, found[1]), (ar2, found[2]))
+              if isinstance(a, Tracer)]
+    values = picked[0] if len(picked) == 1 else 0.5 * (picked[0] + picked[1])
+    values = values if dtype_of(values) == dt else values.astype(dt)
+    return (values, found[1], found[2]) if return_indices else values
+
+
+_intersect1d.convention = ("each common value follows its first occurrence in the traced input(s); found in "
+                           "both traced inputs, it follows each by 1/2")
+
+
+def _union1d(ar1, ar2):
+    return np.unique(np.concatenate((np.ravel(ar1), np.ravel(ar2))))
+
+
+_union1d.convention = "np.unique of both inputs: each value follows its first occurrence, in ar1 before ar2"
+
+
+def _setdiff1d(ar1, ar2, assume_unique=False):
+    ar1 = np.ravel(ar1) if assume_unique else np.unique(ar1)
+    return ar1[np.isin(plain_value(ar1), plain_value(ar2), assume_unique=True, invert=True)]
+
+
+_setdiff1d.convention = "the values of ar1 not in ar2 follow ar1 (first occurrences); ar2 is a constant"
+
+
+def _setxor1d(ar1, ar2, assume_unique=False):
+    aux = np.concatenate((np.ravel(ar1), np.ravel(ar2)) if assume_unique else (np.unique(ar1), np.unique(ar2)))
+    order = np.argsort(plain_value(aux), kind="mergesort")
+    aux = aux[order]
+    p = np.asarray(plain_value(aux))
+    if p.size == 0:
+        return aux
+    flag = np.concatenate(([True], p[1:] != p[:-1], [True]))
+    return aux[flag[1:] & flag[:-1]]
+
+
+_setxor1d.convention = "the values in exactly one input follow their first occurrence there"
+register_function(np.intersect1d, _intersect1d)
+register_function(np.union1d, _union1d)
+register_function(np.setdiff1d, _setdiff1d)
+register_function(np.setxor1d, _setxor1d)
+
+
 def _unique_array_api(fn):
     """``unique_values``/``_counts``/``_inverse``/``_all`` (NumPy >= 2.0): NumPy's result, its values gathered."""
     def frontend(x):

@@ -256,10 +256,14 @@ sinc_p = elementwise(Primitive("numpy.sinc", np.sinc), _sinc_partial)
 register_function(np.sinc, lambda x: bind(sinc_p, (canonical_operand(x),)))
 # heaviside(x, h) is 0, h, 1 for x <, ==, > 0: piecewise constant in x (0 at the jump too); h counts only at x == 0
 elementwise(np.heaviside, 0, lambda x: x == 0, convention="d/dx is 0, also at the jump x == 0")
+# nextafter(x, y) = x +- spacing(x): x moved by one float towards y, so d/dx = 1 and d/dy = 0 (spacing and the
+# direction are piecewise constant)
+elementwise(np.nextafter, 1, 0, convention="d/dx = 1, d/dy = 0: x moved one float towards y (also at x == y)")
 
 
 # -- piecewise constant: no derivative -------------------------------------------------------
 nondifferentiable(np.sign, convention="sign'(x) = 0 everywhere, including at 0")
+nondifferentiable(np.spacing, convention="the distance to the next float: piecewise constant, derivative 0")
 nondifferentiable(np.floor, np.ceil, np.rint, np.trunc, np.floor_divide)
 nondifferentiable(np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                   convention="comparisons are boolean: no derivative")

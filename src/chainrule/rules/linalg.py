@@ -1241,3 +1241,58 @@ complex_safe(eigh_p, eigvalsh_p)
 # cholesky (Hermitian), svd, qr and pinv conjugate where their derivatives need it.
 complex_safe(inv_p, det_p, adjugate_p, slogdet_p, cholesky_p, svd_p, svdvals_p, qr_p, pinv_p, numpy_value_p)
 complex_safe(solve_p, mixed=True)
+
+
+# -- compositions: cond, matrix_rank, tensorsolve, tensorinv ----------------------------------------
+def _cond(x, p=None):
+    if ndim_of(x) < 2:
+        raise np.linalg.LinAlgError(f"{ndim_of(x)}-dimensional array given. Array must be at least two-dimensional")
+    if p is None or p == 2 or p == -2:                   # as NumPy: a ratio of singular values
+        s = np.linalg.svd(x, compute_uv=False)
+        with np.errstate(all="ignore"):
+            return s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
+    _check_square("numpy.linalg.cond", x)
+    return np.linalg.norm(x, p, axis=(-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, axis=(-2, -1))
+
+
+_cond.convention = ("p = None, 2, -2: s_max / s_min (or its inverse) of the singular values; other p: "
+                    "norm(x, p) * norm(inv(x), p), as NumPy defines it")
+
+
+def _matrix_rank(A, *args, **kwargs):
+    # an integer: constant in A (and in tol), computed by NumPy on the plain values
+    return np.linalg.matrix_rank(plain_value(A), *map(plain_value, args),
+                                 **{k: plain_value(v) for k, v in kwargs.items()})
+
+
+_matrix_rank.convention = "an integer: derivative zero (constant)"
+
+
+def _tensorsolve(a, b, axes=None):
+    an = ndim_of(a)
+    if axes is not None:
+        order = list(range(an))
+        for k in axes:
+            order.remove(k)
+            order.insert(an, k)
+        a = np.transpose(a, order)
+    oldshape = shape_of(a)[-(an - ndim_of(b)):]
+    prod = int(np.prod(oldshape))
+    if int(np.prod(shape_of(a))) != prod ** 2:
+        raise np.linalg.LinAlgError("Input arrays must satisfy the requirement prod(a.shape[b.ndim:]) == "
+                                    "prod(a.shape[:b.ndim])")
+    return np.reshape(np.linalg.solve(np.reshape(a, (prod, prod)), np.ravel(b)), oldshape)
+
+
+def _tensorinv(a, ind=2):
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    oldshape = shape_of(a)
+    prod = int(np.prod(oldshape[ind:]))
+    return np.reshape(np.linalg.inv(np.reshape(a, (prod, -1))), oldshape[ind:] + oldshape[:ind])
+
+
+register_function(np.linalg.cond, _cond)
+register_function(np.linalg.matrix_rank, _matrix_rank)
+register_function(np.linalg.tensorsolve, _tensorsolve)
+register_function(np.linalg.tensorinv, _tensorinv)

@@ -728,6 +728,16 @@ register_function(np.partition, _partition)
 register_function(np.argsort, _argsort)
 register_function(np.argpartition, _argpartition)
 
+
+def _sort_complex(a):
+    out = _sort(a, axis=-1)                               # complex values sort by real part, then imaginary
+    dt = np.sort_complex(np.zeros(1, dtype=dtype_of(a))).dtype
+    return out if dtype_of(out) == dt else out.astype(dt)
+
+
+_sort_complex.convention = "as np.sort: at ties each output follows the input a stable argsort puts there"
+register_function(np.sort_complex, _sort_complex)
+
 # -- diagonals and triangles ---------------------------------------------------------------------
 
 

@@ -24,9 +24,11 @@ rounding a composition would not reproduce:
   segment to the right (to the left at the last point).
 """
 
+import warnings
+
 import numpy as np
 
-from ..core import FUNCTIONS, UFUNCS, Primitive, Tracer, bind, plain_value, register_function
+from ..core import FUNCTIONS, UFUNCS, Primitive, Tracer, array_operand, bind, plain_value, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import rule
@@ -435,6 +437,121 @@ def _vander(x, N=None, increasing=False):
 
 register_function(np.polyval, _polyval)
 register_function(np.vander, _vander)
+
+
+def _poly(seq_of_zeros):
+    z = np.atleast_1d(array_operand(seq_of_zeros))
+    sh = shape_of(z)
+    if len(sh) == 2 and sh[0] == sh[1] and sh[0] != 0:
+        z = np.linalg.eigvals(z)                           # the characteristic polynomial, as NumPy
+    elif len(sh) == 1:
+        dt = np.dtype(np.mintypecode(dtype_of(z).char))
+        z = z if dtype_of(z) == dt else z.astype(dt)
+    else:
+        raise ValueError("input must be 1d or non-empty square 2d array.")
+    if shape_of(z)[0] == 0:
+        return 1.0
+    dt = dtype_of(z)
+    zero = np.zeros((1,), dtype=dt)
+    a = np.ones((1,), dtype=dt)
+    for k in range(shape_of(z)[0]):                        # a * (s - z_k): NumPy's convolve with [1, -z_k]
+        a = np.concatenate([a, zero]) - z[k] * np.concatenate([zero, a])
+    if dt.kind == "c":                                     # conjugate pairs: a real polynomial, as NumPy
+        roots = np.asarray(plain_value(z), complex)
+        if np.all(np.sort(roots) == np.sort(roots.conjugate())):
+            a = np.real(a)
+    return a
+
+
+def _polydiv(u, v):
+    u = np.atleast_1d(array_operand(u)) + 0.0
+    v = np.atleast_1d(array_operand(v)) + 0.0
+    dt = np.result_type(dtype_of(u), dtype_of(v))
+    m, n = shape_of(u)[0] - 1, shape_of(v)[0] - 1
+    scale = 1.0 / v[0]
+    r = u if dtype_of(u) == dt else u.astype(dt)
+    q = []
+    for k in range(m - n + 1):                             # long division, as NumPy
+        d = scale * r[k]
+        q.append(d)
+        r = np.concatenate([r[:k], r[k:k + n + 1] - d * v, r[k + n + 1:]])
+    q = np.stack(q) if q else np.zeros((1,), dtype=dt)
+    while np.allclose(plain_value(r[0]), 0, rtol=1e-14) and shape_of(r)[-1] > 1:
+        r = r[1:]
+    return q, r
+
+
+_polydiv.convention = "leading remainder terms within rtol=1e-14 of 0 are dropped, as NumPy; the shape is fixed"
+
+
+def _polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    if cov:
+        raise NotDifferentiableError("numpy.polyfit", "cov=True is not supported; call it with full=True and "
+                                     "build the covariance from the residuals, or without cov")
+    order = int(deg) + 1
+    x = array_operand(x) + 0.0
+    y = array_operand(y) + 0.0
+    if deg < 0:
+        raise ValueError("expected deg >= 0")
+    if ndim_of(x) != 1:
+        raise TypeError("expected 1D vector for x")
+    if shape_of(x)[0] == 0:
+        raise TypeError("expected non-empty vector for x")
+    if ndim_of(y) < 1 or ndim_of(y) > 2:
+        raise TypeError("expected 1D or 2D array for y")
+    if shape_of(x)[0] != shape_of(y)[0]:
+        raise TypeError("expected x and y to have same length")
+    if rcond is None:
+        rcond = shape_of(x)[0] * np.finfo(dtype_of(x)).eps
+    lhs = np.vander(x, order)
+    rhs = y
+    if w is not None:                                      # weights scale the rows, as NumPy
+        w = array_operand(w) + 0.0
+        if ndim_of(w) != 1:
+            raise TypeError("expected a 1-d array for weights")
+        if shape_of(w)[0] != shape_of(y)[0]:
+            raise TypeError("expected w and y to have the same length")
+        lhs = lhs * w[:, None]
+        rhs = rhs * (w[:, None] if ndim_of(rhs) == 2 else w)
+    scale = np.sqrt(np.sum(lhs * lhs, axis=0))             # columns scaled to unit norm, as NumPy
+    c, resids, rank, s = np.linalg.lstsq(lhs / scale, rhs, rcond)
+    c = np.transpose(np.transpose(c) / scale)
+    if rank != order and not full:
+        warnings.warn("Polyfit may be poorly conditioned", _RANK_WARNING, stacklevel=2)
+    if full:
+        return c, resids, rank, s, rcond
+    return c
+
+
+_polyfit.convention = "least squares through lstsq with NumPy's weights and column scaling; rank held fixed"
+_RANK_WARNING = getattr(getattr(np, "exceptions", np), "RankWarning")
+
+
+def _roots(p):
+    p = np.atleast_1d(array_operand(p))
+    if ndim_of(p) != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    non_zero = np.nonzero(np.ravel(plain_value(p)))[0]
+    if len(non_zero) == 0:
+        return np.array([])
+    trailing = len(p) - int(non_zero[-1]) - 1
+    p = p[int(non_zero[0]):int(non_zero[-1]) + 1]          # exact zeros at either end: dropped, as NumPy
+    if dtype_of(p).kind not in "fc":
+        p = p.astype(float)
+    n = shape_of(p)[0]
+    if n > 1:                                              # eigenvalues of the companion matrix
+        top = np.reshape(-p[1:] / p[0], (1, n - 1))
+        roots = np.linalg.eigvals(np.concatenate([top, np.eye(n - 2, n - 1, dtype=dtype_of(p))]))
+    else:
+        return np.zeros((trailing,), dtype=dtype_of(p))
+    return np.concatenate([roots, np.zeros((trailing,), dtype=dtype_of(roots))]) if trailing else roots
+
+
+_roots.convention = "eigenvalues of the companion matrix (complex unless all are real); zero coefficients at the ends are dropped"
+register_function(np.poly, _poly)
+register_function(np.polydiv, _polydiv)
+register_function(np.polyfit, _polyfit)
+register_function(np.roots, _roots)
 
 
 # -- trapezoid ---------------------------------------------------------------------------------------------

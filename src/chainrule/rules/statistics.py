@@ -20,7 +20,7 @@ follow from the primitives' rules.
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, plain_value, register_function
+from ..core import Primitive, Tracer, array_operand, bind, concrete_value, plain_value, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import dtype_of, ndim_of, shape_of
 from ._declare import rule
@@ -394,3 +394,70 @@ _histogram.convention = ("counts are integers (derivative 0); edges from the dat
                          "maximum; density divides by the traced bin widths")
 register_function(np.histogram, _histogram)
 register_function(np.histogram_bin_edges, _histogram_bin_edges)
+
+
+def _columns(sample):
+    """The (N, D) sample of np.histogramdd: an (N, D) array, a 1-D array (D = 1) or a sequence of D arrays."""
+    if isinstance(sample, (list, tuple)):
+        return np.stack([array_operand(c) for c in sample], axis=-1)
+    sample = array_operand(sample)
+    return sample if ndim_of(sample) == 2 else np.reshape(sample, (-1, 1))
+
+
+def _plain_bins(bins):
+    return bins if np.ndim(concrete_value(bins)) == 0 else [plain_value(b) for b in bins]
+
+
+def _weighted_counts(sample, edges, weights):
+    """The sum of the traced weights of the samples in each bin (bins as NumPy finds them): linear in weights."""
+    p = np.asarray(plain_value(sample))
+    nb = [len(e) - 1 for e in edges]
+    flat = np.zeros(p.shape[0], dtype=np.intp)
+    inside = np.ones(p.shape[0], dtype=bool)
+    for i, e in enumerate(edges):
+        k = np.searchsorted(e, p[:, i], side="right") - 1
+        k[p[:, i] == e[-1]] = nb[i] - 1                    # the last bin is closed on the right
+        inside &= (k >= 0) & (k < nb[i])
+        flat = flat * nb[i] + np.clip(k, 0, nb[i] - 1)
+    counts = np.zeros_like(weights, shape=(int(np.prod(nb)),))
+    np.add.at(counts, flat[inside], weights[inside])
+    return np.reshape(counts, nb)
+
+
+def _histogramdd(sample, bins=10, range=None, density=None, weights=None):
+    sample = _columns(sample)
+    n, d = shape_of(sample)
+    if np.ndim(concrete_value(bins)) == 0:
+        bins = d * [bins]
+    elif len(bins) != d:
+        raise ValueError("The dimension of bins must be equal to the dimension of the sample x.")
+    ranges = d * [None] if range is None else list(range)
+    plain_range = [None if r is None else tuple(plain_value(v) for v in r) for r in ranges]
+    counts, plain_edges = np.histogramdd(np.asarray(plain_value(sample)), _plain_bins(bins), plain_range,
+                                         weights=None if weights is None else plain_value(weights))
+    if isinstance(weights, Tracer):                        # linear in the weights; constant in the samples
+        counts = _weighted_counts(sample, plain_edges, weights)
+    edges = [_edges("histogramdd", sample[:, i], bins[i], ranges[i], None) for i in np.arange(d)]
+    edges = [e if isinstance(e, Tracer) else pe for e, pe in zip(edges, plain_edges)]
+    if density:                                           # as NumPy: counts / bin volume / total
+        total = np.sum(counts)
+        for i in np.arange(d):
+            counts = counts / np.reshape(np.diff(edges[i]), [-1 if j == i else 1 for j in np.arange(d)])
+        counts = counts / total
+    return counts, edges
+
+
+def _histogram2d(x, y, bins=10, range=None, density=None, weights=None):
+    k = 1 if np.ndim(concrete_value(bins)) == 0 else len(bins)
+    if k != 1 and k != 2:                                  # one array of edges for both axes
+        bins = [bins, bins]
+    counts, edges = _histogramdd([x, y], bins, range, density, weights)
+    return counts, edges[0], edges[1]
+
+
+_histogramdd.convention = ("counts are piecewise constant in the samples (derivative 0) and linear in the weights; "
+                           "edges from the data follow its minimum and maximum per axis; density divides by the "
+                           "traced bin volumes")
+_histogram2d.convention = _histogramdd.convention
+register_function(np.histogramdd, _histogramdd)
+register_function(np.histogram2d, _histogram2d)

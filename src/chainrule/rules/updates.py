@@ -31,7 +31,7 @@ fix, ``np.zeros_like(x)``.
 import numpy as np
 
 from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, canonical_operand, concrete_value, mark_view, \
-    register_function
+    plain_value, register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, dtype_of, ndim_of, shape_of, sum_to
 from ._declare import linear, rule
@@ -349,3 +349,42 @@ register_function(np.copyto, _copyto)
 register_function(np.put_along_axis, _put_along_axis)
 register_function(np.fill_diagonal, _fill_diagonal)
 register_function(np.put, _put)
+
+
+def _putmask(a, mask, values):
+    a = _target("np.putmask", a)
+    mask = np.asarray(plain_value(mask), dtype=bool)
+    if mask.size != int(np.prod(shape_of(a))):
+        raise ValueError("putmask: mask and data must be the same size")
+    positions = np.flatnonzero(mask)
+    vals = np.ravel(canonical_operand(values))
+    size = int(np.size(concrete_value(vals)))
+    if positions.size == 0:
+        return None
+    if size == 0:
+        raise ValueError("putmask: values must not be empty where mask is set")
+    # NumPy's putmask cycles values by flat position in a: a.flat[n] = values[n % len(values)]
+    _flat_positions_write(a, positions, np.take(vals, positions % size) if size > 1 else vals)
+    return None
+
+
+def _place(arr, mask, vals):
+    arr = _target("np.place", arr)
+    mask = np.asarray(plain_value(mask), dtype=bool)
+    if mask.size != int(np.prod(shape_of(arr))):
+        raise ValueError("place: mask and data must be the same size")
+    positions = np.flatnonzero(mask)
+    vals = np.ravel(canonical_operand(vals))
+    if positions.size == 0:
+        return None
+    if int(np.size(concrete_value(vals))) == 0:
+        raise ValueError("Cannot insert from an empty array!")
+    # the k-th position set in mask takes vals[k % len(vals)]: the cycling of _flat_positions_write
+    _flat_positions_write(arr, positions, vals)
+    return None
+
+
+_putmask.convention = "a.flat[n] = values[n % len(values)] where mask: linear in a and values"
+_place.convention = "the k-th masked position takes vals[k % len(vals)]: linear in arr and vals"
+register_function(np.putmask, _putmask)
+register_function(np.place, _place)
