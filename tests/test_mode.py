@@ -405,3 +405,18 @@ def test_a_function_whose_captures_change_is_keyed_anew():
     scale = 3.0                                      # noqa: F841  (the closure sees the new value)
     assert decision_key(f, (x,), {}, 0) != first
     assert decision_key(f, (x,), {}, 0) != decision_key(f, (x,), {}, (0,), memory_budget="1MB")
+
+
+@pytest.mark.parametrize("n, m", [(3, 200), (200, 3)])
+def test_auto_jacobian_dtype_does_not_depend_on_the_mode_chosen(n, m):
+    # float32 in, float64 out: a forward sweep carries the output's precision, a backward sweep the
+    # input's; auto mode (forward for n << m, reverse for m << n) gives the promoted dtype either way
+    w = np.linspace(0.5, 1.5, n * m).reshape(m, n)            # float64 constant
+    f = lambda x: w @ np.sin(x)                               # noqa: E731
+    x = np.linspace(-1, 1, n).astype(np.float32)
+    cr.clear_caches()
+    j = cr.jacobian(f)(x)
+    assert j.dtype == np.float64
+    want = w * np.cos(x.astype(np.float64))
+    np.testing.assert_allclose(j, want, rtol=1e-6)
+    assert cr.jacobian(lambda x: 2 * np.sin(x))(x).dtype == np.float32

@@ -67,6 +67,17 @@ PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 _MODES = ("auto", "forward", "reverse")
 
 
+def _block(b, o, x):
+    """A Jacobian block in the dtype of its output and input together, whichever mode computed it.
+
+    Forward sweeps carry the output's precision, backward sweeps the input's:
+    for a float32 input and a float64 output the two modes would disagree, and
+    auto mode's choice (which may depend on timing) would show in the dtype.
+    """
+    dt = np.result_type(dtype_of(o), dtype_of(x))
+    return b if b.dtype == dt or dt.kind not in "fc" else b.astype(dt)
+
+
 def _assemble_forward(flat, outs, pieces):
     """Columns ``(n, *o.shape)`` per output leaf -> the Jacobian pytree (as ``jacfwd`` lays it out)."""
     leaves = flat.in_leaves
@@ -76,7 +87,7 @@ def _assemble_forward(flat, outs, pieces):
         row, off = [], 0
         for x, size in zip(leaves, _sizes(leaves)):
             b = np.moveaxis(full[off:off + size], 0, -1)
-            row.append(np.reshape(b, shape_of(o) + shape_of(x)))
+            row.append(_block(np.reshape(b, shape_of(o) + shape_of(x)), o, x))
             off += size
         blocks.append(flat.inputs(row))
     return flat.outputs(blocks)
@@ -88,7 +99,7 @@ def _assemble_reverse(flat, outs, pieces):
     fulls = [_concat(p) if p else _zeros((0,), x) for p, x in zip(pieces, leaves)]     # m == 0: no rows
     blocks, off = [], 0
     for o, size in zip(outs, _sizes(outs)):
-        blocks.append(flat.inputs([np.reshape(f[off:off + size], shape_of(o) + shape_of(x))
+        blocks.append(flat.inputs([_block(np.reshape(f[off:off + size], shape_of(o) + shape_of(x)), o, x)
                                    for f, x in zip(fulls, leaves)]))
         off += size
     return flat.outputs(blocks)
@@ -561,7 +572,8 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     mode decides here (cached as above) and the tasks sweep in the chosen
     mode, or everything stays local when the sweeps are too cheap to ship
     (:mod:`chainrule.transforms.fanout`).  The layout is JAX's: for output
-    leaf ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``.
+    leaf ``o`` and input leaf ``x``, a block of shape ``o.shape + x.shape``
+    and, in auto mode, dtype ``np.result_type(o, x)`` whichever mode ran.
     Complex inputs of a real-valued ``fun`` go to reverse mode; ``holomorphic=True``
     gives the complex derivative of a holomorphic ``fun`` (see :func:`jacfwd`).
     Cost: min over modes of about (directions x one sweep); the first call
