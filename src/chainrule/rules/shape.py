@@ -15,9 +15,11 @@ map that ``np.pad`` itself gives for ``arange`` (edge, reflect, symmetric,
 wrap); ``sort`` and ``partition`` gather by the permutation of the primal.
 """
 
+import weakref
+
 import numpy as np
 
-from ..core import Primitive, Tracer, array_operand, bind, plain_value, register_function
+from ..core import Meta, Primitive, Tracer, array_operand, bind, plain_value, register_function
 from ..errors import NotDifferentiableError
 from ._broadcast import batch_to_back, batch_to_front, broadcast, dtype_of, fit_adjoint, fit_tangent, ndim_of, shape_of
 from ._declare import complex_safe, linear, rule, variadic
@@ -134,10 +136,29 @@ register_function(np.broadcast_to, _broadcast_to)
 concatenate_p = Primitive("numpy.concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), arity=None)
 
 
+_LAST_OFFSETS = [None]      # (a concatenation's output or a weak reference to it, its pieces' offsets, count)
+
+
+def _offset(i, out, xs, axis):
+    """Where piece ``i`` starts along ``axis``.  The rules are called once per piece of the same node,
+    so the offsets of the last output seen are kept: O(pieces) per node, not O(pieces^2)."""
+    last = _LAST_OFFSETS[0]
+    if last is not None and last[2] == len(xs) and (last[0] if type(last[0]) is Meta else last[0]()) is out:
+        return last[1][i]
+    offsets = [0]
+    for x in xs:
+        offsets.append(offsets[-1] + shape_of(x)[axis])
+    try:                        # the tape keeps a Meta (shape and dtype, small) in place of the output
+        _LAST_OFFSETS[0] = (out if type(out) is Meta else weakref.ref(out), offsets, len(xs))
+    except TypeError:           # an output that takes no weak reference (a Python scalar): not kept
+        pass
+    return offsets[i]
+
+
 def _concat_jvp(i, t, out, *xs, axis):
     """The tangent of piece i, scattered into zeros of the output's shape (one scatter per traced piece)."""
     b = ndim_of(t) - ndim_of(xs[i])
-    start = sum(shape_of(x)[axis] for x in xs[:i])
+    start = _offset(i, out, xs, axis)
     index = (slice(None),) * axis + (slice(start, start + shape_of(xs[i])[axis]),)
     index += (slice(None),) * (ndim_of(out) - len(index))
     params = {"index": index, "shape": shape_of(out), "out_ndim": ndim_of(out), "basic": True}
@@ -146,7 +167,7 @@ def _concat_jvp(i, t, out, *xs, axis):
 
 def _concat_vjp(i, g, out, *xs, axis):
     b = ndim_of(g) - ndim_of(out)
-    start = sum(shape_of(x)[axis] for x in xs[:i])
+    start = _offset(i, out, xs, axis)
     index = (slice(None),) * (b + axis) + (slice(start, start + shape_of(xs[i])[axis]),)
     return g[index]
 
