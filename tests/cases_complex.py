@@ -92,6 +92,9 @@ case("angle in degrees", lambda z: np.angle(z, deg=True), "c", (4,), covers=["nu
      re=(0.2, 1.5))
 case("abs / angle away from 0", lambda z: np.abs(z) + np.angle(z) * np.abs(z * z), "c", (5,),
      covers=["numpy.absolute", "numpy.real", "numpy.imag"], re=(0.2, 1.5))
+if np.lib.NumpyVersion(np.__version__) >= "2.0.0":              # sign(z) = z / |z|; NumPy 1.x: sign(Re z), constant
+    case("sign (z / |z|) away from 0", lambda z: np.sign(z) * np.abs(z) ** 2 + np.sign(z * z), "c", (5,),
+         covers=["numpy.sign (complex)", "numpy.absolute"])
 case("real_if_close (a real-valued result through complex values)",
      lambda x, z: np.real_if_close(np.exp(1j * x) * np.exp(-1j * x)) * x + np.real_if_close(z * 2),
      "rc", (3,), (3,), covers=["numpy.real", "numpy.exp", "numpy.multiply"])

@@ -7,7 +7,7 @@ separately in tests/test_conventions.py.
 
 import numpy as np
 
-from .cases import BINARY_SHAPES, UNARY_SHAPES, case, numpy2
+from .cases import BINARY_SHAPES, NUMPY2, UNARY_SHAPES, case, numpy2
 
 # -- unary elementwise, each on the usual shapes ------------------------------------------------
 UNARY = [  # (numpy function, domain)
@@ -197,3 +197,9 @@ case("nanstd ddof=1 keepdims", lambda x: np.nanstd(np.where(x > -1.5, x, np.nan)
      covers=["root"])
 case("multiply.reduce is prod", lambda x: np.multiply.reduce(x, axis=1)[:2] * np.multiply.reduce(x), (3, 2),
      covers=["numpy.prod"], domain=(0.5, 1.5))
+
+# sign of a complex intermediate (NumPy 2: z / |z|; NumPy 1.x's sign(Re z) is a constant, tests/cases.py)
+if NUMPY2:
+    case("sign of a complex intermediate (z / |z|)",
+         lambda x, y: np.real(np.sign(x + 1j * y) * (2 - 1j)) + np.imag(np.sign(x * y + 0.5j)), (2, 3), (3,),
+         covers=["numpy.sign (complex)"], domain=(0.3, 2))
