@@ -181,6 +181,17 @@ case("dot / vdot (conjugates its first argument) / inner / outer",
 case("einsum / tensordot", lambda z, w: np.einsum("ij,jk->ik", z, w) + np.tensordot(z, w, axes=1), "cc",
      (2, 3), (3, 2), covers=["numpy.einsum"])
 case("kron", lambda z, x: np.kron(z, x), "cr", (2,), (3,), covers=["numpy.multiply", "numpy.reshape"])
+case("sinc (entire), near 0 too", lambda z: np.sinc(z) + np.sinc(z * 1e-4) * z, "c", (2, 3), covers=["numpy.sinc"])
+
+# -- convolve / correlate (NumPy's complex correlate conjugates its second argument) ---------------------------
+for mode in ("full", "same", "valid"):
+    case(f"convolve / correlate mode={mode}", lambda a, v, m=mode: np.convolve(a, v, mode=m)
+         + np.correlate(a, v, mode=m)[::-1], "cc", (5,), (3,), covers=["numpy.convolve", "numpy.correlate"])
+    case(f"correlate with the longer second argument, mode={mode}",
+         lambda a, v, m=mode: np.correlate(a, v, mode=m) * np.convolve(v, a, mode=m), "cc", (2,), (4,),
+         covers=["numpy.convolve", "numpy.correlate"])
+case("convolve / correlate of complex with real", lambda z, x: np.correlate(x, z, "full") + np.correlate(z, x, "full")
+     + np.convolve(x, z), "cr", (3,), (4,), covers=["numpy.convolve", "numpy.correlate"])
 
 # -- np.fft ----------------------------------------------------------------------------------------------------
 case("fft / ifft, padded and truncated", lambda z: np.fft.fft(z, n=6)[:, :3] * np.fft.ifft(z, n=3, norm="ortho"), "c",

@@ -253,7 +253,7 @@ def _sinc_partial(out, x):
     return np.where(small, series, (np.cos(np.pi * x) - out) / np.where(small, 1, x))
 
 
-sinc_p = elementwise(Primitive("numpy.sinc", np.sinc), _sinc_partial)
+sinc_p = elementwise(Primitive("numpy.sinc", np.sinc), _sinc_partial, complex_ok=True)      # holomorphic
 register_function(np.sinc, lambda x: bind(sinc_p, (canonical_operand(x),)))
 # heaviside(x, h) is 0, h, 1 for x <, ==, > 0: piecewise constant in x (0 at the jump too); h counts only at x == 0
 elementwise(np.heaviside, 0, lambda x: x == 0, convention="d/dx is 0, also at the jump x == 0")
