@@ -210,3 +210,35 @@ case("eigvalsh of a Hermitian matrix", lambda z: np.linalg.eigvalsh(_hermitian(z
 case("eigh: eigenvalues and |v|^2 (phase invariant)",
      lambda z: np.linalg.eigh(_hermitian(z))[0][1] * np.abs(np.linalg.eigh(_hermitian(z))[1]) ** 2, "c", (9,),
      covers=["numpy.linalg.eigh"], slow=True)
+
+# -- SciPy's linear algebra (chainrule.rules.scipy_linalg) at complex matrices ----------------------------------
+try:
+    import scipy.linalg  # noqa: F401
+except ImportError:                                         # pragma: no cover - scipy is a test extra
+    pass
+else:
+    from chainrule.rules.scipy_linalg import cho_solve, expm, solve_triangular
+
+    def _triangular(z, lower=True):
+        m = np.reshape(z, (3, 3))
+        return (np.tril(m) if lower else np.triu(m)) + 3 * np.eye(3)
+
+    for trans in (0, "T", "C"):
+        for lower in (True, False):
+            case(f"solve_triangular trans={trans} lower={lower}",
+                 lambda z, b, t=trans, lo=lower: solve_triangular(_triangular(z, lo), b, trans=t, lower=lo), "cc",
+                 (9,), (3, 2), covers=["scipy.linalg.solve_triangular", "numpy.conjugate"])
+    case("solve_triangular unit_diagonal, a vector right-hand side, real matrix with complex b",
+         lambda x, b: solve_triangular(np.reshape(x, (3, 3)), b, lower=True, unit_diagonal=True, trans="C")
+         + solve_triangular(np.reshape(x, (3, 3)) + 3 * np.eye(3), b), "rc", (9,), (3,),
+         covers=["scipy.linalg.solve_triangular"])
+    case("solve_triangular: a complex matrix, real b", lambda z, x: solve_triangular(_triangular(z), x, lower=True),
+         "cr", (9,), (3,), covers=["scipy.linalg.solve_triangular"])
+    for lower in (True, False):
+        case(f"cho_solve of a Hermitian positive definite matrix, lower={lower}",
+             lambda z, b, lo=lower: cho_solve((_triangular(z, lo) + 2 * np.eye(3), lo), b), "cc", (9,), (3,),
+             covers=["scipy.linalg.solve_triangular"])
+    case("expm of a complex matrix", lambda z: expm(np.reshape(z, (3, 3)) * 0.5), "c", (9,),
+         covers=["scipy.linalg.expm"], slow=True)
+    case("expm of a stack, real input through a complex generator", lambda x: expm(1j * np.reshape(x, (2, 2, 2))),
+         "r", (8,), covers=["scipy.linalg.expm"])
