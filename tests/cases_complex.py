@@ -193,6 +193,22 @@ for mode in ("full", "same", "valid"):
 case("convolve / correlate of complex with real", lambda z, x: np.correlate(x, z, "full") + np.correlate(z, x, "full")
      + np.convolve(x, z), "cr", (3,), (4,), covers=["numpy.convolve", "numpy.correlate"])
 
+# -- the array-API products (NumPy >= 2.0 / 2.2): vecdot and vecmat conjugate their first argument -------------
+if isinstance(getattr(np, "vecdot", None), np.ufunc):
+    case("vecdot (conjugates x), broadcast", np.vecdot, "cc", (2, 3), (3,), covers=["numpy.vecdot"])
+    case("vecdot: real x, complex y and the other way round", lambda x, z: np.vecdot(x, z) + np.vecdot(z, x)[0],
+         "rc", (2, 3), (3,), covers=["numpy.vecdot"])
+    case("linalg.vecdot along axis 0", lambda z, w: np.linalg.vecdot(z, w, axis=0), "cc", (3, 2), (3, 1),
+         covers=["numpy.vecdot", "numpy.transpose"])
+if isinstance(getattr(np, "matvec", None), np.ufunc):
+    case("matvec (no conjugation) / vecmat (conjugates v)",
+         lambda a, v: np.matvec(a, v) * np.vecmat(v[..., :2], a[..., :2, :])[..., :3], "cc", (2, 3, 3), (3,),
+         covers=["numpy.matvec", "numpy.vecmat"])
+    case("matvec / vecmat: real matrix, complex vector", lambda a, v: np.matvec(a, v) + np.vecmat(v, a), "rc",
+         (3, 3), (2, 3), covers=["numpy.matvec", "numpy.vecmat"])
+    case("matvec / vecmat: complex matrix, real vector", lambda a, x: np.matvec(a, x) + np.vecmat(x, a), "cr",
+         (3, 3), (3,), covers=["numpy.matvec", "numpy.vecmat"])
+
 # -- np.fft ----------------------------------------------------------------------------------------------------
 case("fft / ifft, padded and truncated", lambda z: np.fft.fft(z, n=6)[:, :3] * np.fft.ifft(z, n=3, norm="ortho"), "c",
      (2, 5), covers=["numpy.fft.fftn"])
