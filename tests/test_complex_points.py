@@ -279,11 +279,11 @@ def test_sign_of_a_complex_value():
         # as much, a stretch of z does not move it
         rng = np.random.default_rng(9)
         u = rng.standard_normal(3) + 1j * rng.standard_normal(3)
-        for f in (np.sign, lambda z: np.sign(z) * z):
-            want = cr.jvp(lambda z: f(z) if f is np.sign else z / np.abs(z) * z, (Z,), (u,))[1]
-            np.testing.assert_allclose(cr.jvp(f, (Z,), (u,))[1], want, rtol=1e-12)
-            np.testing.assert_allclose(cr.vjp(f, Z)[1](u)[0], cr.vjp(lambda z: z / np.abs(z) * (
-                1 if f is np.sign else z), Z)[1](u)[0], rtol=1e-12)
+        pairs = [(np.sign, lambda z: z / np.abs(z)),            # the same function through abs's rule
+                 (lambda z: np.sign(z) * z, lambda z: z / np.abs(z) * z)]
+        for f, same in pairs:
+            np.testing.assert_allclose(cr.jvp(f, (Z,), (u,))[1], cr.jvp(same, (Z,), (u,))[1], rtol=1e-12)
+            np.testing.assert_allclose(cr.vjp(f, Z)[1](u)[0], cr.vjp(same, Z)[1](u)[0], rtol=1e-12)
         np.testing.assert_allclose(cr.jvp(np.sign, (Z,), (1j * Z,))[1], 1j * Z / np.abs(Z), rtol=1e-12)
         np.testing.assert_allclose(cr.jvp(np.sign, (Z,), (Z,))[1], 0, atol=1e-15)
         # at 0 the derivative is 0, as abs'(0); the real sign stays a constant
