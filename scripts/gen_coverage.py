@@ -170,10 +170,14 @@ def render():
         if not prim.declared:
             continue
         main, aliases = _display(ufunc)
-        rows[main] = (aliases, "ufunc", _modes(prim), _complex(prim), _convention(prim))
+        complex_prim = getattr(FUNCTIONS.get((ufunc, "__call__")), "complex_primitive", None)
+        cplx = _complex(prim) if complex_prim is None else f"yes (`{complex_prim.name}`)"
+        rows[main] = (aliases, "ufunc", _modes(prim), cplx, _convention(prim))
         reached.add(prim.name)
     groups = {}                                             # one row per frontend: np.max and np.amax
     for key, frontend in FUNCTIONS.items():
+        if isinstance(key, tuple) and key[1] == "__call__":      # a ufunc's own row shows it
+            continue
         groups.setdefault(id(frontend), (frontend, []))[1].append(key)
     for frontend, keys in groups.values():
         names = []

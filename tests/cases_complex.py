@@ -92,6 +92,9 @@ case("angle in degrees", lambda z: np.angle(z, deg=True), "c", (4,), covers=["nu
      re=(0.2, 1.5))
 case("abs / angle away from 0", lambda z: np.abs(z) + np.angle(z) * np.abs(z * z), "c", (5,),
      covers=["numpy.absolute", "numpy.real", "numpy.imag"], re=(0.2, 1.5))
+if np.lib.NumpyVersion(np.__version__) >= "2.0.0":              # sign(z) = z / |z|; NumPy 1.x: sign(Re z), constant
+    case("sign (z / |z|) away from 0", lambda z: np.sign(z) * np.abs(z) ** 2 + np.sign(z * z), "c", (5,),
+         covers=["numpy.sign (complex)", "numpy.absolute"])
 case("real_if_close (a real-valued result through complex values)",
      lambda x, z: np.real_if_close(np.exp(1j * x) * np.exp(-1j * x)) * x + np.real_if_close(z * 2),
      "rc", (3,), (3,), covers=["numpy.real", "numpy.exp", "numpy.multiply"])
@@ -178,6 +181,33 @@ case("dot / vdot (conjugates its first argument) / inner / outer",
 case("einsum / tensordot", lambda z, w: np.einsum("ij,jk->ik", z, w) + np.tensordot(z, w, axes=1), "cc",
      (2, 3), (3, 2), covers=["numpy.einsum"])
 case("kron", lambda z, x: np.kron(z, x), "cr", (2,), (3,), covers=["numpy.multiply", "numpy.reshape"])
+case("sinc (entire), near 0 too", lambda z: np.sinc(z) + np.sinc(z * 1e-4) * z, "c", (2, 3), covers=["numpy.sinc"])
+
+# -- convolve / correlate (NumPy's complex correlate conjugates its second argument) ---------------------------
+for mode in ("full", "same", "valid"):
+    case(f"convolve / correlate mode={mode}", lambda a, v, m=mode: np.convolve(a, v, mode=m)
+         + np.correlate(a, v, mode=m)[::-1], "cc", (5,), (3,), covers=["numpy.convolve", "numpy.correlate"])
+    case(f"correlate with the longer second argument, mode={mode}",
+         lambda a, v, m=mode: np.correlate(a, v, mode=m) * np.convolve(v, a, mode=m), "cc", (2,), (4,),
+         covers=["numpy.convolve", "numpy.correlate"])
+case("convolve / correlate of complex with real", lambda z, x: np.correlate(x, z, "full") + np.correlate(z, x, "full")
+     + np.convolve(x, z), "cr", (3,), (4,), covers=["numpy.convolve", "numpy.correlate"])
+
+# -- the array-API products (NumPy >= 2.0 / 2.2): vecdot and vecmat conjugate their first argument -------------
+if isinstance(getattr(np, "vecdot", None), np.ufunc):
+    case("vecdot (conjugates x), broadcast", np.vecdot, "cc", (2, 3), (3,), covers=["numpy.vecdot"])
+    case("vecdot: real x, complex y and the other way round", lambda x, z: np.vecdot(x, z) + np.vecdot(z, x)[0],
+         "rc", (2, 3), (3,), covers=["numpy.vecdot"])
+    case("linalg.vecdot along axis 0", lambda z, w: np.linalg.vecdot(z, w, axis=0), "cc", (3, 2), (3, 1),
+         covers=["numpy.vecdot", "numpy.transpose"])
+if isinstance(getattr(np, "matvec", None), np.ufunc):
+    case("matvec (no conjugation) / vecmat (conjugates v)",
+         lambda a, v: np.matvec(a, v) * np.vecmat(v[..., :2], a[..., :2, :])[..., :3], "cc", (2, 3, 3), (3,),
+         covers=["numpy.matvec", "numpy.vecmat"])
+    case("matvec / vecmat: real matrix, complex vector", lambda a, v: np.matvec(a, v) + np.vecmat(v, a), "rc",
+         (3, 3), (2, 3), covers=["numpy.matvec", "numpy.vecmat"])
+    case("matvec / vecmat: complex matrix, real vector", lambda a, x: np.matvec(a, x) + np.vecmat(x, a), "cr",
+         (3, 3), (3,), covers=["numpy.matvec", "numpy.vecmat"])
 
 # -- np.fft ----------------------------------------------------------------------------------------------------
 case("fft / ifft, padded and truncated", lambda z: np.fft.fft(z, n=6)[:, :3] * np.fft.ifft(z, n=3, norm="ortho"), "c",
@@ -199,3 +229,34 @@ case("eigh: eigenvalues and |v|^2 (phase invariant)",
 
 # -- sort_complex: a permutation by (real, imaginary) ------------------------------------------------------------
 case("sort_complex", lambda z: np.sort_complex(z) * z[0], "c", (2, 4), covers=["numpy.multiply"])
+# -- SciPy's linear algebra (chainrule.rules.scipy_linalg) at complex matrices ----------------------------------
+try:
+    import scipy.linalg  # noqa: F401
+except ImportError:                                         # pragma: no cover - scipy is a test extra
+    pass
+else:
+    from chainrule.rules.scipy_linalg import cho_solve, expm, solve_triangular
+
+    def _triangular(z, lower=True):
+        m = np.reshape(z, (3, 3))
+        return (np.tril(m) if lower else np.triu(m)) + 3 * np.eye(3)
+
+    for trans in (0, "T", "C"):
+        for lower in (True, False):
+            case(f"solve_triangular trans={trans} lower={lower}",
+                 lambda z, b, t=trans, lo=lower: solve_triangular(_triangular(z, lo), b, trans=t, lower=lo), "cc",
+                 (9,), (3, 2), covers=["scipy.linalg.solve_triangular", "numpy.conjugate"])
+    case("solve_triangular unit_diagonal, a vector right-hand side, real matrix with complex b",
+         lambda x, b: solve_triangular(np.reshape(x, (3, 3)), b, lower=True, unit_diagonal=True, trans="C")
+         + solve_triangular(np.reshape(x, (3, 3)) + 3 * np.eye(3), b), "rc", (9,), (3,),
+         covers=["scipy.linalg.solve_triangular"])
+    case("solve_triangular: a complex matrix, real b", lambda z, x: solve_triangular(_triangular(z), x, lower=True),
+         "cr", (9,), (3,), covers=["scipy.linalg.solve_triangular"])
+    for lower in (True, False):
+        case(f"cho_solve of a Hermitian positive definite matrix, lower={lower}",
+             lambda z, b, lo=lower: cho_solve((_triangular(z, lo) + 2 * np.eye(3), lo), b), "cc", (9,), (3,),
+             covers=["scipy.linalg.solve_triangular"])
+    case("expm of a complex matrix", lambda z: expm(np.reshape(z, (3, 3)) * 0.5), "c", (9,),
+         covers=["scipy.linalg.expm"], slow=True)
+    case("expm of a stack, real input through a complex generator", lambda x: expm(1j * np.reshape(x, (2, 2, 2))),
+         "r", (8,), covers=["scipy.linalg.expm"])

@@ -7,7 +7,7 @@ separately in tests/test_conventions.py.
 
 import numpy as np
 
-from .cases import BINARY_SHAPES, UNARY_SHAPES, case, numpy2
+from .cases import BINARY_SHAPES, NUMPY2, UNARY_SHAPES, case, numpy2
 
 # -- unary elementwise, each on the usual shapes ------------------------------------------------
 UNARY = [  # (numpy function, domain)
@@ -201,3 +201,9 @@ case("nextafter: d/dx = 1, d/dy = 0", lambda x, y: np.nextafter(x, y) * (y + 3.0
      covers=["numpy.nextafter"])
 case("spacing (constant): powers of two", lambda x: x * np.spacing(x) / np.spacing(np.ones_like(x)), (6,),
      covers=["numpy.spacing"], domain=(0.3, 3.0))
+
+# sign of a complex intermediate (NumPy 2: z / |z|; NumPy 1.x's sign(Re z) is a constant, tests/cases.py)
+if NUMPY2:
+    case("sign of a complex intermediate (z / |z|)",
+         lambda x, y: np.real(np.sign(x + 1j * y) * (2 - 1j)) + np.imag(np.sign(x * y + 0.5j)), (2, 3), (3,),
+         covers=["numpy.sign (complex)"], domain=(0.3, 2))

@@ -50,3 +50,38 @@ def test_rejects_nan():
     nan_rule = make("nan_rule", np.sin, lambda x: np.cos(x) * np.nan)
     with pytest.raises(AssertionError):
         check_grads(nan_rule, X, order=1)
+
+
+# -- check_batching with complex values: random complex directions and adjoints -------------------------------
+Z = (np.array([0.3 + 1.0j, -1.2 + 0.5j, 2.0 - 0.7j]),)
+
+
+def _first_only(t, x):
+    """A rule bug that shows only when directions are batched: every direction gets the first one's value."""
+    return t if np.ndim(t) == np.ndim(x) else np.broadcast_to(t[:1], np.shape(t))
+
+
+def _complex_exp(name, fwd_batch_bug=False, rev_batch_bug=False):
+    prim = extend.Primitive(name, np.exp)
+    extend.rule(prim, [lambda t, out, x: out * (_first_only(t, x) if fwd_batch_bug else t)],
+                [lambda g, out, x: (_first_only(g, x) if rev_batch_bug else g) * out], complex_ok=True)
+    return lambda x: extend.bind(prim, (x,))
+
+
+def test_check_batching_accepts_right_rules_on_complex_values():
+    from chainrule.testing import check_batching
+    exp_right = _complex_exp("exp_right")
+    check_grads(exp_right, Z, order=2)
+    check_batching(lambda z: exp_right(z) * np.abs(z) + np.conj(z), Z)      # complex in, complex out
+    check_batching(lambda z: np.abs(exp_right(z)), Z)                      # complex in, real out
+    check_batching(lambda x: exp_right(1j * x), (np.real(Z[0]),))           # real in, complex out
+    check_batching(lambda z: exp_right(z * z), (np.complex64(0.5 - 0.2j),))    # a complex64 scalar
+
+
+@pytest.mark.parametrize("bug", ["fwd", "rev"])
+def test_check_batching_rejects_a_rule_wrong_only_for_batched_complex_directions(bug):
+    from chainrule.testing import check_batching
+    f = _complex_exp(f"exp_batch_bug_{bug}", fwd_batch_bug=bug == "fwd", rev_batch_bug=bug == "rev")
+    check_grads(f, Z, order=1)                             # one direction at a time it is right ...
+    with pytest.raises(AssertionError, match="batched complex"):
+        check_batching(f, Z)                               # ... pushed as a batch it is not

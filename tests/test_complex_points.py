@@ -275,12 +275,23 @@ def test_comparisons_of_complex_values_are_constants():
 
 def test_sign_of_a_complex_value():
     if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
-        # NumPy 2: sign(z) = z / |z|, not constant: refused, pointing at z / np.abs(z)
-        with pytest.raises(NotDifferentiableError, match=r"z / np\.abs\(z\)"):
-            cr.jvp(lambda z: np.sign(z) * z, (Z,), (Z,))
-        got = cr.jvp(lambda z: z / np.abs(z), (Z,), (1j * Z,))[1]
-        np.testing.assert_allclose(got, 1j * Z / np.abs(Z), rtol=1e-12)      # a turn of the phase
+        # NumPy 2: sign(z) = z / |z|, differentiated like z / np.abs(z); a turn of the phase of z turns it
+        # as much, a stretch of z does not move it
+        rng = np.random.default_rng(9)
+        u = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+        pairs = [(np.sign, lambda z: z / np.abs(z)),            # the same function through abs's rule
+                 (lambda z: np.sign(z) * z, lambda z: z / np.abs(z) * z)]
+        for f, same in pairs:
+            np.testing.assert_allclose(cr.jvp(f, (Z,), (u,))[1], cr.jvp(same, (Z,), (u,))[1], rtol=1e-12)
+            np.testing.assert_allclose(cr.vjp(f, Z)[1](u)[0], cr.vjp(same, Z)[1](u)[0], rtol=1e-12)
+        np.testing.assert_allclose(cr.jvp(np.sign, (Z,), (1j * Z,))[1], 1j * Z / np.abs(Z), rtol=1e-12)
+        np.testing.assert_allclose(cr.jvp(np.sign, (Z,), (Z,))[1], 0, atol=1e-15)
+        # at 0 the derivative is 0, as abs'(0); the real sign stays a constant
+        z0 = np.array([0j, 1 + 1j])
+        assert cr.jvp(np.sign, (z0,), (np.array([1 + 2j, 0]),))[1][0] == 0
+        assert cr.vjp(np.sign, z0)[1](np.array([1 + 2j, 0]))[0][0] == 0
     else:
         # NumPy 1.x: sign(z) = sign(Re z), piecewise constant: a constant, as for real values
         np.testing.assert_allclose(cr.jvp(lambda z: np.sign(z) * z, (Z,), (Z,))[1], np.sign(Z) * Z)
     assert primitive_of(np.sign).differentiable is False
+    np.testing.assert_allclose(cr.grad(lambda x: np.sum(np.sign(x) * x))(np.array([-2.0, 0.0, 3.0])), [-1, 0, 1])

@@ -325,6 +325,10 @@ class Tracer:
         if method == "__call__" and not kwargs:
             prim = UFUNCS.get(ufunc)
             if prim is not None and (prim.fast or prim.declared):
+                if not prim.fast:                       # a ufunc whose call needs a frontend (np.sign of complex)
+                    frontend = FUNCTIONS.get((ufunc, "__call__"))
+                    if frontend is not None:
+                        return frontend(*inputs)
                 if len(inputs) == 1:                    # the one input is self
                     level = self._level
                     if level.active:

@@ -10,18 +10,18 @@ products and sums, so they have derivatives of their own.  Their tangents
 carry leading batch axes, which must not meet the operands' loop axes:
 :func:`_lift` inserts axes of length 1 after the batch axes so that the loop
 axes line up on the right.  The rest are compositions of registered
-functions.  The ufuncs conjugate their vector argument; their rules are
-those of real arguments, so complex values are refused.
+functions.  ``vecdot`` and ``vecmat`` conjugate their (first) vector argument,
+and their rules carry that conjugation, so complex values are differentiated
+under the bilinear convention.
 """
 
 import numpy as np
 
 from ..core import FUNCTIONS, primitive_of, register_function
 from ..errors import NotDifferentiableError
-from ._broadcast import insert_axes, ndim_of, shape_of, sum_to
-from ._declare import rule
+from ._broadcast import dtype_of, insert_axes, ndim_of, shape_of, sum_to
+from ._declare import real_for, rule
 from .reductions import normalize_axis
-from .elementwise import real_only
 
 
 def _lift(t, x, loop):
@@ -39,44 +39,52 @@ def _batch(g, out):
     return ndim_of(g) - ndim_of(out)
 
 
+def _cj(v):
+    """conj(v) for a complex value; a real one as it is (no operation on the real path)."""
+    return np.conjugate(v) if dtype_of(v).kind == "c" else v
+
+
+# vecdot and vecmat conjugate their first (vector) argument: the rules below carry that conj(); under
+# the bilinear pairing the adjoint of dx -> sum conj(dx) y is g -> conj(g y) (Re(conj(a) b) = Re(a conj(b))).
+# A real argument that meets a complex one gets the real part of its adjoint (real_for).
 _vecdot_ufunc = getattr(np, "vecdot", None)
 if isinstance(_vecdot_ufunc, np.ufunc):
-    # out[...] = sum_i x[..., i] y[..., i]
+    # out[...] = sum_i conj(x[..., i]) y[..., i]
     def _vecdot_jvp_x(t, out, x, y):
-        return np.sum(_lift(t, x, ndim_of(out) + 1) * y, axis=-1)
+        return np.sum(_cj(_lift(t, x, ndim_of(out) + 1)) * y, axis=-1)
 
     def _vecdot_jvp_y(t, out, x, y):
-        return np.sum(x * _lift(t, y, ndim_of(out) + 1), axis=-1)
+        return np.sum(_cj(x) * _lift(t, y, ndim_of(out) + 1), axis=-1)
 
-    rule(real_only(primitive_of(_vecdot_ufunc)),
+    rule(primitive_of(_vecdot_ufunc),
          (_vecdot_jvp_x, _vecdot_jvp_y),
-         (lambda g, out, x, y: _fit(np.expand_dims(g, -1) * y, _batch(g, out), x),
-          lambda g, out, x, y: _fit(np.expand_dims(g, -1) * x, _batch(g, out), y)),
-         needs=(("y",), ("x",)))
+         (lambda g, out, x, y: real_for(_fit(_cj(np.expand_dims(g, -1) * y), _batch(g, out), x), x),
+          lambda g, out, x, y: real_for(_fit(np.expand_dims(g, -1) * _cj(x), _batch(g, out), y), y)),
+         needs=(("y",), ("x",)), complex_ok=True)
 
 _matvec_ufunc = getattr(np, "matvec", None)
 if isinstance(_matvec_ufunc, np.ufunc):
-    # out[..., i] = sum_j a[..., i, j] v[..., j]
+    # out[..., i] = sum_j a[..., i, j] v[..., j]  (no conjugation)
     def _col(v):
         return np.expand_dims(v, -1)
 
     def _row(v):
         return np.expand_dims(v, -2)
 
-    rule(real_only(primitive_of(_matvec_ufunc)),
+    rule(primitive_of(_matvec_ufunc),
          (lambda t, out, a, v: (_lift(t, a, ndim_of(out) + 1) @ _col(v))[..., 0],
           lambda t, out, a, v: (a @ _col(_lift(t, v, ndim_of(out))))[..., 0]),
-         (lambda g, out, a, v: _fit(_col(g) * _row(v), _batch(g, out), a),
-          lambda g, out, a, v: _fit((_row(g) @ a)[..., 0, :], _batch(g, out), v)),
-         needs=(("y",), ("x",)))
+         (lambda g, out, a, v: real_for(_fit(_col(g) * _row(v), _batch(g, out), a), a),
+          lambda g, out, a, v: real_for(_fit((_row(g) @ a)[..., 0, :], _batch(g, out), v), v)),
+         needs=(("y",), ("x",)), complex_ok=True)
 
-    # out[..., j] = sum_i v[..., i] a[..., i, j]
-    rule(real_only(primitive_of(np.vecmat)),
-         (lambda t, out, v, a: (_row(_lift(t, v, ndim_of(out))) @ a)[..., 0, :],
-          lambda t, out, v, a: (_row(v) @ _lift(t, a, ndim_of(out) + 1))[..., 0, :]),
-         (lambda g, out, v, a: _fit((a @ _col(g))[..., 0], _batch(g, out), v),
-          lambda g, out, v, a: _fit(_col(v) * _row(g), _batch(g, out), a)),
-         needs=(("y",), ("x",)))
+    # out[..., j] = sum_i conj(v[..., i]) a[..., i, j]
+    rule(primitive_of(np.vecmat),
+         (lambda t, out, v, a: (_row(_cj(_lift(t, v, ndim_of(out)))) @ a)[..., 0, :],
+          lambda t, out, v, a: (_row(_cj(v)) @ _lift(t, a, ndim_of(out) + 1))[..., 0, :]),
+         (lambda g, out, v, a: real_for(_fit(_cj((a @ _col(g))[..., 0]), _batch(g, out), v), v),
+          lambda g, out, v, a: real_for(_fit(_col(_cj(v)) * _row(g), _batch(g, out), a), a)),
+         needs=(("y",), ("x",)), complex_ok=True)
 
 
 # -- compositions ------------------------------------------------------------------------------------------

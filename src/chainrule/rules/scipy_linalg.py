@@ -15,6 +15,12 @@ sides with batch axes are solved as extra columns.  ``cho_solve`` is two
 triangular solves.  ``expm``'s JVP is the Frechet derivative
 L(A, E) = expm([[A, E], [0, A]])[:n, n:], and its VJP is L(A^T, G): both are
 ``expm`` again, so every order is available.
+
+Complex matrices follow the bilinear convention (no conjugation inside the rules): the rules are the
+real formulas with transposes, never conjugate transposes.  ``trans="C"`` (a^H x = b) is not
+holomorphic in ``a``; it is solved as ``a' = conj(a)`` with ``trans="T"``, so the conjugation is a
+traced ``np.conjugate`` before the primitive.  ``cho_solve`` uses SciPy's factorisation
+A = L L^H (A = U^H U), hence ``trans="C"`` in its second solve.
 """
 
 import numpy as np
@@ -87,13 +93,20 @@ def _st_vjp_a(g, out, a, b, **params):
 
 
 rule(solve_triangular_p, (_st_jvp_a, _st_jvp_b), (_st_vjp_a, _st_vjp_b), needs=(("out", "x"), ("x",)),
+     complex_ok=True,                   # one dtype for a and b (the frontend casts), trans 0 or 1 only
      convention="only the triangle that SciPy reads has a derivative; the other entries get 0")
 
-_TRANS = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}
+_TRANS = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}
 
 
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
-    """scipy.linalg.solve_triangular for traced (and plain) values; real matrices, a of shape (n, n)."""
+    """scipy.linalg.solve_triangular for traced (and plain) values; real or complex a of shape (n, n).
+
+    >>> import numpy as np, chainrule as cr
+    >>> a = np.array([[2.0, 0.0], [1.0, 4.0]])
+    >>> float(cr.grad(lambda b: solve_triangular(a, b, lower=True)[1])(np.array([1.0, 1.0]))[0])
+    -0.125
+    """
     if not _traced(a, b):
         return sla.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal,
                                     overwrite_b=overwrite_b, check_finite=check_finite)
@@ -101,7 +114,12 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
     b = b if isinstance(b, Tracer) else np.asarray(b)
     if ndim_of(a) != 2 or shape_of(a)[0] != shape_of(a)[1]:
         raise ValueError("expected square matrix")
-    params = {"lower": bool(lower), "trans": _TRANS[trans], "unit_diagonal": bool(unit_diagonal)}
+    dt = np.result_type(dtype_of(a), dtype_of(b))
+    a, b = (x if dtype_of(x) == dt else x.astype(dt) for x in (a, b))
+    trans = _TRANS[trans]
+    if trans == 2:                                  # a^H x = b: conj(a)^T x = b (a traced conjugation)
+        a, trans = (np.conjugate(a) if dt.kind == "c" else a), 1
+    params = {"lower": bool(lower), "trans": trans, "unit_diagonal": bool(unit_diagonal)}
     tri = concrete_value(a) * _mask(shape_of(a)[0], params["lower"], params["unit_diagonal"], np.float64)
     if unit_diagonal:
         tri = tri + np.eye(shape_of(a)[0])
@@ -117,9 +135,9 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     c, lower = c_and_lower
     if not _traced(c, b):
         return sla.cho_solve((c, lower), b, overwrite_b=overwrite_b, check_finite=check_finite)
-    if lower:                                       # A = L L^T
-        return solve_triangular(c, solve_triangular(c, b, lower=True), lower=True, trans=1)
-    return solve_triangular(c, solve_triangular(c, b, lower=False, trans=1), lower=False)   # A = U^T U
+    if lower:                                       # A = L L^H
+        return solve_triangular(c, solve_triangular(c, b, lower=True), lower=True, trans="C")
+    return solve_triangular(c, solve_triangular(c, b, lower=False, trans="C"), lower=False)   # A = U^H U
 
 
 # -- expm --------------------------------------------------------------------------------------------
@@ -136,7 +154,9 @@ def _frechet(a, e):
     return block[..., :n, n:]
 
 
-rule(expm_p, (lambda t, out, x: _frechet(x, t),), (lambda g, out, x: _frechet(_mT(x), g),), needs=(("x",),))
+# holomorphic: under the bilinear pairing the transpose of E -> L(A, E) is G -> L(A^T, G), no conjugation
+rule(expm_p, (lambda t, out, x: _frechet(x, t),), (lambda g, out, x: _frechet(_mT(x), g),), needs=(("x",),),
+     complex_ok=True)
 
 
 def expm(A):

@@ -249,11 +249,20 @@ def _conv_rules(prim, reverse):
         r = _convolution_window(embed(g, a, v, mode), _rev(a), n - 1, m)
         return _rev(r) if reverse else r
 
-    rule(prim, (jvp_a, jvp_v), (vjp_a, vjp_v), needs=(("y",), ("x",)))
+    # Both arguments have one dtype (the frontend casts): the formulas are bilinear with no conjugation,
+    # so under the bilinear pairing their transposes are the same formulas for complex values.
+    rule(prim, (jvp_a, jvp_v), (vjp_a, vjp_v), needs=(("y",), ("x",)), complex_ok=True)
+
+
+def _correlate_unconjugated(a, w, *, mode):
+    """sum_n a[n + k] w[n]: NumPy's correlate of a and conj(w) (its complex correlate conjugates v).
+
+    conj(conj(v)) == v exactly, so the primal is NumPy's own number."""
+    return np.correlate(a, np.conjugate(w) if w.dtype.kind == "c" else w, mode=mode)
 
 
 convolve_p = Primitive("numpy.convolve", lambda a, v, *, mode: np.convolve(a, v, mode=mode), arity=2)
-correlate_p = Primitive("numpy.correlate", lambda a, v, *, mode: np.correlate(a, v, mode=mode), arity=2)
+correlate_p = Primitive("numpy.correlate", _correlate_unconjugated, arity=2)
 _conv_rules(convolve_p, False)
 _conv_rules(correlate_p, True)
 
@@ -262,8 +271,6 @@ def _conv_frontend(name, prim):
     def frontend(a, v, mode=("full" if name == "convolve" else "valid")):
         a = a if isinstance(a, Tracer) else np.asarray(a)
         v = v if isinstance(v, Tracer) else np.asarray(v)
-        _real(name, a)
-        _real(name, v)
         if mode not in ("full", "same", "valid"):
             raise ValueError(f"mode must be one of 'full', 'same', or 'valid' (got {mode!r})")
         a = np.reshape(a, (-1,)) if ndim_of(a) == 0 else a
@@ -274,6 +281,8 @@ def _conv_frontend(name, prim):
             raise ValueError(f"{'a' if shape_of(a)[0] == 0 else 'v'} cannot be empty")
         dt = np.result_type(dtype_of(a), dtype_of(v))
         a, v = (x if dtype_of(x) == dt else x.astype(dt) for x in (a, v))
+        if name == "correlate" and dt.kind == "c":
+            v = np.conjugate(v)                 # the primitive is the correlation without NumPy's conj(v)
         return bind(prim, (a, v), {"mode": mode})
     return frontend
 
