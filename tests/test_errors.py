@@ -7,8 +7,9 @@ import chainrule as cr
 
 
 def test_function_without_rule_is_named():
-    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.poly\b.*custom_jvp"):
-        cr.grad(lambda x: np.sum(np.poly(x)))(np.array([1.0, 2.0]))
+    window = np.lib.stride_tricks.sliding_window_view          # (np.poly, the earlier example, has a rule now)
+    with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.sliding_window_view\b.*custom_jvp"):
+        cr.grad(lambda x: np.sum(window(x, 2)))(np.array([1.0, 2.0]))
     with pytest.raises(cr.NotDifferentiableError, match=r"numpy\.bitwise_and"):
         cr.jvp(lambda x: np.bitwise_and(x, x), (np.ones(2),), (np.ones(2),))
     assert issubclass(cr.NotDifferentiableError, TypeError)

@@ -398,7 +398,7 @@ def test_loop_and_checkpoint_give_the_eager_results_under_grad_and_hessian():
 def test_numpy_functions_without_a_rule_are_staged_in_plain_functions():
     def f(x, y):
         m = np.block([[x[:, None], y[:, None]]])          # a list of staged values, no chainrule rule
-        return np.sum(np.tanh(m)) + np.linalg.cond(np.outer(x, y) + np.eye(x.size))
+        return np.sum(np.tanh(m)) + np.sum(np.lib.stride_tricks.sliding_window_view(x * y, 2) ** 2)
 
     j = cr.jit(f)
     rng = np.random.default_rng(1)
@@ -407,7 +407,7 @@ def test_numpy_functions_without_a_rule_are_staged_in_plain_functions():
         assert_same(j(x, y), f(x, y))
     assert j.trace_count == 1
     with pytest.raises(cr.NotDifferentiableError):         # under grad they still have no derivative
-        cr.jit(cr.grad(lambda x: np.linalg.cond(np.outer(x, x) + np.eye(3))))(np.ones(3))
+        cr.jit(cr.grad(lambda x: np.sum(np.lib.stride_tricks.sliding_window_view(x, 2))))(np.ones(3))
 
 
 def test_source_marks_the_forward_pass_and_the_backward_sweep_in_wengert_order():
