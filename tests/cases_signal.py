@@ -122,6 +122,9 @@ case("histogram density and edges", lambda x: np.histogram(x, bins=4, density=Tr
 case("histogram_bin_edges with a traced range", lambda x, lo: np.histogram_bin_edges(x, bins=3, range=(lo - 4.0, 4.0))
      * np.histogram(x, bins=[-2.0, 0.0, 0.5, 2.0], density=True)[0].sum(), (5,), (),
      covers=["numpy.histogram_bin_edges"])
+case("histogram: weighted counts (and density) are linear in the weights",
+     lambda x, w: np.histogram(x, bins=4, weights=w)[0] + np.histogram(x, bins=3, weights=w, density=True)[0].sum(),
+     (2, 6), (2, 6), covers=["zeros_like", "index_add", "numpy.histogram_bin_edges"])
 case("histogram2d: weighted counts are linear in the weights, constant in the samples",
      lambda x, y, w: np.histogram2d(x, y, bins=3, weights=w)[0], (12,), (12,), (12,),
      covers=["zeros_like", "index_add"])

@@ -183,7 +183,6 @@ def test_quantile_derivative_in_q_is_the_slope_of_the_sorted_data():
                      "weights" not in inspect.signature(np.quantile).parameters, reason="NumPy < 2 has no weights=")),
     (lambda x: np.pad(x, 1, mode=lambda v, w, i, k: None), ["numpy.pad", "callable"]),
     (lambda x: np.pad(x, 1, mode="linear_ramp", end_values=x[0]), ["numpy.pad", "end_values"]),
-    (lambda x: np.histogram(x[0], weights=x[1]), ["numpy.histogram", "weights"]),
     (lambda x: np.cov(x, fweights=x[0] > 0, aweights=x[1] ** 2), ["numpy.cov", "aweights"]),
     (lambda x: np.interp(x[0], XP, FP + 1j), ["numpy.interp", "complex"]),
     (lambda x: np.subtract.reduce(x, axis=(0, 1)), ["numpy.subtract.reduce", "several axes"]),

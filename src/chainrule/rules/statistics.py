@@ -12,7 +12,8 @@ follow from the primitives' rules.
   piecewise-constant choice); the derivative flows to the one or two
   entries used, and to ``q`` itself when ``q`` is traced (through ``gamma``).
 * ``cov``/``corrcoef``: NumPy's formulas, step by step (``c *= 1/fact``).
-* ``histogram``: the counts are integers (piecewise constant: derivative 0);
+* ``histogram`` (and ``histogram2d``/``histogramdd``, per axis): the counts are piecewise constant in the
+  samples (derivative 0) and linear in traced weights (a sum of weights per bin);
   the bin edges computed from the data are ``linspace(min, max, bins + 1)``,
   whose derivative flows to the smallest and largest sample
   (:data:`bin_edges_p`), and a density divides by their differences.
@@ -351,10 +352,7 @@ rule(bin_edges_p, (_edges_jvp_lo, _edges_jvp_hi),
 
 def _edges(name, a, bins, range, weights):
     """The bin edges, traced where they depend on traced values (the data's extremes, range, bins)."""
-    if isinstance(weights, Tracer):
-        raise NotDifferentiableError(f"numpy.{name}", "with respect to weights: the weighted counts are a sum "
-                                     "of weights per bin; write it as np.where(mask, w, 0).sum() per bin")
-    ap = np.asarray(plain_value(a))
+    ap = np.asarray(plain_value(a))                       # (NumPy's bin estimators do not use the weights)
     plain_range = None if range is None else tuple(plain_value(r) for r in range)
     plain_bins = plain_value(bins)
     edges = np.histogram_bin_edges(ap, plain_bins, plain_range, None if weights is None else plain_value(weights))
@@ -379,6 +377,9 @@ def _histogram(a, bins=10, range=None, density=None, weights=None):
                              None if range is None else tuple(plain_value(r) for r in range),
                              weights=None if weights is None else plain_value(weights))
     edges = _edges("histogram", a, bins, range, weights)
+    if isinstance(weights, Tracer):                       # linear in the weights; constant in the samples
+        plain_edges = np.asarray(plain_value(edges))
+        counts = _weighted_counts(np.reshape(np.ravel(plain_value(a)), (-1, 1)), [plain_edges], np.ravel(weights))
     if density:                                     # as NumPy: the widths in float64
         db = np.diff(edges)
         db = db if dtype_of(db) == np.float64 else db.astype(np.float64)
@@ -390,8 +391,8 @@ def _histogram_bin_edges(a, bins=10, range=None, weights=None):
     return _edges("histogram_bin_edges", a, bins, range, weights)
 
 
-_histogram.convention = ("counts are integers (derivative 0); edges from the data follow its minimum and "
-                         "maximum; density divides by the traced bin widths")
+_histogram.convention = ("counts are piecewise constant in the data (derivative 0), linear in the weights; "
+                         "edges from the data follow its minimum and maximum; density divides by the traced bin widths")
 register_function(np.histogram, _histogram)
 register_function(np.histogram_bin_edges, _histogram_bin_edges)
 
