@@ -12,6 +12,10 @@
   A scatter between a transpose and its inverse (the adjoint of slicing a
   later axis under a batch axis) becomes one scatter on the array's own axes;
   the zero-seed check of a sum of its seeds times finite constants goes.
+* :func:`fold_factors` -- ``(b * d) * c`` with ``c`` and ``d`` constants, and the product ``b * d``
+  read nowhere else, becomes ``b * (d * c)``: one multiplication instead of two.  Only where that is
+  exact, bit for bit: every factor at least 1 in magnitude and one of them all powers of two (such as
+  -1 or 2), so the one rounding is the same and an overflow happens in both or neither.
 * :func:`eliminate_dead` -- dead code: equations none of whose results reach
   an output or a guard are dropped.  Guards are always kept: a guard that
   failed on a path the program no longer computes still means the traced
@@ -34,13 +38,16 @@ import numpy as np
 
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
-__all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
+__all__ = ["optimise", "simplify", "fold_factors", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
 
 
 def optimise(program, reuse=True):
-    """The passes in the order they pay off: identities and CSE expose dead code, DCE removes it,
-    and buffers are reused last, on the final order of the equations."""
+    """The passes in the order they pay off: identities, folded factors and CSE expose dead code, DCE
+    removes it, and buffers are reused last, on the final order of the equations."""
     program = eliminate_dead(eliminate_common(simplify(program)))
+    folded = fold_factors(program)          # (after DCE: a product read only by dead code folds too)
+    if folded is not program:
+        program = eliminate_dead(eliminate_common(folded))
     return reuse_buffers(accumulate_scatters(program)) if reuse else program
 
 
@@ -103,7 +110,17 @@ def _identity_operand(e):
         return ins[0]
     if e.name == "numpy.reshape" and _same_meta(ins[0], out):
         return ins[0]
+    if e.name == "getitem" and set(e.params) == {"index", "unique"} and _whole(e.params["index"], ins[0]) \
+            and _same_meta(ins[0], out) and ins[0].type is np.ndarray:
+        return ins[0]
     return None
+
+
+def _whole(index, a):
+    """``index`` is slices that each take the whole of their axis of ``a`` (``x[0:n]`` with ``n`` its length)."""
+    if type(index) is not tuple or not isinstance(a, Var) or len(index) > len(a.shape):
+        return False
+    return all(type(k) is slice and k.indices(n) == (0, n, 1) for k, n in zip(index, a.shape))
 
 
 _ADD = {operator.add, np.add, operator.sub, np.subtract}
@@ -320,6 +337,63 @@ def accumulate_scatters(program):
 _ADD_ONLY = {operator.add, np.add}
 
 
+def _factor(a):
+    """The value of a constant factor ``fold_factors`` may combine (finite, every entry at least 1 in
+    magnitude), and whether all its entries are powers of two; or None."""
+    if not isinstance(a, Const):
+        return None
+    v = a.value
+    if type(v) is bool or not (type(v) in _NUMERIC or type(v) is np.ndarray and v.dtype.kind in "fiu"):
+        return None
+    try:
+        m = np.abs(np.asarray(v, dtype=np.float64))
+        if not (np.all(np.isfinite(m)) and np.all(m >= 1)):
+            return None
+        return v, bool(np.all(np.frexp(m)[0] == 0.5))
+    except Exception:                                       # pragma: no cover - exotic constants
+        return None
+
+
+def fold_factors(program):
+    """``(b * d) * c`` -> ``b * (d * c)`` for constants ``c``, ``d`` where that is exact (see the module
+    docstring) and ``b * d`` is read nowhere else; chains fold in one walk."""
+    uses = {}
+    for e in program.eqns:
+        for a in e.ins:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for a in program.outputs:
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    made_by = {}
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        if e.kind == CALL and e.fn in _MUL_IDENTITY and len(e.ins) == 2 and not e.params and len(e.outs) == 1:
+            a, c = e.ins if type(e.ins[0]) is Var else e.ins[::-1]
+            p = made_by.get(a) if type(a) is Var and uses.get(a) == 1 else None
+            fc = _factor(c)
+            if p is not None and (p.kind != CALL or p.fn not in _MUL_IDENTITY or len(p.ins) != 2 or p.params
+                                  or len(p.outs) != 1):
+                p = None
+            if p is not None and fc is not None:
+                b, d = p.ins if type(p.ins[0]) is Var else p.ins[::-1]
+                fd = _factor(d)
+                out = e.outs[0]
+                if (fd is not None and (fc[1] or fd[1]) and type(b) is Var and b.type is np.ndarray and b.shape
+                        and out.type is np.ndarray and b.dtype is not None):
+                    k = fd[0] * fc[0] if type(fd[0]) in _NUMERIC and type(fc[0]) in _NUMERIC \
+                        else np.multiply(fd[0], fc[0])
+                    if np.multiply(np.ones(b.shape, b.dtype), k).shape == out.shape and \
+                            np.multiply(np.ones(1, b.dtype), k).dtype == out.dtype:
+                        e = Eqn(CALL, e.name, e.fn, (b, Const(k, -1)), {}, e.outs, context=e.context)
+                        changed = True
+        for o in e.outs:
+            made_by[o] = e
+        eqns.append(e)
+    return Program(program.inputs, eqns, program.outputs) if changed else program
+
+
 def _owned(e):
     """``e`` returns a new array nobody else holds: an index_add's zeros, an accumulation into one, or
     an elementwise result (the caller checks it is read nowhere else)."""
@@ -335,6 +409,8 @@ def _freeze(v):
         return (dict,) + tuple(sorted((k, _freeze(x)) for k, x in v.items()))
     if isinstance(v, np.ndarray):
         return ("array", id(v))
+    if type(v) is slice:                # (slices hash only from Python 3.12 on)
+        return (slice, _freeze(v.start), _freeze(v.stop), _freeze(v.step))
     hash(v)
     return (type(v), v)
 
