@@ -606,3 +606,68 @@ def test_hessian_of_sliced_code_scatters_on_its_own_axes():
         if e.name in ("index_add", "scatter_add_into") and type(e.ins[0]).__name__ == "Var":
             src = made_by.get(e.ins[0])
             assert src is None or src.name != "numpy.transpose"
+
+
+def _muls(j, *args):
+    return sum(e.name == "numpy.multiply" for p in j.paths(*args) for e in p.program.eqns)
+
+
+def test_constant_factors_fold_only_where_exact():
+    def f(x):                   # (x * 2) * -1 * 3.0 folds to x * -6.0; (x * 3.0) * 5.0 must not fold
+        return np.sum(np.sin(((x * 2) * -1) * 3.0) + np.cos((x * 3.0) * 5.0))
+
+    x = np.linspace(-1.3, 2.1, 11)
+    for dtype in (np.float64, np.float32):
+        y = x.astype(dtype)
+        j = cr.jit(f)
+        got = j(y)
+        assert type(got) is type(f(y)) and got == f(y)                # bit for bit
+        g = cr.jit(cr.grad(f))
+        want = cr.grad(f)(y)
+        np.testing.assert_array_equal(g(y), want)
+        assert g(y).dtype == dtype
+    assert _muls(cr.jit(f), x) == 3                                   # x * -6.0, x * 3.0, that * 5.0
+    h = 1e-6
+    fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(11)]
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), fd, rtol=1e-6, atol=1e-7)
+    fwd = cr.jacfwd(f)(x)
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), fwd, rtol=1e-12, atol=1e-13)
+
+
+def test_constant_factors_fold_in_the_rosenbrock_hvp():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    x, v = np.linspace(-1.2, 1.2, 12), np.cos(np.arange(12.0))
+    j = cr.jit(lambda x, v: cr.hvp(rosen, x, v))
+    for y in (x, -x, x[::-1].copy()):
+        got = j(y, v)
+        np.testing.assert_array_equal(got, cr.hvp(rosen, y, v))      # folding is exact
+        eps = 1e-6
+        fd = (cr.grad(rosen)(y + eps * v) - cr.grad(rosen)(y - eps * v)) / (2 * eps)
+        np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-5)
+        np.testing.assert_allclose(got, cr.jacfwd(cr.grad(rosen))(y) @ v, rtol=1e-12, atol=1e-10)
+    eqns = j.paths(x, v)[0].program.eqns
+    assert sum(e.name == "numpy.multiply" for e in eqns) <= 8
+    assert sum(e.name == "getitem" for e in eqns) == 4               # x[1:], v[1:], x[:-1], v[:-1], once each
+    assert j.trace_count == 1
+
+
+def test_whole_axis_slices_go_and_reshape_transpose_print_as_methods():
+    def f(x):
+        y = x[0:3, :] * x[:, 0:4]                 # both whole: x itself
+        return np.sum(np.reshape(np.transpose(y), (2, 6)) * np.arange(12.0).reshape(2, 6))
+
+    x = np.arange(12.0).reshape(3, 4) / 7
+    for t in (cr.jit(f), cr.jit(cr.grad(f)), cr.jit(cr.hessian(f))):
+        assert_same(t(x), t.fun(x))
+        assert_same(t(-x), t.fun(-x))
+    j = cr.jit(f)
+    assert not any(e.name == "getitem" for e in j.paths(x)[0].program.eqns)
+    src = j.source(x)
+    assert ".transpose((1, 0))" in src and ".reshape((2, 6))" in src and "np.reshape" not in src
+    g = cr.jit(cr.grad(f))(x)
+    h = 1e-6
+    fd = np.array([(f(x + h * e.reshape(3, 4)) - f(x - h * e.reshape(3, 4))) / (2 * h) for e in np.eye(12)])
+    np.testing.assert_allclose(g.ravel(), fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(g, cr.jacfwd(f)(x), rtol=1e-12, atol=1e-13)
