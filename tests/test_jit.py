@@ -583,7 +583,9 @@ def test_adjoints_of_several_slices_accumulate_into_one_buffer():
         fd = [(f(y + h * e) - f(y - h * e)) / (2 * h) for e in np.eye(7)]
         np.testing.assert_allclose(got, fd, rtol=1e-7, atol=1e-8)
     names = [e.name for e in g.paths(x)[0].program.eqns]
-    assert names.count("scatter_add_into") == 1 and names.count("index_add") == 1   # the third is constant
+    scatters = names.count("scatter_add_into") + names.count("scatter_add_view")
+    fresh = names.count("index_add") + names.count("scatter_add_onto")     # one buffer: zeros or the constant's copy
+    assert scatters == 1 and fresh == 1                                     # (the third adjoint is constant)
     assert g.trace_count == 1
 
 
@@ -603,7 +605,7 @@ def test_hessian_of_sliced_code_scatters_on_its_own_axes():
     eqns = h.paths(x)[0].program.eqns
     made_by = {o: e for e in eqns for o in e.outs}
     for e in eqns:              # no scatter between a transpose and its inverse (they are folded away)
-        if e.name in ("index_add", "scatter_add_into") and type(e.ins[0]).__name__ == "Var":
+        if e.name in ("index_add", "scatter_add_into", "scatter_add_view", "scatter_add_onto") and type(e.ins[0]).__name__ == "Var":
             src = made_by.get(e.ins[0])
             assert src is None or src.name != "numpy.transpose"
 
@@ -671,3 +673,44 @@ def test_whole_axis_slices_go_and_reshape_transpose_print_as_methods():
     fd = np.array([(f(x + h * e.reshape(3, 4)) - f(x - h * e.reshape(3, 4))) / (2 * h) for e in np.eye(12)])
     np.testing.assert_allclose(g.ravel(), fd, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(g, cr.jacfwd(f)(x), rtol=1e-12, atol=1e-13)
+
+
+def test_scatters_into_views_and_onto_constants_for_every_kind_of_index():
+    idx, rep = np.array([0, 3]), np.array([1, 1, 4])
+
+    def f(x):
+        return (np.sum(x[1:] ** 2 * x[:-1]) + x[2] * x[5] * 3.0 + np.sum(x[idx] ** 3)
+                + np.sum(np.sin(x[rep])) + np.sum(2.0 * x[::2]))
+
+    x = np.linspace(-0.9, 1.4, 7)
+    for t in (cr.grad(f), cr.hessian(f)):
+        j = cr.jit(t)
+        for y in (x, -x, x[::-1].copy()):
+            assert_same(j(y), t(y))
+    g, h = cr.jit(cr.grad(f)), cr.jit(cr.hessian(f))
+    eps = 1e-6
+    fd = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(7)])
+    np.testing.assert_allclose(g(x), fd, rtol=1e-6, atol=1e-7)
+    fd2 = np.array([(cr.grad(f)(x + eps * e) - cr.grad(f)(x - eps * e)) / (2 * eps) for e in np.eye(7)])
+    np.testing.assert_allclose(h(x), fd2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(h(x), cr.jacrev(cr.jacfwd(f))(x), rtol=1e-12, atol=1e-12)
+    names = {e.name for p in (g.paths(x)[0], h.paths(x)[0]) for e in p.program.eqns}
+    assert "scatter_add_view" in names and "scatter_add_onto" in names
+
+
+def test_rosenbrock_hessian_starts_from_a_copy_of_its_constant_part():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    h = cr.jit(cr.hessian(rosen))
+    x = np.linspace(-1.2, 1.2, 10)
+    for y in (x, 2 * x, x[::-1].copy()):
+        want = cr.hessian(rosen)(y)
+        np.testing.assert_allclose(h(y), want, rtol=1e-13, atol=1e-12)
+        np.testing.assert_allclose(h(y), cr.jacrev(cr.jacfwd(rosen))(y), rtol=1e-12, atol=1e-10)
+    c = h(x)
+    h(2 * x)
+    assert_same(c, cr.hessian(rosen)(x))        # the constant part is copied, never written into
+    assert_same(h(x), cr.hessian(rosen)(x))
+    names = [e.name for e in h.paths(x)[0].program.eqns]
+    assert names.count("scatter_add_onto") == 1 and "index_add" not in names

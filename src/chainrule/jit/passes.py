@@ -22,7 +22,8 @@
   path was not the one this call would take.
 
 * :func:`accumulate_scatters` -- ``a + index_add(g)`` with ``a`` a new array
-  read nowhere else adds ``g`` into ``a`` in place (adjoints of several slices).
+  read nowhere else adds ``g`` into ``a`` in place (adjoints of several slices); with ``a`` a
+  constant array, into a copy of it.
 * :func:`reuse_buffers` -- an elementwise operation whose array input dies
   there, and which the program itself made (no input, constant, or array a
   live value may be a view of), writes its result into that array
@@ -297,10 +298,37 @@ def scatter_add_into(z, g, *, index, basic):
     return z
 
 
+def scatter_add_view(z, g, *, index):
+    """:func:`scatter_add_into` for an index of slices only: ``z[index]`` is a view, added to in place
+    (``z[index] += g`` would also copy the sum back onto itself)."""
+    view = z[index]
+    np.add(view, g, out=view)
+    return z
+
+
+def scatter_add_onto(c, g, *, index, basic):
+    """``c + index_add(g)`` for a constant array ``c``: a copy of ``c`` with ``g`` added at ``index``."""
+    z = c.copy()
+    if basic:
+        z[index] += g
+    else:
+        np.add.at(z, index, g)
+    return z
+
+
+def _scatter(name, fn, ins, index, basic, e):
+    if basic and fn is scatter_add_into and type(index) is tuple and all(type(k) is slice for k in index):
+        return Eqn(CALL, "scatter_add_view", scatter_add_view, ins, {"index": index}, e.outs, context=e.context)
+    return Eqn(CALL, name, fn, ins, {"index": index, "basic": basic}, e.outs, context=e.context)
+
+
 def accumulate_scatters(program):
     """``a + index_add(g)``, where ``a`` is an array the program made and reads nowhere else (another
     scatter: the adjoint of several slices of one input) becomes ``scatter_add_into(a, g)``: the
-    contributions are added into one buffer instead of each into its own array of zeros."""
+    contributions are added into one buffer instead of each into its own array of zeros.  With slices
+    only, the sum is added into the view ``z[index]`` (:func:`scatter_add_view`); ``c + index_add(g)``
+    with ``c`` a constant array of the result's shape and dtype adds ``g`` into a copy of ``c``
+    (:func:`scatter_add_onto`) instead of into zeros that are then added to ``c``."""
     eqns = program.eqns
     uses = {}
     for e in eqns:
@@ -315,16 +343,25 @@ def accumulate_scatters(program):
     dropped = set()
     for e in eqns:
         if (e.kind == CALL and e.fn in _ADD_ONLY and not e.params and len(e.ins) == 2
-                and all(type(a) is Var and uses.get(a) == 1 for a in e.ins)):
+                and all(type(a) is Var and uses.get(a) == 1 or _const_array(a) for a in e.ins)):
             res = e.outs[0]
             for acc, sc in (e.ins, e.ins[::-1]):
-                p, q = made_by.get(acc), made_by.get(sc)
-                if p is None or q is None or q.name != "index_add" or not _owned(p) or type(q.ins[0]) is not Var:
+                if type(sc) is not Var:
                     continue
-                if acc.shape == res.shape == sc.shape and acc.dtype == res.dtype == sc.dtype == q.ins[0].dtype:
+                p, q = made_by.get(acc), made_by.get(sc)
+                if q is None or q.name != "index_add" or q.kind != CALL or type(q.ins[0]) is not Var:
+                    continue
+                if type(acc) is Var:
+                    if p is None or not _owned(p) or not (acc.shape == res.shape and acc.dtype == res.dtype):
+                        continue
+                    name, fn = "scatter_add_into", scatter_add_into
+                elif acc.value.shape == res.shape and acc.value.dtype == res.dtype and res.type is np.ndarray:
+                    name, fn = "scatter_add_onto", scatter_add_onto
+                else:
+                    continue
+                if res.shape == sc.shape and res.dtype == sc.dtype == q.ins[0].dtype:
                     dropped.add(id(q))
-                    e = Eqn(CALL, "scatter_add_into", scatter_add_into, (acc, q.ins[0]),
-                            {"index": q.params["index"], "basic": q.params["basic"]}, e.outs, context=e.context)
+                    e = _scatter(name, fn, (acc, q.ins[0]), q.params["index"], q.params["basic"], e)
                     break
         for o in e.outs:
             made_by[o] = e
@@ -335,6 +372,11 @@ def accumulate_scatters(program):
 
 
 _ADD_ONLY = {operator.add, np.add}
+_SCATTERS = {scatter_add_into, scatter_add_view, scatter_add_onto}
+
+
+def _const_array(a):
+    return type(a) is Const and type(a.value) is np.ndarray
 
 
 def _factor(a):
@@ -397,7 +439,7 @@ def fold_factors(program):
 def _owned(e):
     """``e`` returns a new array nobody else holds: an index_add's zeros, an accumulation into one, or
     an elementwise result (the caller checks it is read nowhere else)."""
-    return e.kind == CALL and (e.name == "index_add" or e.fn is scatter_add_into or (
+    return e.kind == CALL and (e.name == "index_add" or e.fn in _SCATTERS or (
         elementwise_ufunc(e.fn) is not None and not e.params and e.outs[0].type is np.ndarray))
 
 
