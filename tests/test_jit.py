@@ -714,3 +714,57 @@ def test_rosenbrock_hessian_starts_from_a_copy_of_its_constant_part():
     assert_same(h(x), cr.hessian(rosen)(x))
     names = [e.name for e in h.paths(x)[0].program.eqns]
     assert names.count("scatter_add_onto") == 1 and "index_add" not in names
+
+
+def test_cheaper_spellings_are_bit_for_bit_and_keep_integer_arithmetic():
+    def f(x):
+        return np.sum(np.sin(x * -1) * 3 + (x + 2) / 4 - 1)
+
+    x = np.linspace(-1.1, 2.3, 9)
+    for dtype in (np.float64, np.float32):
+        y = x.astype(dtype)
+        assert cr.jit(f)(y) == f(y) and cr.jit(f)(y).dtype == dtype
+        np.testing.assert_array_equal(cr.jit(cr.grad(f))(y), cr.grad(f)(y))
+    src = cr.jit(f).source(x)
+    assert "np.negative(x)" in src and "* -1" not in src and " 3.0" in src
+    k = np.arange(5)
+    got = cr.jit(lambda k: k * -1 + k * 3 - 1)(k)
+    assert got.dtype == k.dtype and np.array_equal(got, k * 2 - 1)       # ints stay ints
+    h = 1e-6
+    fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(9)]
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), cr.jacfwd(f)(x), rtol=1e-13, atol=1e-14)
+
+
+def test_zero_seed_checks_read_through_negated_seeds_and_negations_move_to_the_smaller_operand():
+    def g(x):
+        return np.where(x > 0, np.sqrt(-(-x) * 3.0), 0.0) * np.linspace(1.0, 2.0, x.size)
+
+    def s(x):
+        return np.sum(g(x) * -x[:1])
+
+    for x in (np.array([0.0, 1.0, 0.0, 2.5]), np.array([0.7, -1.0, 0.0, 3.0]), np.array([1.0, 2.0, 3.0, 4.0])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for t in (cr.jacfwd(g), cr.jacrev(g), cr.grad(s), cr.hessian(s)):
+                want = t(x)
+                got = cr.jit(t)(x)
+                assert np.all(np.isfinite(got)) == np.all(np.isfinite(want))
+                assert_same(got, want)
+    x = np.array([0.5, 1.0, 2.0, 2.5])
+    h = 1e-6
+    fd = np.array([(g(x + h * e) - g(x - h * e)) / (2 * h) for e in np.eye(4)]).T
+    np.testing.assert_allclose(cr.jit(cr.jacfwd(g))(x), fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cr.jit(cr.jacfwd(g))(x), cr.jacrev(g)(x), rtol=1e-13, atol=1e-14)
+
+
+def test_rosenbrock_hessian_negates_the_small_factor():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    h = cr.jit(cr.hessian(rosen))
+    x = np.linspace(-1.2, 1.2, 30)
+    np.testing.assert_array_equal(h(x), cr.hessian(rosen)(x))
+    for e in h.paths(x)[0].program.eqns:
+        if e.name == "numpy.negative":
+            assert e.outs[0].shape == (29,)                           # never the (30, 1, 29) tangents

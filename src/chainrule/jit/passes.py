@@ -16,6 +16,10 @@
   read nowhere else, becomes ``b * (d * c)``: one multiplication instead of two.  Only where that is
   exact, bit for bit: every factor at least 1 in magnitude and one of them all powers of two (such as
   -1 or 2), so the one rounding is the same and an overflow happens in both or neither.
+* :func:`cheapen` -- ``x * -1`` as ``-x``, and a Python int operand of float arithmetic as the
+  equal float (quicker for NumPy to convert), both bit for bit.
+* :func:`untangle_seeds` -- a zero-seed check reads ``x`` for a seed ``-x`` (zero at the same
+  places), and ``(-x) * y`` negates the smaller operand instead: ``x * (-y)``.
 * :func:`eliminate_dead` -- dead code: equations none of whose results reach
   an output or a guard are dropped.  Guards are always kept: a guard that
   failed on a path the program no longer computes still means the traced
@@ -39,7 +43,7 @@ import numpy as np
 
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
-__all__ = ["optimise", "simplify", "fold_factors", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
+__all__ = ["optimise", "simplify", "fold_factors", "cheapen", "untangle_seeds", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
 
 
 def optimise(program, reuse=True):
@@ -49,6 +53,7 @@ def optimise(program, reuse=True):
     folded = fold_factors(program)          # (after DCE: a product read only by dead code folds too)
     if folded is not program:
         program = eliminate_dead(eliminate_common(folded))
+    program = untangle_seeds(cheapen(program))
     return reuse_buffers(accumulate_scatters(program)) if reuse else program
 
 
@@ -434,6 +439,111 @@ def fold_factors(program):
             made_by[o] = e
         eqns.append(e)
     return Program(program.inputs, eqns, program.outputs) if changed else program
+
+
+def _float_array(a):
+    return type(a) is Var and a.type is np.ndarray and a.dtype is not None and np.dtype(a.dtype).kind == "f"
+
+
+def cheapen(program):
+    """Cheaper spellings of the same arithmetic, bit for bit: ``x * -1`` is ``-x`` (a negation is about
+    half a multiplication), and a Python int operand of a float array's ``+ - * /`` is the equal float
+    (NumPy converts a float scalar quicker; the result's dtype is the same)."""
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        if e.kind == CALL and len(e.ins) == 2 and not e.params and len(e.outs) == 1 and e.fn in _CHEAP:
+            a, b = e.ins
+            out = e.outs[0]
+            if e.fn in _MUL_IDENTITY:
+                for x, c in ((a, b), (b, a)):
+                    if (_float_array(x) and type(c) is Const and type(c.value) in _NUMERIC and c.value == -1
+                            and _same_meta(x, out) and out.type is np.ndarray):
+                        e = Eqn(CALL, "numpy.negative", np.negative, (x,), {}, e.outs, context=e.context)
+                        changed = True
+                        break
+            if len(e.ins) == 2:
+                ins = tuple(Const(float(c.value), -1) if type(c) is Const and type(c.value) is int
+                            and abs(c.value) < 2 ** 53 and _float_array(x) and _same_meta(x, out) else c
+                            for c, x in ((a, b), (b, a)))
+                if ins != e.ins:
+                    e = e.replace(ins=ins)
+                    changed = True
+        eqns.append(e)
+    return Program(program.inputs, eqns, program.outputs) if changed else program
+
+
+def _sign_source(a, made_by):
+    """The value ``a`` is a nonzero multiple of (``-x``, ``x * c`` with every ``|c| >= 1`` finite), of
+    ``a``'s shape and dtype, so zero exactly where ``a`` is; or None."""
+    e = made_by.get(a)
+    if e is None or e.kind != CALL or e.params or len(e.outs) != 1:
+        return None
+    if e.fn is np.negative and len(e.ins) == 1:
+        x = e.ins[0]
+    elif e.fn in _MUL_IDENTITY and len(e.ins) == 2:
+        x, c = e.ins if type(e.ins[0]) is Var else e.ins[::-1]
+        if _factor(c) is None:
+            return None
+    else:
+        return None
+    return x if type(x) is Var and x.shape == a.shape and x.dtype == a.dtype and x.type is a.type else None
+
+
+def untangle_seeds(program):
+    """Two rewrites that leave a negation read by one multiplication, which then moves:
+
+    * a zero-seed check (``seeded``, ``seeded_all_of``) only asks where its seeds are zero, so a seed
+      ``-x`` or ``x * c`` (``|c| >= 1``, finite) is read as ``x``;
+    * ``(-x) * y`` with ``-x`` read nowhere else and ``y`` smaller than ``x`` (broadcast) becomes
+      ``x * (-y)``: the negation runs on the smaller array.  Both are exact, bit for bit."""
+    made_by = {}
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        if e.kind == CALL and getattr(e.fn, "passes_when_nonzero", False) and len(e.ins) > 1:
+            ins = (e.ins[0],) + tuple(_sign_source(s, made_by) or s if type(s) is Var else s for s in e.ins[1:])
+            if ins != e.ins:
+                e = e.replace(ins=ins)
+                changed = True
+        for o in e.outs:
+            made_by[o] = e
+        eqns.append(e)
+    if not changed:
+        return program
+    program = eliminate_dead(Program(program.inputs, eqns, program.outputs))
+    uses = {}
+    for e in program.eqns:
+        for a in e.ins:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for a in program.outputs:
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    made_by = {}
+    eqns = []
+    for e in program.eqns:
+        if e.kind == CALL and e.fn in _MUL_IDENTITY and len(e.ins) == 2 and not e.params and len(e.outs) == 1:
+            for n, y in (e.ins, e.ins[::-1]):
+                p = made_by.get(n)
+                if (p is None or p.fn is not np.negative or p.kind != CALL or p.params or uses.get(n) != 1
+                        or not _float_array(y) or type(p.ins[0]) is not Var or not _float_array(p.ins[0])):
+                    continue
+                x, out = p.ins[0], e.outs[0]
+                if (int(np.prod(y.shape)) < int(np.prod(x.shape)) and x.dtype == out.dtype == y.dtype
+                        and out.shape == x.shape and out.type is np.ndarray):
+                    neg = Var(-len(eqns) - 1, y.shape, y.dtype, np.ndarray)
+                    eqns.append(Eqn(CALL, "numpy.negative", np.negative, (y,), {}, (neg,), context=e.context))
+                    e = Eqn(CALL, e.name, e.fn, (x, neg), {}, e.outs, context=e.context)
+                    break
+        for o in e.outs:
+            made_by[o] = e
+        eqns.append(e)
+    return eliminate_dead(Program(program.inputs, eqns, program.outputs))
+
+
+_CHEAP = {operator.mul, np.multiply, operator.add, np.add, operator.sub, np.subtract,
+          operator.truediv, np.true_divide}
 
 
 def _owned(e):
