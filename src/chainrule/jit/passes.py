@@ -321,9 +321,20 @@ def scatter_add_onto(c, g, *, index, basic):
     return z
 
 
+def scatter_add_onto_view(c, g, *, index):
+    """:func:`scatter_add_onto` for an index of slices only (added into the view of the copy)."""
+    z = c.copy()
+    view = z[index]
+    np.add(view, g, out=view)
+    return z
+
+
 def _scatter(name, fn, ins, index, basic, e):
-    if basic and fn is scatter_add_into and type(index) is tuple and all(type(k) is slice for k in index):
-        return Eqn(CALL, "scatter_add_view", scatter_add_view, ins, {"index": index}, e.outs, context=e.context)
+    if basic and type(index) is tuple and all(type(k) is slice for k in index):
+        if fn is scatter_add_into:
+            return Eqn(CALL, "scatter_add_view", scatter_add_view, ins, {"index": index}, e.outs, context=e.context)
+        return Eqn(CALL, "scatter_add_onto", scatter_add_onto_view, ins, {"index": index}, e.outs,
+                   context=e.context)
     return Eqn(CALL, name, fn, ins, {"index": index, "basic": basic}, e.outs, context=e.context)
 
 
@@ -377,7 +388,7 @@ def accumulate_scatters(program):
 
 
 _ADD_ONLY = {operator.add, np.add}
-_SCATTERS = {scatter_add_into, scatter_add_view, scatter_add_onto}
+_SCATTERS = {scatter_add_into, scatter_add_view, scatter_add_onto, scatter_add_onto_view}
 
 
 def _const_array(a):
