@@ -768,3 +768,37 @@ def test_rosenbrock_hessian_negates_the_small_factor():
     for e in h.paths(x)[0].program.eqns:
         if e.name == "numpy.negative":
             assert e.outs[0].shape == (29,)                           # never the (30, 1, 29) tangents
+
+
+def test_buffer_reuse_writes_into_a_reshaped_new_array_only_when_all_its_views_are_dead():
+    def dead(x):
+        return np.transpose(np.sin(x)) * 3.0 + 1.0          # sin(x)'s array and its transpose die: reused
+
+    def live(x):
+        y = np.sin(x)
+        z = np.reshape(y, (4, 3)) * 3.0                      # y is read again below: not written into
+        return z.sum() + y[0, 0] * np.reshape(z, (3, 4))
+
+    x = np.arange(12.0).reshape(3, 4) / 5
+    for f in (dead, live):
+        j = cr.jit(f)
+        assert_same(j(x), f(x))
+        assert_same(j(-x), f(-x))
+        g = cr.jit(cr.grad(lambda x: np.sum(f(x) ** 2)))
+        want = cr.grad(lambda x: np.sum(f(x) ** 2))(x)
+        assert_same(g(x), want)
+        np.testing.assert_allclose(g(x), cr.jacfwd(lambda x: np.sum(f(x) ** 2))(x), rtol=1e-12, atol=1e-12)
+        h = 1e-6
+        fd = np.array([(np.sum(f(x + h * e.reshape(3, 4)) ** 2) - np.sum(f(x - h * e.reshape(3, 4)) ** 2)) / (2 * h)
+                       for e in np.eye(12)]).reshape(3, 4)
+        np.testing.assert_allclose(g(x), fd, rtol=1e-6, atol=1e-6)
+    eqns = cr.jit(dead).paths(x)[0].program.eqns
+    made_by = {o: e for e in eqns for o in e.outs}
+    assert any(e.into is not None and made_by[e.ins[e.into]].name == "numpy.transpose" for e in eqns)
+    y_sin = [e.outs[0] for e in cr.jit(live).paths(x)[0].program.eqns if e.name == "numpy.sin"][0]
+    live_eqns = cr.jit(live).paths(x)[0].program.eqns
+    live_made = {o: e for e in live_eqns for o in e.outs}
+    for e in live_eqns:                                      # nothing writes into y or a view of it
+        if e.into is not None:
+            src = live_made.get(e.ins[e.into])
+            assert e.ins[e.into] is not y_sin and not (src is not None and src.ins and src.ins[0] is y_sin)

@@ -31,7 +31,8 @@
 * :func:`reuse_buffers` -- an elementwise operation whose array input dies
   there, and which the program itself made (no input, constant, or array a
   live value may be a view of), writes its result into that array
-  (``out=``), so a forward sweep allocates about as much as the primal.
+  (``out=``), so a forward sweep allocates about as much as the primal.  A reshape or transpose of
+  such an array counts as one (the class of buffers sharing its memory must be dead as a whole).
 
 The passes walk the equation list in order (forward for CSE, backward for
 DCE), never recursively.
@@ -238,6 +239,9 @@ def elementwise_ufunc(fn):
     return None
 
 
+_VIEWS = {"numpy.reshape", "numpy.transpose"}
+
+
 def reuse_buffers(program):
     """Set ``Eqn.into`` where an elementwise result can be written into an input array that dies."""
     eqns = program.eqns
@@ -260,6 +264,8 @@ def reuse_buffers(program):
         if e.kind == CALL and elementwise_ufunc(e.fn) is not None and not e.params:
             fresh.update(e.outs)
             continue
+        if e.kind == CALL and e.name in _VIEWS and len(e.outs) == 1 and e.ins[0] in fresh:
+            fresh.add(e.outs[0])        # a reshaped or transposed new array: its memory is the program's own
         for o in e.outs:
             for a in e.ins:
                 if isinstance(a, Var):
