@@ -448,7 +448,7 @@ def fold_factors(program):
                         and out.type is np.ndarray and b.dtype is not None):
                     k = fd[0] * fc[0] if type(fd[0]) in _NUMERIC and type(fc[0]) in _NUMERIC \
                         else np.multiply(fd[0], fc[0])
-                    if np.multiply(np.ones(b.shape, b.dtype), k).shape == out.shape and \
+                    if np.broadcast_shapes(b.shape, np.shape(k)) == tuple(out.shape) and \
                             np.multiply(np.ones(1, b.dtype), k).dtype == out.dtype:
                         e = Eqn(CALL, e.name, e.fn, (b, Const(k, -1)), {}, e.outs, context=e.context)
                         changed = True
