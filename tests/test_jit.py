@@ -583,7 +583,9 @@ def test_adjoints_of_several_slices_accumulate_into_one_buffer():
         fd = [(f(y + h * e) - f(y - h * e)) / (2 * h) for e in np.eye(7)]
         np.testing.assert_allclose(got, fd, rtol=1e-7, atol=1e-8)
     names = [e.name for e in g.paths(x)[0].program.eqns]
-    assert names.count("scatter_add_into") == 1 and names.count("index_add") == 1   # the third is constant
+    scatters = names.count("scatter_add_into") + names.count("scatter_add_view")
+    fresh = names.count("index_add") + names.count("scatter_add_onto")     # one buffer: zeros or the constant's copy
+    assert scatters == 1 and fresh == 1                                     # (the third adjoint is constant)
     assert g.trace_count == 1
 
 
@@ -603,6 +605,200 @@ def test_hessian_of_sliced_code_scatters_on_its_own_axes():
     eqns = h.paths(x)[0].program.eqns
     made_by = {o: e for e in eqns for o in e.outs}
     for e in eqns:              # no scatter between a transpose and its inverse (they are folded away)
-        if e.name in ("index_add", "scatter_add_into") and type(e.ins[0]).__name__ == "Var":
+        if e.name in ("index_add", "scatter_add_into", "scatter_add_view", "scatter_add_onto") and type(e.ins[0]).__name__ == "Var":
             src = made_by.get(e.ins[0])
             assert src is None or src.name != "numpy.transpose"
+
+
+def _muls(j, *args):
+    return sum(e.name == "numpy.multiply" for p in j.paths(*args) for e in p.program.eqns)
+
+
+def test_constant_factors_fold_only_where_exact():
+    def f(x):                   # (x * 2) * -1 * 3.0 folds to x * -6.0; (x * 3.0) * 5.0 must not fold
+        return np.sum(np.sin(((x * 2) * -1) * 3.0) + np.cos((x * 3.0) * 5.0))
+
+    x = np.linspace(-1.3, 2.1, 11)
+    for dtype in (np.float64, np.float32):
+        y = x.astype(dtype)
+        j = cr.jit(f)
+        got = j(y)
+        assert type(got) is type(f(y)) and got == f(y)                # bit for bit
+        g = cr.jit(cr.grad(f))
+        want = cr.grad(f)(y)
+        np.testing.assert_array_equal(g(y), want)
+        assert g(y).dtype == dtype
+    assert _muls(cr.jit(f), x) == 3                                   # x * -6.0, x * 3.0, that * 5.0
+    h = 1e-6
+    fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(11)]
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), fd, rtol=1e-6, atol=1e-7)
+    fwd = cr.jacfwd(f)(x)
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), fwd, rtol=1e-12, atol=1e-13)
+
+
+def test_constant_factors_fold_in_the_rosenbrock_hvp():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    x, v = np.linspace(-1.2, 1.2, 12), np.cos(np.arange(12.0))
+    j = cr.jit(lambda x, v: cr.hvp(rosen, x, v))
+    for y in (x, -x, x[::-1].copy()):
+        got = j(y, v)
+        np.testing.assert_array_equal(got, cr.hvp(rosen, y, v))      # folding is exact
+        eps = 1e-6
+        fd = (cr.grad(rosen)(y + eps * v) - cr.grad(rosen)(y - eps * v)) / (2 * eps)
+        np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-5)
+        np.testing.assert_allclose(got, cr.jacfwd(cr.grad(rosen))(y) @ v, rtol=1e-12, atol=1e-10)
+    eqns = j.paths(x, v)[0].program.eqns
+    assert sum(e.name == "numpy.multiply" for e in eqns) <= 8
+    assert sum(e.name == "getitem" for e in eqns) == 4               # x[1:], v[1:], x[:-1], v[:-1], once each
+    assert j.trace_count == 1
+
+
+def test_whole_axis_slices_go_and_reshape_transpose_print_as_methods():
+    def f(x):
+        y = x[0:3, :] * x[:, 0:4]                 # both whole: x itself
+        return np.sum(np.reshape(np.transpose(y), (2, 6)) * np.arange(12.0).reshape(2, 6))
+
+    x = np.arange(12.0).reshape(3, 4) / 7
+    for t in (cr.jit(f), cr.jit(cr.grad(f)), cr.jit(cr.hessian(f))):
+        assert_same(t(x), t.fun(x))
+        assert_same(t(-x), t.fun(-x))
+    j = cr.jit(f)
+    assert not any(e.name == "getitem" for e in j.paths(x)[0].program.eqns)
+    src = j.source(x)
+    assert ".transpose((1, 0))" in src and ".reshape((2, 6))" in src and "np.reshape" not in src
+    g = cr.jit(cr.grad(f))(x)
+    h = 1e-6
+    fd = np.array([(f(x + h * e.reshape(3, 4)) - f(x - h * e.reshape(3, 4))) / (2 * h) for e in np.eye(12)])
+    np.testing.assert_allclose(g.ravel(), fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(g, cr.jacfwd(f)(x), rtol=1e-12, atol=1e-13)
+
+
+def test_scatters_into_views_and_onto_constants_for_every_kind_of_index():
+    idx, rep = np.array([0, 3]), np.array([1, 1, 4])
+
+    def f(x):
+        return (np.sum(x[1:] ** 2 * x[:-1]) + x[2] * x[5] * 3.0 + np.sum(x[idx] ** 3)
+                + np.sum(np.sin(x[rep])) + np.sum(2.0 * x[::2]))
+
+    x = np.linspace(-0.9, 1.4, 7)
+    for t in (cr.grad(f), cr.hessian(f)):
+        j = cr.jit(t)
+        for y in (x, -x, x[::-1].copy()):
+            assert_same(j(y), t(y))
+    g, h = cr.jit(cr.grad(f)), cr.jit(cr.hessian(f))
+    eps = 1e-6
+    fd = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(7)])
+    np.testing.assert_allclose(g(x), fd, rtol=1e-6, atol=1e-7)
+    fd2 = np.array([(cr.grad(f)(x + eps * e) - cr.grad(f)(x - eps * e)) / (2 * eps) for e in np.eye(7)])
+    np.testing.assert_allclose(h(x), fd2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(h(x), cr.jacrev(cr.jacfwd(f))(x), rtol=1e-12, atol=1e-12)
+    names = {e.name for p in (g.paths(x)[0], h.paths(x)[0]) for e in p.program.eqns}
+    assert "scatter_add_view" in names and "scatter_add_onto" in names
+
+
+def test_rosenbrock_hessian_starts_from_a_copy_of_its_constant_part():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    h = cr.jit(cr.hessian(rosen))
+    x = np.linspace(-1.2, 1.2, 10)
+    for y in (x, 2 * x, x[::-1].copy()):
+        want = cr.hessian(rosen)(y)
+        np.testing.assert_allclose(h(y), want, rtol=1e-13, atol=1e-12)
+        np.testing.assert_allclose(h(y), cr.jacrev(cr.jacfwd(rosen))(y), rtol=1e-12, atol=1e-10)
+    c = h(x)
+    h(2 * x)
+    assert_same(c, cr.hessian(rosen)(x))        # the constant part is copied, never written into
+    assert_same(h(x), cr.hessian(rosen)(x))
+    names = [e.name for e in h.paths(x)[0].program.eqns]
+    assert names.count("scatter_add_onto") == 1 and "index_add" not in names
+
+
+def test_cheaper_spellings_are_bit_for_bit_and_keep_integer_arithmetic():
+    def f(x):
+        return np.sum(np.sin(x * -1) * 3 + (x + 2) / 4 - 1)
+
+    x = np.linspace(-1.1, 2.3, 9)
+    for dtype in (np.float64, np.float32):
+        y = x.astype(dtype)
+        assert cr.jit(f)(y) == f(y) and cr.jit(f)(y).dtype == dtype
+        np.testing.assert_array_equal(cr.jit(cr.grad(f))(y), cr.grad(f)(y))
+    src = cr.jit(f).source(x)
+    assert "np.negative(x)" in src and "* -1" not in src and " 3.0" in src
+    k = np.arange(5)
+    got = cr.jit(lambda k: k * -1 + k * 3 - 1)(k)
+    assert got.dtype == k.dtype and np.array_equal(got, k * 2 - 1)       # ints stay ints
+    h = 1e-6
+    fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(9)]
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), cr.jacfwd(f)(x), rtol=1e-13, atol=1e-14)
+
+
+def test_zero_seed_checks_read_through_negated_seeds_and_negations_move_to_the_smaller_operand():
+    def g(x):
+        return np.where(x > 0, np.sqrt(-(-x) * 3.0), 0.0) * np.linspace(1.0, 2.0, x.size)
+
+    def s(x):
+        return np.sum(g(x) * -x[:1])
+
+    for x in (np.array([0.0, 1.0, 0.0, 2.5]), np.array([0.7, -1.0, 0.0, 3.0]), np.array([1.0, 2.0, 3.0, 4.0])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for t in (cr.jacfwd(g), cr.jacrev(g), cr.grad(s), cr.hessian(s)):
+                want = t(x)
+                got = cr.jit(t)(x)
+                assert np.all(np.isfinite(got)) == np.all(np.isfinite(want))
+                assert_same(got, want)
+    x = np.array([0.5, 1.0, 2.0, 2.5])
+    h = 1e-6
+    fd = np.array([(g(x + h * e) - g(x - h * e)) / (2 * h) for e in np.eye(4)]).T
+    np.testing.assert_allclose(cr.jit(cr.jacfwd(g))(x), fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cr.jit(cr.jacfwd(g))(x), cr.jacrev(g)(x), rtol=1e-13, atol=1e-14)
+
+
+def test_rosenbrock_hessian_negates_the_small_factor():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    h = cr.jit(cr.hessian(rosen))
+    x = np.linspace(-1.2, 1.2, 30)
+    np.testing.assert_array_equal(h(x), cr.hessian(rosen)(x))
+    for e in h.paths(x)[0].program.eqns:
+        if e.name == "numpy.negative":
+            assert e.outs[0].shape == (29,)                           # never the (30, 1, 29) tangents
+
+
+def test_buffer_reuse_writes_into_a_reshaped_new_array_only_when_all_its_views_are_dead():
+    def dead(x):
+        return np.transpose(np.sin(x)) * 3.0 + 1.0          # sin(x)'s array and its transpose die: reused
+
+    def live(x):
+        y = np.sin(x)
+        z = np.reshape(y, (4, 3)) * 3.0                      # y is read again below: not written into
+        return z.sum() + y[0, 0] * np.reshape(z, (3, 4))
+
+    x = np.arange(12.0).reshape(3, 4) / 5
+    for f in (dead, live):
+        j = cr.jit(f)
+        assert_same(j(x), f(x))
+        assert_same(j(-x), f(-x))
+        g = cr.jit(cr.grad(lambda x: np.sum(f(x) ** 2)))
+        want = cr.grad(lambda x: np.sum(f(x) ** 2))(x)
+        assert_same(g(x), want)
+        np.testing.assert_allclose(g(x), cr.jacfwd(lambda x: np.sum(f(x) ** 2))(x), rtol=1e-12, atol=1e-12)
+        h = 1e-6
+        fd = np.array([(np.sum(f(x + h * e.reshape(3, 4)) ** 2) - np.sum(f(x - h * e.reshape(3, 4)) ** 2)) / (2 * h)
+                       for e in np.eye(12)]).reshape(3, 4)
+        np.testing.assert_allclose(g(x), fd, rtol=1e-6, atol=1e-6)
+    eqns = cr.jit(dead).paths(x)[0].program.eqns
+    made_by = {o: e for e in eqns for o in e.outs}
+    assert any(e.into is not None and made_by[e.ins[e.into]].name == "numpy.transpose" for e in eqns)
+    y_sin = [e.outs[0] for e in cr.jit(live).paths(x)[0].program.eqns if e.name == "numpy.sin"][0]
+    live_eqns = cr.jit(live).paths(x)[0].program.eqns
+    live_made = {o: e for e in live_eqns for o in e.outs}
+    for e in live_eqns:                                      # nothing writes into y or a view of it
+        if e.into is not None:
+            src = live_made.get(e.ins[e.into])
+            assert e.ins[e.into] is not y_sin and not (src is not None and src.ins and src.ins[0] is y_sin)

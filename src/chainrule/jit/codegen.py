@@ -38,6 +38,7 @@ _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.true
           operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.ge: ">=",
           operator.eq: "==", operator.ne: "!="}
 _PREFIX = {operator.neg: "-", operator.pos: "+"}
+_METHODS = {"numpy.reshape": "shape", "numpy.transpose": "axes"}     # printed as ndarray methods
 _COMPARE = {operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne}
 _SCALAR_INFIX = {operator.add, operator.sub, operator.mul, operator.truediv, operator.pow}
 _MATH = {np.sin: "math.sin", np.cos: "math.cos", np.tan: "math.tan", np.exp: "math.exp",
@@ -195,6 +196,9 @@ class _Printer:
         if e.name == "getitem" and set(e.params) == {"index", "unique"} and len(args) == 1 \
                 and isinstance(e.params["index"], tuple):
             return f"{lhs} = {args[0]}[{self.index(e.params['index'])}]", ""
+        if e.name in _METHODS and type(e.ins[0]) is Var and e.ins[0].type is np.ndarray \
+                and tuple(e.params) == (_METHODS[e.name],) and _is_literal(e.params[_METHODS[e.name]]):
+            return f"{lhs} = {args[0]}.{e.name[6:]}({e.params[_METHODS[e.name]]!r})", e.name    # the method: ~4x quicker
         if e.fn in _INFIX and len(args) == 2 and not e.params:
             return f"{lhs} = {args[0]} {_INFIX[e.fn]} {args[1]}", e.name
         if e.fn in _PREFIX and len(args) == 1 and not e.params:

@@ -12,17 +12,27 @@
   A scatter between a transpose and its inverse (the adjoint of slicing a
   later axis under a batch axis) becomes one scatter on the array's own axes;
   the zero-seed check of a sum of its seeds times finite constants goes.
+* :func:`fold_factors` -- ``(b * d) * c`` with ``c`` and ``d`` constants, and the product ``b * d``
+  read nowhere else, becomes ``b * (d * c)``: one multiplication instead of two.  Only where that is
+  exact, bit for bit: every factor at least 1 in magnitude and one of them all powers of two (such as
+  -1 or 2), so the one rounding is the same and an overflow happens in both or neither.
+* :func:`cheapen` -- ``x * -1`` as ``-x``, and a Python int operand of float arithmetic as the
+  equal float (quicker for NumPy to convert), both bit for bit.
+* :func:`untangle_seeds` -- a zero-seed check reads ``x`` for a seed ``-x`` (zero at the same
+  places), and ``(-x) * y`` negates the smaller operand instead: ``x * (-y)``.
 * :func:`eliminate_dead` -- dead code: equations none of whose results reach
   an output or a guard are dropped.  Guards are always kept: a guard that
   failed on a path the program no longer computes still means the traced
   path was not the one this call would take.
 
 * :func:`accumulate_scatters` -- ``a + index_add(g)`` with ``a`` a new array
-  read nowhere else adds ``g`` into ``a`` in place (adjoints of several slices).
+  read nowhere else adds ``g`` into ``a`` in place (adjoints of several slices); with ``a`` a
+  constant array, into a copy of it.
 * :func:`reuse_buffers` -- an elementwise operation whose array input dies
   there, and which the program itself made (no input, constant, or array a
   live value may be a view of), writes its result into that array
-  (``out=``), so a forward sweep allocates about as much as the primal.
+  (``out=``), so a forward sweep allocates about as much as the primal.  A reshape or transpose of
+  such an array counts as one (the class of buffers sharing its memory must be dead as a whole).
 
 The passes walk the equation list in order (forward for CSE, backward for
 DCE), never recursively.
@@ -34,13 +44,17 @@ import numpy as np
 
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
-__all__ = ["optimise", "simplify", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
+__all__ = ["optimise", "simplify", "fold_factors", "cheapen", "untangle_seeds", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
 
 
 def optimise(program, reuse=True):
-    """The passes in the order they pay off: identities and CSE expose dead code, DCE removes it,
-    and buffers are reused last, on the final order of the equations."""
+    """The passes in the order they pay off: identities, folded factors and CSE expose dead code, DCE
+    removes it, and buffers are reused last, on the final order of the equations."""
     program = eliminate_dead(eliminate_common(simplify(program)))
+    folded = fold_factors(program)          # (after DCE: a product read only by dead code folds too)
+    if folded is not program:
+        program = eliminate_dead(eliminate_common(folded))
+    program = untangle_seeds(cheapen(program))
     return reuse_buffers(accumulate_scatters(program)) if reuse else program
 
 
@@ -103,7 +117,17 @@ def _identity_operand(e):
         return ins[0]
     if e.name == "numpy.reshape" and _same_meta(ins[0], out):
         return ins[0]
+    if e.name == "getitem" and set(e.params) == {"index", "unique"} and _whole(e.params["index"], ins[0]) \
+            and _same_meta(ins[0], out) and ins[0].type is np.ndarray:
+        return ins[0]
     return None
+
+
+def _whole(index, a):
+    """``index`` is slices that each take the whole of their axis of ``a`` (``x[0:n]`` with ``n`` its length)."""
+    if type(index) is not tuple or not isinstance(a, Var) or len(index) > len(a.shape):
+        return False
+    return all(type(k) is slice and k.indices(n) == (0, n, 1) for k, n in zip(index, a.shape))
 
 
 _ADD = {operator.add, np.add, operator.sub, np.subtract}
@@ -215,6 +239,9 @@ def elementwise_ufunc(fn):
     return None
 
 
+_VIEWS = {"numpy.reshape", "numpy.transpose"}
+
+
 def reuse_buffers(program):
     """Set ``Eqn.into`` where an elementwise result can be written into an input array that dies."""
     eqns = program.eqns
@@ -237,6 +264,8 @@ def reuse_buffers(program):
         if e.kind == CALL and elementwise_ufunc(e.fn) is not None and not e.params:
             fresh.update(e.outs)
             continue
+        if e.kind == CALL and e.name in _VIEWS and len(e.outs) == 1 and e.ins[0] in fresh:
+            fresh.add(e.outs[0])        # a reshaped or transposed new array: its memory is the program's own
         for o in e.outs:
             for a in e.ins:
                 if isinstance(a, Var):
@@ -280,10 +309,48 @@ def scatter_add_into(z, g, *, index, basic):
     return z
 
 
+def scatter_add_view(z, g, *, index):
+    """:func:`scatter_add_into` for an index of slices only: ``z[index]`` is a view, added to in place
+    (``z[index] += g`` would also copy the sum back onto itself)."""
+    view = z[index]
+    np.add(view, g, out=view)
+    return z
+
+
+def scatter_add_onto(c, g, *, index, basic):
+    """``c + index_add(g)`` for a constant array ``c``: a copy of ``c`` with ``g`` added at ``index``."""
+    z = c.copy()
+    if basic:
+        z[index] += g
+    else:
+        np.add.at(z, index, g)
+    return z
+
+
+def scatter_add_onto_view(c, g, *, index):
+    """:func:`scatter_add_onto` for an index of slices only (added into the view of the copy)."""
+    z = c.copy()
+    view = z[index]
+    np.add(view, g, out=view)
+    return z
+
+
+def _scatter(name, fn, ins, index, basic, e):
+    if basic and type(index) is tuple and all(type(k) is slice for k in index):
+        if fn is scatter_add_into:
+            return Eqn(CALL, "scatter_add_view", scatter_add_view, ins, {"index": index}, e.outs, context=e.context)
+        return Eqn(CALL, "scatter_add_onto", scatter_add_onto_view, ins, {"index": index}, e.outs,
+                   context=e.context)
+    return Eqn(CALL, name, fn, ins, {"index": index, "basic": basic}, e.outs, context=e.context)
+
+
 def accumulate_scatters(program):
     """``a + index_add(g)``, where ``a`` is an array the program made and reads nowhere else (another
     scatter: the adjoint of several slices of one input) becomes ``scatter_add_into(a, g)``: the
-    contributions are added into one buffer instead of each into its own array of zeros."""
+    contributions are added into one buffer instead of each into its own array of zeros.  With slices
+    only, the sum is added into the view ``z[index]`` (:func:`scatter_add_view`); ``c + index_add(g)``
+    with ``c`` a constant array of the result's shape and dtype adds ``g`` into a copy of ``c``
+    (:func:`scatter_add_onto`) instead of into zeros that are then added to ``c``."""
     eqns = program.eqns
     uses = {}
     for e in eqns:
@@ -298,16 +365,25 @@ def accumulate_scatters(program):
     dropped = set()
     for e in eqns:
         if (e.kind == CALL and e.fn in _ADD_ONLY and not e.params and len(e.ins) == 2
-                and all(type(a) is Var and uses.get(a) == 1 for a in e.ins)):
+                and all(type(a) is Var and uses.get(a) == 1 or _const_array(a) for a in e.ins)):
             res = e.outs[0]
             for acc, sc in (e.ins, e.ins[::-1]):
-                p, q = made_by.get(acc), made_by.get(sc)
-                if p is None or q is None or q.name != "index_add" or not _owned(p) or type(q.ins[0]) is not Var:
+                if type(sc) is not Var:
                     continue
-                if acc.shape == res.shape == sc.shape and acc.dtype == res.dtype == sc.dtype == q.ins[0].dtype:
+                p, q = made_by.get(acc), made_by.get(sc)
+                if q is None or q.name != "index_add" or q.kind != CALL or type(q.ins[0]) is not Var:
+                    continue
+                if type(acc) is Var:
+                    if p is None or not _owned(p) or not (acc.shape == res.shape and acc.dtype == res.dtype):
+                        continue
+                    name, fn = "scatter_add_into", scatter_add_into
+                elif acc.value.shape == res.shape and acc.value.dtype == res.dtype and res.type is np.ndarray:
+                    name, fn = "scatter_add_onto", scatter_add_onto
+                else:
+                    continue
+                if res.shape == sc.shape and res.dtype == sc.dtype == q.ins[0].dtype:
                     dropped.add(id(q))
-                    e = Eqn(CALL, "scatter_add_into", scatter_add_into, (acc, q.ins[0]),
-                            {"index": q.params["index"], "basic": q.params["basic"]}, e.outs, context=e.context)
+                    e = _scatter(name, fn, (acc, q.ins[0]), q.params["index"], q.params["basic"], e)
                     break
         for o in e.outs:
             made_by[o] = e
@@ -318,12 +394,179 @@ def accumulate_scatters(program):
 
 
 _ADD_ONLY = {operator.add, np.add}
+_SCATTERS = {scatter_add_into, scatter_add_view, scatter_add_onto, scatter_add_onto_view}
+
+
+def _const_array(a):
+    return type(a) is Const and type(a.value) is np.ndarray
+
+
+def _factor(a):
+    """The value of a constant factor ``fold_factors`` may combine (finite, every entry at least 1 in
+    magnitude), and whether all its entries are powers of two; or None."""
+    if not isinstance(a, Const):
+        return None
+    v = a.value
+    if type(v) is bool or not (type(v) in _NUMERIC or type(v) is np.ndarray and v.dtype.kind in "fiu"):
+        return None
+    try:
+        m = np.abs(np.asarray(v, dtype=np.float64))
+        if not (np.all(np.isfinite(m)) and np.all(m >= 1)):
+            return None
+        return v, bool(np.all(np.frexp(m)[0] == 0.5))
+    except Exception:                                       # pragma: no cover - exotic constants
+        return None
+
+
+def fold_factors(program):
+    """``(b * d) * c`` -> ``b * (d * c)`` for constants ``c``, ``d`` where that is exact (see the module
+    docstring) and ``b * d`` is read nowhere else; chains fold in one walk."""
+    uses = {}
+    for e in program.eqns:
+        for a in e.ins:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for a in program.outputs:
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    made_by = {}
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        if e.kind == CALL and e.fn in _MUL_IDENTITY and len(e.ins) == 2 and not e.params and len(e.outs) == 1:
+            a, c = e.ins if type(e.ins[0]) is Var else e.ins[::-1]
+            p = made_by.get(a) if type(a) is Var and uses.get(a) == 1 else None
+            fc = _factor(c)
+            if p is not None and (p.kind != CALL or p.fn not in _MUL_IDENTITY or len(p.ins) != 2 or p.params
+                                  or len(p.outs) != 1):
+                p = None
+            if p is not None and fc is not None:
+                b, d = p.ins if type(p.ins[0]) is Var else p.ins[::-1]
+                fd = _factor(d)
+                out = e.outs[0]
+                if (fd is not None and (fc[1] or fd[1]) and type(b) is Var and b.type is np.ndarray and b.shape
+                        and out.type is np.ndarray and b.dtype is not None):
+                    k = fd[0] * fc[0] if type(fd[0]) in _NUMERIC and type(fc[0]) in _NUMERIC \
+                        else np.multiply(fd[0], fc[0])
+                    if np.broadcast_shapes(b.shape, np.shape(k)) == tuple(out.shape) and \
+                            np.multiply(np.ones(1, b.dtype), k).dtype == out.dtype:
+                        e = Eqn(CALL, e.name, e.fn, (b, Const(k, -1)), {}, e.outs, context=e.context)
+                        changed = True
+        for o in e.outs:
+            made_by[o] = e
+        eqns.append(e)
+    return Program(program.inputs, eqns, program.outputs) if changed else program
+
+
+def _float_array(a):
+    return type(a) is Var and a.type is np.ndarray and a.dtype is not None and np.dtype(a.dtype).kind == "f"
+
+
+def cheapen(program):
+    """Cheaper spellings of the same arithmetic, bit for bit: ``x * -1`` is ``-x`` (a negation is about
+    half a multiplication), and a Python int operand of a float array's ``+ - * /`` is the equal float
+    (NumPy converts a float scalar quicker; the result's dtype is the same)."""
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        if e.kind == CALL and len(e.ins) == 2 and not e.params and len(e.outs) == 1 and e.fn in _CHEAP:
+            a, b = e.ins
+            out = e.outs[0]
+            if e.fn in _MUL_IDENTITY:
+                for x, c in ((a, b), (b, a)):
+                    if (_float_array(x) and type(c) is Const and type(c.value) in _NUMERIC and c.value == -1
+                            and _same_meta(x, out) and out.type is np.ndarray):
+                        e = Eqn(CALL, "numpy.negative", np.negative, (x,), {}, e.outs, context=e.context)
+                        changed = True
+                        break
+            if len(e.ins) == 2:
+                ins = tuple(Const(float(c.value), -1) if type(c) is Const and type(c.value) is int
+                            and abs(c.value) < 2 ** 53 and _float_array(x) and _same_meta(x, out) else c
+                            for c, x in ((a, b), (b, a)))
+                if ins != e.ins:
+                    e = e.replace(ins=ins)
+                    changed = True
+        eqns.append(e)
+    return Program(program.inputs, eqns, program.outputs) if changed else program
+
+
+def _sign_source(a, made_by):
+    """The value ``a`` is a nonzero multiple of (``-x``, ``x * c`` with every ``|c| >= 1`` finite), of
+    ``a``'s shape and dtype, so zero exactly where ``a`` is; or None."""
+    e = made_by.get(a)
+    if e is None or e.kind != CALL or e.params or len(e.outs) != 1:
+        return None
+    if e.fn is np.negative and len(e.ins) == 1:
+        x = e.ins[0]
+    elif e.fn in _MUL_IDENTITY and len(e.ins) == 2:
+        x, c = e.ins if type(e.ins[0]) is Var else e.ins[::-1]
+        if _factor(c) is None:
+            return None
+    else:
+        return None
+    return x if type(x) is Var and x.shape == a.shape and x.dtype == a.dtype and x.type is a.type else None
+
+
+def untangle_seeds(program):
+    """Two rewrites that leave a negation read by one multiplication, which then moves:
+
+    * a zero-seed check (``seeded``, ``seeded_all_of``) only asks where its seeds are zero, so a seed
+      ``-x`` or ``x * c`` (``|c| >= 1``, finite) is read as ``x``;
+    * ``(-x) * y`` with ``-x`` read nowhere else and ``y`` smaller than ``x`` (broadcast) becomes
+      ``x * (-y)``: the negation runs on the smaller array.  Both are exact, bit for bit."""
+    made_by = {}
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        if e.kind == CALL and getattr(e.fn, "passes_when_nonzero", False) and len(e.ins) > 1:
+            ins = (e.ins[0],) + tuple(_sign_source(s, made_by) or s if type(s) is Var else s for s in e.ins[1:])
+            if ins != e.ins:
+                e = e.replace(ins=ins)
+                changed = True
+        for o in e.outs:
+            made_by[o] = e
+        eqns.append(e)
+    if not changed:
+        return program
+    program = eliminate_dead(Program(program.inputs, eqns, program.outputs))
+    uses = {}
+    for e in program.eqns:
+        for a in e.ins:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for a in program.outputs:
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    made_by = {}
+    eqns = []
+    for e in program.eqns:
+        if e.kind == CALL and e.fn in _MUL_IDENTITY and len(e.ins) == 2 and not e.params and len(e.outs) == 1:
+            for n, y in (e.ins, e.ins[::-1]):
+                p = made_by.get(n)
+                if (p is None or p.fn is not np.negative or p.kind != CALL or p.params or uses.get(n) != 1
+                        or not _float_array(y) or type(p.ins[0]) is not Var or not _float_array(p.ins[0])):
+                    continue
+                x, out = p.ins[0], e.outs[0]
+                if (int(np.prod(y.shape)) < int(np.prod(x.shape)) and x.dtype == out.dtype == y.dtype
+                        and out.shape == x.shape and out.type is np.ndarray):
+                    neg = Var(-len(eqns) - 1, y.shape, y.dtype, np.ndarray)
+                    eqns.append(Eqn(CALL, "numpy.negative", np.negative, (y,), {}, (neg,), context=e.context))
+                    e = Eqn(CALL, e.name, e.fn, (x, neg), {}, e.outs, context=e.context)
+                    break
+        for o in e.outs:
+            made_by[o] = e
+        eqns.append(e)
+    return eliminate_dead(Program(program.inputs, eqns, program.outputs))
+
+
+_CHEAP = {operator.mul, np.multiply, operator.add, np.add, operator.sub, np.subtract,
+          operator.truediv, np.true_divide}
 
 
 def _owned(e):
     """``e`` returns a new array nobody else holds: an index_add's zeros, an accumulation into one, or
     an elementwise result (the caller checks it is read nowhere else)."""
-    return e.kind == CALL and (e.name == "index_add" or e.fn is scatter_add_into or (
+    return e.kind == CALL and (e.name == "index_add" or e.fn in _SCATTERS or (
         elementwise_ufunc(e.fn) is not None and not e.params and e.outs[0].type is np.ndarray))
 
 
@@ -335,6 +578,8 @@ def _freeze(v):
         return (dict,) + tuple(sorted((k, _freeze(x)) for k, x in v.items()))
     if isinstance(v, np.ndarray):
         return ("array", id(v))
+    if type(v) is slice:                # (slices hash only from Python 3.12 on)
+        return (slice, _freeze(v.start), _freeze(v.stop), _freeze(v.step))
     hash(v)
     return (type(v), v)
 
