@@ -236,10 +236,14 @@ def tape_stats(tape, inputs, outputs):
             if i not in seen:
                 seen.add(i)
                 tape_bytes += 8 if t is f64 else v.nbytes if t is ndarray else _kept_bytes(v)
-    n = sum(_size(x) for x in inputs)
-    m = sum(_size(o) for o in outputs)
-    in_b, out_b = sum(_nbytes(x) for x in inputs), sum(_nbytes(o) for o in outputs)
-    largest = max([largest, 8] + [_nbytes(x) for x in inputs])
+    n = m = in_b = out_b = 0
+    largest = max(largest, 8)
+    for x in inputs:
+        size, nbytes = (x.size, x.nbytes) if type(x) is ndarray else (_size(x), _nbytes(x))
+        n, in_b, largest = n + size, in_b + nbytes, max(largest, nbytes)
+    for o in outputs:
+        size, nbytes = (o.size, o.nbytes) if type(o) is ndarray else (_size(o), _nbytes(o))
+        m, out_b = m + size, out_b + nbytes
     return _built(TapeStats, n, m, ops, tape_bytes, largest, in_b, out_b, elements + n + m)
 
 
