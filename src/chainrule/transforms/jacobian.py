@@ -351,7 +351,7 @@ class _AutoJacobian:
             # larger still (then a forward sweep of n >= RECORD_FIRST directions dwarfs the recording)
             self._record()
             m = sum(_sizes(self.outs))
-            self._forward_bytes(self.outs)
+            self.first_outs = self.outs
             if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
                 return self._by_shapes(n, m)
             if n <= m:                          # near the diagonal, forward first: as if nothing were recorded
@@ -363,7 +363,7 @@ class _AutoJacobian:
         # scalar code costs 10-30 of them), so it is the one spent when the other mode wins
         outs = self._evaluate()
         m = sum(_sizes(outs))
-        self._forward_bytes(outs)
+        self.first_outs = outs
         if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
             return self._by_shapes(n, m)
         return self._by_probes(n, m)
@@ -375,15 +375,15 @@ class _AutoJacobian:
         self.t_eval = time.perf_counter() - t0
         return outs
 
-    def _forward_bytes(self, outs):
-        # a tangent direction holds at least the inputs and outputs, and a few values as large as either
-        in_b, out_b = guess_bytes_per_direction(self.flat.in_leaves), guess_bytes_per_direction(outs)
-        self.forward_bytes = max(in_b, out_b) + (in_b + out_b) // LIVE_VALUES
+    def _forward_bytes(self):
+        """Bytes of one tangent direction: at least the inputs and outputs, and a few values as large as either."""
+        in_b, out_b = guess_bytes_per_direction(self.flat.in_leaves), guess_bytes_per_direction(self.first_outs)
+        return max(in_b, out_b) + (in_b + out_b) // LIVE_VALUES
 
     def _by_shapes(self, n, m):
         if n < m:
             self.pullback = self.stats = None       # recorded first (n >= RECORD_FIRST), not needed
-            return shape_decision(n, m, self.budget, self.forward_bytes)
+            return shape_decision(n, m, self.budget, self._forward_bytes())
         if self.pullback is None:
             self._record()
         decision = shape_decision(n, m, self.budget, stats=self.stats)
@@ -455,7 +455,7 @@ class _AutoJacobian:
                 self._record()
             per_b = self.stats.bytes_per_direction
         else:
-            per_b = self.forward_bytes
+            per_b = self._forward_bytes()
         room = self.budget - (self.stats.tape_bytes if self.stats else 0)
         k = directions_per_sweep(dirs[fav], None, per_b, max(room, 1))
         t, count = self._timed(fav, k)
