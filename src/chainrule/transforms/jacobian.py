@@ -234,6 +234,8 @@ def _cached_function_key(fun):
 def _argument_key(v):
     if type(v) is np.ndarray or type(v) is np.float64:
         return (v.shape, v.dtype)
+    if type(v) is tuple:                 # the arguments themselves: spare the failed attribute look-ups below
+        return ("tuple",) + tuple(_argument_key(x) for x in v)
     if hasattr(v, "shape") and hasattr(v, "dtype"):
         return ("array", tuple(v.shape), v.dtype)
     if isinstance(v, (tuple, list)):
