@@ -68,6 +68,7 @@ PREDICTION_MARGIN = 0.05        # a predicted (untimed) forward sweep must be th
 RECORDING_COST = 4      # a recorded sweep costs at least this many plain evaluations (array code; scalar code 10-30)
 PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 RECORD_FIRST = SHAPE_RATIO * FEW_DIRECTIONS   # from this many inputs on, the first call records rather than evaluates
+KEEP_TAPE_SHARE = 16    # ... and keeps that tape through a forward sweep (for a probe) if it is at most 1/16 of the budget
 _MODES = ("auto", "forward", "reverse")
 
 
@@ -309,6 +310,7 @@ class _AutoJacobian:
         self.done = {"forward": 0, "reverse": 0}
         self.t_record = self.t_eval = 0.0
         self.finish = None          # the mode this call finishes in, when not the decision's
+        self.kept = None            # a recording made before a forward sweep, for reverse's probe
         self.decision = decision if decision is not None else self._decide()
 
     # -- the sweeps, each one part of the Jacobian ------------------------------------------------------
@@ -356,7 +358,9 @@ class _AutoJacobian:
             self.first_outs = self.outs
             if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
                 return self._by_shapes(n, m)
-            if n <= m:                          # near the diagonal, forward first: as if nothing were recorded
+            if n <= m:                          # near the diagonal, forward first: as if nothing were recorded,
+                if self.stats.tape_bytes <= self.budget // KEEP_TAPE_SHARE:     # but a small tape is kept aside
+                    self.kept = (self.outs, self.pullback, self.stats, self.t_record)    # for reverse's probe
                 self.pullback = self.stats = None
                 self.t_record = 0.0
             self._evaluate()                    # the probes are priced with one plain evaluation
@@ -469,6 +473,7 @@ class _AutoJacobian:
         fixed = self.t_record if fav == "reverse" else 2 * RECORDING_COST * self.t_eval
         probe_cost = fixed + fits[fav][1] * self._probe_size(dirs[other])
         if probe_cost > PROBE_SHARE * estimate:
+            self.kept = None
             why = (f"{fav}: near the diagonal (n = {n}, m = {m}) the mode with fewer directions, since probing "
                    f"{other} mode would cost about {_fmt(probe_cost)}, more than {PROBE_SHARE:.0%} of the "
                    f"{_fmt(estimate)} {fav} mode is estimated at (one evaluation takes {_fmt(self.t_eval)})")
@@ -476,7 +481,11 @@ class _AutoJacobian:
                 return decide_without_timing(fav, n, m, why + ".", self.budget, bytes_per_direction=per_b)
             return decide_without_timing(fav, n, m, why + ".", self.budget, stats=self.stats)
         if other == "reverse":
-            self._record()
+            if self.kept is not None:           # recorded before the forward sweep (n >= RECORD_FIRST)
+                self.outs, self.pullback, self.stats, self.t_record = self.kept
+            else:
+                self._record()
+        self.kept = None
         t, count = self._timed(other, self._probe_size(dirs[other]))
         fits[other] = (0.0, t / count)
         return decide(self.stats, self.t_record, fits["forward"], fits["reverse"], self.budget)
