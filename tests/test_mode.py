@@ -61,6 +61,32 @@ def test_near_the_diagonal_the_probe_measures_both_modes(monkeypatch):
         assert np.allclose(cr.jacobian(f)(x), cr.jacfwd(f)(x), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("budget, evaluations", [(None, 3), ("2MB", 4)])
+def test_many_inputs_near_the_diagonal_record_first_and_keep_the_tape_for_the_probe(monkeypatch, budget, evaluations):
+    """n = 300 >= RECORD_FIRST, m = 400: the recording tells m, a plain evaluation prices the probe, the
+    forward sweep is the Jacobian, and reverse's probe pulls through the first recording when its tape is at
+    most 1/16 of the budget (3 evaluations of f), else records again (at least 4: the tape of 150 kB is more
+    than 1/16 of 2 MB, which also splits the forward sweeps, and how many follow depends on the timed choice)."""
+    import importlib
+    J = importlib.import_module("chainrule.transforms.jacobian")
+    monkeypatch.setattr(J, "PROBE_SHARE", 1e9)     # the probe runs, whatever it costs on this machine
+    inner, calls = tanh_layers(300, 400), []
+
+    def f(x):
+        calls.append(1)
+        return inner(x)
+    x = RNG.standard_normal(300)
+    cr.clear_caches()
+    got = cr.jacobian(f, memory_budget=budget)(x)
+    assert len(calls) == evaluations if budget is None else len(calls) >= evaluations
+    d = cr.choose_mode(f, x, memory_budget=budget)
+    assert d.measured and (d.n, d.m) == (300, 400) and d.reverse.seconds > 0 and d.forward.seconds > 0
+    assert np.allclose(got, cr.jacrev(inner)(x), rtol=1e-12, atol=1e-14)
+    h, cols = 1e-6, [0, 151, 299]
+    fd = np.stack([(inner(x + h * e) - inner(x - h * e)) / (2 * h) for e in np.eye(300)[cols]], axis=1)
+    assert np.allclose(got[:, cols], fd, rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("n, m", [(200, 200), (1000, 1000)])
 def test_the_choice_is_the_cheaper_estimate_or_within_ten_percent(n, m):
     cr.clear_caches()
@@ -176,10 +202,10 @@ def test_pytrees_argnums_and_aux():
     assert np.allclose(both[0], np.diag([0.0, 1.0])) and np.allclose(both[1], np.eye(2))
 
 
-# n = 4: one forward sweep of all 4 directions is the Jacobian.  n = 2000: one plain evaluation (m),
-# then the tape, which the reverse Jacobian pulls its 4 rows through.  n = 40: the plain evaluation,
-# then the forward sweep.
-@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 1), (2000, 4, 2), (40, 2000, 2)])
+# n = 4: one forward sweep of all 4 directions is the Jacobian.  n = 2000 (>= RECORD_FIRST): the tape,
+# which tells m and which the reverse Jacobian pulls its 4 rows through, with no plain evaluation.
+# n = 40: the plain evaluation, then the forward sweep.
+@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 1), (2000, 4, 1), (40, 2000, 2)])
 def test_auto_reuses_its_first_evaluation(n, m, evaluations):
     """The first call evaluates f no more than the chosen mode would, plus at most one plain evaluation."""
     cr.clear_caches()
@@ -242,7 +268,7 @@ def test_scalar_code_with_one_output_goes_forward_after_a_first_call_in_reverse(
     f = lambda u: calls(scalar_misfit(u))           # noqa: E731
     jac = cr.jacobian(f)
     first = jac(u)
-    assert calls.count == 2                          # the plain evaluation and the recording
+    assert calls.count == 1                          # the recording alone (300 >= RECORD_FIRST inputs: no plain evaluation)
     d = jac.decision_for(u)
     assert d.mode == "forward" and not d.measured and "scalar code" in d.reason and "finished in reverse" in d.reason
     assert d.operations >= 1000

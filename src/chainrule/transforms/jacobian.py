@@ -6,7 +6,10 @@ mode costs:
 * with at most ``FEW_DIRECTIONS`` inputs, one forward sweep carries all n
   tangent directions: that is the whole Jacobian, and it tells m.  Reverse
   mode would first have to record the function, which costs about as much.
-* otherwise one plain evaluation tells m (and what one evaluation costs).
+* otherwise one plain evaluation tells m (and what one evaluation costs) --
+  or, from ``RECORD_FIRST`` inputs on, the recording reverse mode needs
+  anyway: forward mode could then win from the shapes only with m at least
+  ``SHAPE_RATIO`` times larger still, where its sweeps dwarf the recording.
   When one mode has ``SHAPE_RATIO`` times fewer directions than the other,
   the shapes decide: no measured price of a direction could make up for that.
 * near the diagonal, the mode with fewer directions (the favourite) runs its
@@ -64,6 +67,8 @@ PREDICTION_MARGIN = 0.05        # a predicted (untimed) forward sweep must be th
 # 1.03-1.13 recordings for 1 direction, plus 3.5-3.8 ns per direction and entry; a backward sweep 0.8-1.05)
 RECORDING_COST = 4      # a recorded sweep costs at least this many plain evaluations (array code; scalar code 10-30)
 PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
+RECORD_FIRST = SHAPE_RATIO * FEW_DIRECTIONS   # from this many inputs on, the first call records rather than evaluates
+KEEP_TAPE_SHARE = 16    # ... and keeps that tape through a forward sweep (for a probe) if it is at most 1/16 of the budget
 _MODES = ("auto", "forward", "reverse")
 
 
@@ -230,6 +235,8 @@ def _cached_function_key(fun):
 def _argument_key(v):
     if type(v) is np.ndarray or type(v) is np.float64:
         return (v.shape, v.dtype)
+    if type(v) is tuple:                 # the arguments themselves: spare the failed attribute look-ups below
+        return ("tuple",) + tuple(_argument_key(x) for x in v)
     if hasattr(v, "shape") and hasattr(v, "dtype"):
         return ("array", tuple(v.shape), v.dtype)
     if isinstance(v, (tuple, list)):
@@ -273,19 +280,17 @@ def shape_decision(n, m, memory_budget, bytes_per_direction=None, stats=None):
     if max(n, m) < SHAPE_RATIO * max(min(n, m), 1):
         return None
     ratio = max(n, m) / max(min(n, m), 1)
-    why = ("{mode}: {sym} = {d} {word} direction{s} against {o}, " + f"{ratio:.0f}" + " times fewer; no measured "
-           "price of a direction comes near that ratio (a backward step costs about 1-3 tangent steps), "
-           "so the shapes decide, nothing timed")
+    tail = (f", {ratio:.0f} times fewer; no measured price of a direction comes near that ratio (a backward step "
+            "costs about 1-3 tangent steps), so the shapes decide, nothing timed.")
     if n < m:
-        return decide_without_timing("forward", n, m, why.format(mode="forward", sym="n", d=n, word="tangent",
-                                                                  s="s" * (n != 1), o=f"m = {m}") + ".",
-                                     budget, stats, bytes_per_direction)
+        why = f"forward: n = {n} tangent direction{'s' * (n != 1)} against m = {m}{tail}"
+        return decide_without_timing("forward", n, m, why, budget, stats, bytes_per_direction)
     if stats.tape_bytes + stats.bytes_per_direction > budget:
         why = (f"forward: reverse mode has {ratio:.0f} times fewer directions, but its tape of "
                f"{format_bytes(stats.tape_bytes)} does not fit the memory budget of {format_bytes(budget)}")
         return decide_without_timing("forward", n, m, why + ".", budget, stats)
-    return decide_without_timing("reverse", n, m, why.format(mode="reverse", sym="m", d=m, word="adjoint",
-                                                              s="s" * (m != 1), o=f"n = {n}") + ".", budget, stats)
+    why = f"reverse: m = {m} adjoint direction{'s' * (m != 1)} against n = {n}{tail}"
+    return decide_without_timing("reverse", n, m, why, budget, stats)
 
 
 class _AutoJacobian:
@@ -305,6 +310,7 @@ class _AutoJacobian:
         self.done = {"forward": 0, "reverse": 0}
         self.t_record = self.t_eval = 0.0
         self.finish = None          # the mode this call finishes in, when not the decision's
+        self.kept = None            # a recording made before a forward sweep, for reverse's probe
         self.decision = decision if decision is not None else self._decide()
 
     # -- the sweeps, each one part of the Jacobian ------------------------------------------------------
@@ -344,23 +350,48 @@ class _AutoJacobian:
         if n <= FEW_DIRECTIONS:                   # one forward sweep is the whole Jacobian, and tells m
             self._push_cols(0, n)
             return shape_decision(n, sum(_sizes(self.outs)), self.budget, guess_bytes_per_direction(flat.in_leaves))
+        if n >= RECORD_FIRST:
+            # the recording tells m too, and with this many inputs the shapes say reverse unless m is
+            # larger still (then a forward sweep of n >= RECORD_FIRST directions dwarfs the recording)
+            self._record()
+            m = sum(_sizes(self.outs))
+            self.first_outs = self.outs
+            if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
+                return self._by_shapes(n, m)
+            if n <= m:                          # near the diagonal, forward first: as if nothing were recorded,
+                if self.stats.tape_bytes <= self.budget // KEEP_TAPE_SHARE:     # but a small tape is kept aside
+                    self.kept = (self.outs, self.pullback, self.stats, self.t_record)    # for reverse's probe
+                self.pullback = self.stats = None
+                self.t_record = 0.0
+            self._evaluate()                    # the probes are priced with one plain evaluation
+            return self._by_probes(n, m)
         # one plain evaluation tells m: the cheapest sweep there is (a recorded or tangent sweep of
         # scalar code costs 10-30 of them), so it is the one spent when the other mode wins
-        t0 = time.perf_counter()
-        outs = flat(flat.in_leaves)
-        self.t_eval = time.perf_counter() - t0
+        outs = self._evaluate()
         m = sum(_sizes(outs))
-        # a tangent direction holds at least the inputs and outputs, and a few values as large as either
-        in_b, out_b = guess_bytes_per_direction(flat.in_leaves), guess_bytes_per_direction(outs)
-        self.forward_bytes = max(in_b, out_b) + (in_b + out_b) // LIVE_VALUES
+        self.first_outs = outs
         if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
             return self._by_shapes(n, m)
         return self._by_probes(n, m)
 
+    def _evaluate(self):
+        flat = self.flat
+        t0 = time.perf_counter()
+        outs = flat(flat.in_leaves)
+        self.t_eval = time.perf_counter() - t0
+        return outs
+
+    def _forward_bytes(self):
+        """Bytes of one tangent direction: at least the inputs and outputs, and a few values as large as either."""
+        in_b, out_b = guess_bytes_per_direction(self.flat.in_leaves), guess_bytes_per_direction(self.first_outs)
+        return max(in_b, out_b) + (in_b + out_b) // LIVE_VALUES
+
     def _by_shapes(self, n, m):
         if n < m:
-            return shape_decision(n, m, self.budget, self.forward_bytes)
-        self._record()
+            self.pullback = self.stats = None       # recorded first (n >= RECORD_FIRST), not needed
+            return shape_decision(n, m, self.budget, self._forward_bytes())
+        if self.pullback is None:
+            self._record()
         decision = shape_decision(n, m, self.budget, stats=self.stats)
         if decision.mode == "forward":
             self.pullback = None
@@ -426,10 +457,11 @@ class _AutoJacobian:
         other = "reverse" if fav == "forward" else "forward"
         dirs = {"forward": n, "reverse": m}
         if fav == "reverse":
-            self._record()
+            if self.pullback is None:
+                self._record()
             per_b = self.stats.bytes_per_direction
         else:
-            per_b = self.forward_bytes
+            per_b = self._forward_bytes()
         room = self.budget - (self.stats.tape_bytes if self.stats else 0)
         k = directions_per_sweep(dirs[fav], None, per_b, max(room, 1))
         t, count = self._timed(fav, k)
@@ -441,6 +473,7 @@ class _AutoJacobian:
         fixed = self.t_record if fav == "reverse" else 2 * RECORDING_COST * self.t_eval
         probe_cost = fixed + fits[fav][1] * self._probe_size(dirs[other])
         if probe_cost > PROBE_SHARE * estimate:
+            self.kept = None
             why = (f"{fav}: near the diagonal (n = {n}, m = {m}) the mode with fewer directions, since probing "
                    f"{other} mode would cost about {_fmt(probe_cost)}, more than {PROBE_SHARE:.0%} of the "
                    f"{_fmt(estimate)} {fav} mode is estimated at (one evaluation takes {_fmt(self.t_eval)})")
@@ -448,7 +481,11 @@ class _AutoJacobian:
                 return decide_without_timing(fav, n, m, why + ".", self.budget, bytes_per_direction=per_b)
             return decide_without_timing(fav, n, m, why + ".", self.budget, stats=self.stats)
         if other == "reverse":
-            self._record()
+            if self.kept is not None:           # recorded before the forward sweep (n >= RECORD_FIRST)
+                self.outs, self.pullback, self.stats, self.t_record = self.kept
+            else:
+                self._record()
+        self.kept = None
         t, count = self._timed(other, self._probe_size(dirs[other]))
         fits[other] = (0.0, t / count)
         return decide(self.stats, self.t_record, fits["forward"], fits["reverse"], self.budget)

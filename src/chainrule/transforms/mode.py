@@ -204,7 +204,6 @@ def tape_stats(tape, inputs, outputs):
     One pass, about half a microsecond per entry: the common values (float64
     scalars, arrays, shape-only records) are sized without a function call.
     """
-    from ..reverse import _nbytes as kept_bytes
     ops = largest = elements = tape_bytes = 0
     seen = set()
     meta, ndarray, f64 = Meta, np.ndarray, np.float64
@@ -236,12 +235,21 @@ def tape_stats(tape, inputs, outputs):
             i = id(v)
             if i not in seen:
                 seen.add(i)
-                tape_bytes += 8 if t is f64 else v.nbytes if t is ndarray else kept_bytes(v)
-    n = sum(_size(x) for x in inputs)
-    m = sum(_size(o) for o in outputs)
-    in_b, out_b = sum(_nbytes(x) for x in inputs), sum(_nbytes(o) for o in outputs)
-    largest = max([largest, 8] + [_nbytes(x) for x in inputs])
-    return TapeStats(n, m, ops, tape_bytes, largest, in_b, out_b, elements + n + m)
+                tape_bytes += 8 if t is f64 else v.nbytes if t is ndarray else _kept_bytes(v)
+    n = m = in_b = out_b = 0
+    largest = max(largest, 8)
+    for x in inputs:
+        size, nbytes = (x.size, x.nbytes) if type(x) is ndarray else (_size(x), _nbytes(x))
+        n, in_b, largest = n + size, in_b + nbytes, max(largest, nbytes)
+    for o in outputs:
+        size, nbytes = (o.size, o.nbytes) if type(o) is ndarray else (_size(o), _nbytes(o))
+        m, out_b = m + size, out_b + nbytes
+    return _built(TapeStats, n, m, ops, tape_bytes, largest, in_b, out_b, elements + n + m)
+
+
+def _kept_bytes(v):
+    from ..reverse import _nbytes          # rarely needed: only for values other than float64 scalars and arrays
+    return _nbytes(v)
 
 
 def _size(v):
@@ -296,13 +304,25 @@ class Decision:
         return asdict(self)
 
 
+def _built(cls, *values):
+    """``cls(*values)`` for a frozen dataclass, every field given in order, without its ``__init__``.
+
+    A frozen dataclass sets each field through ``object.__setattr__`` (about
+    0.4 us a field): auto mode's first call builds a few of them, where the
+    overhead over the chosen mode is counted in microseconds.
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(zip(_FIELDS[cls], values))
+    return obj
+
+
 def _cost(directions, per_direction_s, sweep_s, fixed_s, per_direction_b, fixed_b, result_b, budget):
     """``fixed_b`` (the tape) counts against the budget; ``result_b`` (the Jacobian) is reported only."""
     k = directions_per_sweep(max(directions, 1), bytes_per_direction=per_direction_b,
                              memory_budget=max(budget - fixed_b, 1))
     sweeps = math.ceil(directions / k) if directions else 0
     seconds = fixed_s + sweeps * sweep_s + directions * per_direction_s
-    return ModeCost(directions, k, sweeps, seconds, fixed_b + k * per_direction_b + result_b,
+    return _built(ModeCost, directions, k, sweeps, seconds, fixed_b + k * per_direction_b + result_b,
                     fixed_b + per_direction_b <= budget)
 
 
@@ -365,7 +385,7 @@ def decide(stats, t_record, forward, reverse, memory_budget=None):
                + (f" and the tape keeps {format_bytes(stats.tape_bytes)}" if stats.tape_bytes else ""))
         if not fwd.fits:
             why += f"; neither mode fits the budget of {format_bytes(budget)}, so sweeps carry one direction"
-    return Decision(mode, n, m, fwd, rev, ratio, stats.operations, stats.tape_bytes, budget, why + ".")
+    return _built(Decision, mode, n, m, fwd, rev, ratio, stats.operations, stats.tape_bytes, budget, why + ".", True)
 
 
 def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes_per_direction=None):
@@ -382,10 +402,14 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
     costs = []
     for d, fixed_b in ((n, 0), (m, tape_b)):
         k = directions_per_sweep(max(d, 1), bytes_per_direction=per_b, memory_budget=max(budget - fixed_b, 1))
-        costs.append(ModeCost(d, k, -(-d // k), nan, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget))
+        costs.append(_built(ModeCost, d, k, -(-d // k), nan, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget))
     fwd, rev = costs
     ops = stats.operations if stats is not None else 0
-    return Decision(mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, measured=False)
+    return _built(Decision, mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, False)
+
+
+_FIELDS = {cls: tuple(cls.__dataclass_fields__) for cls in (TapeStats, ModeCost, Decision)}
+assert all(len(f) == n for f, n in zip(_FIELDS.values(), (8, 6, 11)))      # _built's callers give every field
 
 
 class DecisionCache:
