@@ -19,7 +19,6 @@ beside JAX's figure and whether it is met.
 """
 
 import argparse
-import statistics
 import sys
 import time
 import tracemalloc

@@ -352,14 +352,7 @@ def accumulate_scatters(program):
     with ``c`` a constant array of the result's shape and dtype adds ``g`` into a copy of ``c``
     (:func:`scatter_add_onto`) instead of into zeros that are then added to ``c``."""
     eqns = program.eqns
-    uses = {}
-    for e in eqns:
-        for a in e.ins:
-            if type(a) is Var:
-                uses[a] = uses.get(a, 0) + 1
-    for a in program.outputs:
-        if type(a) is Var:
-            uses[a] = uses.get(a, 0) + 1
+    uses = _use_counts(program)
     made_by = {}
     out = []
     dropped = set()
@@ -418,9 +411,8 @@ def _factor(a):
         return None
 
 
-def fold_factors(program):
-    """``(b * d) * c`` -> ``b * (d * c)`` for constants ``c``, ``d`` where that is exact (see the module
-    docstring) and ``b * d`` is read nowhere else; chains fold in one walk."""
+def _use_counts(program):
+    """How many times each variable is read: by the equations, and as an output."""
     uses = {}
     for e in program.eqns:
         for a in e.ins:
@@ -429,6 +421,13 @@ def fold_factors(program):
     for a in program.outputs:
         if type(a) is Var:
             uses[a] = uses.get(a, 0) + 1
+    return uses
+
+
+def fold_factors(program):
+    """``(b * d) * c`` -> ``b * (d * c)`` for constants ``c``, ``d`` where that is exact (see the module
+    docstring) and ``b * d`` is read nowhere else; chains fold in one walk."""
+    uses = _use_counts(program)
     made_by = {}
     eqns = []
     changed = False
@@ -529,14 +528,7 @@ def untangle_seeds(program):
     if not changed:
         return program
     program = eliminate_dead(Program(program.inputs, eqns, program.outputs))
-    uses = {}
-    for e in program.eqns:
-        for a in e.ins:
-            if type(a) is Var:
-                uses[a] = uses.get(a, 0) + 1
-    for a in program.outputs:
-        if type(a) is Var:
-            uses[a] = uses.get(a, 0) + 1
+    uses = _use_counts(program)
     made_by = {}
     eqns = []
     for e in program.eqns:

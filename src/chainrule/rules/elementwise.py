@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..core import Primitive, Tracer, bind, call_plain, canonical_operand, plain_value, primitive_of, register_function
+from ..core import Primitive, bind, call_plain, canonical_operand, plain_value, primitive_of, register_function
 from ..errors import InPlaceError, NotDifferentiableError
 from ._broadcast import add_into, dtype_of, fit_adjoint, fit_tangent, into
 from ._pattern import elementwise_pattern

@@ -615,11 +615,6 @@ register_function(np.nanmean, _nanmean)
 # -- linalg.norm ---------------------------------------------------------------------------------
 # Complex entries enter through |x| (np.abs, differentiable away from 0) and |x|^2 = Re(x)^2 + Im(x)^2
 # (everywhere); the 2-norm and nuclear norm of a matrix through its singular values, as for real ones.
-def _abs2(x):
-    if dtype_of(x).kind == "c":
-        return np.square(np.real(x)) + np.square(np.imag(x))
-    return np.square(x)
-
 
 def _vector_norm(x, axis, ord):
     if ord is None or ord == 2:

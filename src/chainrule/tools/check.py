@@ -207,7 +207,7 @@ def _check_complex_batching(g, x, out, tol, k=4):
     real part under the bilinear pairing is the inclusion), pulled by ``jacrev`` as k adjoints at once.
     """
     rng = np.random.default_rng(0)
-    xs, dt = np.shape(x), np.result_type(x)
+    dt = np.result_type(x)
     real = np.finfo(dt).dtype if dt.kind == "c" else dt
     us = [_random_leaf(x, rng) for _ in range(k)]
     vs = [_random_leaf(out, rng) for _ in range(k)]

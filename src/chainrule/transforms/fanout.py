@@ -59,8 +59,8 @@ from ..errors import UnpicklableFunctionError, WorkerLostError
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
-from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _split, _zeros, jacrev
-from .jacobian import _assemble_forward, _assemble_reverse, decision_key
+from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
+from .jacobian import _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
@@ -184,22 +184,6 @@ def _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk
         pieces = [_concat(p) for p in rows]
     outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
     return pieces, outs, flat.out_tree, (strip(flat.aux) if has_aux else None)
-
-
-def _pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True):
-    """Rows ``start .. stop`` of the Jacobian, ``k`` adjoints per backward sweep, appended to ``pieces``.
-
-    The seeds take the outputs' dtypes (complex ones for a holomorphic function): the caller has
-    made the complex-value checks of ``jacrev`` on this function's inputs and outputs.
-    """
-    m = sum(math.prod(shape_of(o)) for o in outs)
-    starts = range(start, stop, k)
-    for s in starts:
-        count = min(k, stop - s)
-        adjoints = pullback(_split(_basis_chunk(s, count, m), outs), consume=consume_last and s == starts[-1])
-        for p, a, x in zip(pieces, adjoints, flat.in_leaves):
-            p.append(_finish(a, x, (count,)))
-    return pieces
 
 
 def name_of(fun):

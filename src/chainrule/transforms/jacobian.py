@@ -117,8 +117,17 @@ def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=T
             check_holomorphic("jacobian (reverse mode; mode='forward' handles complex outputs of real inputs)",
                               flat.f, flat.in_leaves, outs, False)
     m = sum(_sizes(outs))
-    stop = m if stop is None else min(stop, m)
-    starts = list(range(start, stop, k))
+    return pull_span(flat, outs, pullback, start, k, pieces, m if stop is None else min(stop, m), consume_last)
+
+
+def pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True):
+    """Rows ``start .. stop`` of the Jacobian, ``k`` adjoints per backward sweep, appended to ``pieces``.
+
+    The seeds take the outputs' dtypes (complex ones for a holomorphic function): the caller has
+    made the complex-value checks on the function's inputs and outputs.
+    """
+    m = sum(_sizes(outs))
+    starts = range(start, stop, k)
     for s in starts:
         count = min(k, stop - s)
         adjoints = pullback(_split(_basis_chunk(s, count, m), outs), consume=consume_last and s == starts[-1])
