@@ -212,23 +212,12 @@ def _revolve_staged(body, adjoint, x0, batch, staging):
 
     def sweep(calls, *a):
         advance, step_back = calls
-        adjoint, x0 = list(a[:m]), list(a[m:])
-        snaps = {}
-        work = None
-        for kind, i, j in schedule:
-            if kind == "advance":
-                for k in range(i, j):
-                    work = advance(*work, k)
-            elif kind == "reverse":
-                adjoint = step_back(*work, *adjoint, i)
-                work = None
-            elif kind == "restore":
-                work = snaps[i]
-            elif kind == "store":
-                snaps[i] = x0 if i == 0 else work
-            else:
-                del snaps[i]
-        return adjoint
+
+        def run(work, i, j):
+            for k in range(i, j):
+                work = advance(*work, k)
+            return work
+        return _follow(schedule, list(a[m:]), list(a[:m]), run, lambda work, adj, i: step_back(*work, *adj, i))
 
     out = staging.structured(sweep, [("step", lambda *a: body.step(list(a[:n]), a[n])), ("adjoint", reverse)],
                              adjoint + x0, "chainrule.loop (backward sweep, revolve)", "loop")
@@ -245,23 +234,32 @@ def _pull(body):
             out = _revolve_staged(body, adjoint, x0, batch, staging)
             if out is not None:
                 return out
-        snaps = {}
-        work = None
-        for kind, i, j in revolve_schedule(body.steps, body.snapshots):
-            if kind == "advance":
-                work = body.run(work, i, j)
-            elif kind == "reverse":
-                _, pullback = vjp_flat(lambda xs: body.step(xs, i), work)
-                adjoint = fill(pullback(adjoint, consume=True), work, batch)
-                work = None
-            elif kind == "restore":
-                work = snaps[i]
-            elif kind == "store":
-                snaps[i] = x0 if i == 0 else work
-            else:
-                del snaps[i]
-        return adjoint
+
+        def back(work, adj, i):
+            _, pullback = vjp_flat(lambda xs: body.step(xs, i), work)
+            return fill(pullback(adj, consume=True), work, batch)
+        return _follow(revolve_schedule(body.steps, body.snapshots), x0, adjoint, body.run, back)
     return pull
+
+
+def _follow(schedule, x0, adjoint, run, back):
+    """The adjoint after a revolve ``schedule``: ``run(work, i, j)`` advances the state from step i to
+    j, ``back(work, adjoint, i)`` pulls the adjoint back through step i; snapshots kept as it says."""
+    snaps = {}
+    work = None
+    for kind, i, j in schedule:
+        if kind == "advance":
+            work = run(work, i, j)
+        elif kind == "reverse":
+            adjoint = back(work, adjoint, i)
+            work = None
+        elif kind == "restore":
+            work = snaps[i]
+        elif kind == "store":
+            snaps[i] = x0 if i == 0 else work
+        else:
+            del snaps[i]
+    return adjoint
 
 
 def _vjp(j, g, vals, params):
