@@ -351,14 +351,18 @@ register_function(np.fill_diagonal, _fill_diagonal)
 register_function(np.put, _put)
 
 
-def _putmask(a, mask, values):
-    a = _target("np.putmask", a)
+def _masked(name, a, mask, values):
+    """``(target, flat positions where mask is set, values raveled, their size)`` for putmask/place."""
+    a = _target(f"np.{name}", a)
     mask = np.asarray(plain_value(mask), dtype=bool)
     if mask.size != int(np.prod(shape_of(a))):
-        raise ValueError("putmask: mask and data must be the same size")
-    positions = np.flatnonzero(mask)
+        raise ValueError(f"{name}: mask and data must be the same size")
     vals = np.ravel(canonical_operand(values))
-    size = int(np.size(concrete_value(vals)))
+    return a, np.flatnonzero(mask), vals, int(np.size(concrete_value(vals)))
+
+
+def _putmask(a, mask, values):
+    a, positions, vals, size = _masked("putmask", a, mask, values)
     if positions.size == 0:
         return None
     if size == 0:
@@ -369,15 +373,10 @@ def _putmask(a, mask, values):
 
 
 def _place(arr, mask, vals):
-    arr = _target("np.place", arr)
-    mask = np.asarray(plain_value(mask), dtype=bool)
-    if mask.size != int(np.prod(shape_of(arr))):
-        raise ValueError("place: mask and data must be the same size")
-    positions = np.flatnonzero(mask)
-    vals = np.ravel(canonical_operand(vals))
+    arr, positions, vals, size = _masked("place", arr, mask, vals)
     if positions.size == 0:
         return None
-    if int(np.size(concrete_value(vals))) == 0:
+    if size == 0:
         raise ValueError("Cannot insert from an empty array!")
     # the k-th position set in mask takes vals[k % len(vals)]: the cycling of _flat_positions_write
     _flat_positions_write(arr, positions, vals)
