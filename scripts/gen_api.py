@@ -15,7 +15,7 @@ text with a little reStructuredText (``code``, :func:`name`, ``::`` blocks, doct
 rendered as Markdown by the few rules in ``render_docstring``, and anything else passes through.
 """
 
-import argparse
+import _page  # scripts/_page.py: the shared --check command line
 import dataclasses
 import inspect
 import pathlib
@@ -251,18 +251,7 @@ def render():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if docs/api.md is out of date")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not DOC.exists() or DOC.read_text() != text:
-            print("docs/api.md is out of date: run python scripts/gen_api.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-    return 0
+    return _page.main(DOC, render, "gen_api.py", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ committed page differs from what this script writes.  It reads three things:
   public name reaches directly.
 """
 
-import argparse
+import _page  # scripts/_page.py: the shared --check command line
 import operator
 import pathlib
 import sys
@@ -240,18 +240,7 @@ def render():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if docs/coverage.md is out of date")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not DOC.exists() or DOC.read_text() != text:
-            print("docs/coverage.md is out of date: run python scripts/gen_coverage.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-    return 0
+    return _page.main(DOC, render, "gen_coverage.py", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
