@@ -134,6 +134,8 @@ def array_operand(a):
     """Tracers pass; anything else becomes an array (for functions whose operands are arrays).
 
     An object array of traced values (``np.array([t1, t2])``) becomes one traced array."""
+    if type(a) is np.ndarray:                   # the common constant: no matrix or sparse checks
+        return a if a.dtype.kind != "O" else promote(a)
     if isinstance(a, Tracer):
         return a
     if isinstance(a, np.matrix):
