@@ -713,7 +713,8 @@ def test_rosenbrock_hessian_starts_from_a_copy_of_its_constant_part():
     assert_same(c, cr.hessian(rosen)(x))        # the constant part is copied, never written into
     assert_same(h(x), cr.hessian(rosen)(x))
     names = [e.name for e in h.paths(x)[0].program.eqns]
-    assert names.count("scatter_add_onto") == 1 and "index_add" not in names
+    # the seeds stay diagonals: one (n, n) array, written once (tests/test_jit_diagonals.py)
+    assert names.count("banded") == 1 and not {"index_add", "scatter_add_onto", "scatter_add_view"} & set(names)
 
 
 def test_cheaper_spellings_are_bit_for_bit_and_keep_integer_arithmetic():
@@ -767,7 +768,7 @@ def test_rosenbrock_hessian_negates_the_small_factor():
     np.testing.assert_array_equal(h(x), cr.hessian(rosen)(x))
     for e in h.paths(x)[0].program.eqns:
         if e.name == "numpy.negative":
-            assert e.outs[0].shape == (29,)                           # never the (30, 1, 29) tangents
+            assert np.prod(e.outs[0].shape) == 29                     # never the (30, 1, 29) tangents
 
 
 def test_buffer_reuse_writes_into_a_reshaped_new_array_only_when_all_its_views_are_dead():

@@ -277,6 +277,8 @@ class _Printer:
                 context = e.context
                 body.append(f"    # -- {_describe_context(context)}")
             code, comment = self.line(e)
+            if e.note:
+                comment = f"{comment}: {e.note}" if comment else e.note
             first, _, rest = code.partition("\n")
             body.append(f"    {first}" + (f"    # {comment}" if comment else "") + (f"\n{rest}" if rest else ""))
             if k in dies:                                   # free arrays at their last use

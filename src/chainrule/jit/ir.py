@@ -55,12 +55,13 @@ class Eqn:
     ``name`` says what it came from (``numpy.sin``, or the rule helper's name);
     ``multiple`` is True when ``fn`` returns a tuple whose items are ``outs``;
     ``into`` (set by the buffer-reuse pass) is the position of an input that
-    dies here and whose array the elementwise result is written into.
+    dies here and whose array the elementwise result is written into; ``note``
+    is a pass's remark, printed in the line's comment.
     """
 
-    __slots__ = ("kind", "name", "fn", "ins", "params", "outs", "multiple", "into", "context")
+    __slots__ = ("kind", "name", "fn", "ins", "params", "outs", "multiple", "into", "context", "note")
 
-    def __init__(self, kind, name, fn, ins, params, outs, multiple=False, into=None, context=()):
+    def __init__(self, kind, name, fn, ins, params, outs, multiple=False, into=None, context=(), note=None):
         self.kind = kind
         self.name = name
         self.fn = fn
@@ -70,11 +71,12 @@ class Eqn:
         self.multiple = multiple
         self.into = into            # buffer reuse: the input whose array the result is written into
         self.context = context      # the transforms active when it was recorded ("reverse", "forward")
+        self.note = note            # a pass's remark for the generated code's comment (or None)
 
     def replace(self, **changes):
         e = Eqn.__new__(Eqn)
         e.kind, e.name, e.fn, e.ins, e.params, e.outs = self.kind, self.name, self.fn, self.ins, self.params, self.outs
-        e.multiple, e.into, e.context = self.multiple, self.into, self.context
+        e.multiple, e.into, e.context, e.note = self.multiple, self.into, self.context, self.note
         for k, v in changes.items():
             setattr(e, k, v)
         return e

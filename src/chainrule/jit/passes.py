@@ -42,6 +42,7 @@ import operator
 
 import numpy as np
 
+from .diagonals import keep_diagonals
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
 __all__ = ["optimise", "simplify", "fold_factors", "cheapen", "untangle_seeds", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
@@ -51,6 +52,9 @@ def optimise(program, reuse=True):
     """The passes in the order they pay off: identities, folded factors and CSE expose dead code, DCE
     removes it, and buffers are reused last, on the final order of the equations."""
     program = eliminate_dead(eliminate_common(simplify(program)))
+    kept = keep_diagonals(program)          # (after DCE: values nothing reads need no dense form)
+    if kept is not program:
+        program = eliminate_dead(eliminate_common(kept))
     folded = fold_factors(program)          # (after DCE: a product read only by dead code folds too)
     if folded is not program:
         program = eliminate_dead(eliminate_common(folded))
@@ -449,7 +453,7 @@ def fold_factors(program):
                         else np.multiply(fd[0], fc[0])
                     if np.broadcast_shapes(b.shape, np.shape(k)) == tuple(out.shape) and \
                             np.multiply(np.ones(1, b.dtype), k).dtype == out.dtype:
-                        e = Eqn(CALL, e.name, e.fn, (b, Const(k, -1)), {}, e.outs, context=e.context)
+                        e = Eqn(CALL, e.name, e.fn, (b, Const(k, -1)), {}, e.outs, context=e.context, note=e.note)
                         changed = True
         for o in e.outs:
             made_by[o] = e
@@ -475,7 +479,7 @@ def cheapen(program):
                 for x, c in ((a, b), (b, a)):
                     if (_float_array(x) and type(c) is Const and type(c.value) in _NUMERIC and c.value == -1
                             and _same_meta(x, out) and out.type is np.ndarray):
-                        e = Eqn(CALL, "numpy.negative", np.negative, (x,), {}, e.outs, context=e.context)
+                        e = Eqn(CALL, "numpy.negative", np.negative, (x,), {}, e.outs, context=e.context, note=e.note)
                         changed = True
                         break
             if len(e.ins) == 2:
@@ -543,7 +547,7 @@ def untangle_seeds(program):
                         and out.shape == x.shape and out.type is np.ndarray):
                     neg = Var(-len(eqns) - 1, y.shape, y.dtype, np.ndarray)
                     eqns.append(Eqn(CALL, "numpy.negative", np.negative, (y,), {}, (neg,), context=e.context))
-                    e = Eqn(CALL, e.name, e.fn, (x, neg), {}, e.outs, context=e.context)
+                    e = Eqn(CALL, e.name, e.fn, (x, neg), {}, e.outs, context=e.context, note=e.note)
                     break
         for o in e.outs:
             made_by[o] = e
