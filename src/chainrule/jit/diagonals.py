@@ -22,9 +22,10 @@ follows them through the operations that keep the form:
   negation, a sum or difference of two banded values (diagonal by diagonal);
 * the zero-seed checks ``seeded``/``seeded_all_of`` whose seeds are banded
   (applied to each diagonal with the seeds' diagonals at the same offset);
-* reshapes that insert or remove unit axes, transposes, slices (a slice along
-  ``q`` moves ``lo``, along ``p`` moves ``off``), and the scatter of a slice's
-  adjoint (``index_add`` of slices, the inverse move).
+* reshapes that insert or remove unit axes (``x[:, None]`` too), transposes,
+  ``broadcast_to`` along the other axes, slices (a slice along ``q`` moves
+  ``lo``, along ``p`` moves ``off``), and the scatter of a slice's adjoint
+  (``index_add`` of slices, the inverse move).
 
 Everything else reads the value *materialised*: a zeros array with each
 diagonal written into it through a strided slice of its flat view
@@ -40,7 +41,8 @@ with a traced value ``y`` makes those entries ``0 * y`` in the dense program:
 nan where ``y`` is not finite.  Such a value is marked *dirty*, and becomes
 clean again at a zero-seed check whose seeds are banded and clean (the check
 sets exactly those entries to zero); a dirty value the rest of the program
-must read dense makes the pass leave the whole program as it was.  The
+must read dense is computed there by the equation it came from, on its
+operands read dense -- the dense program's own arithmetic.  The
 zero-seed checks applied per diagonal rely on their own convention (the
 checked value is a multiple of its seeds, so zero or nan wherever every seed
 is zero): a diagonal no seed has is dropped, as the dense check zeroes it.
@@ -200,6 +202,11 @@ class _Pass:
             value = fn(*[a.value for a in ins], **params)
             if type(value) is np.ndarray and value.shape == tuple(shape) and value.dtype == dtype:
                 return Const(value, -1)
+        if name == "numpy.reshape":
+            while ins[0] in self.reshaped:                  # a reshape of a reshape: one
+                ins = (self.reshaped[ins[0]],)
+            if _shape(ins[0]) == tuple(shape):
+                return ins[0]
         out = self.var(shape, dtype)
         if name == "numpy.reshape":
             self.reshaped[out] = ins[0]
@@ -353,7 +360,9 @@ class _Pass:
         if getattr(fn, "passes_when_nonzero", False) and not e.params:
             return self.seeded(e, bands)
         if e.name == "numpy.reshape" and set(e.params) == {"shape"} and bands[0] is not None:
-            return self.reshape(e, bands[0])
+            return self.reshape(e, bands[0], tuple(e.params["shape"]))
+        if e.name == "numpy.broadcast_to" and set(e.params) == {"shape"} and bands[0] is not None:
+            return self.broadcast(e, bands[0], tuple(e.params["shape"]))
         if e.name == "numpy.transpose" and set(e.params) == {"axes"} and bands[0] is not None:
             return self.transpose(e, bands[0], tuple(e.params["axes"]))
         if e.name == "getitem" and set(e.params) == {"index", "unique"} and bands[0] is not None:
@@ -367,10 +376,12 @@ class _Pass:
         out = e.outs[0]
         ndim = len(b.shape)
         ys = _shape(y)
-        if tuple(out.shape) != b.shape or out.dtype != b.dtype or len(ys) > ndim:
+        if out.dtype != b.dtype or len(ys) > ndim or len(out.shape) != ndim:
             return None
         yp = _pad(ys, ndim)
-        if yp[b.p] != 1 or any(m not in (1, s) for m, s in zip(yp, b.shape)):
+        shape = tuple(out.shape)                # (y may broadcast the value along its other unit axes)
+        if yp[b.p] != 1 or yp[b.q] not in (1, b.k) or shape[b.p] != b.n or shape[b.q] != b.k \
+                or np.broadcast_shapes(b.shape, yp) != shape:
             return None
         dirty = b.dirty
         if type(y) is Var:
@@ -391,11 +402,11 @@ class _Pass:
             if yp[b.q] != 1 and (lo, ln) != (0, b.k):
                 shift = ndim - len(ys)
                 index = tuple(slice(lo, lo + ln) if i + shift == b.q else slice(None) for i in range(len(ys)))
-                shape = tuple(ln if i + shift == b.q else s for i, s in enumerate(ys))
+                cut = tuple(ln if i + shift == b.q else s for i, s in enumerate(ys))
                 if type(y) is Const:
                     yd = Const(np.ascontiguousarray(y.value[index]), -1)
                 else:
-                    yd = self.emit(e, "getitem", _take, (y,), {"index": index, "unique": True}, shape, y.dtype,
+                    yd = self.emit(e, "getitem", _take, (y,), {"index": index, "unique": True}, cut, y.dtype,
                                    _note(off))
             ds, yds = _shape(d), _shape(yd)
             u = _uniform(d) if e.fn in _MUL else None
@@ -410,7 +421,7 @@ class _Pass:
             ins = (d, yd) if at == 0 else (yd, d)
             diags[off] = (lo, ln, self.emit(e, e.name, e.fn, ins, {}, np.broadcast_shapes(ds, yds), out.dtype,
                                             _note(off)))
-        return Band(b.shape, b.dtype, b.p, b.q, diags, dirty)
+        return Band(shape, b.dtype, b.p, b.q, diags, dirty)
 
     def add(self, e, bands, sub):
         x, y = bands
@@ -467,8 +478,19 @@ class _Pass:
                                             _note(off)))
         return Band(r.shape, r.dtype, r.p, r.q, diags, False)
 
-    def reshape(self, e, b):
-        new = tuple(e.params["shape"])
+    def broadcast(self, e, b, shape):
+        """``broadcast_to`` along axes other than ``p`` and ``q`` (the diagonals broadcast as they are)."""
+        out = e.outs[0]
+        extra = len(shape) - len(b.shape)
+        if tuple(out.shape) != shape or out.dtype != b.dtype or extra < 0 \
+                or np.broadcast_shapes(b.shape, shape) != shape:
+            return None
+        p, q = b.p + extra, b.q + extra
+        if shape[p] != b.n or shape[q] != b.k:
+            return None
+        return Band(shape, b.dtype, p, q, dict(b.diags), b.dirty)
+
+    def reshape(self, e, b, new):
         out = e.outs[0]
         if tuple(out.shape) != new or out.dtype != b.dtype or -1 in new:
             return None
@@ -514,9 +536,18 @@ class _Pass:
             diags[off] = (lo, ln, d)
         return Band(tuple(b.shape[a] for a in axes), b.dtype, axes.index(b.p), axes.index(b.q), diags, b.dirty)
 
-    def getitem(self, e, b, index):
+    def getitem(self, e, b, index, out=None):
         ndim = len(b.shape)
-        out = e.outs[0]
+        if type(index) is tuple and None in index and all(type(s) is slice or s is None for s in index):
+            # slices, then the new unit axes (a reshape)
+            sliced = tuple(s for s in index if s is not None)
+            if sliced and not all(s == slice(None) for s in sliced):
+                shape = tuple(len(range(*s.indices(n))) for s, n in zip(sliced, b.shape)) + b.shape[len(sliced):]
+                b = self.getitem(e, b, sliced, Var(0, shape, b.dtype, np.ndarray))
+                if b is None:
+                    return None
+            return self.reshape(e, b, tuple(e.outs[0].shape))
+        out = e.outs[0] if out is None else out
         if type(index) is not tuple or len(index) > ndim or not all(type(s) is slice for s in index) \
                 or out.dtype != b.dtype:
             return None
