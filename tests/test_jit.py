@@ -803,3 +803,46 @@ def test_buffer_reuse_writes_into_a_reshaped_new_array_only_when_all_its_views_a
         if e.into is not None:
             src = live_made.get(e.ins[e.into])
             assert e.ins[e.into] is not y_sin and not (src is not None and src.ins and src.ins[0] is y_sin)
+
+
+def test_negations_read_by_a_sum_become_differences_bit_for_bit():
+    def f(a, b, c):
+        return c + (-a) * b, (-b) + a, b - (-c), c + (a * 2.0) * -(b * 3.0)      # each negation read once
+
+    special = np.array([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan, 1e308, -1e-310, 3.0])
+    rng = np.random.default_rng(5)
+    args = [special, rng.permutation(special), rng.permutation(special)]
+    j = cr.jit(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for dtype in (np.float64, np.float32):
+            a, b, c = (x.astype(dtype) for x in args)
+            for got, want in zip(j(a, b, c), f(a, b, c)):
+                assert got.dtype == want.dtype and got.tobytes() == want.tobytes()   # zeros' signs, nans
+    assert "numpy.negative" not in [e.name for e in j.paths(*args)[0].program.eqns]
+    x = np.linspace(-1.0, 1.0, 10)                         # and through derivatives: the other mode, differences
+    g = lambda x: np.sum(np.sin(x) - (-x) * np.cos(x[::-1]))                      # noqa: E731
+    jg = cr.jit(cr.grad(g))
+    np.testing.assert_array_equal(jg(x), cr.grad(g)(x))
+    np.testing.assert_allclose(jg(x), cr.jacfwd(g)(x), rtol=1e-13, atol=1e-14)
+    h = 1e-6
+    np.testing.assert_allclose(jg(x), [(g(x + h * e) - g(x - h * e)) / (2 * h) for e in np.eye(10)],
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_the_rosenbrock_hvp_in_few_operations():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    j = cr.jit(lambda x, v: cr.hvp(rosen, x, v))
+    x, v = np.linspace(-1.2, 1.2, 50), np.cos(np.arange(50.0))
+    for y, w in ((x, v), (-x, v[::-1].copy()), (x, np.zeros(50)), (np.where(x > 0, np.inf, x), v)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got, want = j(y, w), cr.hvp(rosen, y, w)
+        assert got.tobytes() == want.tobytes()                               # bit for bit
+    np.testing.assert_allclose(j(x, v), cr.hessian(rosen)(x) @ v, rtol=1e-12, atol=1e-10)
+    src = j.source(x, v)
+    names = [e.name for e in j.paths(x, v)[0].program.eqns]
+    assert len(names) <= 19 and "numpy.negative" not in names and "index_add_sum" in names
+    assert "if isfinite(vdot(" in src                 # the zero-seed checks' first test, inline

@@ -80,7 +80,7 @@ class _Printer:
         self.form = form
         self.name = name
         self.ns = {"np": np, "MISS": MISS, "same_value": same_value}
-        self.taken = {name, name + "_floats", name + "_call", "numpy_variant", "math", "isfinite", "np_float64",
+        self.taken = {name, name + "_floats", name + "_call", "numpy_variant", "math", "isfinite", "vdot", "np_float64",
                       "float", "abs", "bool", "np", "MISS", "same_value"}
         self.names = {}
         self.fn_names = {}
@@ -199,6 +199,15 @@ class _Printer:
         if e.name in _METHODS and type(e.ins[0]) is Var and e.ins[0].type is np.ndarray \
                 and tuple(e.params) == (_METHODS[e.name],) and _is_literal(e.params[_METHODS[e.name]]):
             return f"{lhs} = {args[0]}.{e.name[6:]}({e.params[_METHODS[e.name]]!r})", e.name    # the method: ~4x quicker
+        if getattr(e.fn, "passes_when_nonzero", False) and not e.params and len(args) > 1 \
+                and type(e.ins[0]) is Var and e.ins[0].type is np.ndarray and e.ins[0].dtype is not None \
+                and np.dtype(e.ins[0].dtype).kind == "f":
+            # the zero-seed check's own first test, inline (it returns its argument when every entry is
+            # finite); the call only where one is not
+            self.ns.update(isfinite=math.isfinite, vdot=np.vdot)
+            fn = self.function(e.fn, e.name)
+            return (f"{lhs} = {args[0]} if isfinite(vdot({args[0]}, {args[0]})) else {fn}({', '.join(args)})",
+                    f"{e.name}: the zero-seed check")
         if e.fn in _INFIX and len(args) == 2 and not e.params:
             return f"{lhs} = {args[0]} {_INFIX[e.fn]} {args[1]}", e.name
         if e.fn in _PREFIX and len(args) == 1 and not e.params:

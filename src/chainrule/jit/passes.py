@@ -45,7 +45,8 @@ import numpy as np
 from .diagonals import keep_diagonals
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
-__all__ = ["optimise", "simplify", "fold_factors", "cheapen", "untangle_seeds", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
+__all__ = ["optimise", "simplify", "fold_factors", "cheapen", "untangle_seeds", "absorb_negations", "eliminate_common",
+           "eliminate_dead", "accumulate_scatters", "place_first_scatter", "reuse_buffers"]
 
 
 def optimise(program, reuse=True):
@@ -58,8 +59,8 @@ def optimise(program, reuse=True):
     folded = fold_factors(program)          # (after DCE: a product read only by dead code folds too)
     if folded is not program:
         program = eliminate_dead(eliminate_common(folded))
-    program = untangle_seeds(cheapen(program))
-    return reuse_buffers(accumulate_scatters(program)) if reuse else program
+    program = absorb_negations(untangle_seeds(cheapen(program)))
+    return reuse_buffers(place_first_scatter(accumulate_scatters(program))) if reuse else program
 
 
 _MUL_IDENTITY = {operator.mul, np.multiply}
@@ -553,6 +554,100 @@ def untangle_seeds(program):
             made_by[o] = e
         eqns.append(e)
     return eliminate_dead(Program(program.inputs, eqns, program.outputs))
+
+
+def absorb_negations(program):
+    """A negation read once, by a sum, becomes a difference, bit for bit (``c + (-x)`` is ``c - x`` in
+    IEEE arithmetic, and ``(-x) * y`` is ``-(x * y)``):
+
+    * ``c + (-x)`` -> ``c - x`` and ``c - (-x)`` -> ``c + x``;
+    * ``c + (-x) * y``, the product read once too, -> ``c - x * y``.
+
+    Float arrays only (an unsigned integer has no exact negation)."""
+    uses = _use_counts(program)
+    made_by = {}
+    for e in program.eqns:
+        for o in e.outs:
+            made_by[o] = e
+    drop = set()
+    replace = {}
+
+    def negated(a):
+        p = made_by.get(a)
+        if (type(a) is Var and uses.get(a) == 1 and p is not None and p.kind == CALL and p.fn in _NEGATE
+                and not p.params and len(p.ins) == 1 and _float_array(p.ins[0]) and _float_array(a)
+                and p.ins[0].dtype == a.dtype and id(p) not in drop):
+            return p
+        return None
+
+    for e in program.eqns:
+        if e.kind != CALL or e.params or len(e.ins) != 2 or len(e.outs) != 1 or not _float_array(e.outs[0]) \
+                or not (e.fn in _ADD_ONLY or e.fn in _SUB_IDENTITY):
+            continue
+        sub = e.fn in _SUB_IDENTITY
+        for k in ((1,) if sub else (1, 0)):
+            a, c = e.ins[k], e.ins[1 - k]
+            n = negated(a)
+            if n is not None:
+                drop.add(id(n))
+                replace[id(e)] = Eqn(CALL, "numpy.add" if sub else "numpy.subtract", np.add if sub else np.subtract,
+                                     (c, n.ins[0]), {}, e.outs, context=e.context, note=e.note)
+                break
+            m = made_by.get(a)
+            if sub or type(a) is not Var or uses.get(a) != 1 or m is None or m.kind != CALL or m.params \
+                    or m.fn not in _MUL_IDENTITY or len(m.ins) != 2 or not _float_array(a):
+                continue
+            for j in (0, 1):
+                n = negated(m.ins[j])
+                if n is not None and _float_array(m.ins[1 - j]) and m.ins[1 - j].dtype == a.dtype:
+                    drop.add(id(n))
+                    replace[id(m)] = Eqn(CALL, m.name, m.fn, (n.ins[0], m.ins[1 - j]) if j == 0 else
+                                         (m.ins[1 - j], n.ins[0]), {}, m.outs, context=m.context, note=m.note)
+                    replace[id(e)] = Eqn(CALL, "numpy.subtract", np.subtract, (c, a), {}, e.outs, context=e.context,
+                                         note=e.note)
+                    break
+            if id(e) in replace:
+                break
+    if not replace:
+        return program
+    return Program(program.inputs, [replace.get(id(e), e) for e in program.eqns if id(e) not in drop],
+                   program.outputs)
+
+
+_NEGATE = {operator.neg, np.negative}
+
+
+def index_add_sum(a, b, *, index, shape):
+    """``index_add(a) + index_add(b)`` at one index of slices: zeros with ``a + b`` written into
+    ``z[index]`` (the sum computed into its place: no copy of ``a`` first)."""
+    z = np.zeros(shape, np.result_type(a))
+    np.add(a, b, out=z[index])
+    return z
+
+
+def place_first_scatter(program):
+    """``scatter_add_view(index_add(a, index), b, index)``, the scatter read nowhere else: ``a + b``
+    written straight into the zeros (:func:`index_add_sum`), bit for bit the same sum."""
+    uses = _use_counts(program)
+    made_by = {}
+    out = []
+    drop = set()
+    for e in program.eqns:
+        if e.kind == CALL and e.fn is scatter_add_view and type(e.ins[0]) is Var and uses.get(e.ins[0]) == 1:
+            p = made_by.get(e.ins[0])
+            if (p is not None and p.kind == CALL and p.name == "index_add" and p.params.get("basic")
+                    and p.params["index"] == e.params["index"] and type(p.ins[0]) is Var
+                    and p.params["out_ndim"] == len(p.params["shape"]) == len(p.ins[0].shape)
+                    and p.ins[0].dtype == e.ins[0].dtype and p.ins[0].type is np.ndarray):
+                drop.add(id(p))
+                e = Eqn(CALL, "index_add_sum", index_add_sum, (p.ins[0], e.ins[1]),
+                        {"index": e.params["index"], "shape": tuple(e.ins[0].shape)}, e.outs, context=e.context)
+        for o in e.outs:
+            made_by[o] = e
+        out.append(e)
+    if not drop:
+        return program
+    return Program(program.inputs, [e for e in out if id(e) not in drop], program.outputs)
 
 
 _CHEAP = {operator.mul, np.multiply, operator.add, np.add, operator.sub, np.subtract,
