@@ -134,18 +134,19 @@ def const_band(value):
     diagonals of one pair of axes (the pair with the fewest, the earlier axes first)."""
     if type(value) is not np.ndarray or value.ndim < 2 or value.dtype.kind != "f" or value.size < MIN_SIZE:
         return None
-    nz = np.nonzero(value)
-    if not len(nz[0]):
-        return None
-    best = None
+    count = int(np.count_nonzero(value))
     nd = value.ndim
-    for p in range(nd):
-        for q in range(nd):
-            if p == q or value.shape[p] < 2 or value.shape[q] < 2:
-                continue
-            offs = np.unique(nz[p] - nz[q])
-            if len(offs) <= MAX_DIAGONALS and (best is None or len(offs) < len(best[2])):
-                best = (p, q, offs)
+    # a diagonal of axes (p, q) holds at most size / max(n, k) entries: a dense constant stops here
+    pairs = [(p, q) for p in range(nd) for q in range(nd) if p != q and value.shape[p] > 1 and value.shape[q] > 1
+             and count * max(value.shape[p], value.shape[q]) <= MAX_DIAGONALS * value.size]
+    if not count or not pairs:
+        return None
+    nz = np.nonzero(value)
+    best = None
+    for p, q in pairs:
+        offs = np.unique(nz[p] - nz[q])
+        if len(offs) <= MAX_DIAGONALS and (best is None or len(offs) < len(best[2])):
+            best = (p, q, offs)
     if best is None:
         return None
     p, q, offs = best
