@@ -104,3 +104,9 @@ def _out_of_order(level, stack):
 def active_levels():
     """The active levels of this thread, outermost first (a copy)."""
     return list(getattr(_local, "stack", ()))
+
+
+def any_active():
+    """Whether a level is active in this thread: ``bool(active_levels())`` without the copy (a jitted
+    function asks it on every call)."""
+    return bool(getattr(_local, "stack", None))

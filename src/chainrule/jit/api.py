@@ -24,7 +24,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..core import Tracer, active_levels, promote
+from ..core import Tracer, any_active, promote
 from ..pytree import flatten, unflatten
 from .codegen import MISS, generate
 from .ir import Program
@@ -53,6 +53,7 @@ class _Static:
 
 
 _EAGER = object()
+_SCALAR_KEY = {float: float, np.float64: np.float64, np.float32: np.float32}   # scalars of the quick call
 
 
 def _leaf_signature(x):
@@ -151,23 +152,16 @@ class Jitted:
         return key, leaves, tree, dyn
 
     def __call__(self, *args, **kwargs):
-        if active_levels():              # inside a transform (or another jit): run as part of it
+        if any_active():                 # inside a transform (or another jit): run as part of it
             return self.fun(*args, **kwargs)
         if kwargs:
             return self._call(args, kwargs)[0]
         # The common call: positional floats and arrays, no static arguments; keyed without flattening.
-        key = []
-        for a in args:
-            t = type(a)
-            if t is np.ndarray:
-                key.append((a.shape, a.dtype))
-            elif t is float or t is np.float64 or t is np.float32:
-                key.append(t)
-            else:
-                key = None
-                break
+        try:
+            key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _SCALAR_KEY[type(a)] for a in args])
+        except KeyError:
+            key = None
         if key is not None and not self.static_argnums:
-            key = tuple(key)
             entry = self._fast.get(key)
             if entry is not None and entry.paths:
                 for path in entry.paths:

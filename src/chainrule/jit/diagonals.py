@@ -608,6 +608,9 @@ def _note(off):
 def keep_diagonals(program):
     """The program with banded seeds kept as their diagonals (see the module docstring), or the
     program itself when no banded value is found."""
+    if not any(type(a) is Const and type(a.value) is np.ndarray and a.value.ndim >= 2
+               for e in program.eqns for a in e.ins):
+        return program                  # (no constant can be banded: a scalar program costs one scan)
     p = _Pass(program)
     result = p.run()
     return result if p.changed else program

@@ -564,6 +564,8 @@ def absorb_negations(program):
     * ``c + (-x) * y``, the product read once too, -> ``c - x * y``.
 
     Float arrays only (an unsigned integer has no exact negation)."""
+    if not any(e.fn in _NEGATE for e in program.eqns if e.kind == CALL):
+        return program
     uses = _use_counts(program)
     made_by = {}
     for e in program.eqns:
@@ -628,6 +630,8 @@ def index_add_sum(a, b, *, index, shape):
 def place_first_scatter(program):
     """``scatter_add_view(index_add(a, index), b, index)``, the scatter read nowhere else: ``a + b``
     written straight into the zeros (:func:`index_add_sum`), bit for bit the same sum."""
+    if not any(e.fn is scatter_add_view for e in program.eqns):
+        return program
     uses = _use_counts(program)
     made_by = {}
     out = []
