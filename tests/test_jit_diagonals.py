@@ -6,6 +6,7 @@ programs are checked for what the pass promises (one dense allocation where the 
 program left as it was where it does not).
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -14,6 +15,11 @@ import pytest
 import chainrule as cr
 from chainrule.jit.diagonals import banded, banded_nd, const_band, keep_diagonals
 from chainrule.jit.passes import eliminate_common, eliminate_dead, simplify
+
+from .cases import CASES, case_id
+from .test_jit import _check_case
+
+DIAGONALS = sys.modules["chainrule.jit.diagonals"]
 
 
 def rosen(x):
@@ -225,3 +231,20 @@ def test_the_writers_against_index_arithmetic():
     for j in range(1, 5):
         want[j - 1, j] = d[0, j]
     assert np.array_equal(z, want)
+
+
+# The case table's shapes are small: with every seed of 4 entries or more treated as banded, its
+# jacfwd/jacrev/jacobian/hessian/hvp run through the pass on most rules (about a third of them keep a
+# banded value to the end), each checked against eager chainrule, first and later calls.
+@pytest.mark.parametrize("c", CASES[::12], ids=case_id)
+def test_case_table_with_small_seeds_banded(c, monkeypatch):
+    monkeypatch.setattr(DIAGONALS, "MIN_SIZE", 4)
+    _check_case(c)
+    _check_case(c, np.float32)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("c", [c for c in CASES if c not in CASES[::12]], ids=case_id)
+def test_case_table_with_small_seeds_banded_all(c, monkeypatch):
+    monkeypatch.setattr(DIAGONALS, "MIN_SIZE", 4)
+    _check_case(c)

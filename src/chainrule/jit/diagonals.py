@@ -539,7 +539,8 @@ class _Pass:
 
     def getitem(self, e, b, index, out=None):
         ndim = len(b.shape)
-        if type(index) is tuple and None in index and all(type(s) is slice or s is None for s in index):
+        if type(index) is tuple and all(type(s) is slice or s is None for s in index) \
+                and any(s is None for s in index):
             # slices, then the new unit axes (a reshape)
             sliced = tuple(s for s in index if s is not None)
             if sliced and not all(s == slice(None) for s in sliced):

@@ -640,6 +640,7 @@ def place_first_scatter(program):
         if e.kind == CALL and e.fn is scatter_add_view and type(e.ins[0]) is Var and uses.get(e.ins[0]) == 1:
             p = made_by.get(e.ins[0])
             if (p is not None and p.kind == CALL and p.name == "index_add" and p.params.get("basic")
+                    and type(p.params["index"]) is tuple and all(type(k) is slice for k in p.params["index"])
                     and p.params["index"] == e.params["index"] and type(p.ins[0]) is Var
                     and p.params["out_ndim"] == len(p.params["shape"]) == len(p.ins[0].shape)
                     and p.ins[0].dtype == e.ins[0].dtype and p.ins[0].type is np.ndarray):
