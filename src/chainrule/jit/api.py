@@ -158,7 +158,15 @@ class Jitted:
             return self._call(args, kwargs)[0]
         # The common call: positional floats and arrays, no static arguments; keyed without flattening.
         try:
-            key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _SCALAR_KEY[type(a)] for a in args])
+            if len(args) == 2:          # (unrolled for the usual arities: a comprehension's frame costs)
+                a, b = args
+                key = ((a.shape, a.dtype) if type(a) is np.ndarray else _SCALAR_KEY[type(a)],
+                       (b.shape, b.dtype) if type(b) is np.ndarray else _SCALAR_KEY[type(b)])
+            elif len(args) == 1:
+                a = args[0]
+                key = ((a.shape, a.dtype) if type(a) is np.ndarray else _SCALAR_KEY[type(a)],)
+            else:
+                key = tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _SCALAR_KEY[type(a)] for a in args])
         except KeyError:
             key = None
         if key is not None and not self.static_argnums:
