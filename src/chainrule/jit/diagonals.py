@@ -90,6 +90,10 @@ def _take(x, *, index, unique):
     return x[index]
 
 
+def _reshape(x, *, shape):
+    return np.reshape(x, shape)             # (NumPy < 2.1 names the parameter newshape)
+
+
 def widen(d, *, shape, index):
     """A diagonal ``d`` extended with zeros: zeros of ``shape`` with ``d`` at ``index``."""
     z = np.zeros(shape, np.result_type(d))
@@ -511,7 +515,7 @@ class _Pass:
                 moved[j] = dp[i]
             moved = tuple(moved)
             if _strip(moved) != _strip(ds):
-                d = self.emit(e, "numpy.reshape", np.reshape, (d,), {"shape": moved}, moved, out.dtype, _note(off))
+                d = self.emit(e, "numpy.reshape", _reshape, (d,), {"shape": moved}, moved, out.dtype, _note(off))
             diags[off] = (lo, ln, d)
         return Band(new, b.dtype, p, q, diags, b.dirty)
 
@@ -528,11 +532,11 @@ class _Pass:
             order = [a for a in axes if dp[a] != 1]
             if order != sorted(order):                      # a real transpose of the diagonal
                 if len(ds) != ndim:
-                    d = self.emit(e, "numpy.reshape", np.reshape, (d,), {"shape": dp}, dp, out.dtype, _note(off))
+                    d = self.emit(e, "numpy.reshape", _reshape, (d,), {"shape": dp}, dp, out.dtype, _note(off))
                 d = self.emit(e, "numpy.transpose", np.transpose, (d,), {"axes": axes}, permuted, out.dtype,
                               _note(off))
             elif _strip(permuted) != _strip(ds):
-                d = self.emit(e, "numpy.reshape", np.reshape, (d,), {"shape": permuted}, permuted, out.dtype,
+                d = self.emit(e, "numpy.reshape", _reshape, (d,), {"shape": permuted}, permuted, out.dtype,
                               _note(off))
             diags[off] = (lo, ln, d)
         return Band(tuple(b.shape[a] for a in axes), b.dtype, axes.index(b.p), axes.index(b.q), diags, b.dirty)
