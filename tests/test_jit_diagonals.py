@@ -182,6 +182,26 @@ def test_a_product_with_a_traced_value_read_dense_keeps_the_dense_equations():
     assert "banded" not in names(j, x)
 
 
+def test_long_chains_of_products_read_dense_in_the_programs_order():
+    def deep(x):        # 1500 products with traced values, all read dense at the end
+        for _ in range(1500):
+            x = np.sin(x) * 1.0001
+        return x
+
+    def shared(x):      # b reads a, the result reads both: a must come first
+        a = np.sin(x) * x
+        b = np.cos(a) + a
+        return b * a
+
+    x = np.linspace(0.0, 1.0, 40)
+    for f in (deep, shared):
+        j = cr.jit(cr.jacfwd(f))
+        same(j(x), cr.jacfwd(f)(x))
+        same(j(x + 0.5), cr.jacfwd(f)(x + 0.5))
+    np.testing.assert_allclose(cr.jit(cr.jacfwd(shared))(x), fd_jacobian(shared, x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(cr.jit(cr.jacfwd(shared))(x), cr.jacrev(shared)(x), rtol=1e-13, atol=1e-14)
+
+
 def test_functions_that_are_not_banded_are_left_as_they_are():
     def dense(x):
         return np.sum(x) ** 2 + np.sum(np.sin(np.outer(x, x)))

@@ -196,6 +196,7 @@ class _Pass:
         self.changed = False
         self.reshaped = {}          # a diagonal's reshape this pass emitted -> its operand
         self.origin = {}            # banded Var -> the equation that made it (for a dirty one read dense)
+        self.position = {}          # banded Var -> its rank in the program's order
 
     # -- helpers
     def var(self, shape, dtype):
@@ -231,13 +232,27 @@ class _Pass:
     def materialise(self, v, context):
         b = self.bands[v]
         self.dense.add(v)
-        if b.dirty:                         # the equation it came from, on its operands read dense
-            e = self.origin[v]
-            for a in e.ins:
-                if type(a) is Var and a in self.bands and a not in self.dense:
-                    self.materialise(a, context)
-            self.eqns.append(e)
+        if b.dirty:
+            # the equations it came from, on operands read dense: every dirty value it needs, in the
+            # program's own order (found iteratively: a chain of them may be long)
+            need, todo = [v], [v]
+            while todo:
+                for a in self.origin[todo.pop()].ins:
+                    if type(a) is Var and a in self.bands and a not in self.dense:
+                        self.dense.add(a)
+                        if self.bands[a].dirty:
+                            need.append(a)
+                            todo.append(a)
+                        else:
+                            self.write(a, context)
+            need.sort(key=self.position.__getitem__)
+            self.eqns.extend(self.origin[a] for a in need)
             return
+        self.write(v, context)
+
+    def write(self, v, context):
+        """The equation writing the clean banded ``v``'s diagonals into zeros."""
+        b = self.bands[v]
         n, k, p, q = b.n, b.k, b.p, b.q
         ndim = len(b.shape)
         ins, writes = [], []
@@ -282,6 +297,7 @@ class _Pass:
                     if out is not None:
                         self.bands[e.outs[0]] = out
                         self.origin[e.outs[0]] = e
+                        self.position[e.outs[0]] = len(self.position)
                         self.changed = True
                         continue
             for a in e.ins:                         # read dense: computed once, where first needed

@@ -20,6 +20,10 @@
   equal float (quicker for NumPy to convert), both bit for bit.
 * :func:`untangle_seeds` -- a zero-seed check reads ``x`` for a seed ``-x`` (zero at the same
   places), and ``(-x) * y`` negates the smaller operand instead: ``x * (-y)``.
+* :func:`~chainrule.jit.diagonals.keep_diagonals` (its own module) -- identity seeds kept as
+  their diagonals while the values stay banded, written into one zeros array where read dense.
+* :func:`absorb_negations` -- ``c + (-x)`` as ``c - x`` and ``c + (-x) * y`` as ``c - x * y``, a
+  negation read once by a sum, bit for bit.
 * :func:`eliminate_dead` -- dead code: equations none of whose results reach
   an output or a guard are dropped.  Guards are always kept: a guard that
   failed on a path the program no longer computes still means the traced
@@ -27,7 +31,8 @@
 
 * :func:`accumulate_scatters` -- ``a + index_add(g)`` with ``a`` a new array
   read nowhere else adds ``g`` into ``a`` in place (adjoints of several slices); with ``a`` a
-  constant array, into a copy of it.
+  constant array, into a copy of it; :func:`place_first_scatter` then writes the first two terms'
+  sum straight into the zeros of the first scatter.
 * :func:`reuse_buffers` -- an elementwise operation whose array input dies
   there, and which the program itself made (no input, constant, or array a
   live value may be a view of), writes its result into that array
