@@ -45,7 +45,14 @@ must read dense is computed there by the equation it came from, on its
 operands read dense -- the dense program's own arithmetic.  The
 zero-seed checks applied per diagonal rely on their own convention (the
 checked value is a multiple of its seeds, so zero or nan wherever every seed
-is zero): a diagonal no seed has is dropped, as the dense check zeroes it.
+is zero): a diagonal no seed has is dropped, as the dense check zeroes it,
+and a diagonal's check looks for non-finite values on that diagonal only --
+where the dense check also zeroes the entries of a zero seed because of a nan
+elsewhere, those entries are ``+-0`` on the diagonal (a multiple of a zero
+seed): equal values again.  Two diagonals of one offset over different ranges
+are added after extending each with zeros (:func:`widen`) to the hull of both.
+So the claim is: equal values, nan where nan, zeros possibly of the other sign;
+tests/test_jit_diagonals.py checks it against eager chainrule.
 """
 
 import operator
@@ -54,7 +61,7 @@ import numpy as np
 
 from .ir import CALL, Const, Eqn, Program, Var
 
-__all__ = ["keep_diagonals", "banded", "banded_nd"]
+__all__ = ["keep_diagonals", "const_band", "banded", "banded_nd", "widen"]
 
 MIN_SIZE = 32                # constants smaller than this are left dense (nothing to gain)
 MAX_DIAGONALS = 4            # a constant with more diagonals than this is not treated as banded

@@ -23,7 +23,7 @@
 * :func:`~chainrule.jit.diagonals.keep_diagonals` (its own module) -- identity seeds kept as
   their diagonals while the values stay banded, written into one zeros array where read dense.
 * :func:`absorb_negations` -- ``c + (-x)`` as ``c - x`` and ``c + (-x) * y`` as ``c - x * y``, a
-  negation read once by a sum, bit for bit.
+  negation read once by a sum, bit for bit (but for the sign of a nan, which IEEE leaves open).
 * :func:`eliminate_dead` -- dead code: equations none of whose results reach
   an output or a guard are dropped.  Guards are always kept: a guard that
   failed on a path the program no longer computes still means the traced
@@ -563,7 +563,7 @@ def untangle_seeds(program):
 
 def absorb_negations(program):
     """A negation read once, by a sum, becomes a difference, bit for bit (``c + (-x)`` is ``c - x`` in
-    IEEE arithmetic, and ``(-x) * y`` is ``-(x * y)``):
+    IEEE arithmetic, and ``(-x) * y`` is ``-(x * y)``; a nan coming out may have the other sign):
 
     * ``c + (-x)`` -> ``c - x`` and ``c - (-x)`` -> ``c + x``;
     * ``c + (-x) * y``, the product read once too, -> ``c - x * y``.
