@@ -815,7 +815,7 @@ def _bits(a):
 
 def test_negations_read_by_a_sum_become_differences_bit_for_bit():
     def f(a, b, c):
-        return c + (-a) * b, (-b) + a, b - (-c), c + (a * 2.0) * -(b * 3.0)      # each negation read once
+        return c + (-a) * b, (-b) + a, b - (-c), c + (a * 2.0) * -(b * 3.0), -(a + b) * 2.5     # each read once
 
     special = np.array([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan, 1e308, -1e-310, 3.0])
     rng = np.random.default_rng(5)

@@ -566,7 +566,8 @@ def absorb_negations(program):
     IEEE arithmetic, and ``(-x) * y`` is ``-(x * y)``; a nan coming out may have the other sign):
 
     * ``c + (-x)`` -> ``c - x`` and ``c - (-x)`` -> ``c + x``;
-    * ``c + (-x) * y``, the product read once too, -> ``c - x * y``.
+    * ``c + (-x) * y``, the product read once too, -> ``c - x * y``;
+    * ``(-x) * c`` with ``c`` a float constant -> ``x * (-c)``.
 
     Float arrays only (an unsigned integer has no exact negation)."""
     if not any(e.fn in _NEGATE for e in program.eqns if e.kind == CALL):
@@ -588,6 +589,20 @@ def absorb_negations(program):
         return None
 
     for e in program.eqns:
+        if (e.kind == CALL and e.fn in _MUL_IDENTITY and not e.params and len(e.ins) == 2 and len(e.outs) == 1
+                and _float_array(e.outs[0])):
+            for j in (0, 1):                    # (-x) * c, c a constant: x * (-c)
+                n, c = e.ins[j], e.ins[1 - j]
+                if type(c) is Const and (type(c.value) is float or type(c.value) is np.ndarray
+                                         and c.value.dtype.kind == "f"):
+                    n = negated(n)
+                    if n is not None:
+                        drop.add(id(n))
+                        neg = Const(-c.value if type(c.value) is float else np.negative(c.value), -1)
+                        replace[id(e)] = Eqn(CALL, e.name, e.fn, (n.ins[0], neg) if j == 0 else (neg, n.ins[0]),
+                                             {}, e.outs, context=e.context, note=e.note)
+                        break
+            continue
         if e.kind != CALL or e.params or len(e.ins) != 2 or len(e.outs) != 1 or not _float_array(e.outs[0]) \
                 or not (e.fn in _ADD_ONLY or e.fn in _SUB_IDENTITY):
             continue
