@@ -413,9 +413,7 @@ class _Pass:
             return None
         dirty = b.dirty
         if type(y) is Var:
-            if y.type is not np.ndarray and not ys:
-                pass                                        # a traced scalar
-            dirty = True
+            dirty = True                                    # 0 * y off the diagonals: nan where y is not finite
         else:
             v = y.value
             if type(v) is bool or not (type(v) in (float, int) or isinstance(v, (np.ndarray, np.generic))
