@@ -409,9 +409,11 @@ def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform, holomo
     """``transform(fun)`` with its directions fanned out over ``executor`` (:mod:`.fanout`)."""
     from .fanout import fan_out                        # it builds on this module
 
+    local = transform(fun, argnums, has_aux, chunk_size, holomorphic)
+
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
-        serial = lambda: transform(fun, argnums, has_aux, chunk_size, holomorphic)(*args, **kwargs)   # noqa: E731
+        serial = lambda: local(*args, **kwargs)       # noqa: E731
         return fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform.__name__, serial, chunk_size,
                        holomorphic=holomorphic)
 

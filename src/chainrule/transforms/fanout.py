@@ -115,6 +115,7 @@ _COSTS = {}
 _COSTS_LOCK = threading.Lock()
 _SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
 _LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
+_SETTLED = {}               # the same key -> the Fanout of a call that stays local for good (decided without workers)
 
 
 class JacrevOf:
@@ -122,9 +123,15 @@ class JacrevOf:
 
     def __init__(self, fun, argnums, has_aux):
         self.fun, self.argnums, self.has_aux = fun, argnums, has_aux
+        self._jacrev = None                      # built at the first call, here or in a worker
 
     def __call__(self, *args, **kwargs):
-        return jacrev(self.fun, self.argnums, self.has_aux)(*args, **kwargs)
+        if self._jacrev is None:
+            self._jacrev = jacrev(self.fun, self.argnums, self.has_aux)
+        return self._jacrev(*args, **kwargs)
+
+    def __getstate__(self):                      # the built jacrev is a closure: send what rebuilds it
+        return {"fun": self.fun, "argnums": self.argnums, "has_aux": self.has_aux, "_jacrev": None}
 
     @property
     def __name__(self):
@@ -352,6 +359,20 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic``),
     checked here, on the first call at given dtypes, before anything is sent.
     """
+    key = decision_key(fun, args, kwargs, argnums, has_aux)
+    if key is not None:
+        key = (key, mode, holomorphic)
+        verdict = _SETTLED.get(key)
+        if verdict is not None:                  # local for good at these shapes: no more than the serial call
+            _LAST.fanout = verdict
+            return serial()
+    return _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size,
+                    known_seconds, holomorphic, key)
+
+
+def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size, known_seconds,
+             holomorphic, key):
+    """:func:`fan_out` past the settled verdicts (``key``: the call's key, or None)."""
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     if isinstance(fun, JacrevOf) and any(dtype_of(x).kind == "c" for x in leaves):
@@ -359,8 +380,6 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
                                   "supported yet (its directions are the real and imaginary parts of each input); "
                                   "leave out executor=")
     n = sum(math.prod(shape_of(x)) for x in leaves)
-    key = decision_key(fun, args, kwargs, argnums, has_aux)
-    key = (key, mode, holomorphic) if key is not None else None
     cost = _COSTS.get(key) if key is not None else None
 
     per_b = None                                 # a backward sweep's bytes per direction, measured here once
@@ -429,9 +448,15 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if key in _LOCAL:                             # measured: the last local call, for this many directions
         serial_s = _LOCAL[key] * rest / total_dirs
 
-    def local(why, n_workers=None):
-        """Serially: the rest on top of the probe's directions, or everything when nothing was probed (timed)."""
+    def local(why, n_workers=None, settled=False):
+        """Serially: the rest on top of the probe's directions, or everything when nothing was probed (timed).
+
+        ``settled``: no later call at these shapes can decide otherwise (the executor was not asked, and a
+        serial price only ever falls), so later calls go straight to ``serial()``.
+        """
         _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + why)
+        if settled and key in _LOCAL:              # the serial price was measured, not estimated
+            _SETTLED[key] = _LAST.fanout
         t = time.perf_counter()
         jac = serial() if first is None else _assemble(flat, mode, [first, finish()] if rest > 0 else [first],
                                                        has_aux)
@@ -444,16 +469,16 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         return local("the first, local sweep computed every direction.")
     if rest < 2 or not _worth(serial_s, 0.0):     # too little to send anywhere: the executor is not even asked
         return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
-                     f"too little to send anywhere (under {MIN_SECONDS} s).")
+                     f"too little to send anywhere (under {MIN_SECONDS} s).", settled=True)
     transfer_s = rest * result_b / TRANSFER_BYTES_PER_SECOND
     if not _worth(serial_s, per_dir + TASK_OVERHEAD + per_task + transfer_s):
         return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
                      f"less than sending them would, however many workers took them ({TASK_OVERHEAD + per_task:.3g} s "
-                     f"a task, {transfer_s:.3g} s for the results to come back).")
+                     f"a task, {transfer_s:.3g} s for the results to come back).", settled=True)
     seen = _SEEN.get(key)
     if seen is not None and not _worth(serial_s, seen * rest / total_dirs):   # it did not pay last time
         return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
-                     f"computing here (about {serial_s * total_dirs / rest:.3g} s).")
+                     f"computing here (about {serial_s * total_dirs / rest:.3g} s).", settled=True)
     n_workers = some_workers(executor, transform)
     tasks = min(rest, n_workers)
     if chunk_size is None:                        # more tasks when one worker's share would not fit a sweep
@@ -488,6 +513,7 @@ def forget():
         _COSTS.clear()
         _SEEN.clear()
         _LOCAL.clear()
+        _SETTLED.clear()
 
 
 def _assemble(flat, mode, results, has_aux):
