@@ -60,10 +60,10 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
-from .jacobian import _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
+from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
-__all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
+__all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
            "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
            "split_spans", "name_of", "JacrevOf"]
 
@@ -116,6 +116,7 @@ _COSTS_LOCK = threading.Lock()
 _SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
 _LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
 _SETTLED = {}               # the same key -> the Fanout of a call that stays local for good (decided without workers)
+_EPOCH = [0]                # bumped by forget(): the transforms' own memos of settled calls are stale from then on
 
 
 class JacrevOf:
@@ -349,8 +350,39 @@ def _worth(serial_s, parallel_s):
     return serial_s >= MIN_SECONDS and parallel_s < 0.8 * serial_s
 
 
+def fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform, holomorphic):
+    """``transform(fun, ..., executor=executor)``: :func:`fan_out` behind the serial ``transform(fun, ...)``.
+
+    Each transformed function remembers, by its arguments' shapes and dtypes, the calls that stay
+    local for good (see :func:`fan_out`): those then cost the serial call and one dictionary look-up.
+    """
+    local = transform(fun, argnums, has_aux, chunk_size, holomorphic)
+    memo = {}                                    # the arguments' key -> (epoch, Fanout) of a settled call
+
+    def settle(signature):
+        epoch = _EPOCH[0]
+        return lambda verdict: memo.__setitem__(signature, (epoch, verdict))
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        try:
+            signature = _argument_key(args) if not kwargs else (_argument_key(args),
+                                                                  _argument_key(tuple(sorted(kwargs.items()))))
+            hit = memo.get(signature)
+        except Exception:                        # unhashable or unkeyable arguments: no memo
+            signature = hit = None
+        if hit is not None and hit[0] == _EPOCH[0]:
+            _LAST.fanout = hit[1]
+            return local(*args, **kwargs)
+        return fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform.__name__,
+                       lambda: local(*args, **kwargs), chunk_size, holomorphic=holomorphic,
+                       settled=None if signature is None else settle(signature))
+
+    return jac_fun
+
+
 def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size=None,
-            known_seconds=None, holomorphic=False):
+            known_seconds=None, holomorphic=False, settled=None):
     """The Jacobian of ``fun`` in ``mode``, its directions fanned out over ``executor``.
 
     ``serial()`` computes it locally (the fallback).  ``known_seconds``: the
@@ -358,6 +390,9 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     what ``serial()`` would: the Jacobian, or ``(jacobian, aux)`` with ``has_aux``.
     Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic``),
     checked here, on the first call at given dtypes, before anything is sent.
+    ``settled(fanout)``, if given, is called when the call stays local for good: no later call
+    at these shapes can decide otherwise (the executor was not asked, on a measured serial price,
+    which only ever falls); such calls are remembered here too and go straight to ``serial()``.
     """
     key = decision_key(fun, args, kwargs, argnums, has_aux)
     if key is not None:
@@ -365,13 +400,15 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         verdict = _SETTLED.get(key)
         if verdict is not None:                  # local for good at these shapes: no more than the serial call
             _LAST.fanout = verdict
+            if settled is not None:
+                settled(verdict)
             return serial()
     return _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size,
-                    known_seconds, holomorphic, key)
+                    known_seconds, holomorphic, key, settled)
 
 
 def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size, known_seconds,
-             holomorphic, key):
+             holomorphic, key, settled_hook):
     """:func:`fan_out` past the settled verdicts (``key``: the call's key, or None)."""
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
@@ -457,6 +494,8 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + why)
         if settled and key in _LOCAL:              # the serial price was measured, not estimated
             _SETTLED[key] = _LAST.fanout
+            if settled_hook is not None:
+                settled_hook(_LAST.fanout)
         t = time.perf_counter()
         jac = serial() if first is None else _assemble(flat, mode, [first, finish()] if rest > 0 else [first],
                                                        has_aux)
@@ -514,6 +553,7 @@ def forget():
         _SEEN.clear()
         _LOCAL.clear()
         _SETTLED.clear()
+        _EPOCH[0] += 1
 
 
 def _assemble(flat, mode, results, has_aux):
