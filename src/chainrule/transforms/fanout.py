@@ -24,8 +24,19 @@ scheduler); otherwise the tasks' estimate -- ``TASK_OVERHEAD`` each, a fresh
 evaluation of ``f`` (recorded, in reverse) per task, the directions' share,
 and the results' bytes at ``TRANSFER_BYTES_PER_SECOND`` -- must beat the serial
 remainder clearly, and a distributed call that did not clearly beat computing here keeps
-later calls at those shapes here.  :func:`last` says what the last
-call did and why; :func:`forget` drops every measurement.
+later calls at those shapes here.  A call that stays here without the executor being
+asked, on a measured serial price (which only ever falls), is settled: later calls at
+those shapes go straight to the serial transform, for one dictionary look-up (each
+transformed function keeps its own memo, by the arguments' shapes).  :func:`last` says
+what the last call did and why; :func:`forget` drops every measurement and verdict.
+
+On Dask, the workers' own monitoring competes with the tasks: by default each worker
+samples its running task's stack every 10 ms (the dashboard's profile) and checks its
+event loop every 20 ms and its memory every 100 ms, which cost a busy worker about 15-20%
+more CPU than the task's thread used in ``benchmarks/distributed.py``; its ``QUIET``
+settings (``distributed.worker.profile.enabled: False`` and slower ticks) remove nearly all
+of it.  The nanny's default ``MALLOC_TRIM_THRESHOLD_`` makes every array above 128 KiB an
+mmap (3x slower sweeps there): start workers without it.
 
 Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic=``),
 checked locally before anything is sent.  A task holds Python's cyclic
