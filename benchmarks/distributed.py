@@ -193,10 +193,12 @@ def main(argv=None):
             assert diff < 1e-12, f"distributed != serial: relative difference {diff:.2g}"
             last = fanout.last()
             # one task's own work, timed in this process: the same sweep the workers run
-            share = -(-REACTIONS // last.tasks) if fun is final_state else -(-outs // max(last.tasks, 1))
             mode = "forward" if transform is cr.jacfwd else "reverse"
             total = REACTIONS if mode == "forward" else outs
+            share = -(-total // max(last.tasks, 2))       # (a call that stayed local: a half, as 2 tasks would)
+            c0 = time.thread_time()
             task_s, _ = _time(lambda: fanout.sweep_task(fun, (K0, steps), {}, 0, False, mode, 0, share, total), 1)
+            task_cpu = time.thread_time() - c0
             # the slowest task's compute in its worker, per call (a median call's, with --repeat)
             per_call = [max(computes[i:i + last.tasks]) for i in range(0, len(computes), max(last.tasks, 1))]
             worker_s = statistics.median(per_call) if per_call else float("nan")
@@ -205,7 +207,7 @@ def main(argv=None):
             # of the distributed one (the busiest worker, plus this process's own sending and assembling)
             cpu_speedup = serial_cpu / (worker_cpu + client_cpu)
             rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, (worker_s, task_s), overhead,
-                         (serial_cpu, worker_cpu, client_cpu, cpu_speedup),
+                         (serial_cpu, worker_cpu, client_cpu, cpu_speedup, task_cpu),
                          f"{last.reason} Largest difference from serial: {diff:.2g} of the largest entry."))
         small = small_workloads(client, 3 if a.quick else SMALL_ROUNDS)
     print(f"RK4 reaction network: {SPECIES} species, {REACTIONS} parameters, {steps} steps; "
@@ -219,11 +221,12 @@ def main(argv=None):
     for name, s, f, d, sp, t, (ws, ts), ov, _, _ in rows:
         print(f"| {name} | {s:.3g} | {f:.3g} | {d:.3g} | {sp:.2f}x | {t} | {ws:.3g} | {ts:.3g} | {ov:.3g} |")
     print("\nCPU seconds (robust to other load): the serial call, the busiest worker's and this process's "
-          "during a distributed call, and serial / (busiest worker + this process):")
-    print("| Jacobian | serial CPU s | busiest worker CPU s | client CPU s | CPU speedup |")
-    print("|---|---|---|---|---|")
-    for name, *_, (sc, wc, cc, csp), _ in rows:
-        print(f"| {name} | {sc:.3g} | {wc:.3g} | {cc:.3g} | {csp:.2f}x |")
+          "during a distributed call, serial / (busiest worker + this process), and one task's sweep here "
+          "(this thread's CPU):")
+    print("| Jacobian | serial CPU s | busiest worker CPU s | client CPU s | CPU speedup | one task here CPU s |")
+    print("|---|---|---|---|---|---|")
+    for name, *_, (sc, wc, cc, csp, tc), _ in rows:
+        print(f"| {name} | {sc:.3g} | {wc:.3g} | {cc:.3g} | {csp:.2f}x | {tc:.3g} |")
     for name, *_, why in rows:
         print(f"{name}: {why}")
     print(f"\nSmall workloads of the speed suite, without and with executor=client (minima per call over "
