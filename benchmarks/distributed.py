@@ -24,10 +24,11 @@ more, on a machine whose 2 cores the 2 workers need.  ``--dask-defaults`` keeps 
 
 Then the small workloads of the speed suite (``benchmarks/workloads.py``) that
 take ``executor=``: each called without and with ``executor=client``, alternated,
-the minimum wall and CPU time per call of each over ``SMALL_ROUNDS`` rounds of
-samples of about 20 ms, after a first call
-(which probes, timed apart).  The worth-it rule should keep them local at the
-same speed.  Run: ``python -m benchmarks.distributed [--quick] [--repeat N] [--small-only]``.
+the minimum wall and CPU time (this thread's: the scheduler's and the client's threads
+live in this process too) per call of each over ``SMALL_ROUNDS`` rounds of samples of
+about 20 ms, after a first call (which probes, timed apart).  The worth-it rule should
+keep them local at the same speed.  Run: ``python -m benchmarks.distributed [--quick]
+[--repeat N] [--small-only] [--dask-defaults] [--always-distribute]``.
 """
 
 import argparse
@@ -101,7 +102,7 @@ def _cpu(fn, repeat, client=None):
     return wall, here, busiest, out
 
 
-SMALL_ROUNDS = 30
+SMALL_ROUNDS = 60
 
 # Dask's monitoring, slowed (see the module's docstring): the dashboard's statistical profile off, the event
 # loop's health checked every second, the memory every second, the system every 5 s
@@ -144,11 +145,11 @@ def small_workloads(client, rounds=SMALL_ROUNDS):
         loops = max(1, int(0.02 / max(time.perf_counter() - t, 1e-6)))      # samples of about 20 ms each
         for _ in range(rounds):
             for label, fn in (("plain", plain), ("fanned", fanned)):
-                t, c = time.perf_counter(), time.process_time()
+                t, c = time.perf_counter(), time.thread_time()
                 for _ in range(loops):
                     fn(x)
                 best[label] = min(best[label], (time.perf_counter() - t) / loops)
-                best[label + " cpu"] = min(best[label + " cpu"], (time.process_time() - c) / loops)
+                best[label + " cpu"] = min(best[label + " cpu"], (time.thread_time() - c) / loops)
                 distributed |= label == "fanned" and fanout.last().distributed
         rows.append((name, best["plain"], best["fanned"], best["plain cpu"], best["fanned cpu"], t2 - t1, t1 - t0,
                      distributed))
@@ -161,6 +162,10 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--small-only", action="store_true", help="only the small workloads of the speed suite")
     ap.add_argument("--dask-defaults", action="store_true", help="keep Dask's background monitoring as it is")
+    ap.add_argument("--always-distribute", action="store_true",
+                    help="bypass the worth-it rule for the two large Jacobians (as the tests do), so that the "
+                         "distributed path is timed even when other load on the machine made a first "
+                         "distributed call look not worth it")
     a = ap.parse_args(argv)
     import dask
     from distributed import Client, LocalCluster, get_task_stream
@@ -173,6 +178,7 @@ def main(argv=None):
         dask.config.set(QUIET)
 
     steps = 200 if a.quick else STEPS
+    worth = fanout._worth
     rows = []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
@@ -181,6 +187,8 @@ def main(argv=None):
                                            ("reverse (jacrev), 200 x 200", cr.jacrev, sampled_states,
                                             SPECIES * OUT_TIMES))[:0 if a.small_only else 2]:
             serial_s, serial_cpu, _, ref = _cpu(lambda: transform(fun)(K0, steps), a.repeat)
+            if a.always_distribute:
+                fanout._worth = lambda serial_s, parallel_s: True
             fanned = transform(fun, executor=client)
             t0 = time.perf_counter()
             first = fanned(K0, steps)
@@ -206,13 +214,15 @@ def main(argv=None):
             # CPU time, robust to other load on the machine: the serial call's against the critical path
             # of the distributed one (the busiest worker, plus this process's own sending and assembling)
             cpu_speedup = serial_cpu / (worker_cpu + client_cpu)
+            fanout._worth = worth
             rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, (worker_s, task_s), overhead,
                          (serial_cpu, worker_cpu, client_cpu, cpu_speedup, task_cpu),
                          f"{last.reason} Largest difference from serial: {diff:.2g} of the largest entry."))
         small = small_workloads(client, 3 if a.quick else SMALL_ROUNDS)
     print(f"RK4 reaction network: {SPECIES} species, {REACTIONS} parameters, {steps} steps; "
           f"LocalCluster of 2 single-threaded worker processes "
-          f"({'Dask defaults' if a.dask_defaults else 'monitoring slowed: QUIET'}); median of {a.repeat}; "
+          f"({'Dask defaults' if a.dask_defaults else 'monitoring slowed: QUIET'}"
+          f"{'; worth-it rule bypassed' if a.always_distribute else ''}); median of {a.repeat}; "
           f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, NumPy {np.__version__}; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
     print("| Jacobian | serial s | first call s | distributed s | speedup | tasks | slowest task in its worker s "
@@ -230,7 +240,8 @@ def main(argv=None):
     for name, *_, why in rows:
         print(f"{name}: {why}")
     print(f"\nSmall workloads of the speed suite, without and with executor=client (minima per call over "
-          f"{SMALL_ROUNDS} alternated samples of about 20 ms after a first call; CPU: this process's):")
+          f"{SMALL_ROUNDS} alternated samples of about 20 ms after a first call; CPU: this thread's, without the "
+          "scheduler's and client's threads in this process):")
     print("| workload | without ms | with executor ms | ratio | without CPU ms | with CPU ms | CPU ratio "
           "| first call without ms | first call with ms | ran |")
     print("|---|---|---|---|---|---|---|---|---|---|")

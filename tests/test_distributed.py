@@ -299,6 +299,36 @@ def test_settled_serial_calls_cost_the_serial_call():
     assert f.calls > before and fanout.last() is not settled
 
 
+class FakeDask:
+    """What the fan-out sees of a Dask client: ``nthreads()`` (a scheduler round trip, counted) and ``scheduler``."""
+
+    scheduler = None
+
+    def __init__(self, per_worker):
+        self.per_worker, self.asked = per_worker, 0
+
+    def nthreads(self):
+        self.asked += 1
+        return {f"tcp://w{i}": t for i, t in enumerate(self.per_worker)}
+
+    def wait_for_workers(self, n, timeout=None):
+        raise TimeoutError
+
+
+def test_dask_worker_count_reused_briefly(monkeypatch):
+    """A Dask cluster's thread count is asked once per WORKERS_FRESH seconds, never cached when there are none."""
+    busy = FakeDask([1, 1])
+    assert fanout.workers(busy) == 2 and fanout.workers(busy) == 2 and busy.asked == 1
+    monkeypatch.setattr(fanout, "WORKERS_FRESH", 0.0)
+    assert fanout.workers(busy) == 2 and busy.asked == 2
+    monkeypatch.undo()
+    empty = FakeDask([])
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no workers"):
+            fanout.some_workers(empty, "jacrev")
+    assert empty.asked == 4                              # twice per call (before and after waiting), every call
+
+
 def test_hessian_inner_jacrev_pickles_after_use():
     """The Hessian's inner ``jacrev`` is built once and reused, yet the callable still pickles for a worker."""
     import pickle

@@ -62,6 +62,7 @@ import os
 import pickle
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,9 +220,20 @@ def _is_dask(executor):
     return hasattr(executor, "nthreads") and hasattr(executor, "scheduler")
 
 
+_WORKER_COUNTS = {}          # id(Dask client) -> (a weak reference to it, monotonic time asked, its workers' threads)
+WORKERS_FRESH = 1.0         # seconds a Dask cluster's thread count is reused before the scheduler is asked again
+
+
 def workers(executor):
-    """How many tasks ``executor`` runs at once (its worker threads or processes; Dask: all workers' threads)."""
+    """How many tasks ``executor`` runs at once (its worker threads or processes; Dask: all workers' threads).
+
+    A Dask client's answer (a round trip to its scheduler) is reused for ``WORKERS_FRESH`` seconds.
+    """
     if _is_dask(executor):
+        now = time.monotonic()
+        hit = _WORKER_COUNTS.get(id(executor))
+        if hit is not None and hit[0]() is executor and now - hit[1] < WORKERS_FRESH:
+            return hit[2]
         n = sum(executor.nthreads().values())
         if n == 0 and hasattr(executor, "wait_for_workers"):
             try:
@@ -229,6 +241,13 @@ def workers(executor):
             except Exception:
                 pass
             n = sum(executor.nthreads().values())
+        if n > 0:
+            if len(_WORKER_COUNTS) > 16:
+                _WORKER_COUNTS.clear()
+            try:
+                _WORKER_COUNTS[id(executor)] = (weakref.ref(executor), now, n)
+            except TypeError:                     # not weakly referable: ask every time
+                pass
         return n
     n = getattr(executor, "_max_workers", None)
     return int(n) if n is not None else (os.cpu_count() or 1)
