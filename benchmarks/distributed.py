@@ -11,16 +11,24 @@ The workload: an RK4-integrated reaction network of ``SPECIES`` = 20 species and
 Each is timed serially and with ``executor=client`` (median of ``--repeat`` calls
 after a first call, which probes and caches the sweep cost: its time is reported
 apart), and checked equal to the serial result (to rounding: NumPy's matrix products may
-take another BLAS kernel at another batch width, so the last bits may differ).  The overhead per task is the
-time of a distributed call less the slowest task's own sweep, from the tasks'
-timings.
+take another BLAS kernel at another batch width, so the last bits may differ).  Each task's
+compute time in its worker comes from Dask's task stream; the overhead is the time of a
+distributed call less the slowest task's compute (sending, scheduling, the results back,
+assembling).  One task's sweep is also timed in this process, for comparison.
+
+The cluster runs with Dask's background monitoring slowed (:data:`QUIET`): by default each
+worker samples its running task's stack every 10 ms for the dashboard's profile, checks its event
+loop every 20 ms and its memory every 100 ms, which cost a busy worker here about 15% more CPU
+than the task's own thread used, and the scheduler and nannies in this process about 7% of a core
+more, on a machine whose 2 cores the 2 workers need.  ``--dask-defaults`` keeps Dask's defaults.
 
 Then the small workloads of the speed suite (``benchmarks/workloads.py``) that
 take ``executor=``: each called without and with ``executor=client``, alternated,
-the minimum wall and CPU time per call of each over ``SMALL_ROUNDS`` rounds of
-samples of about 20 ms, after a first call
-(which probes, timed apart).  The worth-it rule should keep them local at the
-same speed.  Run: ``python -m benchmarks.distributed [--quick] [--repeat N] [--small-only]``.
+the minimum wall and CPU time (this thread's: the scheduler's and the client's threads
+live in this process too) per call of each over ``SMALL_ROUNDS`` rounds of samples of
+about 20 ms, after a first call (which probes, timed apart).  The worth-it rule should
+keep them local at the same speed.  Run: ``python -m benchmarks.distributed [--quick]
+[--repeat N] [--small-only] [--dask-defaults] [--always-distribute]``.
 """
 
 import argparse
@@ -94,7 +102,17 @@ def _cpu(fn, repeat, client=None):
     return wall, here, busiest, out
 
 
-SMALL_ROUNDS = 30
+SMALL_ROUNDS = 60
+
+# Dask's monitoring, slowed (see the module's docstring): the dashboard's statistical profile off, the event
+# loop's health checked every second, the memory every second, the system every 5 s
+QUIET = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+         "distributed.worker.memory.monitor-interval": "1s", "distributed.admin.system-monitor.interval": "5s"}
+
+
+def _computes(stream):
+    """Seconds each task of a task stream spent computing in its worker."""
+    return [sum(s["stop"] - s["start"] for s in t["startstops"] if s["action"] == "compute") for t in stream]
 
 
 def small_workloads(client, rounds=SMALL_ROUNDS):
@@ -127,11 +145,11 @@ def small_workloads(client, rounds=SMALL_ROUNDS):
         loops = max(1, int(0.02 / max(time.perf_counter() - t, 1e-6)))      # samples of about 20 ms each
         for _ in range(rounds):
             for label, fn in (("plain", plain), ("fanned", fanned)):
-                t, c = time.perf_counter(), time.process_time()
+                t, c = time.perf_counter(), time.thread_time()
                 for _ in range(loops):
                     fn(x)
                 best[label] = min(best[label], (time.perf_counter() - t) / loops)
-                best[label + " cpu"] = min(best[label + " cpu"], (time.process_time() - c) / loops)
+                best[label + " cpu"] = min(best[label + " cpu"], (time.thread_time() - c) / loops)
                 distributed |= label == "fanned" and fanout.last().distributed
         rows.append((name, best["plain"], best["fanned"], best["plain cpu"], best["fanned cpu"], t2 - t1, t1 - t0,
                      distributed))
@@ -143,16 +161,24 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="200 steps instead of 2000")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--small-only", action="store_true", help="only the small workloads of the speed suite")
+    ap.add_argument("--dask-defaults", action="store_true", help="keep Dask's background monitoring as it is")
+    ap.add_argument("--always-distribute", action="store_true",
+                    help="bypass the worth-it rule for the two large Jacobians (as the tests do), so that the "
+                         "distributed path is timed even when other load on the machine made a first "
+                         "distributed call look not worth it")
     a = ap.parse_args(argv)
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which fixes glibc's mmap threshold at
     # 128 KiB: every tangent array above that becomes an mmap and its page faults (3x slower sweeps here)
     dask.config.set({"distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
                                                              "OPENBLAS_NUM_THREADS": 1}})
+    if not a.dask_defaults:
+        dask.config.set(QUIET)
 
     steps = 200 if a.quick else STEPS
+    worth = fanout._worth
     rows = []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
@@ -161,46 +187,61 @@ def main(argv=None):
                                            ("reverse (jacrev), 200 x 200", cr.jacrev, sampled_states,
                                             SPECIES * OUT_TIMES))[:0 if a.small_only else 2]:
             serial_s, serial_cpu, _, ref = _cpu(lambda: transform(fun)(K0, steps), a.repeat)
+            if a.always_distribute:
+                fanout._worth = lambda serial_s, parallel_s: True
             fanned = transform(fun, executor=client)
             t0 = time.perf_counter()
             first = fanned(K0, steps)
             first_s = time.perf_counter() - t0
-            dist_s, client_cpu, worker_cpu, jac = _cpu(lambda: fanned(K0, steps), a.repeat, client)
+            with get_task_stream(client) as stream:
+                dist_s, client_cpu, worker_cpu, jac = _cpu(lambda: fanned(K0, steps), a.repeat, client)
+            computes = _computes(stream.data)
             # equal to rounding: NumPy's matrix products may take another BLAS kernel at another batch width
             diff = max(float(np.max(np.abs(x - ref))) for x in (first, jac)) / float(np.max(np.abs(ref)))
             assert diff < 1e-12, f"distributed != serial: relative difference {diff:.2g}"
             last = fanout.last()
             # one task's own work, timed in this process: the same sweep the workers run
-            share = -(-REACTIONS // last.tasks) if fun is final_state else -(-outs // max(last.tasks, 1))
             mode = "forward" if transform is cr.jacfwd else "reverse"
             total = REACTIONS if mode == "forward" else outs
+            share = -(-total // max(last.tasks, 2))       # (a call that stayed local: a half, as 2 tasks would)
+            c0 = time.thread_time()
             task_s, _ = _time(lambda: fanout.sweep_task(fun, (K0, steps), {}, 0, False, mode, 0, share, total), 1)
-            overhead = dist_s - task_s
+            task_cpu = time.thread_time() - c0
+            # the slowest task's compute in its worker, per call (a median call's, with --repeat)
+            per_call = [max(computes[i:i + last.tasks]) for i in range(0, len(computes), max(last.tasks, 1))]
+            worker_s = statistics.median(per_call) if per_call else float("nan")
+            overhead = dist_s - worker_s
             # CPU time, robust to other load on the machine: the serial call's against the critical path
             # of the distributed one (the busiest worker, plus this process's own sending and assembling)
             cpu_speedup = serial_cpu / (worker_cpu + client_cpu)
-            rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, task_s, overhead,
-                         (serial_cpu, worker_cpu, client_cpu, cpu_speedup),
+            fanout._worth = worth
+            rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, (worker_s, task_s), overhead,
+                         (serial_cpu, worker_cpu, client_cpu, cpu_speedup, task_cpu),
                          f"{last.reason} Largest difference from serial: {diff:.2g} of the largest entry."))
         small = small_workloads(client, 3 if a.quick else SMALL_ROUNDS)
     print(f"RK4 reaction network: {SPECIES} species, {REACTIONS} parameters, {steps} steps; "
-          f"LocalCluster of 2 single-threaded worker processes; median of {a.repeat}; "
-          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, NumPy {np.__version__}")
-    print("| Jacobian | serial s | first call s | distributed s | speedup | tasks | one task's sweep s "
-          "| overhead s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, s, f, d, sp, t, ts, ov, _, _ in rows:
-        print(f"| {name} | {s:.3g} | {f:.3g} | {d:.3g} | {sp:.2f}x | {t} | {ts:.3g} | {ov:.3g} |")
+          f"LocalCluster of 2 single-threaded worker processes "
+          f"({'Dask defaults' if a.dask_defaults else 'monitoring slowed: QUIET'}"
+          f"{'; worth-it rule bypassed' if a.always_distribute else ''}); median of {a.repeat}; "
+          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, NumPy {np.__version__}; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
+    print("| Jacobian | serial s | first call s | distributed s | speedup | tasks | slowest task in its worker s "
+          "| one task here s | overhead s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, s, f, d, sp, t, (ws, ts), ov, _, _ in rows:
+        print(f"| {name} | {s:.3g} | {f:.3g} | {d:.3g} | {sp:.2f}x | {t} | {ws:.3g} | {ts:.3g} | {ov:.3g} |")
     print("\nCPU seconds (robust to other load): the serial call, the busiest worker's and this process's "
-          "during a distributed call, and serial / (busiest worker + this process):")
-    print("| Jacobian | serial CPU s | busiest worker CPU s | client CPU s | CPU speedup |")
-    print("|---|---|---|---|---|")
-    for name, *_, (sc, wc, cc, csp), _ in rows:
-        print(f"| {name} | {sc:.3g} | {wc:.3g} | {cc:.3g} | {csp:.2f}x |")
+          "during a distributed call, serial / (busiest worker + this process), and one task's sweep here "
+          "(this thread's CPU):")
+    print("| Jacobian | serial CPU s | busiest worker CPU s | client CPU s | CPU speedup | one task here CPU s |")
+    print("|---|---|---|---|---|---|")
+    for name, *_, (sc, wc, cc, csp, tc), _ in rows:
+        print(f"| {name} | {sc:.3g} | {wc:.3g} | {cc:.3g} | {csp:.2f}x | {tc:.3g} |")
     for name, *_, why in rows:
         print(f"{name}: {why}")
     print(f"\nSmall workloads of the speed suite, without and with executor=client (minima per call over "
-          f"{SMALL_ROUNDS} alternated samples of about 20 ms after a first call; CPU: this process's):")
+          f"{SMALL_ROUNDS} alternated samples of about 20 ms after a first call; CPU: this thread's, without the "
+          "scheduler's and client's threads in this process):")
     print("| workload | without ms | with executor ms | ratio | without CPU ms | with CPU ms | CPU ratio "
           "| first call without ms | first call with ms | ran |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -258,6 +258,89 @@ def test_serial_fallback_for_cheap_sweeps(pool):
         assert last.reason.startswith("serial: ") and "would take about" in last.reason
 
 
+class Counting:
+    """``cheap`` and how often it was evaluated (its recorded or traced evaluations too)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return np.sin(x) * x[::-1]
+
+
+def test_settled_serial_calls_cost_the_serial_call():
+    """Once a call stays local for good, later calls evaluate f exactly as often as the plain transform does,
+    and the executor is never asked; the derivatives are the serial ones and match the other mode."""
+    fanout.forget()
+    x = np.linspace(0.1, 1.0, 30)
+    for transform, other in ((cr.jacfwd, cr.jacrev), (cr.jacrev, cr.jacfwd)):
+        f = Counting()
+        fanned = transform(f, executor=NoWorkers())
+        first = within(lambda: fanned(x))                 # the probe: more evaluations than a plain call
+        within(lambda: fanned(x))                         # the serial price measured: settled from here on
+        settled = fanout.last()
+        assert "too little to send" in settled.reason and settled.workers is None
+        before = f.calls
+        jac = within(lambda: fanned(x))
+        fanned_calls = f.calls - before
+        before = f.calls
+        plain = transform(f)(x)
+        assert fanned_calls == f.calls - before == 1
+        assert fanout.last() is settled
+        assert np.array_equal(jac, plain) and np.array_equal(first, plain)
+        np.testing.assert_allclose(jac, other(f)(x), rtol=1e-13, atol=1e-13)
+        h = 1e-6
+        column = (f(x + h * np.eye(30)[4]) - f(x - h * np.eye(30)[4])) / (2 * h)
+        np.testing.assert_allclose(jac[:, 4], column, rtol=1e-6, atol=1e-8)
+    fanout.forget()                                       # forgetting unsettles: the next call probes again
+    before = f.calls
+    assert np.array_equal(within(lambda: fanned(x)), plain)
+    assert f.calls > before and fanout.last() is not settled
+
+
+class FakeDask:
+    """What the fan-out sees of a Dask client: ``nthreads()`` (a scheduler round trip, counted) and ``scheduler``."""
+
+    scheduler = None
+
+    def __init__(self, per_worker):
+        self.per_worker, self.asked = per_worker, 0
+
+    def nthreads(self):
+        self.asked += 1
+        return {f"tcp://w{i}": t for i, t in enumerate(self.per_worker)}
+
+    def wait_for_workers(self, n, timeout=None):
+        raise TimeoutError
+
+
+def test_dask_worker_count_reused_briefly(monkeypatch):
+    """A Dask cluster's thread count is asked once per WORKERS_FRESH seconds, never cached when there are none."""
+    busy = FakeDask([1, 1])
+    assert fanout.workers(busy) == 2 and fanout.workers(busy) == 2 and busy.asked == 1
+    monkeypatch.setattr(fanout, "WORKERS_FRESH", 0.0)
+    assert fanout.workers(busy) == 2 and busy.asked == 2
+    monkeypatch.undo()
+    empty = FakeDask([])
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no workers"):
+            fanout.some_workers(empty, "jacrev")
+    assert empty.asked == 4                              # twice per call (before and after waiting), every call
+
+
+def test_hessian_inner_jacrev_pickles_after_use():
+    """The Hessian's inner ``jacrev`` is built once and reused, yet the callable still pickles for a worker."""
+    import pickle
+    inner = fanout.JacrevOf(scalar, (0, 1), False)
+    here = inner(P, C)
+    there = pickle.loads(pickle.dumps(inner))(P, C)
+    for a, b in zip(leaves(here), leaves(there)):
+        assert np.array_equal(a, b)
+    for a, b in zip(leaves(here), leaves(cr.jacrev(scalar, argnums=(0, 1))(P, C))):
+        assert np.array_equal(a, b)
+
+
 # -- sparse Jacobians and Hessians: the colour groups fanned out -------------------------------------------
 PS = {"a": np.linspace(0.2, 1.6, 8), "b": np.linspace(-0.9, 0.8, 8)}
 CS = np.array([0.7, -0.4])

@@ -407,15 +407,9 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
 
 def _fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform, holomorphic):
     """``transform(fun)`` with its directions fanned out over ``executor`` (:mod:`.fanout`)."""
-    from .fanout import fan_out                        # it builds on this module
+    from .fanout import fanned                         # it builds on this module
 
-    @functools.wraps(fun)
-    def jac_fun(*args, **kwargs):
-        serial = lambda: transform(fun, argnums, has_aux, chunk_size, holomorphic)(*args, **kwargs)   # noqa: E731
-        return fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform.__name__, serial, chunk_size,
-                       holomorphic=holomorphic)
-
-    return jac_fun
+    return fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform, holomorphic)
 
 
 def hvp(fun: Callable, x: Any, v: Any, argnums: int | Sequence[int] | None = None, batched: bool = False) -> Any:

@@ -24,8 +24,19 @@ scheduler); otherwise the tasks' estimate -- ``TASK_OVERHEAD`` each, a fresh
 evaluation of ``f`` (recorded, in reverse) per task, the directions' share,
 and the results' bytes at ``TRANSFER_BYTES_PER_SECOND`` -- must beat the serial
 remainder clearly, and a distributed call that did not clearly beat computing here keeps
-later calls at those shapes here.  :func:`last` says what the last
-call did and why; :func:`forget` drops every measurement.
+later calls at those shapes here.  A call that stays here without the executor being
+asked, on a measured serial price (which only ever falls), is settled: later calls at
+those shapes go straight to the serial transform, for one dictionary look-up (each
+transformed function keeps its own memo, by the arguments' shapes).  :func:`last` says
+what the last call did and why; :func:`forget` drops every measurement and verdict.
+
+On Dask, the workers' own monitoring competes with the tasks: by default each worker
+samples its running task's stack every 10 ms (the dashboard's profile) and checks its
+event loop every 20 ms and its memory every 100 ms, which cost a busy worker about 15-20%
+more CPU than the task's thread used in ``benchmarks/distributed.py``; its ``QUIET``
+settings (``distributed.worker.profile.enabled: False`` and slower ticks) remove nearly all
+of it.  The nanny's default ``MALLOC_TRIM_THRESHOLD_`` makes every array above 128 KiB an
+mmap (3x slower sweeps there): start workers without it.
 
 Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic=``),
 checked locally before anything is sent.  A task holds Python's cyclic
@@ -51,6 +62,7 @@ import os
 import pickle
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,10 +72,10 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
-from .jacobian import _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
+from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
-__all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out",
+__all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
            "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
            "split_spans", "name_of", "JacrevOf"]
 
@@ -115,6 +127,8 @@ _COSTS = {}
 _COSTS_LOCK = threading.Lock()
 _SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
 _LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
+_SETTLED = {}               # the same key -> the Fanout of a call that stays local for good (decided without workers)
+_EPOCH = [0]                # bumped by forget(): the transforms' own memos of settled calls are stale from then on
 
 
 class JacrevOf:
@@ -122,9 +136,15 @@ class JacrevOf:
 
     def __init__(self, fun, argnums, has_aux):
         self.fun, self.argnums, self.has_aux = fun, argnums, has_aux
+        self._jacrev = None                      # built at the first call, here or in a worker
 
     def __call__(self, *args, **kwargs):
-        return jacrev(self.fun, self.argnums, self.has_aux)(*args, **kwargs)
+        if self._jacrev is None:
+            self._jacrev = jacrev(self.fun, self.argnums, self.has_aux)
+        return self._jacrev(*args, **kwargs)
+
+    def __getstate__(self):                      # the built jacrev is a closure: send what rebuilds it
+        return {"fun": self.fun, "argnums": self.argnums, "has_aux": self.has_aux, "_jacrev": None}
 
     @property
     def __name__(self):
@@ -200,9 +220,20 @@ def _is_dask(executor):
     return hasattr(executor, "nthreads") and hasattr(executor, "scheduler")
 
 
+_WORKER_COUNTS = {}          # id(Dask client) -> (a weak reference to it, monotonic time asked, its workers' threads)
+WORKERS_FRESH = 1.0         # seconds a Dask cluster's thread count is reused before the scheduler is asked again
+
+
 def workers(executor):
-    """How many tasks ``executor`` runs at once (its worker threads or processes; Dask: all workers' threads)."""
+    """How many tasks ``executor`` runs at once (its worker threads or processes; Dask: all workers' threads).
+
+    A Dask client's answer (a round trip to its scheduler) is reused for ``WORKERS_FRESH`` seconds.
+    """
     if _is_dask(executor):
+        now = time.monotonic()
+        hit = _WORKER_COUNTS.get(id(executor))
+        if hit is not None and hit[0]() is executor and now - hit[1] < WORKERS_FRESH:
+            return hit[2]
         n = sum(executor.nthreads().values())
         if n == 0 and hasattr(executor, "wait_for_workers"):
             try:
@@ -210,6 +241,13 @@ def workers(executor):
             except Exception:
                 pass
             n = sum(executor.nthreads().values())
+        if n > 0:
+            if len(_WORKER_COUNTS) > 16:
+                _WORKER_COUNTS.clear()
+            try:
+                _WORKER_COUNTS[id(executor)] = (weakref.ref(executor), now, n)
+            except TypeError:                     # not weakly referable: ask every time
+                pass
         return n
     n = getattr(executor, "_max_workers", None)
     return int(n) if n is not None else (os.cpu_count() or 1)
@@ -342,8 +380,39 @@ def _worth(serial_s, parallel_s):
     return serial_s >= MIN_SECONDS and parallel_s < 0.8 * serial_s
 
 
+def fanned(fun, argnums, has_aux, chunk_size, executor, mode, transform, holomorphic):
+    """``transform(fun, ..., executor=executor)``: :func:`fan_out` behind the serial ``transform(fun, ...)``.
+
+    Each transformed function remembers, by its arguments' shapes and dtypes, the calls that stay
+    local for good (see :func:`fan_out`): those then cost the serial call and one dictionary look-up.
+    """
+    local = transform(fun, argnums, has_aux, chunk_size, holomorphic)
+    memo = {}                                    # the arguments' key -> (epoch, Fanout) of a settled call
+
+    def settle(signature):
+        epoch = _EPOCH[0]
+        return lambda verdict: memo.__setitem__(signature, (epoch, verdict))
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        try:
+            signature = _argument_key(args) if not kwargs else (_argument_key(args),
+                                                                  _argument_key(tuple(sorted(kwargs.items()))))
+            hit = memo.get(signature)
+        except Exception:                        # unhashable or unkeyable arguments: no memo
+            signature = hit = None
+        if hit is not None and hit[0] == _EPOCH[0]:
+            _LAST.fanout = hit[1]
+            return local(*args, **kwargs)
+        return fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform.__name__,
+                       lambda: local(*args, **kwargs), chunk_size, holomorphic=holomorphic,
+                       settled=None if signature is None else settle(signature))
+
+    return jac_fun
+
+
 def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size=None,
-            known_seconds=None, holomorphic=False):
+            known_seconds=None, holomorphic=False, settled=None):
     """The Jacobian of ``fun`` in ``mode``, its directions fanned out over ``executor``.
 
     ``serial()`` computes it locally (the fallback).  ``known_seconds``: the
@@ -351,7 +420,26 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     what ``serial()`` would: the Jacobian, or ``(jacobian, aux)`` with ``has_aux``.
     Complex values follow ``jacfwd``'s and ``jacrev``'s rules (``holomorphic``),
     checked here, on the first call at given dtypes, before anything is sent.
+    ``settled(fanout)``, if given, is called when the call stays local for good: no later call
+    at these shapes can decide otherwise (the executor was not asked, on a measured serial price,
+    which only ever falls); such calls are remembered here too and go straight to ``serial()``.
     """
+    key = decision_key(fun, args, kwargs, argnums, has_aux)
+    if key is not None:
+        key = (key, mode, holomorphic)
+        verdict = _SETTLED.get(key)
+        if verdict is not None:                  # local for good at these shapes: no more than the serial call
+            _LAST.fanout = verdict
+            if settled is not None:
+                settled(verdict)
+            return serial()
+    return _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size,
+                    known_seconds, holomorphic, key, settled)
+
+
+def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, serial, chunk_size, known_seconds,
+             holomorphic, key, settled_hook):
+    """:func:`fan_out` past the settled verdicts (``key``: the call's key, or None)."""
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     leaves = flat.in_leaves
     if isinstance(fun, JacrevOf) and any(dtype_of(x).kind == "c" for x in leaves):
@@ -359,8 +447,6 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
                                   "supported yet (its directions are the real and imaginary parts of each input); "
                                   "leave out executor=")
     n = sum(math.prod(shape_of(x)) for x in leaves)
-    key = decision_key(fun, args, kwargs, argnums, has_aux)
-    key = (key, mode, holomorphic) if key is not None else None
     cost = _COSTS.get(key) if key is not None else None
 
     per_b = None                                 # a backward sweep's bytes per direction, measured here once
@@ -429,9 +515,17 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
     if key in _LOCAL:                             # measured: the last local call, for this many directions
         serial_s = _LOCAL[key] * rest / total_dirs
 
-    def local(why, n_workers=None):
-        """Serially: the rest on top of the probe's directions, or everything when nothing was probed (timed)."""
+    def local(why, n_workers=None, settled=False):
+        """Serially: the rest on top of the probe's directions, or everything when nothing was probed (timed).
+
+        ``settled``: no later call at these shapes can decide otherwise (the executor was not asked, and a
+        serial price only ever falls), so later calls go straight to ``serial()``.
+        """
         _LAST.fanout = Fanout(mode, total_dirs, n_workers, 0, False, serial_s, "serial: " + why)
+        if settled and key in _LOCAL:              # the serial price was measured, not estimated
+            _SETTLED[key] = _LAST.fanout
+            if settled_hook is not None:
+                settled_hook(_LAST.fanout)
         t = time.perf_counter()
         jac = serial() if first is None else _assemble(flat, mode, [first, finish()] if rest > 0 else [first],
                                                        has_aux)
@@ -444,16 +538,16 @@ def fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, seri
         return local("the first, local sweep computed every direction.")
     if rest < 2 or not _worth(serial_s, 0.0):     # too little to send anywhere: the executor is not even asked
         return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
-                     f"too little to send anywhere (under {MIN_SECONDS} s).")
+                     f"too little to send anywhere (under {MIN_SECONDS} s).", settled=True)
     transfer_s = rest * result_b / TRANSFER_BYTES_PER_SECOND
     if not _worth(serial_s, per_dir + TASK_OVERHEAD + per_task + transfer_s):
         return local(f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
                      f"less than sending them would, however many workers took them ({TASK_OVERHEAD + per_task:.3g} s "
-                     f"a task, {transfer_s:.3g} s for the results to come back).")
+                     f"a task, {transfer_s:.3g} s for the results to come back).", settled=True)
     seen = _SEEN.get(key)
     if seen is not None and not _worth(serial_s, seen * rest / total_dirs):   # it did not pay last time
         return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
-                     f"computing here (about {serial_s * total_dirs / rest:.3g} s).")
+                     f"computing here (about {serial_s * total_dirs / rest:.3g} s).", settled=True)
     n_workers = some_workers(executor, transform)
     tasks = min(rest, n_workers)
     if chunk_size is None:                        # more tasks when one worker's share would not fit a sweep
@@ -488,6 +582,8 @@ def forget():
         _COSTS.clear()
         _SEEN.clear()
         _LOCAL.clear()
+        _SETTLED.clear()
+        _EPOCH[0] += 1
 
 
 def _assemble(flat, mode, results, has_aux):
