@@ -99,3 +99,29 @@ def test_hessian_of_a_loop_with_a_branching_step_keeps_each_path():
         assert j.trace_count == 1
         sweeps = [e for e in _structured(j, np.full(3, -2.0)) if "backward sweep" in e.name]
         assert sweeps and all(len(sub.paths) == 2 for e in sweeps for sub in e.fn.subs)
+
+
+def test_hessian_of_a_loop_whose_step_cannot_be_staged_alone_is_staged_inline():
+    f = lambda x: np.sum(cr.loop(lambda s, i: s + s * np.sin(s) * float(i + 1) / 10, x, 12) ** 2)   # noqa: E731
+    x = np.linspace(0.5, 1.5, 3)
+    for t in (cr.hessian(f), lambda x: cr.hvp(f, x, np.ones(3))):
+        j = cr.jit(t)
+        for y in (x, 2 * x):
+            assert_same(j(y), t(y))
+        assert j.trace_count == 1 and not _structured(j, x)          # float(i): one path per step
+
+
+def test_hessian_of_a_loop_over_a_dict_state_with_two_arguments():
+    def f(x, y):
+        state = cr.loop(lambda c: {"a": c["a"] + 0.1 * np.tanh(c["b"]), "b": c["b"] * np.cos(0.1 * c["a"])},
+                        {"a": x, "b": y}, 30, checkpoints=4)
+        return np.sum(state["a"] * state["b"])
+
+    t = cr.hessian(f, argnums=(0, 1))
+    j = cr.jit(t)
+    x = np.linspace(0.5, 1.5, 3)
+    for d in (0.0, 0.4):
+        assert_same(j(x + d, np.cos(x)), t(x + d, np.cos(x)))
+    jf = cr.jacfwd(cr.jacfwd(f, argnums=(0, 1)), argnums=(0, 1))      # forward over forward, eager
+    assert_same(j(x, np.cos(x)), jf(x, np.cos(x)), rtol=1e-10, atol=1e-12)
+    assert j.trace_count == 1 and _structured(j, x, np.cos(x))
