@@ -25,6 +25,11 @@ is optimal (Pascal's rule makes the costs add up to ``t(l, s)``).
 follows it.
 
 Under forward mode, or with no transform, ``loop`` is a plain Python loop.
+
+Under :func:`chainrule.jit` the loop, and the backward sweep, loop over a
+step (and a pullback) staged once.  For forward over reverse (``hessian``,
+``hvp``) the sweep is itself a primitive, ``sweep_p``, whose JVP is a sweep
+over the step's JVP and the pullback's JVP, so it stays one loop too.
 """
 
 from __future__ import annotations
@@ -199,29 +204,64 @@ def _under_staging(values):
     return False
 
 
-def _revolve_staged(body, adjoint, x0, batch, staging):
-    """The backward sweep as one structured equation of a staged program: the schedule runs over the
-    step and the step's pullback, each staged once; None if they cannot be staged on their own."""
-    n, m = len(x0), len(adjoint)
-    schedule = list(revolve_schedule(body.steps, body.snapshots))
+class _Sweep:
+    """A loop's backward sweep on flat lists: ``advance(xs, i)`` runs step ``i`` on the state,
+    ``back(work, adj, i)`` pulls the adjoint ``adj`` back through step ``i`` taken from ``work``;
+    ``n`` state leaves, ``m`` adjoint leaves, the revolve schedule of ``steps`` and ``snapshots``."""
 
-    def reverse(*a):
-        work, i = list(a[:n]), a[n + m]
-        _, pullback = vjp_flat(lambda xs: body.step(xs, i), work)
-        return fill(pullback(list(a[n:n + m]), consume=True), work, batch)
+    __slots__ = ("advance", "back", "n", "m", "steps", "snapshots", "progress")
 
-    def sweep(calls, *a):
-        advance, step_back = calls
+    def __init__(self, advance, back, n, m, steps, snapshots, progress):
+        self.advance, self.back, self.n, self.m = advance, back, n, m
+        self.steps, self.snapshots, self.progress = steps, snapshots, progress
 
-        def run(work, i, j):
-            for k in range(i, j):
-                work = advance(*work, k)
-            return work
-        return _follow(schedule, list(a[m:]), list(a[:m]), run, lambda work, adj, i: step_back(*work, *adj, i))
+    def run(self, adjoint, x0):
+        """The adjoint of the initial state; under chainrule.jit the schedule runs over the step and
+        the pullback, each staged once (inline when they cannot be staged on their own)."""
+        staging = _staging(adjoint + x0)
+        if staging is not None:
+            out = self.staged(adjoint, x0, staging)
+            if out is not None:
+                return out
+        plain = _Loop(self.advance, self.steps, self.snapshots, self.progress)
+        return _follow(revolve_schedule(self.steps, self.snapshots), x0, adjoint, plain.run, self.back)
 
-    out = staging.structured(sweep, [("step", lambda *a: body.step(list(a[:n]), a[n])), ("adjoint", reverse)],
-                             adjoint + x0, "chainrule.loop (backward sweep, revolve)", "loop")
-    return None if out is None else list(out)
+    def staged(self, adjoint, x0, staging):
+        """The sweep as one structured equation of a staged program; None if its step or pullback
+        cannot be staged on its own."""
+        n, m = self.n, self.m
+        schedule = list(revolve_schedule(self.steps, self.snapshots))
+        advance, back = self.advance, self.back
+
+        def sweep(calls, *a):
+            step, step_back = calls
+
+            def run(work, i, j):
+                for k in range(i, j):
+                    work = step(*work, k)
+                return work
+            return _follow(schedule, list(a[m:]), list(a[:m]), run, lambda work, adj, i: step_back(*work, *adj, i))
+
+        out = staging.structured(sweep, [("step", lambda *a: advance(list(a[:n]), a[n])),
+                                         ("adjoint", lambda *a: back(list(a[:n]), list(a[n:n + m]), a[n + m]))],
+                                 adjoint + x0, "chainrule.loop (backward sweep, revolve)", "loop")
+        return None if out is None else list(out)
+
+
+def _forward_over_staging(values):
+    """True if only forward-mode and staged tracers occur in the primal chains of ``values``, a staged
+    one among them: the sweep is then bound as a primitive, whose JVP is a sweep again, so that
+    forward over reverse (hessian, hvp) stages the step and the pullback once under chainrule.jit."""
+    from ..forward import ForwardTracer
+    staged = False
+    for v in values:
+        while isinstance(v, Tracer):
+            if v._staged:
+                staged = True
+            elif type(v) is not ForwardTracer:
+                return False
+            v = v.primal
+    return staged
 
 
 def _pull(body):
@@ -229,16 +269,14 @@ def _pull(body):
         x0 = list(vals[1:])
         batch = batch_of(g[0], vals[0][0])
         adjoint = fill(list(g), vals[0], batch)
-        staging = _staging(adjoint + x0)
-        if staging is not None:
-            out = _revolve_staged(body, adjoint, x0, batch, staging)
-            if out is not None:
-                return out
 
         def back(work, adj, i):
             _, pullback = vjp_flat(lambda xs: body.step(xs, i), work)
             return fill(pullback(adj, consume=True), work, batch)
-        return _follow(revolve_schedule(body.steps, body.snapshots), x0, adjoint, body.run, back)
+        sweep = _Sweep(body.step, back, len(x0), len(adjoint), body.steps, body.snapshots, body.progress)
+        if _forward_over_staging(adjoint + x0):
+            return list(bind(sweep_p, tuple(adjoint + x0), {"sweep": sweep}))
+        return sweep.run(adjoint, x0)
     return pull
 
 
@@ -288,6 +326,47 @@ def _jvp(i, t, vals, params):
     tangents = [None] * (len(vals) - 1)
     tangents[i] = t
     return _jvp_all(tangents, vals, params)
+
+
+def _sweep_impl(*a, sweep):
+    return tuple(sweep.run(list(a[:sweep.m]), list(a[sweep.m:])))
+
+
+def _sweep_jvp_all(tangents, vals, params):
+    """The sweep run once on the state and adjoint with their tangents: its step is the step's JVP,
+    its pullback the pullback's JVP (forward over reverse through the loop, still one loop)."""
+    sw = params["sweep"]
+    primals = list(vals[1:])
+    n, m = sw.n, sw.m
+    k = next(k for k, t in enumerate(tangents) if t is not None)
+    batch = batch_of(tangents[k], primals[k])
+    tangents = [zeros(batch, x) if t is None else t for t, x in zip(tangents, primals)]
+    advance, back = sw.advance, sw.back
+
+    def tangent_step(xs, i):
+        outs, t_outs = jvp_flat(lambda ys: advance(ys, i), xs[:n], xs[n:])
+        return list(outs) + fill(t_outs, outs, batch)
+
+    def tangent_back(work, adj, i):
+        outs, t_outs = jvp_flat(lambda ys: back(ys[:n], ys[n:], i), work[:n] + adj[:m], work[n:] + adj[m:])
+        return list(outs) + fill(t_outs, outs, batch)
+
+    tangent = _Sweep(tangent_step, tangent_back, 2 * n, 2 * m, sw.steps, sw.snapshots, sw.progress)
+    args = primals[:m] + tangents[:m] + primals[m:] + tangents[m:]
+    out = bind(sweep_p, tuple(args), {"sweep": tangent})
+    return tuple(out[m:])
+
+
+def _sweep_jvp(i, t, vals, params):
+    tangents = [None] * (len(vals) - 1)
+    tangents[i] = t
+    return _sweep_jvp_all(tangents, vals, params)
+
+
+sweep_p = Primitive("chainrule.loop_sweep", _sweep_impl, arity=None)
+sweep_p.set_rules(_sweep_jvp, None, frozenset(), multiple_results=True, complex_ok=True)
+sweep_p.set_joint(_sweep_jvp_all)
+stage_as_written(sweep_p)                   # staged, it is the structured backward sweep
 
 
 loop_p = Primitive("chainrule.loop", _impl, arity=None)
