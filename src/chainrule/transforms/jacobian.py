@@ -62,7 +62,7 @@ from .progress import Progress
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE",
            "cached_decision", "scalar_code", "predict_scalar_code"]
 
-PROBE_SHARE = 0.2       # probe the other mode only if that costs less than this share of the favourite's Jacobian
+PROBE_SHARE = 0.1       # probe the other mode only if that costs less than this share of the favourite's Jacobian
 SCALAR_CODE = 4                 # a tape with at most this many entries per operation is scalar code
 SCALAR_CODE_OPERATIONS = 1000   # ... and this many operations, so that the engine's overhead dominates
 FORWARD_PER_RECORDING = 1.1     # the fixed part of a forward sweep of scalar code, in recordings of it
@@ -409,7 +409,7 @@ class _AutoJacobian:
             scalar = self._scalar_code(n, m)
             if scalar is not None:              # scalar code: the recording cost as much as a sweep; use it
                 return scalar
-            if n <= m:                          # near the diagonal, forward first: as if nothing were recorded,
+            if n < m:                           # near the diagonal, forward first: as if nothing were recorded,
                 if self.stats.tape_bytes <= self.budget // KEEP_TAPE_SHARE:     # but a small tape is kept aside
                     self.kept = (self.outs, self.pullback, self.stats, self.t_record)    # for reverse's probe
                 self.pullback = self.stats = None
@@ -529,7 +529,10 @@ class _AutoJacobian:
     def _by_probes(self, n, m):
         """Near the diagonal: the favourite's first sweep (often its whole Jacobian), then maybe a probe.
 
-        The favourite is the mode with fewer directions.  Its first sweep
+        The favourite is the mode with fewer directions; reverse when n = m,
+        since the other mode's probe then costs least: a forward sweep of a
+        sixteenth of the directions, where a reverse probe would first record
+        (as much as several plain evaluations).  Its first sweep
         carries as many directions as a sweep may, and is timed: that prices
         its directions at the real batch size.  The other mode then sweeps a
         sixteenth of its directions, timed -- unless that would cost more
@@ -539,7 +542,7 @@ class _AutoJacobian:
         to :func:`~chainrule.transforms.mode.decide`;
         what the favourite already computed is kept either way.
         """
-        fav = "forward" if n <= m else "reverse"
+        fav = "forward" if n < m else "reverse"
         other = "reverse" if fav == "forward" else "forward"
         dirs = {"forward": n, "reverse": m}
         if fav == "reverse":
