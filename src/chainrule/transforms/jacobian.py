@@ -409,7 +409,7 @@ class _AutoJacobian:
             scalar = self._scalar_code(n, m)
             if scalar is not None:              # scalar code: the recording cost as much as a sweep; use it
                 return scalar
-            if n < m:                           # near the diagonal, forward first: as if nothing were recorded,
+            if n <= m:                          # near the diagonal, forward first: as if nothing were recorded,
                 if self.stats.tape_bytes <= self.budget // KEEP_TAPE_SHARE:     # but a small tape is kept aside
                     self.kept = (self.outs, self.pullback, self.stats, self.t_record)    # for reverse's probe
                 self.pullback = self.stats = None
@@ -529,10 +529,9 @@ class _AutoJacobian:
     def _by_probes(self, n, m):
         """Near the diagonal: the favourite's first sweep (often its whole Jacobian), then maybe a probe.
 
-        The favourite is the mode with fewer directions; reverse when n = m,
-        since the other mode's probe then costs least: a forward sweep of a
-        sixteenth of the directions, where a reverse probe would first record
-        (as much as several plain evaluations).  Its first sweep
+        The favourite is the mode with fewer directions (forward when n = m:
+        on scalar code a forward sweep costs about one recording, reverse
+        mode a recording and a backward sweep).  Its first sweep
         carries as many directions as a sweep may, and is timed: that prices
         its directions at the real batch size.  The other mode then sweeps a
         sixteenth of its directions, timed -- unless that would cost more
@@ -542,7 +541,7 @@ class _AutoJacobian:
         to :func:`~chainrule.transforms.mode.decide`;
         what the favourite already computed is kept either way.
         """
-        fav = "forward" if n < m else "reverse"
+        fav = "forward" if n <= m else "reverse"
         other = "reverse" if fav == "forward" else "forward"
         dirs = {"forward": n, "reverse": m}
         if fav == "reverse":
