@@ -76,7 +76,8 @@ PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 RECORD_FIRST = SHAPE_RATIO * FEW_DIRECTIONS   # from this many inputs on, the first call records rather than evaluates
 KEEP_TAPE_SHARE = 16    # ... and keeps that tape through a forward sweep (for a probe) if it is at most 1/16 of the budget
 _MODES = ("auto", "forward", "reverse")
-_clock = time.perf_counter      # times the sweeps that check a prediction (the recording's clock)
+_clock = time.process_time      # CPU time: the recording and sweeps a prediction rests on and is checked by
+# (they are compared across calls, where the wall clock would count whatever else the machine ran meanwhile)
 
 
 def _block(b, o, x):
@@ -354,7 +355,7 @@ class _AutoJacobian:
         self.cols, self.rows = None, [[] for _ in leaves]
         self.outs = self.pullback = self.stats = None
         self.done = {"forward": 0, "reverse": 0}
-        self.t_record = self.t_eval = 0.0
+        self.t_record = self.t_eval = self.c_record = 0.0     # seconds: wall clock; c_record: CPU (_clock)
         self.finish = None          # the mode this call finishes in, when not the decision's
         self.kept = None            # a recording made before a forward sweep, for reverse's probe
         self.t_backward = self.t_forward = None     # the finishing sweeps, timed when a prediction needs them
@@ -374,9 +375,9 @@ class _AutoJacobian:
 
     def _record(self, stats=True):
         leaves = self.flat.in_leaves
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _clock()
         self.outs, self.pullback = vjp_flat(self.flat, leaves)
-        self.t_record = time.perf_counter() - t0
+        self.t_record, self.c_record = time.perf_counter() - t0, _clock() - c0
         if stats:
             self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
 
@@ -468,7 +469,7 @@ class _AutoJacobian:
         forward sweep against this call's recording and backward sweep, and
         keeps the faster.  None when the tape is not scalar code.
         """
-        st, t = self.stats, self.t_record
+        st, t = self.stats, self.c_record        # CPU seconds, as the next call times its forward sweep
         predicted = predict_scalar_code(n, m, st, t, self.budget)
         if predicted is None:
             return None
@@ -492,7 +493,7 @@ class _AutoJacobian:
         why = (f"forward: {n} tangent direction{'s' * (n != 1)} against m = {m} adjoint direction{'s' * (m != 1)}, "
                f"but {code}: one forward sweep is predicted at {_fmt(fwd)} (about {FORWARD_PER_RECORDING:g} "
                f"recordings of {_fmt(t)}), against {_fmt(rev)} for the recording and backward sweep of reverse "
-               f"mode; predicted from the recording, not timed ({finish})")
+               f"mode (CPU seconds); predicted from the recording, not timed ({finish})")
         return decide_without_timing("forward", n, m, why + ".", self.budget, stats=st, seconds=(fwd, rev),
                                      verify=self.finish == "reverse")
 
@@ -508,14 +509,14 @@ class _AutoJacobian:
         if not d.verify:
             return None
         if self.t_backward is not None:           # the first call: reverse is now timed
-            rev = self.t_record + self.t_backward
+            rev = self.c_record + self.t_backward
             return _with_seconds(d, d.forward.seconds, rev, d.reason.replace(
                 "backward sweep of reverse mode;", f"backward sweep of reverse mode (timed: {_fmt(rev)});"))
         if self.t_forward is None:
             return None
         fwd, rev = self.t_forward, d.reverse.seconds
         mode = "forward" if fwd <= rev else "reverse"
-        why = (f"{mode}: timed: one forward sweep of all n = {d.n} directions took {_fmt(fwd)}, against "
+        why = (f"{mode}: timed: one forward sweep of all n = {d.n} directions took {_fmt(fwd)} of CPU, against "
                f"{_fmt(rev)} for the recording and backward sweep of m = {d.m} direction{'s' * (d.m != 1)} "
                "(timed by the first call, or predicted from its recording where choose_mode or explain only "
                "decided); the first call had predicted forward from the recording (scalar code).")
