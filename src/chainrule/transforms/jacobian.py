@@ -62,7 +62,7 @@ from .progress import Progress
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE",
            "cached_decision", "scalar_code", "predict_scalar_code"]
 
-PROBE_SHARE = 0.1       # probe the other mode only if that costs less than this share of the favourite's Jacobian
+PROBE_SHARE = 0.15      # probe the other mode only if that costs less than this share of the favourite's Jacobian
 SCALAR_CODE = 4                 # a tape with at most this many entries per operation is scalar code
 SCALAR_CODE_OPERATIONS = 1000   # ... and this many operations, so that the engine's overhead dominates
 FORWARD_PER_RECORDING = 1.1     # the fixed part of a forward sweep of scalar code, in recordings of it
