@@ -371,7 +371,7 @@ def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory
     m = stats.m
     ops = len(steps) - len(diff)
     decision = _decision(f, args, diff, n, m, stats, memory_budget)
-    per_direction = LIVE_VALUES * max([np.asarray(s.primal).nbytes for s in steps] + [8])
+    per_direction = LIVE_VALUES * stats.largest_value        # the largest value, input or intermediate
     cost = {
         "forward": {"directions": n, "sweeps": decision.forward.sweeps, "work": n * ops,
                     "memory": decision.forward.directions_per_sweep * per_direction, "tape": 0,

@@ -68,8 +68,11 @@ def _record_forward(level, out):
 class _RecordingForward(ForwardLevel):
     __slots__ = ("rows",)
 
-    def process_unary(self, prim, x):             # route the engine's shortcut through process
-        return self.process(prim, (x,), EMPTY)
+    def process_unary(self, prim, x):             # the engine's shortcut, recorded unless it went through process
+        rows = self.rows
+        k = len(rows)
+        out = ForwardLevel.process_unary(self, prim, x)
+        return _record_forward(self, out) if len(rows) == k else out
 
     def process(self, prim, args, params):
         return _record_forward(self, super().process(prim, args, params))
@@ -78,8 +81,11 @@ class _RecordingForward(ForwardLevel):
 class _RecordingReverse(ReverseLevel):
     __slots__ = ("rows",)
 
-    def process_unary(self, prim, x):             # route the engine's shortcut through process
-        return self.process(prim, (x,), EMPTY)
+    def process_unary(self, prim, x):             # the engine's shortcut, recorded unless it went through process
+        rows = self.rows
+        k = len(rows)
+        out = ReverseLevel.process_unary(self, prim, x)
+        return _record_reverse(self, prim, (x,), EMPTY, out) if len(rows) == k else out
 
     def process(self, prim, args, params):
         return _record_reverse(self, prim, args, params, super().process(prim, args, params))
@@ -135,14 +141,24 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False, bar
     rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
     node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
     k = 0
+    short = {}                                      # prim -> its name without "numpy."
     for prim, op_args, params, snap, several in rev.rows:
-        name = prim.name.replace("numpy.", "")
+        name = short.get(prim)
+        if name is None:
+            name = short[prim] = prim.name.replace("numpy.", "")
         operands = tuple([names.get(a, "?") if type(a) is int else _operand(a, names) for a in op_args])
         params = dict(params) if params else None
-        for j, (node, primal) in enumerate(snap) if several else ((None, snap),):
+        if not several:                             # the common case, unrolled
+            node, primal = snap
+            k += 1
+            names[node] = vk = f"v{k}"
+            node_row[node] = row = TraceRow(vk, name, operands, primal, None, None, params)
+            rows.append(row)
+            continue
+        for j, (node, primal) in enumerate(snap):
             k += 1
             names[node] = f"v{k}"
-            row = TraceRow(f"v{k}", name if j is None else f"{name}[{j}]", operands, primal, params=params)
+            row = TraceRow(f"v{k}", f"{name}[{j}]", operands, primal, params=params)
             rows.append(row)
             node_row[node] = row
     outs = out if isinstance(out, (tuple, list)) else (out,)
