@@ -292,24 +292,39 @@ def shape_decision(n, m, memory_budget, bytes_per_direction=None, stats=None):
     """
     budget = parse_bytes(memory_budget)
     if n <= FEW_DIRECTIONS:
-        why = (f"forward: n = {n} tangent direction{'s' * (n != 1)} fit one forward sweep, which computes the "
-               "whole Jacobian for about the price of the recording that reverse mode needs before its first "
-               "backward sweep; decided from the shapes, nothing timed")
-        return decide_without_timing("forward", n, m, why + ".", budget, stats, bytes_per_direction)
+        return decide_without_timing("forward", n, m, lambda: _few_why(n), budget, stats, bytes_per_direction)
     if max(n, m) < SHAPE_RATIO * max(min(n, m), 1):
         return None
-    ratio = max(n, m) / max(min(n, m), 1)
-    tail = (f", {ratio:.0f} times fewer; no measured price of a direction comes near that ratio (a backward step "
-            "costs about 1-3 tangent steps), so the shapes decide, nothing timed.")
     if n < m:
-        why = f"forward: n = {n} tangent direction{'s' * (n != 1)} against m = {m}{tail}"
-        return decide_without_timing("forward", n, m, why, budget, stats, bytes_per_direction)
+        return decide_without_timing("forward", n, m, lambda: _ratio_why("forward", n, m), budget, stats,
+                                     bytes_per_direction)
     if stats.tape_bytes + stats.bytes_per_direction > budget:
-        why = (f"forward: reverse mode has {ratio:.0f} times fewer directions, but its tape of "
-               f"{format_bytes(stats.tape_bytes)} does not fit the memory budget of {format_bytes(budget)}")
-        return decide_without_timing("forward", n, m, why + ".", budget, stats)
-    why = f"reverse: m = {m} adjoint direction{'s' * (m != 1)} against n = {n}{tail}"
-    return decide_without_timing("reverse", n, m, why, budget, stats)
+        tape_b = stats.tape_bytes
+        why = lambda: (f"forward: reverse mode has {_ratio(n, m):.0f} times fewer directions, but its tape of "  # noqa: E731
+                       f"{format_bytes(tape_b)} does not fit the memory budget of {format_bytes(budget)}.")
+        return decide_without_timing("forward", n, m, why, budget, stats)
+    return decide_without_timing("reverse", n, m, lambda: _ratio_why("reverse", n, m), budget, stats)
+
+
+# the reasons of shape_decision, written when first read
+
+
+def _ratio(n, m):
+    return max(n, m) / max(min(n, m), 1)
+
+
+def _few_why(n):
+    return (f"forward: n = {n} tangent direction{'s' * (n != 1)} fit one forward sweep, which computes the "
+            "whole Jacobian for about the price of the recording that reverse mode needs before its first "
+            "backward sweep; decided from the shapes, nothing timed.")
+
+
+def _ratio_why(mode, n, m):
+    tail = (f", {_ratio(n, m):.0f} times fewer; no measured price of a direction comes near that ratio (a backward "
+            "step costs about 1-3 tangent steps), so the shapes decide, nothing timed.")
+    if mode == "forward":
+        return f"forward: n = {n} tangent direction{'s' * (n != 1)} against m = {m}{tail}"
+    return f"reverse: m = {m} adjoint direction{'s' * (m != 1)} against n = {n}{tail}"
 
 
 def scalar_code(n, stats):
@@ -591,13 +606,14 @@ class _AutoJacobian:
         if mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
             n, k = self.n, self.decision.forward.directions_per_sweep
-            t0 = _clock()
+            timed = self.decision.verify and self.later     # a later call checking a predicted forward mode
+            t0 = _clock() if timed else 0.0
             with Progress("jacobian (forward)", n, self.progress) as bar:
                 for start in range(self.done["forward"], n, k):
                     self._push_cols(start, min(k, n - start))
                     bar.update(self.done["forward"])
-            if self.decision.verify and self.later:
-                self.t_forward = _clock() - t0       # a later call checking a predicted forward mode
+            if timed:
+                self.t_forward = _clock() - t0
             if self.cols is None:                # n = 0, or the forward sweeps never ran
                 outs = self.outs if self.outs is not None else flat(flat.in_leaves)
                 self.cols = [[_zeros((0,), o)] for o in outs]
@@ -607,13 +623,14 @@ class _AutoJacobian:
             self._record(stats=False)
         m = sum(_sizes(self.outs))
         k = self.decision.reverse.directions_per_sweep
-        t0 = _clock()
+        timed = self.finish == "reverse" and self.decision.verify
+        t0 = _clock() if timed else 0.0
         with Progress("jacobian (reverse)", m, self.progress) as bar:
             starts = list(range(self.done["reverse"], m, k))
             for s in starts:
                 _pull_rows(flat, self.outs, self.pullback, s, k, self.rows, stop=s + k, consume_last=s == starts[-1])
                 bar.update(min(s + k, m))
-        if self.finish == "reverse" and self.decision.verify:
+        if timed:
             self.t_backward = _clock() - t0
         self.pullback = None
         if m == 0:                               # no outputs: no rows

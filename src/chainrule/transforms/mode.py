@@ -315,6 +315,20 @@ class Decision:
     def chosen(self):
         return self.forward if self.mode == "forward" else self.reverse
 
+    def __getattr__(self, name):
+        # only for what the instance lacks: a reason given as a function (see decide_without_timing) is written
+        # when first read -- auto mode's first call decides in microseconds and seldom reads it
+        why = self.__dict__.get("_why") if name == "reason" else None
+        if why is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        text = self.__dict__["reason"] = why()
+        del self.__dict__["_why"]
+        return text
+
+    def __getstate__(self):
+        self.reason                                     # written, so that the state holds text, not a function
+        return self.__dict__
+
     def to_dict(self):
         return asdict(self)
 
@@ -408,7 +422,7 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
                           seconds=None, verify=False):
     """A :class:`Decision` taken without timing the other mode: from the shapes, or because probing would cost too much.
 
-    ``why`` is the reason; the costs carry the directions and sweeps the
+    ``why`` is the reason (or a function returning it, called when the reason is first read); the costs carry the directions and sweeps the
     memory model gives (from ``stats`` when a tape was recorded, else from
     ``bytes_per_direction``), and NaN seconds: nothing was timed -- or
     ``seconds``, a ``(forward, reverse)`` pair predicted from a recording.
@@ -424,7 +438,11 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
         costs.append(_built(ModeCost, d, k, -(-d // k), s, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget))
     fwd, rev = costs
     ops = stats.operations if stats is not None else 0
-    return _built(Decision, mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, False, verify)
+    d = _built(Decision, mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, False, verify)
+    if callable(why):
+        del d.__dict__["reason"]
+        d.__dict__["_why"] = why
+    return d
 
 
 _FIELDS = {cls: tuple(cls.__dataclass_fields__) for cls in (TapeStats, ModeCost, Decision)}
