@@ -89,7 +89,10 @@ def _block(b, o, x):
     for a float32 input and a float64 output the two modes would disagree, and
     auto mode's choice (which may depend on timing) would show in the dtype.
     """
-    dt = np.result_type(dtype_of(o), dtype_of(x))
+    do, dx = dtype_of(o), dtype_of(x)
+    if do == dx == b.dtype:                      # the common case: one dtype throughout
+        return b
+    dt = np.result_type(do, dx)
     return b if b.dtype == dt or dt.kind not in "fc" else b.astype(dt)
 
 
@@ -391,12 +394,15 @@ class _AutoJacobian:
         self.done["forward"] = start + count
 
     def _record(self, stats=True):
+        """Record f; with ``stats`` (a recording the decision reads), timed and measured by :func:`tape_stats`."""
         leaves = self.flat.in_leaves
+        if not stats:                            # the finishing sweeps' recording: nothing reads its time
+            self.outs, self.pullback = vjp_flat(self.flat, leaves)
+            return
         t0, c0 = time.perf_counter(), _clock()
         self.outs, self.pullback = vjp_flat(self.flat, leaves)
         self.t_record, self.c_record = time.perf_counter() - t0, _clock() - c0
-        if stats:
-            self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
+        self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
 
     def _pull(self, start, count):
         _pull_rows(self.flat, self.outs, self.pullback, start, count, self.rows, stop=start + count,
@@ -711,6 +717,11 @@ def _complex_argument(args, argnums):
     nums = (argnums,) if isinstance(argnums, int) else argnums
     for i in nums:
         if -len(args) <= i < len(args):
+            x = args[i]
+            if type(x) is np.ndarray or type(x) is np.float64:     # one leaf, the common case
+                if x.dtype.kind == "c":
+                    return True
+                continue
             for x in flatten(args[i])[0]:
                 if dtype_of(x).kind == "c":
                     return True
