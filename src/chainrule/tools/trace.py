@@ -184,7 +184,12 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False, bar
         name = short.get(prim)
         if name is None:
             name = short[prim] = prim.name.replace("numpy.", "")
-        operands = tuple([names.get(a, "?") if type(a) is int else _operand(a, names) for a in op_args])
+        if len(op_args) == 2:                       # unrolled: the bulk of all operations
+            a, b = op_args
+            operands = (names.get(a, "?") if type(a) is int else _operand(a, names),
+                        names.get(b, "?") if type(b) is int else _operand(b, names))
+        else:
+            operands = tuple([names.get(a, "?") if type(a) is int else _operand(a, names) for a in op_args])
         params = dict(params) if params else None
         if not several:                             # the common case, unrolled
             node, primal = snap
