@@ -40,6 +40,17 @@ def test_lopsided_shapes_decide_without_timing(n, m, mode):
     assert d.forward.directions == n and d.reverse.directions == m
 
 
+def test_a_shape_reason_written_when_read_is_the_same_everywhere():
+    import pickle
+    cr.clear_caches()
+    d = cr.choose_mode(tanh_layers(2000, 4), RNG.standard_normal(2000))       # reason written lazily
+    copy = pickle.loads(pickle.dumps(d))                                      # a pickle holds the text
+    assert copy.reason == d.reason == d.to_dict()["reason"] and "2000" in d.reason and "500 times" in d.reason
+    assert "_why" not in vars(copy) and (copy.mode, copy.n, copy.m) == ("reverse", 2000, 4)
+    with pytest.raises(AttributeError):
+        d.no_such_field
+
+
 def test_near_the_diagonal_the_probe_measures_both_modes(monkeypatch):
     import importlib
     J = importlib.import_module("chainrule.transforms.jacobian")     # the module, not the function

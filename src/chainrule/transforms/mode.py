@@ -318,12 +318,16 @@ class Decision:
     def __getattr__(self, name):
         # only for what the instance lacks: a reason given as a function (see decide_without_timing) is written
         # when first read -- auto mode's first call decides in microseconds and seldom reads it
-        why = self.__dict__.get("_why") if name == "reason" else None
-        if why is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        text = self.__dict__["reason"] = why()
-        del self.__dict__["_why"]
-        return text
+        if name == "reason":
+            state = self.__dict__
+            why = state.get("_why")
+            if why is not None:
+                text = state["reason"] = why()
+                state.pop("_why", None)
+                return text
+            if "reason" in state:                       # written by another thread meanwhile
+                return state["reason"]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __getstate__(self):
         self.reason                                     # written, so that the state holds text, not a function
