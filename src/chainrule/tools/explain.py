@@ -414,6 +414,19 @@ def _steps(rows, names, diff):
     Returns ``(steps, constants)``.  One pass over the rows.
     """
     rename = {f"x{i}": nm for i, nm in enumerate(names)}
+    count = sum(1 for r in rows[:len(names)] if r.op == "input")
+    if count and all(int(r.name[1:]) in diff for r in rows[:count]) and \
+            all(r.op != "input" for r in rows[count:]):
+        # every argument differentiated (the common case): nothing to fold; inputs renamed, and the
+        # operands of the rows that read an input
+        steps = [Step(rename.get(r.name, r.name), "input", (), r.primal, r.tangent, r.adjoint, r.output, text="input")
+                 for r in rows[:count]]
+        for r in rows[count:]:
+            ops = r.operands
+            if not rename.keys().isdisjoint(ops):
+                ops = tuple([rename.get(o, o) for o in ops])
+            steps.append(Step(r.name, r.op, ops, r.primal, r.tangent, r.adjoint, r.output, r.params))
+        return steps, []
     folded = {}                                       # name -> expression text of a value that is not differentiated
     constants = []
     steps, known = [], set()
