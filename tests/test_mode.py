@@ -46,7 +46,12 @@ def test_a_shape_reason_written_when_read_is_the_same_everywhere():
     d = cr.choose_mode(tanh_layers(2000, 4), RNG.standard_normal(2000))       # reason written lazily
     copy = pickle.loads(pickle.dumps(d))                                      # a pickle holds the text
     assert copy.reason == d.reason == d.to_dict()["reason"] and "2000" in d.reason and "500 times" in d.reason
-    assert "_why" not in vars(copy) and (copy.mode, copy.n, copy.m) == ("reverse", 2000, 4)
+    assert "_lazy" not in vars(copy) and (copy.mode, copy.n, copy.m) == ("reverse", 2000, 4)
+    for cost in ("forward", "reverse"):                                       # the other mode's cost, written when read
+        a, b = getattr(copy, cost), getattr(d, cost)
+        assert (a.directions, a.sweeps, a.bytes, a.fits) == (b.directions, b.sweeps, b.bytes, b.fits)
+        assert math.isnan(a.seconds) and math.isnan(b.seconds)
+    assert (d.forward.directions, d.reverse.directions) == (2000, 4)
     with pytest.raises(AttributeError):
         d.no_such_field
 

@@ -316,22 +316,23 @@ class Decision:
         return self.forward if self.mode == "forward" else self.reverse
 
     def __getattr__(self, name):
-        # only for what the instance lacks: a reason given as a function (see decide_without_timing) is written
-        # when first read -- auto mode's first call decides in microseconds and seldom reads it
-        if name == "reason":
-            state = self.__dict__
-            why = state.get("_why")
-            if why is not None:
-                text = state["reason"] = why()
-                state.pop("_why", None)
-                return text
-            if "reason" in state:                       # written by another thread meanwhile
-                return state["reason"]
+        # only for what the instance lacks: fields given as functions (see decide_without_timing) are written
+        # when first read -- auto mode's first call decides in microseconds and seldom reads the reason or
+        # the cost of the mode it did not choose
+        state = self.__dict__
+        make = state.get("_lazy", {}).get(name)
+        if make is not None:
+            value = state[name] = make()
+            state["_lazy"].pop(name, None)
+            return value
+        if name in _LAZY and name in state:             # written by another thread meanwhile
+            return state[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __getstate__(self):
-        self.reason                                     # written, so that the state holds text, not a function
-        return self.__dict__
+        for name in tuple(self.__dict__.get("_lazy", ())):
+            getattr(self, name)                         # written, so that the state holds values, not functions
+        return {k: v for k, v in self.__dict__.items() if k != "_lazy"}
 
     def to_dict(self):
         return asdict(self)
@@ -436,20 +437,27 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
     per_b = stats.bytes_per_direction if stats is not None else int(bytes_per_direction or 8)
     tape_b = stats.tape_bytes if stats is not None else 0
     nan = float("nan")
-    costs = []
-    for d, fixed_b, s in ((n, 0, seconds[0] if seconds else nan), (m, tape_b, seconds[1] if seconds else nan)):
+
+    def cost(d, fixed_b, s):
         k = directions_per_sweep(max(d, 1), bytes_per_direction=per_b, memory_budget=max(budget - fixed_b, 1))
-        costs.append(_built(ModeCost, d, k, -(-d // k), s, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget))
-    fwd, rev = costs
+        return _built(ModeCost, d, k, -(-d // k), s, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget)
+
+    fwd = lambda: cost(n, 0, seconds[0] if seconds else nan)          # noqa: E731
+    rev = lambda: cost(m, tape_b, seconds[1] if seconds else nan)     # noqa: E731
     ops = stats.operations if stats is not None else 0
-    d = _built(Decision, mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, False, verify)
+    lazy = {"forward" if mode == "reverse" else "reverse": rev if mode == "forward" else fwd}
     if callable(why):
-        del d.__dict__["reason"]
-        d.__dict__["_why"] = why
+        lazy["reason"] = why
+    d = _built(Decision, mode, n, m, fwd() if mode == "forward" else None, rev() if mode == "reverse" else None,
+               nan, ops, tape_b, budget, why, False, verify)
+    for name in lazy:                   # the other mode's cost, and the reason if a function: written when read
+        del d.__dict__[name]
+    d.__dict__["_lazy"] = lazy
     return d
 
 
 _FIELDS = {cls: tuple(cls.__dataclass_fields__) for cls in (TapeStats, ModeCost, Decision)}
+_LAZY = ("forward", "reverse", "reason")          # the fields of a Decision that may be written when first read
 assert all(len(f) == n for f, n in zip(_FIELDS.values(), (8, 6, 12)))      # _built's callers give every field
 
 
