@@ -12,7 +12,9 @@ chainrule's jacfwd before timing.
 Then the expensive cases (benchmarks/simulation.py): the sensitivities of an
 RK4-integrated oscillator (1000 steps, 4 parameters, the whole trajectory as
 output), its transpose problem (a scalar misfit of the trajectory with respect
-to 1000 forcing values), and a reaction-diffusion field whose plain
+to 1000 forcing values), the positions after each of 333 steps with respect to
+the 333 forcing values (scalar code near the diagonal, from RECORD_FIRST
+inputs on, where the first call records to learn m), and a reaction-diffusion field whose plain
 evaluation takes about 1 s (4 parameters, 8 sensors); for each, auto's first
 call over the faster forced mode.  Last, ``explain``'s build and render times
 for traces of about 1000 and 5000 operations (RK4, 16 and 80 steps) and for the
@@ -154,7 +156,8 @@ def _auto_against_forced(label, f, x, rounds, skip_reverse_repeats=False):
     decision = auto.decision_for(x)
     best = min(t["fwd"], t["rev"])
     faster = "forward" if t["fwd"] <= t["rev"] else "reverse"
-    return [label, f"{decision.n} x {decision.m}", f"{decision.mode} ({'measured' if decision.measured else 'shapes'})",
+    how = "timed" if decision.measured else "predicted" if decision.verify else "untimed"
+    return [label, f"{decision.n} x {decision.m}", f"{decision.mode} ({how})",
             faster, f"{t['fwd']:.3g}", f"{t['rev']:.3g}" + (" (1 run)" if skip_reverse_repeats else ""),
             f"{t['auto 1st']:.3g}", f"{t['auto']:.3g}", f"{t['auto 1st'] / best:.2f}x, {min(samples['auto 1st']) / best_min:.2f}x"]
 
@@ -168,13 +171,16 @@ def simulation_rows(quick=False):
     rows = [_auto_against_forced(f"RK4 sensitivities, {steps} steps", lambda p: S.trajectory(p, steps), S.PARAMS,
                                  rounds),
             _auto_against_forced(f"RK4 transpose, {steps} forcing values", lambda u: S.loss(u, steps),
-                                 S.forcing(steps), rounds)]
+                                 S.forcing(steps), rounds),
+            _auto_against_forced(f"RK4 positions, {steps // 3} forcing values", lambda u: S.positions(u, steps // 3),
+                                 S.forcing(steps // 3), rounds)]
     heat = (lambda p: S.heat_sensors(p, steps=80)) if quick else S.heat_sensors
     t0 = time.perf_counter()
     heat(S.HEAT_PARAMS)
     label = f"reaction-diffusion, {time.perf_counter() - t0:.2f} s per evaluation"
     rows.append(_auto_against_forced(label, heat, S.HEAT_PARAMS, 2 if quick else 3, skip_reverse_repeats=True))
-    print(H.table(["function", "n x m", "auto's choice", "faster", "fwd s", "rev s", "auto 1st s", "auto s",
+    print(H.table(["function", "n x m", "auto's choice (after the 1st call)", "faster", "fwd s", "rev s", "auto 1st s",
+                   "auto s",
                    "1st / faster (median, min)"], rows))
     return rows
 

@@ -8,6 +8,8 @@ x'(0) = 0, integrated with the classical Runge-Kutta method in ``steps`` steps o
   shape (steps, 2): R^4 -> R^(2 steps), the sensitivities problem (forward mode).
 * ``loss(u)``: the forcing values u (one per step) -> a scalar misfit of the
   trajectory, R^steps -> R, its transpose problem (reverse mode).
+* ``positions(u, steps)``: the forcing values -> the position after each
+  step, R^steps -> R^steps: scalar code near the diagonal.
 """
 
 import numpy as np
@@ -48,6 +50,12 @@ def loss(u, steps=STEPS):
     target = np.exp(-0.5 * DT * np.arange(steps))
     states = simulate(k, c, a, w, u=u, steps=steps)
     return np.sum((states[:, 0] - target) ** 2)
+
+
+def positions(u, steps=STEPS):
+    """R^steps -> R^steps: the position after each step as a function of the forcing (near the diagonal)."""
+    k, c, a, w = PARAMS
+    return simulate(k, c, a, w, u=u, steps=steps)[:, 0]
 
 
 def forcing(steps=STEPS):

@@ -40,6 +40,22 @@ def test_lopsided_shapes_decide_without_timing(n, m, mode):
     assert d.forward.directions == n and d.reverse.directions == m
 
 
+def test_a_shape_reason_written_when_read_is_the_same_everywhere():
+    import pickle
+    cr.clear_caches()
+    d = cr.choose_mode(tanh_layers(2000, 4), RNG.standard_normal(2000))       # reason written lazily
+    copy = pickle.loads(pickle.dumps(d))                                      # a pickle holds the text
+    assert copy.reason == d.reason == d.to_dict()["reason"] and "2000" in d.reason and "500 times" in d.reason
+    assert "_lazy" not in vars(copy) and (copy.mode, copy.n, copy.m) == ("reverse", 2000, 4)
+    for cost in ("forward", "reverse"):                                       # the other mode's cost, written when read
+        a, b = getattr(copy, cost), getattr(d, cost)
+        assert (a.directions, a.sweeps, a.bytes, a.fits) == (b.directions, b.sweeps, b.bytes, b.fits)
+        assert math.isnan(a.seconds) and math.isnan(b.seconds)
+    assert (d.forward.directions, d.reverse.directions) == (2000, 4)
+    with pytest.raises(AttributeError):
+        d.no_such_field
+
+
 def test_near_the_diagonal_the_probe_measures_both_modes(monkeypatch):
     import importlib
     J = importlib.import_module("chainrule.transforms.jacobian")     # the module, not the function
@@ -261,7 +277,8 @@ def scalar_misfit(u):
 
 def test_scalar_code_with_one_output_goes_forward_after_a_first_call_in_reverse():
     """1 output, 300 inputs: the shapes say reverse, but scalar code sweeps 300 tangent directions for about
-    the price of one; the first call finishes through its tape, later calls run one forward sweep."""
+    the price of one; the first call finishes through its tape and predicts forward, the second call times
+    its forward sweep against the first call's reverse mode and keeps the faster, later calls follow it."""
     cr.clear_caches()
     u = 0.1 * np.sin(np.arange(300.0))
     calls = Counter()
@@ -270,21 +287,88 @@ def test_scalar_code_with_one_output_goes_forward_after_a_first_call_in_reverse(
     first = jac(u)
     assert calls.count == 1                          # the recording alone (300 >= RECORD_FIRST inputs: no plain evaluation)
     d = jac.decision_for(u)
-    assert d.mode == "forward" and not d.measured and "scalar code" in d.reason and "finished in reverse" in d.reason
-    assert d.operations >= 1000
+    assert d.mode == "forward" and not d.measured and d.verify
+    assert "scalar code" in d.reason and "finished in reverse" in d.reason and "timed" in d.reason
+    assert d.operations >= 1000 and d.reverse.seconds > 0 and d.forward.seconds > 0
+    calls.count = 0
+    second = jac(u)
+    assert calls.count == 1                          # one forward sweep of all 300 directions, timed
+    d2 = jac.decision_for(u)
+    assert d2.measured and not d2.verify and d2.reason.startswith(d2.mode + ": timed")
+    assert d2.reverse.seconds == d.reverse.seconds   # the first call's reverse mode, against the forward sweep now
+    assert d2.mode == ("forward" if d2.forward.seconds <= d2.reverse.seconds else "reverse")
     calls.count = 0
     later = jac(u)
-    assert calls.count == 1                          # one forward sweep of all 300 directions
+    assert calls.count == 1 and jac.decision_for(u) is d2    # settled: no more timing
     grad = cr.grad(scalar_misfit)(u)
-    assert first.shape == later.shape == (300,)
-    assert np.allclose(first, grad, rtol=1e-12, atol=1e-14) and np.allclose(later, grad, rtol=1e-12, atol=1e-14)
+    for got in (first, second, later):
+        assert got.shape == (300,) and np.allclose(got, grad, rtol=1e-12, atol=1e-14)
     h, e = 1e-6, np.eye(300)[[0, 150, 299]]
     fd = [(scalar_misfit(u + h * d_) - scalar_misfit(u - h * d_)) / (2 * h) for d_ in e]
-    assert np.allclose(later[[0, 150, 299]], fd, rtol=1e-6, atol=1e-9)
+    assert np.allclose(second[[0, 150, 299]], fd, rtol=1e-6, atol=1e-9)
     # the same recurrence on a short input is too few operations to tell: the shapes decide
     cr.clear_caches()
     assert cr.choose_mode(scalar_misfit, u[:40]).mode == "reverse"
 
+
+def test_a_predicted_forward_mode_that_times_slower_goes_back_to_reverse(monkeypatch):
+    """The second call's forward sweep, timed slower than the first call's reverse mode: reverse from then on."""
+    import importlib
+    J = importlib.import_module("chainrule.transforms.jacobian")
+    cr.clear_caches()
+    u = 0.1 * np.cos(np.arange(300.0))
+    calls = Counter()
+    jac = cr.jacobian(lambda u: calls(scalar_misfit(u)))
+    jac(u)
+    d = jac.decision_for(u)
+    assert d.mode == "forward" and d.verify
+    clock = iter([0.0, 1e9])                         # the forward sweep "takes" 10^9 s
+    monkeypatch.setattr(J, "_clock", lambda: next(clock))
+    second = jac(u)
+    monkeypatch.undo()
+    d2 = jac.decision_for(u)
+    assert d2.mode == "reverse" and d2.measured and not d2.verify and d2.forward.seconds == 1e9
+    assert d2.reason.startswith("reverse: timed")
+    calls.count = 0
+    third = jac(u)
+    assert calls.count == 1 and jac.decision_for(u) is d2       # the recording, then its backward sweep
+    grad = cr.grad(scalar_misfit)(u)
+    for got in (second, third):
+        assert np.allclose(got, grad, rtol=1e-12, atol=1e-14)
+    assert np.allclose(third, cr.jacfwd(scalar_misfit)(u), rtol=1e-12, atol=1e-14)
+
+
+
+def scalar_positions(u):
+    """Scalar code, R^n -> R^n: the positions of the forced, damped recurrence of :func:`scalar_misfit`."""
+    x, v, xs = 1.0, 0.0, []
+    for i in range(u.shape[0]):
+        x, v = x + 0.05 * v, v + 0.05 * (u[i] - 0.3 * v - 2.0 * x)
+        xs.append(x * x)
+    return np.stack(xs)
+
+
+def test_near_the_diagonal_scalar_code_finishes_through_its_first_recording():
+    """n = m = 300 >= RECORD_FIRST: the recording that told m is scalar code, where a sweep costs about a
+    recording whatever its directions: the first call pulls its rows through that tape (f runs once, no
+    plain evaluation, no probe), and later calls go forward, predicted, then timed by the second call."""
+    cr.clear_caches()
+    u = 0.1 * np.sin(np.arange(300.0))
+    calls = Counter()
+    jac = cr.jacobian(lambda u: calls(scalar_positions(u)))
+    first = jac(u)
+    assert calls.count == 1
+    d = jac.decision_for(u)
+    assert (d.n, d.m) == (300, 300) and d.mode == "forward" and d.verify and "scalar code" in d.reason
+    calls.count = 0
+    second = jac(u)
+    assert calls.count == 1 and jac.decision_for(u).measured
+    want = cr.jacrev(scalar_positions)(u)
+    assert np.allclose(first, want, rtol=1e-12, atol=1e-14) and np.allclose(second, want, rtol=1e-12, atol=1e-14)
+    h, cols = 1e-6, [0, 150, 299]
+    fd = np.stack([(scalar_positions(u + h * e) - scalar_positions(u - h * e)) / (2 * h)
+                   for e in np.eye(300)[cols]], axis=1)
+    assert np.allclose(first[:, cols], fd, rtol=1e-6, atol=1e-9)
 
 class Counter:
     """Counts evaluations of the functions that call it (a closure may capture it without defeating the cache)."""

@@ -74,3 +74,23 @@ def test_loop_counts_its_steps(monkeypatch, capsys):
     assert "loop: steps: 30/30" in capsys.readouterr().err
     cr.loop(lambda s: s + 0.1 * np.sin(s), np.array([0.5, 2.0]), 30)       # not a terminal: silent
     assert capsys.readouterr().err == ""
+
+
+def test_short_work_does_not_ask_for_a_terminal(monkeypatch):
+    monkeypatch.setattr(P, "_tqdm_bar", lambda *a: None)           # the plain counter, whether tqdm is there or not
+
+    class Counting(Tty):
+        asked = 0
+
+        def isatty(self):
+            Counting.asked += 1
+            return True
+    quick = Counting()
+    with P.Progress("work", 3, stream=quick) as bar:                # a terminal, but quick: never asked
+        bar.update(3)
+    assert Counting.asked == 0 and quick.getvalue() == ""
+    slow = Counting()
+    with P.Progress("work", 3, stream=slow) as bar:                 # after the delay it asks, and shows
+        bar.start -= P.DELAY + 1
+        bar.update(3)
+    assert Counting.asked >= 1 and "work: 3/3" in slow.getvalue()

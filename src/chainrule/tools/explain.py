@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ChainruleError
 from ..transforms import choose_mode
-from ..transforms.jacobian import shape_decision
+from ..transforms.jacobian import cached_decision, scalar_code, shape_decision
 from ..transforms.mode import LIVE_VALUES, format_bytes
 from ..transforms.progress import Progress
 from .trace import evaluation_trace
@@ -370,10 +370,8 @@ def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory
     n = sum(int(np.size(args[i])) for i in diff)
     m = stats.m
     ops = len(steps) - len(diff)
-    decision = shape_decision(n, m, memory_budget, stats=stats)
-    if decision is None:
-        decision = choose_mode(f, *args, argnums=tuple(diff), memory_budget=memory_budget)
-    per_direction = LIVE_VALUES * max([np.asarray(s.primal).nbytes for s in steps] + [8])
+    decision = _decision(f, args, diff, n, m, stats, memory_budget)
+    per_direction = LIVE_VALUES * stats.largest_value        # the largest value, input or intermediate
     cost = {
         "forward": {"directions": n, "sweeps": decision.forward.sweeps, "work": n * ops,
                     "memory": decision.forward.directions_per_sweep * per_direction, "tape": 0,
@@ -385,6 +383,19 @@ def _explain(f, args, names, diff, tangents, all_tangents, adjoint, mode, memory
     fname = getattr(f, "__name__", "f")
     return Explanation(fname if fname != "<lambda>" else "f", [names[i] for i in diff], steps, mode, tangents,
                        list(adjoint), n, m, ops, stats.tape_bytes, cost, decision, constants, max_rows)
+
+
+def _decision(f, args, diff, n, m, stats, memory_budget):
+    """The decision ``jacobian(f, argnums=diff, mode="auto")`` takes at ``args``: the one it took before, or
+    the shapes' when they decide for it too, else :func:`choose_mode` (the same first call, sharing its cache)."""
+    decision = cached_decision(f, args, tuple(diff), memory_budget)
+    if decision is not None:
+        return decision
+    decision = shape_decision(n, m, memory_budget, stats=stats)
+    if decision is None or decision.mode == "reverse" and scalar_code(n, stats):
+        # near the diagonal, or scalar code, where jacobian's first call times or predicts from its recording
+        decision = choose_mode(f, *args, argnums=tuple(diff), memory_budget=memory_budget)
+    return decision
 
 
 def _argnums(argnums, count):
@@ -403,6 +414,19 @@ def _steps(rows, names, diff):
     Returns ``(steps, constants)``.  One pass over the rows.
     """
     rename = {f"x{i}": nm for i, nm in enumerate(names)}
+    count = sum(1 for r in rows[:len(names)] if r.op == "input")
+    if count and all(int(r.name[1:]) in diff for r in rows[:count]) and \
+            all(r.op != "input" for r in rows[count:]):
+        # every argument differentiated (the common case): nothing to fold; inputs renamed, and the
+        # operands of the rows that read an input
+        steps = [Step(rename.get(r.name, r.name), "input", (), r.primal, r.tangent, r.adjoint, r.output, text="input")
+                 for r in rows[:count]]
+        for r in rows[count:]:
+            ops = r.operands
+            if not rename.keys().isdisjoint(ops):
+                ops = tuple([rename.get(o, o) for o in ops])
+            steps.append(Step(r.name, r.op, ops, r.primal, r.tangent, r.adjoint, r.output, r.params))
+        return steps, []
     folded = {}                                       # name -> expression text of a value that is not differentiated
     constants = []
     steps, known = [], set()

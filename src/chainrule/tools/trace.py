@@ -43,33 +43,45 @@ class TraceRow:
 
 
 def _record_reverse(level, prim, args, params, out):
-    if type(out) is tuple:
+    if type(out) is ReverseTracer or isinstance(out, Tracer):
+        if out._level is not level:
+            return out
+        snap, several = (out.node, out.primal), False
+    elif type(out) is tuple:
         if not _traced_tuple(out, level):
             return out
         snap, several = tuple((o.node, o.primal) for o in out), True
-    elif isinstance(out, Tracer) and out._level is level:
-        snap, several = (out.node, out.primal), False
     else:
         return out
-    operands = tuple(a.node if isinstance(a, Tracer) and a._level is level else (a,) for a in args)
+    operands = tuple([a.node if type(a) is ReverseTracer and a._level is level else _reference(a, level)
+                      for a in args])
     level.rows.append((prim, operands, params, snap, several))
     return out
 
 
+def _reference(a, level):
+    """An operand in a reverse row: its node if it is a value of ``level``, else ``(constant,)``."""
+    return a.node if isinstance(a, Tracer) and a._level is level else (a,)
+
+
 def _record_forward(level, out):
-    if type(out) is tuple:
+    if type(out) is ForwardTracer or isinstance(out, Tracer):
+        if out._level is level:
+            level.rows.append(out.tangent)
+    elif type(out) is tuple:
         if _traced_tuple(out, level):
             level.rows.append(tuple(o.tangent for o in out))
-    elif isinstance(out, Tracer) and out._level is level:
-        level.rows.append(out.tangent)
     return out
 
 
 class _RecordingForward(ForwardLevel):
     __slots__ = ("rows",)
 
-    def process_unary(self, prim, x):             # route the engine's shortcut through process
-        return self.process(prim, (x,), EMPTY)
+    def process_unary(self, prim, x):             # the engine's shortcut, recorded unless it went through process
+        rows = self.rows
+        k = len(rows)
+        out = ForwardLevel.process_unary(self, prim, x)
+        return _record_forward(self, out) if len(rows) == k else out
 
     def process(self, prim, args, params):
         return _record_forward(self, super().process(prim, args, params))
@@ -78,8 +90,11 @@ class _RecordingForward(ForwardLevel):
 class _RecordingReverse(ReverseLevel):
     __slots__ = ("rows",)
 
-    def process_unary(self, prim, x):             # route the engine's shortcut through process
-        return self.process(prim, (x,), EMPTY)
+    def process_unary(self, prim, x):             # the engine's shortcut, recorded unless it went through process
+        rows = self.rows
+        k = len(rows)
+        out = ReverseLevel.process_unary(self, prim, x)
+        return _record_reverse(self, prim, (x,), EMPTY, out) if len(rows) == k else out
 
     def process(self, prim, args, params):
         return _record_reverse(self, prim, args, params, super().process(prim, args, params))
@@ -131,24 +146,11 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False, bar
         out = _promoted(f(*inputs))
     if bar is not None:
         bar.update(1)
-    names = {t.node: f"x{i}" for i, t in enumerate(inputs)}
-    rows = [TraceRow(f"x{i}", "input", (), a) for i, a in enumerate(args)]
-    node_row = {t.node: rows[i] for i, t in enumerate(inputs)}
-    k = 0
-    for prim, op_args, params, snap, several in rev.rows:
-        name = prim.name.replace("numpy.", "")
-        operands = tuple([names.get(a, "?") if type(a) is int else _operand(a, names) for a in op_args])
-        params = dict(params) if params else None
-        for j, (node, primal) in enumerate(snap) if several else ((None, snap),):
-            k += 1
-            names[node] = f"v{k}"
-            row = TraceRow(f"v{k}", name if j is None else f"{name}[{j}]", operands, primal, params=params)
-            rows.append(row)
-            node_row[node] = row
     outs = out if isinstance(out, (tuple, list)) else (out,)
+    position = {}                                   # node -> its first position among the outputs
     for j, o in enumerate(outs):
-        if isinstance(o, ReverseTracer) and o.node in node_row and node_row[o.node].output is None:
-            node_row[o.node].output = j
+        if isinstance(o, ReverseTracer) and o._level is rev:
+            position.setdefault(o.node, j)
     stats = tape_stats(rev.tape, args, [o.primal if isinstance(o, ReverseTracer) else o for o in outs]) \
         if with_stats else None
     adjoints = [None] * len(rev.tape)
@@ -159,23 +161,47 @@ def evaluation_trace(f, args, tangents=None, adjoint=None, with_stats=False, bar
     sweep_backward(list(rev.tape), adjoints, consume=True, keep_adjoints=True)
     if bar is not None:
         bar.update(2)
-    for node, row in node_row.items():
-        row.adjoint = adjoints[node]
     # forward sweep, recorded: the same program, so the same sequence of operations
     fwd = _RecordingForward()
     fwd.rows = []
     with fwd:
         f_inputs = [ForwardTracer(fwd, a, t) for a, t in zip(args, tangents)]
         _promoted(f(*f_inputs))
-    for row, t in zip(rows, tangents):
-        row.tangent = t
-    it = iter(rows[len(args):])
+    tans = []                                       # one tangent per value, in the order of the rows below
     for t in fwd.rows:
         if type(t) is tuple:
-            for tj in t:
-                next(it).tangent = tj
+            tans.extend(t)
         else:
-            next(it).tangent = t
+            tans.append(t)
+    tans.extend([None] * (sum(len(r[3]) if r[4] else 1 for r in rev.rows) - len(tans)))
+    # the rows, each built once with its three values
+    names = {t.node: f"x{i}" for i, t in enumerate(inputs)}
+    rows = [TraceRow(f"x{i}", "input", (), a, tg, adjoints[t.node], None, position.get(t.node))
+            for i, (a, t, tg) in enumerate(zip(args, inputs, tangents))]
+    k = 0
+    short = {}                                      # prim -> its name without "numpy."
+    for prim, op_args, params, snap, several in rev.rows:
+        name = short.get(prim)
+        if name is None:
+            name = short[prim] = prim.name.replace("numpy.", "")
+        if len(op_args) == 2:                       # unrolled: the bulk of all operations
+            a, b = op_args
+            operands = (names.get(a, "?") if type(a) is int else _operand(a, names),
+                        names.get(b, "?") if type(b) is int else _operand(b, names))
+        else:
+            operands = tuple([names.get(a, "?") if type(a) is int else _operand(a, names) for a in op_args])
+        params = dict(params) if params else None
+        if not several:                             # the common case, unrolled
+            node, primal = snap
+            names[node] = vk = f"v{k + 1}"
+            rows.append(TraceRow(vk, name, operands, primal, tans[k], adjoints[node], params, position.get(node)))
+            k += 1
+            continue
+        for j, (node, primal) in enumerate(snap):
+            names[node] = vk = f"v{k + 1}"
+            rows.append(TraceRow(vk, f"{name}[{j}]", operands, primal, tans[k], adjoints[node], params,
+                                 position.get(node)))
+            k += 1
     if bar is not None:
         bar.update(3)
     return (rows, stats) if with_stats else rows

@@ -20,10 +20,14 @@ mode costs:
   probed twice).  The sweeps are rows (reverse) or columns (forward) of the Jacobian: what the
   favourite computed is kept, the recorded tape is the one reverse mode pulls
   through, and the decision for later calls follows the two timings.
-* when the shapes say reverse but the tape is long scalar code, where a
-  forward sweep carries n directions for little more than the price of one,
-  the first call finishes through its tape and later calls go forward if the
-  recording's time and size predict a cheaper forward sweep.
+* when a recording shows long scalar code (the shapes say reverse, or near
+  the diagonal from ``RECORD_FIRST`` inputs on), where a forward sweep
+  carries n directions for little more than the price of one, the first
+  call finishes through its tape (the recording is paid) and later calls go
+  forward if the recording's time and size predict a cheaper forward sweep;
+  that prediction is checked: the second call times its forward sweep
+  against the first call's recording and backward sweep, and the decision
+  becomes the faster of the two.
 
 Decisions live in one process-wide, least-recently-used cache
 (:data:`~chainrule.transforms.mode.DECISIONS`), keyed by the function (its
@@ -34,6 +38,7 @@ argnums, and the shapes and dtypes of the arguments, and shared by every
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -54,15 +59,18 @@ from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUE
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .progress import Progress
 
-__all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE"]
+__all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE",
+           "cached_decision", "scalar_code", "predict_scalar_code"]
 
-PROBE_SHARE = 0.2       # probe the other mode only if that costs less than this share of the favourite's Jacobian
+PROBE_SHARE = 0.15      # probe the other mode only if that costs less than this share of the favourite's Jacobian
 SCALAR_CODE = 4                 # a tape with at most this many entries per operation is scalar code
 SCALAR_CODE_OPERATIONS = 1000   # ... and this many operations, so that the engine's overhead dominates
 FORWARD_PER_RECORDING = 1.1     # the fixed part of a forward sweep of scalar code, in recordings of it
 BACKWARD_PER_RECORDING = 1.0    # a backward sweep of scalar code costs about one recording
 TANGENT_SECONDS = 4e-9          # ... and a tangent direction, per entry of the operations' values
-PREDICTION_MARGIN = 0.05        # a predicted (untimed) forward sweep must be this much cheaper to win
+PREDICTION_MARGIN = 0.10        # a forward sweep predicted up to this much dearer than reverse is still tried:
+# the next call times it against the first call's reverse mode and keeps the faster, so a close prediction is
+# settled by measurement rather than by the constants above
 # (measured on the RK4 loss of benchmarks/simulation.py, 300 and 1000 steps: a forward sweep costs
 # 1.03-1.13 recordings for 1 direction, plus 3.5-3.8 ns per direction and entry; a backward sweep 0.8-1.05)
 RECORDING_COST = 4      # a recorded sweep costs at least this many plain evaluations (array code; scalar code 10-30)
@@ -70,6 +78,8 @@ PROBE_FRACTION = 16    # a probe sweeps this fraction of its mode's directions
 RECORD_FIRST = SHAPE_RATIO * FEW_DIRECTIONS   # from this many inputs on, the first call records rather than evaluates
 KEEP_TAPE_SHARE = 16    # ... and keeps that tape through a forward sweep (for a probe) if it is at most 1/16 of the budget
 _MODES = ("auto", "forward", "reverse")
+_clock = time.process_time      # CPU time: the recording and sweeps a prediction rests on and is checked by
+# (they are compared across calls, where the wall clock would count whatever else the machine ran meanwhile)
 
 
 def _block(b, o, x):
@@ -79,7 +89,10 @@ def _block(b, o, x):
     for a float32 input and a float64 output the two modes would disagree, and
     auto mode's choice (which may depend on timing) would show in the dtype.
     """
-    dt = np.result_type(dtype_of(o), dtype_of(x))
+    do, dx = dtype_of(o), dtype_of(x)
+    if do == dx == b.dtype:                      # the common case: one dtype throughout
+        return b
+    dt = np.result_type(do, dx)
     return b if b.dtype == dt or dt.kind not in "fc" else b.astype(dt)
 
 
@@ -282,24 +295,69 @@ def shape_decision(n, m, memory_budget, bytes_per_direction=None, stats=None):
     """
     budget = parse_bytes(memory_budget)
     if n <= FEW_DIRECTIONS:
-        why = (f"forward: n = {n} tangent direction{'s' * (n != 1)} fit one forward sweep, which computes the "
-               "whole Jacobian for about the price of the recording that reverse mode needs before its first "
-               "backward sweep; decided from the shapes, nothing timed")
-        return decide_without_timing("forward", n, m, why + ".", budget, stats, bytes_per_direction)
+        return decide_without_timing("forward", n, m, lambda: _few_why(n), budget, stats, bytes_per_direction)
     if max(n, m) < SHAPE_RATIO * max(min(n, m), 1):
         return None
-    ratio = max(n, m) / max(min(n, m), 1)
-    tail = (f", {ratio:.0f} times fewer; no measured price of a direction comes near that ratio (a backward step "
-            "costs about 1-3 tangent steps), so the shapes decide, nothing timed.")
     if n < m:
-        why = f"forward: n = {n} tangent direction{'s' * (n != 1)} against m = {m}{tail}"
-        return decide_without_timing("forward", n, m, why, budget, stats, bytes_per_direction)
+        return decide_without_timing("forward", n, m, lambda: _ratio_why("forward", n, m), budget, stats,
+                                     bytes_per_direction)
     if stats.tape_bytes + stats.bytes_per_direction > budget:
-        why = (f"forward: reverse mode has {ratio:.0f} times fewer directions, but its tape of "
-               f"{format_bytes(stats.tape_bytes)} does not fit the memory budget of {format_bytes(budget)}")
-        return decide_without_timing("forward", n, m, why + ".", budget, stats)
-    why = f"reverse: m = {m} adjoint direction{'s' * (m != 1)} against n = {n}{tail}"
-    return decide_without_timing("reverse", n, m, why, budget, stats)
+        tape_b = stats.tape_bytes
+        why = lambda: (f"forward: reverse mode has {_ratio(n, m):.0f} times fewer directions, but its tape of "  # noqa: E731
+                       f"{format_bytes(tape_b)} does not fit the memory budget of {format_bytes(budget)}.")
+        return decide_without_timing("forward", n, m, why, budget, stats)
+    return decide_without_timing("reverse", n, m, lambda: _ratio_why("reverse", n, m), budget, stats)
+
+
+# the reasons of shape_decision, written when first read
+
+
+def _ratio(n, m):
+    return max(n, m) / max(min(n, m), 1)
+
+
+def _few_why(n):
+    return (f"forward: n = {n} tangent direction{'s' * (n != 1)} fit one forward sweep, which computes the "
+            "whole Jacobian for about the price of the recording that reverse mode needs before its first "
+            "backward sweep; decided from the shapes, nothing timed.")
+
+
+def _ratio_why(mode, n, m):
+    tail = (f", {_ratio(n, m):.0f} times fewer; no measured price of a direction comes near that ratio (a backward "
+            "step costs about 1-3 tangent steps), so the shapes decide, nothing timed.")
+    if mode == "forward":
+        return f"forward: n = {n} tangent direction{'s' * (n != 1)} against m = {m}{tail}"
+    return f"reverse: m = {m} adjoint direction{'s' * (m != 1)} against n = {n}{tail}"
+
+
+def scalar_code(n, stats):
+    """Whether a recorded tape is long scalar code with few enough inputs for one forward sweep to carry them all.
+
+    At most ``SCALAR_CODE`` entries per operation, at least
+    ``SCALAR_CODE_OPERATIONS`` operations, and n at most
+    ``DEFAULT_MAX_DIRECTIONS``: there the engine's overhead per operation,
+    not the arithmetic of the directions, prices a sweep.
+    """
+    return (n <= DEFAULT_MAX_DIRECTIONS and stats.operations >= SCALAR_CODE_OPERATIONS
+            and stats.elements <= SCALAR_CODE * stats.operations)
+
+
+def predict_scalar_code(n, m, stats, t_record, memory_budget):
+    """``(forward sweep, backward sweep)`` seconds predicted from a recording of scalar code, or None.
+
+    None unless :func:`scalar_code` holds and one forward sweep carries all n
+    directions within the budget.  A forward sweep: ``FORWARD_PER_RECORDING``
+    recordings plus ``TANGENT_SECONDS`` per direction and entry of the
+    operations' values; a backward sweep: ``BACKWARD_PER_RECORDING``
+    recordings plus as much per adjoint direction and entry.
+    """
+    if not scalar_code(n, stats):
+        return None
+    if directions_per_sweep(n, None, stats.bytes_per_direction, memory_budget) < n:
+        return None
+    fwd = FORWARD_PER_RECORDING * t_record + n * stats.elements * TANGENT_SECONDS
+    back = BACKWARD_PER_RECORDING * t_record + m * stats.elements * TANGENT_SECONDS
+    return fwd, back
 
 
 class _AutoJacobian:
@@ -317,9 +375,11 @@ class _AutoJacobian:
         self.cols, self.rows = None, [[] for _ in leaves]
         self.outs = self.pullback = self.stats = None
         self.done = {"forward": 0, "reverse": 0}
-        self.t_record = self.t_eval = 0.0
+        self.t_record = self.t_eval = self.c_record = 0.0     # seconds: wall clock; c_record: CPU (_clock)
         self.finish = None          # the mode this call finishes in, when not the decision's
         self.kept = None            # a recording made before a forward sweep, for reverse's probe
+        self.t_backward = self.t_forward = None     # the finishing sweeps, timed when a prediction needs them
+        self.later = decision is not None         # a later call, following a decision taken before
         self.decision = decision if decision is not None else self._decide()
 
     # -- the sweeps, each one part of the Jacobian ------------------------------------------------------
@@ -334,12 +394,15 @@ class _AutoJacobian:
         self.done["forward"] = start + count
 
     def _record(self, stats=True):
+        """Record f; with ``stats`` (a recording the decision reads), timed and measured by :func:`tape_stats`."""
         leaves = self.flat.in_leaves
-        t0 = time.perf_counter()
+        if not stats:                            # the finishing sweeps' recording: nothing reads its time
+            self.outs, self.pullback = vjp_flat(self.flat, leaves)
+            return
+        t0, c0 = time.perf_counter(), _clock()
         self.outs, self.pullback = vjp_flat(self.flat, leaves)
-        self.t_record = time.perf_counter() - t0
-        if stats:
-            self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
+        self.t_record, self.c_record = time.perf_counter() - t0, _clock() - c0
+        self.stats = tape_stats(self.pullback.tape, leaves, self.outs)
 
     def _pull(self, start, count):
         _pull_rows(self.flat, self.outs, self.pullback, start, count, self.rows, stop=start + count,
@@ -367,6 +430,9 @@ class _AutoJacobian:
             self.first_outs = self.outs
             if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
                 return self._by_shapes(n, m)
+            scalar = self._scalar_code(n, m)
+            if scalar is not None:              # scalar code: the recording cost as much as a sweep; use it
+                return scalar
             if n <= m:                          # near the diagonal, forward first: as if nothing were recorded,
                 if self.stats.tape_bytes <= self.budget // KEEP_TAPE_SHARE:     # but a small tape is kept aside
                     self.kept = (self.outs, self.pullback, self.stats, self.t_record)    # for reverse's probe
@@ -405,44 +471,79 @@ class _AutoJacobian:
         if decision.mode == "forward":
             self.pullback = None
             return decision
-        overhead = self._scalar_code(n, m)
-        if overhead is not None:
-            self.finish = "reverse"     # this call: the tape exists, and one backward sweep is the cheaper finish
-            return overhead
-        return decision
+        scalar = self._scalar_code(n, m)
+        return scalar if scalar is not None else decision
 
     def _scalar_code(self, n, m):
-        """Forward for later calls when the tape is scalar code, where directions are nearly free; else None.
+        """After a recording of scalar code: this call finishes through its tape; later calls go forward if predicted cheaper.
 
         Reverse mode walks the operations twice (the recording, then the
         backward sweep); one forward sweep walks them once and carries all n
-        directions.  On array code the n directions' arithmetic dominates and
-        the shapes decide; on scalar code (at most ``SCALAR_CODE`` entries per
-        operation, ``SCALAR_CODE_OPERATIONS`` operations or more) each
-        operation costs the engine's fixed overhead, whatever the number of
-        directions, so a forward sweep -- about ``FORWARD_PER_RECORDING``
-        recordings plus ``TANGENT_SECONDS`` per direction and entry -- may
-        cost less than a recording and a backward sweep.  Predicted from the
-        recording's time and size, not timed: a probe of forward mode would
-        cost a whole forward sweep, whatever its number of directions.
+        directions.  On array code the directions' arithmetic dominates and
+        the shapes (or the probes) decide; on scalar code (see
+        :func:`scalar_code`) each operation costs the engine's fixed
+        overhead, whatever the number of directions, so a forward sweep --
+        about ``FORWARD_PER_RECORDING`` recordings plus ``TANGENT_SECONDS``
+        per direction and entry -- may cost less than a recording and a
+        backward sweep.  The recording is paid: this call finishes through
+        its tape (a backward sweep of m directions) unless a forward sweep is
+        predicted cheaper than that backward sweep alone.  A forward decision
+        for later calls is a prediction (``verify``): the next call times its
+        forward sweep against this call's recording and backward sweep, and
+        keeps the faster.  None when the tape is not scalar code.
         """
-        st, t = self.stats, self.t_record
-        if (n > DEFAULT_MAX_DIRECTIONS or st.operations < SCALAR_CODE_OPERATIONS
-                or st.elements > SCALAR_CODE * st.operations):
+        st, t = self.stats, self.c_record        # CPU seconds, as the next call times its forward sweep
+        predicted = predict_scalar_code(n, m, st, t, self.budget)
+        if predicted is None:
             return None
-        fwd = FORWARD_PER_RECORDING * t + n * st.elements * TANGENT_SECONDS
-        rev = (1.0 + BACKWARD_PER_RECORDING) * t + m * st.elements * TANGENT_SECONDS
-        k = directions_per_sweep(n, None, st.bytes_per_direction, self.budget)
-        if k < n or fwd > (1.0 - PREDICTION_MARGIN) * rev:
+        fwd, back = predicted
+        rev = t + back
+        if fwd > back:
+            self.finish = "reverse"     # the tape exists: one backward sweep is the cheaper finish
+        else:
+            self.pullback = None        # even the backward sweep alone costs more: this call goes forward too
+        code = (f"f is scalar code ({st.elements / st.operations:.1f} entries per operation, {st.operations} "
+                "operations), where each operation costs the engine's overhead more than the arithmetic of its "
+                "directions")
+        if fwd > (1.0 + PREDICTION_MARGIN) * rev:
+            why = (f"reverse: m = {m} adjoint direction{'s' * (m != 1)} against n = {n}; {code}, but one forward "
+                   f"sweep is predicted at {_fmt(fwd)}, more than {PREDICTION_MARGIN:.0%} above the {_fmt(rev)} "
+                   f"of the recording ({_fmt(t)}, timed) and backward sweep (predicted), in CPU seconds")
+            return decide_without_timing("reverse", n, m, why + ".", self.budget, stats=st, seconds=(fwd, rev))
+        finish = ("this first call finished in reverse, through the tape it had; the next call times its forward sweep "
+                  "against this call's and keeps the faster mode" if self.finish == "reverse" else
+                  "this call went forward too: a forward sweep is predicted cheaper than the backward sweep alone")
+        why = (f"forward: {n} tangent direction{'s' * (n != 1)} against m = {m} adjoint direction{'s' * (m != 1)}, "
+               f"but {code}: one forward sweep is predicted at {_fmt(fwd)} (about {FORWARD_PER_RECORDING:g} "
+               f"recordings of {_fmt(t)}), against {_fmt(rev)} for the recording and backward sweep of reverse "
+               f"mode (CPU seconds); predicted from the recording, not timed ({finish})")
+        return decide_without_timing("forward", n, m, why + ".", self.budget, stats=st, seconds=(fwd, rev),
+                                     verify=self.finish == "reverse")
+
+    def settled(self):
+        """The decision to keep after this call (None: the one taken stands).
+
+        After a first call that predicted forward and finished through its
+        tape: the same prediction, with the backward sweep's time as measured.
+        After a later call that ran a predicted forward mode (``verify``): the
+        faster of the two timed modes, now measured.
+        """
+        d = self.decision
+        if not d.verify:
             return None
-        why = (f"forward: reverse mode has {n // max(m, 1)} times fewer directions (m = {m}, n = {n}), but f is "
-               f"scalar code ({st.elements / st.operations:.1f} entries per operation, {st.operations} operations), "
-               f"where each operation costs the engine's overhead more than the arithmetic of {n} tangent "
-               f"directions: one forward sweep is "
-               f"predicted at {_fmt(fwd)} (about {FORWARD_PER_RECORDING:g} recordings of {_fmt(t)}), against "
-               f"{_fmt(rev)} for the recording and backward sweep of reverse mode; predicted from the recording, "
-               "not timed (this first call finished in reverse mode, through the tape it had)")
-        return decide_without_timing("forward", n, m, why + ".", self.budget, stats=st)
+        if self.t_backward is not None:           # the first call: reverse is now timed
+            rev = self.c_record + self.t_backward
+            return _with_seconds(d, d.forward.seconds, rev, d.reason.replace(
+                "backward sweep of reverse mode;", f"backward sweep of reverse mode (timed: {_fmt(rev)});"))
+        if self.t_forward is None:
+            return None
+        fwd, rev = self.t_forward, d.reverse.seconds
+        mode = "forward" if fwd <= rev else "reverse"
+        why = (f"{mode}: timed: one forward sweep of all n = {d.n} directions took {_fmt(fwd)} of CPU, against "
+               f"{_fmt(rev)} for the recording and backward sweep of m = {d.m} direction{'s' * (d.m != 1)} "
+               "(timed by the first call, or predicted from its recording where choose_mode or explain only "
+               "decided); the first call had predicted forward from the recording (scalar code).")
+        return _with_seconds(d, fwd, rev, why, mode=mode, measured=True)
 
     @staticmethod
     def _probe_size(total):
@@ -452,7 +553,9 @@ class _AutoJacobian:
     def _by_probes(self, n, m):
         """Near the diagonal: the favourite's first sweep (often its whole Jacobian), then maybe a probe.
 
-        The favourite is the mode with fewer directions.  Its first sweep
+        The favourite is the mode with fewer directions (forward when n = m:
+        on scalar code a forward sweep costs about one recording, reverse
+        mode a recording and a backward sweep).  Its first sweep
         carries as many directions as a sweep may, and is timed: that prices
         its directions at the real batch size.  The other mode then sweeps a
         sixteenth of its directions, timed -- unless that would cost more
@@ -509,10 +612,14 @@ class _AutoJacobian:
         if mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
             n, k = self.n, self.decision.forward.directions_per_sweep
+            timed = self.decision.verify and self.later     # a later call checking a predicted forward mode
+            t0 = _clock() if timed else 0.0
             with Progress("jacobian (forward)", n, self.progress) as bar:
                 for start in range(self.done["forward"], n, k):
                     self._push_cols(start, min(k, n - start))
                     bar.update(self.done["forward"])
+            if timed:
+                self.t_forward = _clock() - t0
             if self.cols is None:                # n = 0, or the forward sweeps never ran
                 outs = self.outs if self.outs is not None else flat(flat.in_leaves)
                 self.cols = [[_zeros((0,), o)] for o in outs]
@@ -522,11 +629,15 @@ class _AutoJacobian:
             self._record(stats=False)
         m = sum(_sizes(self.outs))
         k = self.decision.reverse.directions_per_sweep
+        timed = self.finish == "reverse" and self.decision.verify
+        t0 = _clock() if timed else 0.0
         with Progress("jacobian (reverse)", m, self.progress) as bar:
             starts = list(range(self.done["reverse"], m, k))
             for s in starts:
                 _pull_rows(flat, self.outs, self.pullback, s, k, self.rows, stop=s + k, consume_last=s == starts[-1])
                 bar.update(min(s + k, m))
+        if timed:
+            self.t_backward = _clock() - t0
         self.pullback = None
         if m == 0:                               # no outputs: no rows
             self.rows = [[_zeros((0,), x)] for x in flat.in_leaves]
@@ -538,16 +649,32 @@ def _fmt(s):
 
 
 def _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress=None):
-    """``(decision, first_call or None)``: the cached decision for these shapes, or a fresh measurement."""
+    """``(decision, first_call or None, key)``: the cached decision for these shapes, or a fresh measurement."""
     key = decision_key(fun, args, kwargs, argnums, has_aux, memory_budget)
     decision = DECISIONS.get(key) if key is not None else None
     if decision is not None:
-        return decision, None
+        return decision, None, key
     flat = FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux)
     first = _AutoJacobian(flat, parse_bytes(memory_budget), progress)
     if key is not None:
         DECISIONS.put(key, first.decision)
-    return first.decision, first
+    return first.decision, first, key
+
+
+def _with_seconds(d, forward_s, reverse_s, reason, mode=None, measured=None):
+    """``d`` with the two modes' seconds (and maybe its mode) replaced: a prediction checked by timing."""
+    mode = d.mode if mode is None else mode
+    measured = d.measured if measured is None else measured
+    ratio = (reverse_s / max(d.m, 1)) / max(forward_s / max(d.n, 1), 1e-12) if measured else d.ratio
+    return dataclasses.replace(d, mode=mode, forward=dataclasses.replace(d.forward, seconds=forward_s),
+                               reverse=dataclasses.replace(d.reverse, seconds=reverse_s), ratio=ratio,
+                               reason=reason, measured=measured, verify=not measured)
+
+
+def cached_decision(fun, args, argnums=0, memory_budget=None):
+    """The decision ``jacobian(fun, argnums, mode="auto")`` took at the shapes of ``args`` (None: none yet)."""
+    key = decision_key(fun, args, {}, argnums, False, memory_budget)
+    return DECISIONS.get(key) if key is not None else None
 
 
 def clear_caches() -> None:
@@ -590,6 +717,11 @@ def _complex_argument(args, argnums):
     nums = (argnums,) if isinstance(argnums, int) else argnums
     for i in nums:
         if -len(args) <= i < len(args):
+            x = args[i]
+            if type(x) is np.ndarray or type(x) is np.float64:     # one leaf, the common case
+                if x.dtype.kind == "c":
+                    return True
+                continue
             for x in flatten(args[i])[0]:
                 if dtype_of(x).kind == "c":
                     return True
@@ -661,13 +793,17 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     def jac_fun(*args, **kwargs):
         if _complex_argument(args, argnums):         # forward sweeps cannot hold a Jacobian over C
             return jacrev(fun, argnums, has_aux, executor=executor)(*args, **kwargs)
-        decision, run = _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress)
+        decision, run, key = _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress)
         if executor is not None:
             return _fanned_auto(decision, run, args, kwargs)
         if run is None:                  # decided before: the chosen mode alone
             run = _AutoJacobian(FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux), decision.memory_budget,
                                 progress, decision)
         jac = run.jacobian()             # at the first call, finishes what the probes began
+        if decision.verify and key is not None:
+            settled = run.settled()      # a predicted mode, now timed
+            if settled is not None:
+                DECISIONS.put(key, settled)
         return (jac, strip(run.flat.aux)) if has_aux else jac
 
     def _fanned_auto(decision, run, args, kwargs):

@@ -56,6 +56,7 @@ FEW_DIRECTIONS = 8              # a sweep of this many directions is never split
 SMALL_SWEEP = 2 ** 24           # a sweep smaller than this fits any budget worth having
 SHAPE_RATIO = 32                # one mode has this many times the other's directions: the shapes decide
 CACHE_SIZE = 256                # decisions the process keeps (least recently used first out)
+EXACT_TAPE = 1 << 14            # tape_stats finds shared scalars on tapes up to this many entries
 
 
 _MEMINFO = (float("-inf"), 0)       # (time read, bytes): /proc/meminfo is read at most once a second
@@ -201,12 +202,17 @@ def sweep_bytes_per_direction(tape, inputs, outputs):
 def tape_stats(tape, inputs, outputs):
     """The :class:`TapeStats` of a recorded tape and the flat inputs and outputs it ran on (one pass over the tape).
 
-    One pass, about half a microsecond per entry: the common values (float64
-    scalars, arrays, shape-only records) are sized without a function call.
+    One pass, about a microsecond per entry of scalar code.  Values shared
+    by several entries count once -- except float64 scalars on a tape of
+    more than ``EXACT_TAPE`` entries: there they count 8 bytes in each entry
+    that keeps them (an upper bound, at most a few times the truth), since a
+    set of every scalar's identity would cost more than the rest of the pass.
     """
-    ops = largest = elements = tape_bytes = 0
-    seen = set()
+    ops = largest = elements = tape_bytes = scalars = 0
+    seen = set()                                         # ids of the values counted (shared values count once)
+    exact = len(tape) <= EXACT_TAPE
     meta, ndarray, f64 = Meta, np.ndarray, np.float64
+    plain = (float, int, bool, meta)                     # kept for nothing (Python numbers) or only a shape
     for e in tape:
         if e is None:
             continue
@@ -217,25 +223,30 @@ def tape_stats(tape, inputs, outputs):
         out = vals[0]
         t = type(out)
         if t is f64:
-            size, nbytes = 1, 8
+            elements += 1
         elif t is ndarray:
-            size, nbytes = out.size, out.nbytes
+            elements += out.size
+            if out.nbytes > largest:
+                largest = out.nbytes
         elif t is meta:
             size = math.prod(out.shape)
-            nbytes = size * out.dtype.itemsize
+            elements += size
+            if size * out.dtype.itemsize > largest:
+                largest = size * out.dtype.itemsize
         else:
-            size, nbytes = _size(out), _nbytes(out)
-        elements += size
-        if nbytes > largest:
-            largest = nbytes
-        for v in vals:                                   # what the tape keeps (shared values count once)
+            elements += _size(out)
+            if _nbytes(out) > largest:
+                largest = _nbytes(out)
+        for v in vals:                                   # what the tape keeps
             t = type(v)
-            if t is meta:
-                continue
-            i = id(v)
-            if i not in seen:
-                seen.add(i)
-                tape_bytes += 8 if t is f64 else v.nbytes if t is ndarray else _kept_bytes(v)
+            if t is f64 and not exact:
+                scalars += 1
+            elif t not in plain:
+                i = id(v)
+                if i not in seen:
+                    seen.add(i)
+                    tape_bytes += 8 if t is f64 else v.nbytes if t is ndarray else _kept_bytes(v)
+    tape_bytes += 8 * scalars
     n = m = in_b = out_b = 0
     largest = max(largest, 8)
     for x in inputs:
@@ -276,6 +287,9 @@ class Decision:
 
     ``ratio`` is the measured cost of one reverse direction over one forward
     direction for this function; ``reason`` says the decision in one sentence.
+    ``measured`` is False when nothing (or not the chosen mode) was timed;
+    ``verify`` marks a prediction that the next call checks: it times the
+    chosen mode and the decision becomes the faster of the two timed modes.
 
     >>> import numpy as np
     >>> from chainrule import choose_mode
@@ -295,10 +309,30 @@ class Decision:
     memory_budget: int
     reason: str
     measured: bool = True       # False: decided from the shapes (or the cost of a probe), ``seconds`` are NaN
+    verify: bool = False        # a prediction: the next call times the chosen mode and keeps the faster
 
     @property
     def chosen(self):
         return self.forward if self.mode == "forward" else self.reverse
+
+    def __getattr__(self, name):
+        # only for what the instance lacks: fields given as functions (see decide_without_timing) are written
+        # when first read -- auto mode's first call decides in microseconds and seldom reads the reason or
+        # the cost of the mode it did not choose
+        state = self.__dict__
+        make = state.get("_lazy", {}).get(name)
+        if make is not None:
+            value = state[name] = make()
+            state["_lazy"].pop(name, None)
+            return value
+        if name in _LAZY and name in state:             # written by another thread meanwhile
+            return state[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self):
+        for name in tuple(self.__dict__.get("_lazy", ())):
+            getattr(self, name)                         # written, so that the state holds values, not functions
+        return {k: v for k, v in self.__dict__.items() if k != "_lazy"}
 
     def to_dict(self):
         return asdict(self)
@@ -385,31 +419,46 @@ def decide(stats, t_record, forward, reverse, memory_budget=None):
                + (f" and the tape keeps {format_bytes(stats.tape_bytes)}" if stats.tape_bytes else ""))
         if not fwd.fits:
             why += f"; neither mode fits the budget of {format_bytes(budget)}, so sweeps carry one direction"
-    return _built(Decision, mode, n, m, fwd, rev, ratio, stats.operations, stats.tape_bytes, budget, why + ".", True)
+    return _built(Decision, mode, n, m, fwd, rev, ratio, stats.operations, stats.tape_bytes, budget, why + ".", True,
+                  False)
 
 
-def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes_per_direction=None):
+def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes_per_direction=None,
+                          seconds=None, verify=False):
     """A :class:`Decision` taken without timing the other mode: from the shapes, or because probing would cost too much.
 
-    ``why`` is the reason; the costs carry the directions and sweeps the
+    ``why`` is the reason (or a function returning it, called when the reason is first read); the costs carry the directions and sweeps the
     memory model gives (from ``stats`` when a tape was recorded, else from
-    ``bytes_per_direction``), and NaN seconds: nothing was timed.
+    ``bytes_per_direction``), and NaN seconds: nothing was timed -- or
+    ``seconds``, a ``(forward, reverse)`` pair predicted from a recording.
+    ``verify``: see :class:`Decision`.
     """
     budget = parse_bytes(memory_budget)
     per_b = stats.bytes_per_direction if stats is not None else int(bytes_per_direction or 8)
     tape_b = stats.tape_bytes if stats is not None else 0
     nan = float("nan")
-    costs = []
-    for d, fixed_b in ((n, 0), (m, tape_b)):
+
+    def cost(d, fixed_b, s):
         k = directions_per_sweep(max(d, 1), bytes_per_direction=per_b, memory_budget=max(budget - fixed_b, 1))
-        costs.append(_built(ModeCost, d, k, -(-d // k), nan, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget))
-    fwd, rev = costs
+        return _built(ModeCost, d, k, -(-d // k), s, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget)
+
+    fwd = lambda: cost(n, 0, seconds[0] if seconds else nan)          # noqa: E731
+    rev = lambda: cost(m, tape_b, seconds[1] if seconds else nan)     # noqa: E731
     ops = stats.operations if stats is not None else 0
-    return _built(Decision, mode, n, m, fwd, rev, nan, ops, tape_b, budget, why, False)
+    lazy = {"forward" if mode == "reverse" else "reverse": rev if mode == "forward" else fwd}
+    if callable(why):
+        lazy["reason"] = why
+    d = _built(Decision, mode, n, m, fwd() if mode == "forward" else None, rev() if mode == "reverse" else None,
+               nan, ops, tape_b, budget, why, False, verify)
+    for name in lazy:                   # the other mode's cost, and the reason if a function: written when read
+        del d.__dict__[name]
+    d.__dict__["_lazy"] = lazy
+    return d
 
 
 _FIELDS = {cls: tuple(cls.__dataclass_fields__) for cls in (TapeStats, ModeCost, Decision)}
-assert all(len(f) == n for f, n in zip(_FIELDS.values(), (8, 6, 11)))      # _built's callers give every field
+_LAZY = ("forward", "reverse", "reason")          # the fields of a Decision that may be written when first read
+assert all(len(f) == n for f, n in zip(_FIELDS.values(), (8, 6, 12)))      # _built's callers give every field
 
 
 class DecisionCache:

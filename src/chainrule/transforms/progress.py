@@ -29,8 +29,7 @@ class Progress:
     def __init__(self, label, total, enabled=None, stream=None):
         self.label, self.total = label, total
         self.stream = stream if stream is not None else sys.stderr
-        tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = tty if enabled is None else bool(enabled)
+        self.enabled = None if enabled is None else bool(enabled)     # None: a terminal? asked after DELAY
         self.start = self.last = time.monotonic()
         self.shown = False
         self.bar = None
@@ -42,11 +41,15 @@ class Progress:
     def update(self, done):
         """``done`` of ``total`` units are finished."""
         self.done = done
-        if not self.enabled:
+        if self.enabled is False:
             return
         now = time.monotonic()
         if now - self.start < DELAY:
             return
+        if self.enabled is None:                  # asked only now: short work (most of it) makes no system call
+            self.enabled = _tty(self.stream)
+            if not self.enabled:
+                return
         if self.bar is None and not self.shown and _tty(self.stream):
             self.bar = _tqdm_bar(self.label, self.total, self.stream)
         if self.bar is not None:
