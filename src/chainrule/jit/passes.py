@@ -42,6 +42,7 @@ import operator
 
 import numpy as np
 
+from ..core import add_at
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
 __all__ = ["optimise", "simplify", "fold_factors", "cheapen", "untangle_seeds", "eliminate_common", "eliminate_dead", "accumulate_scatters", "reuse_buffers"]
@@ -305,7 +306,7 @@ def scatter_add_into(z, g, *, index, basic):
     if basic:
         z[index] += g
     else:
-        np.add.at(z, index, g)
+        add_at(z, index, g)
     return z
 
 
@@ -323,7 +324,7 @@ def scatter_add_onto(c, g, *, index, basic):
     if basic:
         z[index] += g
     else:
-        np.add.at(z, index, g)
+        add_at(z, index, g)
     return z
 
 
