@@ -21,7 +21,7 @@ Python function with NumPy's signature that canonicalises the arguments
 
 import numpy as np
 
-__all__ = ["Primitive", "Meta", "is_complex", "refuse_complex", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
+__all__ = ["Primitive", "Meta", "meta", "is_complex", "refuse_complex", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
 
 EMPTY = {}                  # the shared params dict of primitives without static parameters
 
@@ -225,6 +225,28 @@ class Meta:
 
     def __repr__(self):
         return f"Meta(shape={self.shape}, dtype={self.dtype})"
+
+
+_METAS = {}                 # (shape, dtype) -> its one Meta
+
+
+def meta(shape, dtype):
+    """The :class:`Meta` of ``shape`` (a tuple) and ``dtype``, one object shared by every caller.
+
+    A tape holds a Meta for most values it drops, mostly of a few shapes; sharing them saves an
+    allocation per entry, and the cyclic garbage collector a tracked object to walk (each full
+    collection walks every one a long tape holds).  Metas are never changed after they are made.
+
+    >>> meta((2, 3), np.dtype(np.float64)) is meta((2, 3), np.dtype(np.float64))
+    True
+    """
+    key = (shape, dtype)
+    m = _METAS.get(key)
+    if m is None:
+        if len(_METAS) >= 4096:                         # a program of ever new shapes: start again
+            _METAS.clear()
+        m = _METAS[key] = Meta(shape, dtype)
+    return m
 
 
 def quietly(rule, *args):
