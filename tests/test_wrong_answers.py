@@ -243,6 +243,29 @@ def test_large_buffers_refilled_or_reused():
                                    rtol=1e-14)
 
 
+def test_index_buffer_refilled_between_uses_and_after_recording():
+    """The tape keeps a gather's index for its adjoint: refilling the caller's index array afterwards
+    (within the function, or after vjp returned) must not move where the adjoint lands."""
+    w = np.array([1.0, 2.0, 3.0])
+    for spell in (lambda i: i, lambda i: (i,), lambda i: (Ellipsis, i), lambda i: i.reshape(3, 1)):
+        idx = np.array([0, 0, 1])
+
+        def f(x):
+            y = np.sum(x[spell(idx)].ravel() * w)
+            idx[:] = [2, 2, 2]                                # refilled in place
+            y = y + np.sum(np.take(x, idx) * w)
+            idx[:] = [0, 0, 1]
+            return y
+        x = np.arange(3.0)
+        want = np.array([1.0 + 2.0, 3.0, 6.0])
+        np.testing.assert_allclose(cr.grad(f)(x), want, rtol=1e-14)
+        np.testing.assert_allclose(cr.jacfwd(f)(x), want, rtol=1e-14)
+        np.testing.assert_allclose(fd_grad(f, x), want, rtol=1e-8)
+        _, pullback = cr.vjp(lambda x: x[spell(idx)].ravel() * w, x)
+        idx[:] = [2, 1, 2]                                    # after recording
+        np.testing.assert_allclose(pullback(np.ones(3))[0], [3.0, 3.0, 0.0], rtol=1e-14)
+
+
 def test_read_only_constants_are_not_copied():
     """Only what may change is copied: an array nobody can write keeps its identity on the tape."""
     c = np.array([0.5, -1.0, 2.0])

@@ -18,6 +18,7 @@ assignment; else it is ``np.add.at``'s result computed with ``np.bincount``
 """
 
 import operator
+import weakref
 
 import numpy as np
 
@@ -27,11 +28,36 @@ from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
 from ._declare import linear
 
 
+_INDEX_COPIES = {}          # id(caller's index array) -> (weak reference to it, its read-only copy, its bytes)
+
+
+def _unchanging(a):
+    """The caller's integer index array ``a``, or a read-only copy of it if it may still change.
+
+    The tape keeps the index of a gather for the backward sweep: a buffer of indices refilled after
+    ``x[idx]`` must not change which elements that sweep scatters to.  One copy serves while the
+    array keeps the same bits (``y[SRC]`` in every step of a loop)."""
+    if not a.flags.writeable and not getattr(getattr(a.base, "flags", None), "writeable", False):
+        return a
+    bits = a.tobytes()
+    seen = _INDEX_COPIES.get(id(a))
+    if seen is not None and seen[0]() is a and seen[2] == bits:
+        return seen[1]
+    c = np.frombuffer(bits, dtype=a.dtype).reshape(a.shape)
+    if a.nbytes <= 1 << 20:
+        if len(_INDEX_COPIES) >= 64:
+            _INDEX_COPIES.clear()
+        _INDEX_COPIES[id(a)] = (weakref.ref(a), c, bits)
+    return c
+
+
 def canonical_index(index, shape):
     """A tuple that indexes the first ``len(shape)`` axes explicitly (see the module doc)."""
     kind = type(index)
     if (kind is slice or kind is int) and shape:                  # x[1:], x[::2], x[3]: the common cases
         return (index,) + (slice(None),) * (len(shape) - 1)
+    if kind is np.ndarray and shape and index.dtype.kind in "iu":    # x[idx]: a gather along the first axis
+        return (_unchanging(index),) + (slice(None),) * (len(shape) - 1)
     if not isinstance(index, tuple):
         index = (index,)
     items = []
@@ -53,7 +79,7 @@ def canonical_index(index, shape):
                     raise IndexError("a scalar boolean index is not supported under differentiation")
                 items.extend(a.nonzero())
             elif a.dtype.kind in "iu":
-                items.append(a)
+                items.append(_unchanging(a) if a is k else a)
             else:
                 raise IndexError(f"arrays used as indices must be of integer or boolean type, not {a.dtype}")
     used = sum(1 for k in items if k is not None and k is not Ellipsis)
