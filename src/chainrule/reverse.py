@@ -1,7 +1,8 @@
 """Reverse mode: record the primal sweep on a tape, then pull adjoints back.
 
 The tape is a Wengert list: one entry per primitive application, in
-execution order, ``(prim, parents, vals, params)``.  ``parents[i]`` is the
+execution order, ``(tag, parents, vals, params)`` (``tag``: the primitive's
+index in ``PRIMITIVES``).  ``parents[i]`` is the
 tape index of argument ``i`` (``None`` for a constant) and ``vals`` holds
 ``(out, *args)`` -- but only the positions the primitive's VJP rules need
 (``Primitive.needs``); the others are replaced by a :class:`~chainrule.core.Meta`
@@ -24,7 +25,7 @@ values it kept -- as soon as the entry has been processed.
 
 import numpy as np
 
-from .core import EMPTY, Level, Meta, Tracer, bind, meta, promote, quietly
+from .core import EMPTY, PRIMITIVES, Level, Meta, Tracer, bind, meta, promote, quietly
 from .errors import NotDifferentiableError
 
 __all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward", "tape_nbytes"]
@@ -97,15 +98,14 @@ def _meta(v):
     return v
 
 
-class _Select:
-    """Tape marker of output ``k`` of a primitive with several results."""
-
-    __slots__ = ()
-    name = "select"
-    fast = False
-
-
-SELECT = _Select()
+# The tape marker of output ``k`` of a primitive with several results: ``(SELECT, (node,), k, count)``.
+# Entries name their primitive by its ``tag``, an int (``PRIMITIVES[tag]``), not by the object, and
+# hold ``None`` for no parameters, not the empty dict: a tuple of ints, floats and arrays only is
+# untracked by Python's cyclic garbage collector at its first young collection, so a long tape of
+# scalar code adds nothing for each full collection to walk (the Primitive object or any dict would
+# keep the entry tracked: about 30% of the recording time of 50 000 scalar operations went into
+# such collections).
+SELECT = -1
 
 
 class ReverseLevel(Level):
@@ -167,7 +167,7 @@ class ReverseLevel(Level):
             vals = _drop(vals, drop)
         tape = self.tape
         node = len(tape)
-        tape.append((prim, (a.node,), vals, EMPTY))
+        tape.append((prim.tag, (a.node,), vals, None))
         return ReverseTracer(self, out, node)
 
     def process(self, prim, args, params):
@@ -222,7 +222,7 @@ class ReverseLevel(Level):
                 vals = self._protect(vals, (k,) if mask else (1, 2))
         tape = self.tape
         node = len(tape)
-        tape.append((prim, parents, vals, params))
+        tape.append((prim.tag, parents, vals, None if params is EMPTY else params))
         return ReverseTracer(self, out, node)
 
     def _process_general(self, prim, args, params):
@@ -253,7 +253,7 @@ class ReverseLevel(Level):
         constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
         if constants:
             vals = self._protect(vals, constants)
-        tape.append((prim, tuple(parents), vals, params))
+        tape.append((prim.tag, tuple(parents), vals, None if params is EMPTY else params))
         return ReverseTracer(self, out, node)
 
     def _process_rare(self, prim, primals, parents, mask, out, params):
@@ -280,7 +280,7 @@ class ReverseLevel(Level):
             vals = self._protect(vals, constants)
         tape = self.tape
         node = len(tape)
-        tape.append((prim, tuple(parents), tuple(vals), params))
+        tape.append((prim.tag, tuple(parents), tuple(vals), params))
         if prim.multiple_results:
             outs = []
             for k, o in enumerate(out):
@@ -311,6 +311,7 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
     place instead of allocating a new array each time.
     """
     owned = _NOTHING_OWNED
+    prims = PRIMITIVES
     for i in range(len(tape) - 1, -1, -1):
         g = adjoints[i]
         if g is None:
@@ -324,7 +325,13 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
             adjoints[i] = None
         if consume:
             tape[i] = None
-        prim, parents, vals, params = entry
+        tag, parents, vals, params = entry
+        if tag < 0:
+            _backward_select(parents[0], vals, params, g, adjoints)
+            continue
+        prim = prims[tag]
+        if params is None:
+            params = EMPTY
         if not prim.fast:
             _backward_rare(prim, parents, vals, params, g, adjoints)
             continue
@@ -353,15 +360,16 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
             j += 1
 
 
+def _backward_select(parent, k, count, g, adjoints):
+    """The backward step of a select marker: ``g`` is the adjoint of output ``k`` of ``parent``."""
+    acc = adjoints[parent]
+    if acc is None:
+        acc = adjoints[parent] = [None] * count
+    acc[k] = g if acc[k] is None else acc[k] + g
+
+
 def _backward_rare(prim, parents, vals, params, g, adjoints):
-    """The backward step of select markers, variadic and multiple-result primitives."""
-    if prim is SELECT:
-        parent = parents[0]
-        acc = adjoints[parent]
-        if acc is None:
-            acc = adjoints[parent] = [None] * params
-        acc[vals] = g if acc[vals] is None else acc[vals] + g
-        return
+    """The backward step of variadic and multiple-result primitives."""
     if prim.multiple_results:
         outs = vals[0]
         k = next(k for k, x in enumerate(g) if x is not None)
@@ -489,7 +497,7 @@ def record(level, prim, args, outs, saved, params):
     parents = tuple(a.node if type(a) is ReverseTracer and a._level is level else None for a in args)
     tape = level.tape
     node = len(tape)
-    tape.append((prim, parents, (tuple(_meta(o) for o in outs), *saved), params))
+    tape.append((prim.tag, parents, (tuple(_meta(o) for o in outs), *saved), params))
     tracers = []
     for k, o in enumerate(outs):
         tape.append((SELECT, (node,), k, len(outs)))

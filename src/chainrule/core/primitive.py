@@ -19,6 +19,8 @@ Python function with NumPy's signature that canonicalises the arguments
 :func:`chainrule.core.bind`.
 """
 
+import threading
+
 import numpy as np
 
 __all__ = ["Primitive", "Meta", "meta", "is_complex", "refuse_complex", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
@@ -28,6 +30,7 @@ EMPTY = {}                  # the shared params dict of primitives without stati
 UFUNCS = {}                 # numpy.ufunc -> Primitive
 FUNCTIONS = {}              # numpy function -> frontend
 PRIMITIVES = []             # every primitive ever made, in creation order
+_REGISTERING = threading.Lock()
 
 
 class Primitive:
@@ -51,7 +54,7 @@ class Primitive:
 
     __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans", "differentiable",
                  "multiple_results", "convention", "fast", "jvp_all", "pattern", "complex_ok", "raw_rules",
-                 "__weakref__")
+                 "tag", "__weakref__")
 
     def __init__(self, name, impl, arity=1):
         self.name = name
@@ -69,7 +72,9 @@ class Primitive:
         self.pattern = None         # the sparsity rule (None: dense in every argument)
         self.complex_ok = False     # rules right for complex arguments (else they refuse them)
         self.raw_rules = None       # (jvps, vjps, jvp_all) as declared, before the complex guard
-        PRIMITIVES.append(self)
+        with _REGISTERING:
+            self.tag = len(PRIMITIVES)  # PRIMITIVES[tag] is self: a tape names it by this int (see reverse)
+            PRIMITIVES.append(self)
 
     @property
     def declared(self):
