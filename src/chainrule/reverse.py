@@ -295,6 +295,7 @@ def _zeros_like_adjoint(meta, batch):
 
 
 _NOTHING_OWNED = frozenset()
+_F64 = np.float64
 
 
 def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
@@ -346,6 +347,8 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
                 a = adjoints[p]
                 if a is None:
                     adjoints[p] = c
+                elif type(a) is _F64 and type(c) is _F64:       # scalar code: nothing to own
+                    adjoints[p] = a + c
                 elif (p in owned and type(a) is np.ndarray and type(c) is np.ndarray
                       and c.shape == a.shape and c.dtype == a.dtype):
                     np.add(a, c, out=a)                     # a buffer this sweep made: add in place
