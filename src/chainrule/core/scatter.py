@@ -137,8 +137,14 @@ def index_sum(g, index, shape, out_ndim, dtype):
            [0., 0.],
            [2., 2.]])
     """
-    full = tuple(shape) + np.shape(g)[out_ndim:]
     dtype = np.dtype(dtype)
+    if (type(index) is tuple and len(index) == 1 and len(shape) == 1 and type(g) is np.ndarray and g.ndim == 1
+            and dtype.kind == "f" and g.dtype.kind == "f" and dtype.itemsize <= 8):
+        k = index[0]                                    # x[idx] of a vector, one adjoint: the common case
+        if type(k) is np.ndarray and k.dtype.kind in "iu" and k.ndim == 1 and 0 < shape[0] <= _SPARSE_RATIO * k.size:
+            s = np.bincount(np.arange(shape[0])[k], g, minlength=shape[0])   # the gather resolves negatives
+            return s if s.dtype == dtype else s.astype(dtype)
+    full = tuple(shape) + np.shape(g)[out_ndim:]
     plan = _plan(full, dtype, index, g)
     if plan is not None:
         pos, size, trail, g = plan
