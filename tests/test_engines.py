@@ -44,3 +44,32 @@ def test_vjp_never_returns_the_callers_cotangent():
     (g,) = cr.vjp(lambda x: x, np.zeros(2))[1](ct)
     assert g is not ct and np.array_equal(g, ct)
     assert type(cr.grad(lambda x, y: x * 2.0, argnums=1)(1.0, 2.0)) is np.float64
+
+
+def test_a_long_tape_gives_the_garbage_collector_little_to_walk():
+    """Each full collection walks every tracked object: a tape of scalar code holds entries that Python
+    untracks (ints, floats and tuples of them only), and array code holds one shared Meta per shape."""
+    import gc
+
+    from chainrule.reverse import vjp_flat
+
+    def f(xs):
+        x, w = xs
+        for k in range(300):
+            x = x * 0.99 + np.sin(x) / 50 - k * 1e-5
+            w = (w * 0.5 + np.tanh(w)) * (x + 0.3)
+        return [x + np.sum(w)]
+    _, pullback = vjp_flat(f, [np.float64(0.3), np.linspace(0.0, 1.0, 50)])
+    gc.collect()
+    gc.collect()                                            # (one may leave an entry examined before its parts)
+    entries = [e for e in pullback.tape if e is not None]
+    scalar = [e for e in entries if isinstance(e[2], tuple) and all(type(v) is np.float64 or type(v) is float
+                                                                    for v in e[2])]
+    assert len(scalar) >= 1000 and sum(gc.is_tracked(e) for e in scalar) <= 2
+    metas = {id(v) for e in entries if isinstance(e[2], tuple) for v in e[2] if type(v).__name__ == "Meta"}
+    assert len(metas) <= 3                                  # shapes (50,) and () (and the sum's input)
+    g = pullback([1.0])
+    x0, w0 = np.float64(0.3), np.linspace(0.0, 1.0, 50)
+    want = cr.jacfwd(lambda x, w: f([x, w])[0], argnums=(0, 1))(x0, w0)
+    np.testing.assert_allclose(g[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(g[1], want[1], rtol=1e-12)

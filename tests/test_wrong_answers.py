@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.reverse import _same_bits, vjp_flat
+from chainrule.reverse import vjp_flat
 from chainrule.testing import check_grads
 
 sp = pytest.importorskip("scipy.special")
@@ -222,10 +222,48 @@ def test_large_buffers_refilled_or_reused():
     np.testing.assert_allclose(pullback([np.ones(n)])[0], np.linalg.matrix_power(a, 5).T @ np.ones(n),
                                rtol=1e-12)
 
-    # "unchanged" means the same bits: NaN still NaN counts, -0.0 for +0.0 does not
-    nan = np.full(n, np.nan)
-    assert _same_bits(nan, nan.copy()) and not _same_bits(np.zeros(n), -np.zeros(n))
-    assert not _same_bits(np.zeros(n), np.zeros(n - 1)) and not _same_bits(np.zeros(n), np.zeros(n, np.float32))
+    # "unchanged" means the same bits: NaN still NaN counts, -0.0 for +0.0 does not; a transpose (a new
+    # view each time) of an unchanged matrix shares one copy too
+    def uses(x, buf, fills):
+        acc = 0.0
+        for fill in fills:
+            buf[:] = fill                                     # refilled: with the same bits or not
+            acc = acc + np.sum(buf @ x) + np.sum(x @ buf.T)
+        return acc
+    buf = np.empty((n, 2))
+    for fills, copies in (((np.nan, np.nan, np.nan), 2), ((0.0, -0.0, 0.0), 6), ((1.0, 2.0, 1.0), 6),
+                          ((3.0, 3.0, -1.0), 4)):
+        _, pullback = vjp_flat(lambda xs: [uses(xs[0], buf, fills)], [np.ones(2)])
+        kept = {id(v) for entry in pullback.tape if entry is not None for v in entry[2]
+                if isinstance(v, np.ndarray) and v.size == 2 * n}
+        assert len(kept) == copies, fills
+        buf[:] = 5.0                                          # after recording: the tape kept its own copies
+        np.testing.assert_allclose(pullback([1.0])[0], np.full(2, 2 * n * sum(fills)), rtol=1e-14)
+        np.testing.assert_allclose(cr.grad(uses)(np.ones(2), buf, fills), np.full(2, 2 * n * sum(fills)),
+                                   rtol=1e-14)
+
+
+def test_index_buffer_refilled_between_uses_and_after_recording():
+    """The tape keeps a gather's index for its adjoint: refilling the caller's index array afterwards
+    (within the function, or after vjp returned) must not move where the adjoint lands."""
+    w = np.array([1.0, 2.0, 3.0])
+    for spell in (lambda i: i, lambda i: (i,), lambda i: (Ellipsis, i), lambda i: i.reshape(3, 1)):
+        idx = np.array([0, 0, 1])
+
+        def f(x):
+            y = np.sum(x[spell(idx)].ravel() * w)
+            idx[:] = [2, 2, 2]                                # refilled in place
+            y = y + np.sum(np.take(x, idx) * w)
+            idx[:] = [0, 0, 1]
+            return y
+        x = np.arange(3.0)
+        want = np.array([1.0 + 2.0, 3.0, 6.0])
+        np.testing.assert_allclose(cr.grad(f)(x), want, rtol=1e-14)
+        np.testing.assert_allclose(cr.jacfwd(f)(x), want, rtol=1e-14)
+        np.testing.assert_allclose(fd_grad(f, x), want, rtol=1e-8)
+        _, pullback = cr.vjp(lambda x: x[spell(idx)].ravel() * w, x)
+        idx[:] = [2, 1, 2]                                    # after recording
+        np.testing.assert_allclose(pullback(np.ones(3))[0], [3.0, 3.0, 0.0], rtol=1e-14)
 
 
 def test_read_only_constants_are_not_copied():

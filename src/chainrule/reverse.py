@@ -1,7 +1,8 @@
 """Reverse mode: record the primal sweep on a tape, then pull adjoints back.
 
 The tape is a Wengert list: one entry per primitive application, in
-execution order, ``(prim, parents, vals, params)``.  ``parents[i]`` is the
+execution order, ``(tag, parents, vals, params)`` (``tag``: the primitive's
+index in ``PRIMITIVES``).  ``parents[i]`` is the
 tape index of argument ``i`` (``None`` for a constant) and ``vals`` holds
 ``(out, *args)`` -- but only the positions the primitive's VJP rules need
 (``Primitive.needs``); the others are replaced by a :class:`~chainrule.core.Meta`
@@ -11,8 +12,9 @@ entries of value ``None``.
 
 A kept constant that may still change (a writable array: the caller's, perhaps
 a buffer refilled between two uses) is copied, so the backward sweep sees the
-value the primal used; one copy serves all its uses while its bits stay the
-same.  A read-only array (``data.setflags(write=False)``) is kept by reference.
+value the primal used; past a few elements one read-only copy serves all its
+uses while its bits stay the same.  A read-only array
+(``data.setflags(write=False)``) is kept by reference.
 
 The backward sweep walks the tape once, from the end, in a plain loop (no
 recursion, so 10^5 chained operations are fine).  Adjoints may carry a
@@ -23,7 +25,7 @@ values it kept -- as soon as the entry has been processed.
 
 import numpy as np
 
-from .core import EMPTY, Level, Meta, Tracer, bind, promote, quietly
+from .core import EMPTY, PRIMITIVES, Level, Meta, Tracer, bind, meta, promote, quietly
 from .errors import NotDifferentiableError
 
 __all__ = ["ReverseTracer", "ReverseLevel", "Pullback", "vjp_flat", "sweep_backward", "tape_nbytes"]
@@ -48,11 +50,14 @@ def _drop(vals, drop):
     vals = list(vals)
     for k in drop:
         v = vals[k]
-        if isinstance(v, _ARRAYS):
-            p = v
-            while isinstance(p, Tracer):                    # read shape and dtype off the plain value
-                p = p.primal
-            vals[k] = Meta(getattr(p, "shape", ()), p.dtype if hasattr(p, "dtype") else np.result_type(p))
+        if type(v) is np.ndarray:
+            vals[k] = meta(v.shape, v.dtype)
+        elif isinstance(v, Tracer):
+            while isinstance(v, Tracer):                    # read shape and dtype off the plain value
+                v = v.primal
+            vals[k] = meta(getattr(v, "shape", ()), v.dtype if hasattr(v, "dtype") else np.result_type(v))
+        elif isinstance(v, np.ndarray):                     # a subclass
+            vals[k] = meta(v.shape, v.dtype)
     return tuple(vals)
 
 
@@ -66,39 +71,41 @@ def may_change(v):
     return base is not None and getattr(getattr(base, "flags", None), "writeable", False)
 
 
-_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-# Up to this many bytes a copy per use is cheaper than comparing with an earlier copy (a comparison
-# costs about what a copy of the same size does, plus ~5 us), and it costs the tape no more memory
-# than one intermediate result of that size; past it, one copy is shared while the bits stay the same.
-_SMALL_BYTES = 1 << 16
+# Up to this many bytes a copy per use costs less than looking for an earlier copy and comparing with
+# it (and holds no more memory than one intermediate result of that size); past it, a constant used
+# again with the same bits shares one copy on the tape.  A copy the tape keeps is fresh memory: at
+# 32 KB one costs ~25 us in page faults, a comparison ~3 us, and a loop of 2000 steps using a 32 KB
+# matrix 4 times a step would otherwise keep 256 MB of copies of it.
+_SMALL_BYTES = 256
 
 
-def _same_bits(v, c):
-    """Whether array ``v`` still holds exactly the values of its earlier copy ``c`` (NaNs and -0.0 too)."""
-    if v.shape != c.shape or v.dtype != c.dtype:
-        return False
-    bits = _BITS.get(v.dtype.itemsize)
-    if bits is None or v.dtype.kind not in "biuf":
-        return bool(np.array_equal(v, c))
-    return bool(np.equal(v.view(bits), c.view(bits)).all())
+def _root(v):
+    """The array that owns the memory of the view ``v`` (``v`` itself if it owns its memory)."""
+    while True:
+        base = v.base
+        if type(base) is not np.ndarray:
+            return v
+        v = base
 
 
 def _meta(v):
-    # Scalars are kept as they are (cheaper than a Meta); arrays and tracers are not.
+    # Scalars are kept as they are (cheaper than a Meta); arrays and tracers are not.  The rare path
+    # (variadic and multiple-result primitives) makes a Meta of its own, not the shared one of
+    # ``meta``: a rule called once per piece of one node may recognise the node by its output's Meta
+    # (concatenate's offsets, rules/shape.py).
     if isinstance(v, _ARRAYS):
         return Meta(v.shape, v.dtype)
     return v
 
 
-class _Select:
-    """Tape marker of output ``k`` of a primitive with several results."""
-
-    __slots__ = ()
-    name = "select"
-    fast = False
-
-
-SELECT = _Select()
+# The tape marker of output ``k`` of a primitive with several results: ``(SELECT, (node,), k, count)``.
+# Entries name their primitive by its ``tag``, an int (``PRIMITIVES[tag]``), not by the object, and
+# hold ``None`` for no parameters, not the empty dict: a tuple of ints, floats and arrays only is
+# untracked by Python's cyclic garbage collector at its first young collection, so a long tape of
+# scalar code adds nothing for each full collection to walk (the Primitive object or any dict would
+# keep the entry tracked: about 30% of the recording time of 50 000 scalar operations went into
+# such collections).
+SELECT = -1
 
 
 class ReverseLevel(Level):
@@ -110,30 +117,36 @@ class ReverseLevel(Level):
         Level.__init__(self)
         self.tape = []
         self.primal_of = None       # under chainrule.jit: node -> its staged primal, to name adjoints
-        self.snapshots = None       # id -> (constant, its copy): one copy while the constant is unchanged
+        self.snapshots = None       # (memory, shape, dtype) -> (bits, copy): one copy while they are unchanged
 
     def _protect(self, vals, positions):
         """``vals`` with the constant arrays at ``positions`` that may still change replaced by copies.
 
-        A constant used again unchanged (the matrix of a linear time-stepping loop) shares one
-        copy: comparing costs about what copying does, but the tape holds it once, not per use.
+        A constant used again with the same bits (the matrix of a linear time-stepping loop, or its
+        transpose ``A.T``, a new view each time) shares one read-only copy: the bits of each use
+        are compared with those of the last copy made from the same memory, shape and dtype.  The
+        comparison is what makes sharing safe (a buffer refilled between two uses gets a new copy),
+        so the key only has to find the candidate.
         """
         vals = list(vals)
         for k in positions:
             v = vals[k]
             if type(v) is not np.ndarray or not may_change(v):
                 continue
-            if v.nbytes <= _SMALL_BYTES:
+            if v.nbytes <= _SMALL_BYTES or v.dtype.kind == "O":
                 vals[k] = v.copy()
                 continue
-            if self.snapshots is None:
-                self.snapshots = {}
-            seen = self.snapshots.get(id(v))
-            if seen is not None and seen[0] is v and _same_bits(v, seen[1]):
+            snapshots = self.snapshots
+            if snapshots is None:
+                snapshots = self.snapshots = {}
+            key = (id(_root(v)), v.shape, v.dtype)
+            bits = v.tobytes()
+            seen = snapshots.get(key)
+            if seen is not None and seen[0] == bits:
                 vals[k] = seen[1]
             else:
-                vals[k] = c = v.copy()
-                self.snapshots[id(v)] = (v, c)
+                vals[k] = c = np.frombuffer(bits, dtype=v.dtype).reshape(v.shape)     # read-only
+                snapshots[key] = (bits, c)
         return tuple(vals)
 
     def new_input(self, value):
@@ -154,7 +167,7 @@ class ReverseLevel(Level):
             vals = _drop(vals, drop)
         tape = self.tape
         node = len(tape)
-        tape.append((prim, (a.node,), vals, EMPTY))
+        tape.append((prim.tag, (a.node,), vals, None))
         return ReverseTracer(self, out, node)
 
     def process(self, prim, args, params):
@@ -209,7 +222,7 @@ class ReverseLevel(Level):
                 vals = self._protect(vals, (k,) if mask else (1, 2))
         tape = self.tape
         node = len(tape)
-        tape.append((prim, parents, vals, params))
+        tape.append((prim.tag, parents, vals, None if params is EMPTY else params))
         return ReverseTracer(self, out, node)
 
     def _process_general(self, prim, args, params):
@@ -240,7 +253,7 @@ class ReverseLevel(Level):
         constants = [k + 1 for k, p in enumerate(parents) if p is None and type(vals[k + 1]) is np.ndarray]
         if constants:
             vals = self._protect(vals, constants)
-        tape.append((prim, tuple(parents), vals, params))
+        tape.append((prim.tag, tuple(parents), vals, None if params is EMPTY else params))
         return ReverseTracer(self, out, node)
 
     def _process_rare(self, prim, primals, parents, mask, out, params):
@@ -267,7 +280,7 @@ class ReverseLevel(Level):
             vals = self._protect(vals, constants)
         tape = self.tape
         node = len(tape)
-        tape.append((prim, tuple(parents), tuple(vals), params))
+        tape.append((prim.tag, tuple(parents), tuple(vals), params))
         if prim.multiple_results:
             outs = []
             for k, o in enumerate(out):
@@ -282,6 +295,7 @@ def _zeros_like_adjoint(meta, batch):
 
 
 _NOTHING_OWNED = frozenset()
+_F64 = np.float64
 
 
 def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
@@ -298,6 +312,7 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
     place instead of allocating a new array each time.
     """
     owned = _NOTHING_OWNED
+    prims = PRIMITIVES
     for i in range(len(tape) - 1, -1, -1):
         g = adjoints[i]
         if g is None:
@@ -311,7 +326,13 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
             adjoints[i] = None
         if consume:
             tape[i] = None
-        prim, parents, vals, params = entry
+        tag, parents, vals, params = entry
+        if tag < 0:
+            _backward_select(parents[0], vals, params, g, adjoints)
+            continue
+        prim = prims[tag]
+        if params is None:
+            params = EMPTY
         if not prim.fast:
             _backward_rare(prim, parents, vals, params, g, adjoints)
             continue
@@ -326,6 +347,8 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
                 a = adjoints[p]
                 if a is None:
                     adjoints[p] = c
+                elif type(a) is _F64 and type(c) is _F64:       # scalar code: nothing to own
+                    adjoints[p] = a + c
                 elif (p in owned and type(a) is np.ndarray and type(c) is np.ndarray
                       and c.shape == a.shape and c.dtype == a.dtype):
                     np.add(a, c, out=a)                     # a buffer this sweep made: add in place
@@ -340,15 +363,16 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
             j += 1
 
 
+def _backward_select(parent, k, count, g, adjoints):
+    """The backward step of a select marker: ``g`` is the adjoint of output ``k`` of ``parent``."""
+    acc = adjoints[parent]
+    if acc is None:
+        acc = adjoints[parent] = [None] * count
+    acc[k] = g if acc[k] is None else acc[k] + g
+
+
 def _backward_rare(prim, parents, vals, params, g, adjoints):
-    """The backward step of select markers, variadic and multiple-result primitives."""
-    if prim is SELECT:
-        parent = parents[0]
-        acc = adjoints[parent]
-        if acc is None:
-            acc = adjoints[parent] = [None] * params
-        acc[vals] = g if acc[vals] is None else acc[vals] + g
-        return
+    """The backward step of variadic and multiple-result primitives."""
     if prim.multiple_results:
         outs = vals[0]
         k = next(k for k, x in enumerate(g) if x is not None)
@@ -476,7 +500,7 @@ def record(level, prim, args, outs, saved, params):
     parents = tuple(a.node if type(a) is ReverseTracer and a._level is level else None for a in args)
     tape = level.tape
     node = len(tape)
-    tape.append((prim, parents, (tuple(_meta(o) for o in outs), *saved), params))
+    tape.append((prim.tag, parents, (tuple(_meta(o) for o in outs), *saved), params))
     tracers = []
     for k, o in enumerate(outs):
         tape.append((SELECT, (node,), k, len(outs)))

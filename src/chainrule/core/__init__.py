@@ -6,13 +6,15 @@ never import each other and meet only through these objects.
 """
 
 from .level import Level, active_levels, any_active
-from .primitive import (EMPTY, FUNCTIONS, PRIMITIVES, UFUNCS, Meta, Primitive, is_complex, primitive_of, quietly,
+from .primitive import (EMPTY, FUNCTIONS, PRIMITIVES, UFUNCS, Meta, Primitive, meta, is_complex, primitive_of, quietly,
                         refuse_complex,
                         register_function)
+from .scatter import add_at, index_sum
 from .tracer import (ASSEMBLE, SETITEM, SPARSE_MATMUL, UNSTACK, Tracer, array_operand, bind, call_plain,
                      canonical_operand, concrete_value, is_sparse_matrix, mark_view, plain_value, promote)
 
-__all__ = ["Level", "active_levels", "any_active", "EMPTY", "FUNCTIONS", "PRIMITIVES", "UFUNCS", "Meta", "is_complex", "refuse_complex",
+__all__ = ["Level", "active_levels", "any_active", "EMPTY", "FUNCTIONS", "PRIMITIVES", "UFUNCS", "Meta", "meta", "is_complex",
+           "refuse_complex",
            "Primitive", "primitive_of", "register_function", "Tracer", "bind", "canonical_operand",
            "plain_value", "concrete_value", "call_plain", "array_operand", "quietly", "promote", "mark_view",
-           "is_sparse_matrix", "ASSEMBLE", "SETITEM", "SPARSE_MATMUL", "UNSTACK"]
+           "is_sparse_matrix", "add_at", "index_sum", "ASSEMBLE", "SETITEM", "SPARSE_MATMUL", "UNSTACK"]

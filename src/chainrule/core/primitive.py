@@ -19,15 +19,18 @@ Python function with NumPy's signature that canonicalises the arguments
 :func:`chainrule.core.bind`.
 """
 
+import threading
+
 import numpy as np
 
-__all__ = ["Primitive", "Meta", "is_complex", "refuse_complex", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
+__all__ = ["Primitive", "Meta", "meta", "is_complex", "refuse_complex", "UFUNCS", "FUNCTIONS", "primitive_of", "register_function", "EMPTY", "quietly"]
 
 EMPTY = {}                  # the shared params dict of primitives without static parameters
 
 UFUNCS = {}                 # numpy.ufunc -> Primitive
 FUNCTIONS = {}              # numpy function -> frontend
 PRIMITIVES = []             # every primitive ever made, in creation order
+_REGISTERING = threading.Lock()
 
 
 class Primitive:
@@ -51,7 +54,7 @@ class Primitive:
 
     __slots__ = ("name", "impl", "arity", "jvps", "vjps", "needs", "save_plans", "differentiable",
                  "multiple_results", "convention", "fast", "jvp_all", "pattern", "complex_ok", "raw_rules",
-                 "__weakref__")
+                 "tag", "__weakref__")
 
     def __init__(self, name, impl, arity=1):
         self.name = name
@@ -69,7 +72,9 @@ class Primitive:
         self.pattern = None         # the sparsity rule (None: dense in every argument)
         self.complex_ok = False     # rules right for complex arguments (else they refuse them)
         self.raw_rules = None       # (jvps, vjps, jvp_all) as declared, before the complex guard
-        PRIMITIVES.append(self)
+        with _REGISTERING:
+            self.tag = len(PRIMITIVES)  # PRIMITIVES[tag] is self: a tape names it by this int (see reverse)
+            PRIMITIVES.append(self)
 
     @property
     def declared(self):
@@ -225,6 +230,28 @@ class Meta:
 
     def __repr__(self):
         return f"Meta(shape={self.shape}, dtype={self.dtype})"
+
+
+_METAS = {}                 # (shape, dtype) -> its one Meta
+
+
+def meta(shape, dtype):
+    """The :class:`Meta` of ``shape`` (a tuple) and ``dtype``, one object shared by every caller.
+
+    A tape holds a Meta for most values it drops, mostly of a few shapes; sharing them saves an
+    allocation per entry, and the cyclic garbage collector a tracked object to walk (each full
+    collection walks every one a long tape holds).  Metas are never changed after they are made.
+
+    >>> meta((2, 3), np.dtype(np.float64)) is meta((2, 3), np.dtype(np.float64))
+    True
+    """
+    key = (shape, dtype)
+    m = _METAS.get(key)
+    if m is None:
+        if len(_METAS) >= 4096:                         # a program of ever new shapes: start again
+            _METAS.clear()
+        m = _METAS[key] = Meta(shape, dtype)
+    return m
 
 
 def quietly(rule, *args):

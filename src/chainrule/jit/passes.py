@@ -47,6 +47,7 @@ import operator
 
 import numpy as np
 
+from ..core import add_at
 from .diagonals import keep_diagonals
 from .ir import CALL, STRUCTURED, Const, Eqn, Program, Var
 
@@ -315,7 +316,7 @@ def scatter_add_into(z, g, *, index, basic):
     if basic:
         z[index] += g
     else:
-        np.add.at(z, index, g)
+        add_at(z, index, g)
     return z
 
 
@@ -333,7 +334,7 @@ def scatter_add_onto(c, g, *, index, basic):
     if basic:
         z[index] += g
     else:
-        np.add.at(z, index, g)
+        add_at(z, index, g)
     return z
 
 

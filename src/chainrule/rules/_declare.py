@@ -121,6 +121,8 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
             return (lambda t, vals, params: c * t), (lambda g, vals, params: c * g), frozenset()
         if c == 1:
             def vjp_identity(g, vals, params):
+                if type(g) is _F64:                 # a scalar adjoint: out, hence x, is a real scalar
+                    return g
                 x, out = vals[a], vals[0]
                 if getattr(x, "shape", ()) == getattr(out, "shape", ()):     # no broadcast to undo
                     return g if type(g) is _F64 else real_for(g, x)
@@ -150,6 +152,8 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
 
     def vjp(g, vals, params):
         c = guard(g * (d(vals) if k is None else partial(vals[k])), g)
+        if type(c) is _F64 and type(g) is _F64:     # scalars: no broadcast to undo, and c is real
+            return c
         x, out = vals[a], vals[0]
         if getattr(x, "shape", ()) == getattr(out, "shape", ()):
             return c if type(c) is _F64 else real_for(c, x)       # real scalar code: no call

@@ -13,17 +13,42 @@ adjoint added at ``index`` (repeated integer indices accumulate).  The two are
 each other's transposes, so derivatives of any order follow.  When no
 position repeats (basic indices, or a gather that the caller knows to be a
 permutation or a diagonal: ``gather(..., unique=True)``) the scatter is a plain
-assignment instead of the slower ``np.add.at``.
+assignment; else it is ``np.add.at``'s result computed with ``np.bincount``
+(:mod:`chainrule.core.scatter`: ``np.add.at`` itself is slow, 5-30x here).
 """
 
 import operator
+import weakref
 
 import numpy as np
 
-from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, mark_view, plain_value, register_function
+from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, index_sum, mark_view, plain_value, register_function
 from ..errors import TracerConversionError
 from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
 from ._declare import linear
+
+
+_INDEX_COPIES = {}          # id(caller's index array) -> (weak reference to it, its read-only copy, its bytes)
+
+
+def _unchanging(a):
+    """The caller's integer index array ``a``, or a read-only copy of it if it may still change.
+
+    The tape keeps the index of a gather for the backward sweep: a buffer of indices refilled after
+    ``x[idx]`` must not change which elements that sweep scatters to.  One copy serves while the
+    array keeps the same bits (``y[SRC]`` in every step of a loop)."""
+    if not a.flags.writeable and not getattr(getattr(a.base, "flags", None), "writeable", False):
+        return a
+    bits = a.tobytes()
+    seen = _INDEX_COPIES.get(id(a))
+    if seen is not None and seen[0]() is a and seen[2] == bits:
+        return seen[1]
+    c = np.frombuffer(bits, dtype=a.dtype).reshape(a.shape)
+    if a.nbytes <= 1 << 20:
+        if len(_INDEX_COPIES) >= 64:
+            _INDEX_COPIES.clear()
+        _INDEX_COPIES[id(a)] = (weakref.ref(a), c, bits)
+    return c
 
 
 def canonical_index(index, shape):
@@ -31,6 +56,8 @@ def canonical_index(index, shape):
     kind = type(index)
     if (kind is slice or kind is int) and shape:                  # x[1:], x[::2], x[3]: the common cases
         return (index,) + (slice(None),) * (len(shape) - 1)
+    if kind is np.ndarray and shape and index.dtype.kind in "iu":    # x[idx]: a gather along the first axis
+        return (_unchanging(index),) + (slice(None),) * (len(shape) - 1)
     if not isinstance(index, tuple):
         index = (index,)
     items = []
@@ -52,7 +79,7 @@ def canonical_index(index, shape):
                     raise IndexError("a scalar boolean index is not supported under differentiation")
                 items.extend(a.nonzero())
             elif a.dtype.kind in "iu":
-                items.append(a)
+                items.append(_unchanging(a) if a is k else a)
             else:
                 raise IndexError(f"arrays used as indices must be of integer or boolean type, not {a.dtype}")
     used = sum(1 for k in items if k is not None and k is not Ellipsis)
@@ -74,13 +101,13 @@ def _impl_getitem(x, *, index, unique):
 def _impl_index_add(g, *, index, shape, out_ndim, basic):
     """zeros(shape + trailing axes of g) with g added at ``index`` (``out_ndim``: ndim of x[index]).
 
-    ``basic``: no position of ``index`` repeats, so a plain assignment suffices (else ``np.add.at``).
+    ``basic``: no position of ``index`` repeats, so a plain assignment suffices (else a scatter-add,
+    :func:`chainrule.core.index_sum`: ``np.add.at``'s sums, computed with ``np.bincount``).
     """
+    if not basic:
+        return index_sum(g, index, shape, out_ndim, np.result_type(g))
     z = np.zeros(tuple(shape) + np.shape(g)[out_ndim:], dtype=np.result_type(g))
-    if basic:
-        z[index] = g
-    else:
-        np.add.at(z, index, g)
+    z[index] = g
     return z
 
 

@@ -141,7 +141,8 @@ _LAST_OFFSETS = [None]      # (a concatenation's output or a weak reference to i
 
 def _offset(i, out, xs, axis):
     """Where piece ``i`` starts along ``axis``.  The rules are called once per piece of the same node,
-    so the offsets of the last output seen are kept: O(pieces) per node, not O(pieces^2)."""
+    so the offsets of the last output seen are kept: O(pieces) per node, not O(pieces^2).  (The reverse
+    engine gives each concatenation's output a Meta of its own, never a shared one, for this.)"""
     last = _LAST_OFFSETS[0]
     if last is not None and last[2] == len(xs) and (last[0] if type(last[0]) is Meta else last[0]()) is out:
         return last[1][i]
