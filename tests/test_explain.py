@@ -10,6 +10,8 @@ import pytest
 
 import chainrule as cr
 
+from .test_mode import scalar_misfit
+
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "explain_xy_sin.txt"
 MEASURED = re.compile(r"^Recommendation: .*$", re.M)     # the measured times change from run to run
 
@@ -220,31 +222,22 @@ def test_an_argument_a_tracer_cannot_stand_for_is_fixed_instead():
     assert "not differentiated: n = 3" in str(e)
 
 
-def _scalar_misfit(u):
-    """Scalar code, R^300 -> R: the shapes say reverse, but jacobian predicts forward from its recording."""
-    x, v, total = 1.0, 0.0, 0.0
-    for i in range(u.shape[0]):
-        x, v = x + 0.05 * v, v + 0.05 * (u[i] - 0.3 * v - 2.0 * x)
-        total = total + (x - 0.5) ** 2
-    return total
-
-
 @pytest.mark.parametrize("explain_first", [True, False])
 def test_explain_reports_the_decision_jacobian_takes(explain_first):
     """explain's Decision is auto mode's, from the same cache and the same prediction, in either order."""
     cr.clear_caches()
     u = 0.1 * np.sin(np.arange(300.0))
-    jac = cr.jacobian(_scalar_misfit)
+    jac = cr.jacobian(scalar_misfit)
     if explain_first:
-        e = cr.explain(_scalar_misfit, u, max_rows=4)
+        e = cr.explain(scalar_misfit, u, max_rows=4)
         assert e.decision.mode == "forward" and e.decision.verify and "scalar code" in e.decision.reason
         assert jac.decision_for(u) is e.decision             # the decision jacobian follows
         got = jac(u)                                        # a later call: times the predicted forward mode
     else:
         got = jac(u)
-        e = cr.explain(_scalar_misfit, u, max_rows=4)
+        e = cr.explain(scalar_misfit, u, max_rows=4)
         assert e.decision is jac.decision_for(u)
         assert e.decision.mode == "forward" and "scalar code" in e.decision.reason
     assert "Recommendation: " + e.decision.reason in str(e)
-    assert np.allclose(got, cr.grad(_scalar_misfit)(u), rtol=1e-12, atol=1e-14)
-    assert np.allclose(got, cr.jacfwd(_scalar_misfit)(u), rtol=1e-12, atol=1e-14)
+    assert np.allclose(got, cr.grad(scalar_misfit)(u), rtol=1e-12, atol=1e-14)
+    assert np.allclose(got, cr.jacfwd(scalar_misfit)(u), rtol=1e-12, atol=1e-14)

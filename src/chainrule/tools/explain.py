@@ -492,7 +492,7 @@ _LINEAR = {"sum", "mean", "reshape", "transpose", "negative", "positive", "squee
 
 def _partials(step, traced):
     """``[(operand, text of d step / d operand, kind)]`` for its traced operands; kind: "scale" or "linear"."""
-    ops, v, out = step.operands, step.name, []
+    ops, v = step.operands, step.name
     a = ops[0] if ops else None
     b = ops[1] if len(ops) > 1 else None
     op = step.op
