@@ -392,9 +392,14 @@ def accumulate_scatters(program):
         for o in e.outs:
             made_by[o] = e
         out.append(e)
+    return _without(program, out, dropped)
+
+
+def _without(program, eqns, dropped):
+    """``program`` itself when nothing was dropped, else a program of ``eqns`` less the ``dropped`` ids."""
     if not dropped:
         return program
-    return Program(program.inputs, [e for e in out if id(e) not in dropped], program.outputs)
+    return Program(program.inputs, [e for e in eqns if id(e) not in dropped], program.outputs)
 
 
 _ADD_ONLY = {operator.add, np.add}
@@ -671,9 +676,7 @@ def place_first_scatter(program):
         for o in e.outs:
             made_by[o] = e
         out.append(e)
-    if not drop:
-        return program
-    return Program(program.inputs, [e for e in out if id(e) not in drop], program.outputs)
+    return _without(program, out, drop)
 
 
 _CHEAP = {operator.mul, np.multiply, operator.add, np.add, operator.sub, np.subtract,
