@@ -156,3 +156,74 @@ def test_add_at_rule_and_its_staged_adjoint():
         np.testing.assert_allclose(staged(y), cr.grad(f)(y), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(cr.hessian(f)(x).reshape(12, 12), cr.jacrev(cr.jacfwd(f))(x).reshape(12, 12),
                                rtol=1e-10, atol=1e-10)
+
+
+def _read_only(a):
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
+def test_batched_gather_adjoint_by_selection_matrix_sums_what_np_add_at_sums():
+    """A batch of adjoints of ``x[idx]`` on a vector, with an index nobody can change, is summed by a
+    cached one-hot product: the sums of np.add.at, at first and at later calls."""
+    from chainrule.core import scatter
+    idx = _read_only(_rng.integers(-20, 20, 200))                 # duplicates and negatives
+    for batch in (1, 4, 100):
+        g = _rng.standard_normal((200, batch))
+        want = np.zeros((20, batch))
+        np.add.at(want, (idx,), g)
+        for _ in range(2):
+            got = index_sum(g, (idx,), (20,), 1, np.float64)
+            assert got.shape == want.shape and got.dtype == np.float64
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert scatter._onehots[id(idx)][0] is idx
+
+
+def test_selection_matrix_leaves_infinities_to_bincount_and_warns_nothing():
+    """0 * inf would spread nan into other positions of a product: such a batch is summed by bincount."""
+    idx = _read_only(_rng.integers(0, 20, 200))
+    g = _rng.standard_normal((200, 5))
+    g[3, 1], g[17, 4] = np.inf, np.nan
+    want = np.zeros((20, 5))
+    np.add.at(want, (idx,), g)
+    with np.errstate(all="raise"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = index_sum(g, (idx,), (20,), 1, np.float64)
+    np.testing.assert_array_equal(got, want)                      # nan and inf where np.add.at has them
+
+
+def test_a_writable_index_is_never_summed_through_a_kept_matrix():
+    """An index array the caller can refill must not reuse a selection matrix built from old values."""
+    from chainrule.core import scatter
+    idx = np.array([0, 1, 1, 3])
+    g = np.ones((4, 2))
+    first = index_sum(g, (idx,), (4,), 1, np.float64)
+    idx[:] = [2, 2, 2, 0]
+    second = index_sum(g, (idx,), (4,), 1, np.float64)
+    np.testing.assert_array_equal(first, [[1, 1], [2, 2], [0, 0], [1, 1]])
+    np.testing.assert_array_equal(second, [[1, 1], [0, 0], [3, 3], [0, 0]])
+    assert id(idx) not in scatter._onehots
+
+
+def test_jacrev_through_gathers_against_jacfwd_and_finite_differences():
+    """Many outputs pull a batch of adjoints through ``y[src]`` (a reaction network's rate law):
+    reverse against forward and against central differences."""
+    src = _rng.integers(0, 6, 40)
+    cat = _rng.integers(0, 6, 40)
+    stoich = _rng.standard_normal((6, 40))
+
+    def f(k):
+        y = np.linspace(0.5, 1.5, 6)
+        for _ in range(3):
+            y = y + 0.05 * (stoich @ (k * y[src] * (1.0 + y[cat]) / (1.0 + y[src])))
+        return y
+
+    k = _rng.uniform(0.1, 0.5, 40)
+    jr, jf = cr.jacrev(f)(k), cr.jacfwd(f)(k)
+    np.testing.assert_allclose(jr, jf, rtol=1e-12, atol=1e-14)
+    h = 1e-6
+    fd = np.stack([(f(k + h * e) - f(k - h * e)) / (2 * h) for e in np.eye(40)], axis=1)
+    np.testing.assert_allclose(jr, fd, rtol=1e-6, atol=1e-8)

@@ -18,6 +18,11 @@ their position.  When few positions of a large array are touched, the sums are
 taken over the distinct positions only (``np.unique``), so the cost follows
 the index, not the array.  Anything else (integer or ``longdouble`` values, an
 index that is not the canonical tuple of the rules) goes to ``np.add.at``.
+A batch of adjoints of ``x[idx]`` on a vector (``jacrev`` through a gather
+with an index nobody can change, such as the read-only copy the gather rule
+keeps) is summed by a product with a cached one-hot selection matrix instead,
+when that matrix is small: 2.5-3.5x faster than bincount at 4-100 rows, and
+discarded for bincount whenever the product is not finite everywhere.
 The core holds this because both the rules (the ``index_add`` primitive) and
 the staged programs of :mod:`chainrule.jit` (which add into existing buffers) use it.
 """
@@ -127,6 +132,46 @@ def add_at(z, index, g):
     flat_z[rows] += _dense(inverse.reshape(pos.shape), g, trail, rows.size).reshape(rows.size, -1)
 
 
+# a one-hot selection matrix (targets x picks) with at most this many entries replaces bincount
+_ONEHOT_ENTRIES = 1 << 16
+_onehots = {}                       # id(index array) -> (the array, target length, its selection matrix)
+_ONEHOTS_KEPT = 64
+
+
+def _immutable(k):
+    """Whether nobody can change ``k``'s values: read-only, and so is what it views."""
+    if k.flags.writeable:
+        return False
+    base = k.base
+    return base is None or not getattr(getattr(base, "flags", None), "writeable", True)
+
+
+def _onehot_sum(g, k, n):
+    """``S @ g`` with ``S[k[j] mod n, j] = 1``: the sums of the rows of ``g`` (picks x batch, float64)
+    at the positions ``k`` picked from a length-``n`` vector, or None where that is not exact.
+
+    A matrix product touches every entry of ``S``: ``0 * inf`` would spread nan to other positions,
+    so a result that is not finite everywhere (which any non-finite row of ``g`` makes it) is
+    discarded and the caller sums by bincount instead.  ``S`` is kept for index arrays nobody can
+    change (the read-only copies the gather rule keeps), so a loop pays for it once.
+    """
+    hit = _onehots.get(id(k))
+    if hit is not None and hit[0] is k and hit[1] == n:
+        S = hit[2]
+    else:
+        if not _immutable(k):
+            return None
+        S = np.zeros((n, k.size))
+        S[np.arange(n)[k], np.arange(k.size)] = 1.0
+        S.flags.writeable = False
+        if len(_onehots) >= _ONEHOTS_KEPT:
+            _onehots.clear()
+        _onehots[id(k)] = (k, n, S)
+    with np.errstate(all="ignore"):                 # inf * 0 in other rows: discarded below
+        out = S @ g
+    return out if np.isfinite(out).all() else None
+
+
 def index_sum(g, index, shape, out_ndim, dtype):
     """Zeros of ``shape`` + the trailing axes of ``g`` (those after its first ``out_ndim``, the shape of
     ``x[index]`` for an ``x`` of ``shape``), of ``dtype``, with ``g`` added at ``index``: ``np.add.at``
@@ -144,6 +189,14 @@ def index_sum(g, index, shape, out_ndim, dtype):
         if type(k) is np.ndarray and k.dtype.kind in "iu" and k.ndim == 1 and 0 < shape[0] <= _SPARSE_RATIO * k.size:
             s = np.bincount(np.arange(shape[0])[k], g, minlength=shape[0])   # the gather resolves negatives
             return s if s.dtype == dtype else s.astype(dtype)
+    if (type(index) is tuple and len(index) == 1 and len(shape) == 1 and type(g) is np.ndarray and g.ndim == 2
+            and g.dtype == np.float64 and dtype == np.float64):
+        k = index[0]                                    # x[idx] of a vector, a batch of adjoints (jacrev)
+        if (type(k) is np.ndarray and k.dtype.kind in "iu" and k.ndim == 1 and g.shape[0] == k.size
+                and 0 < shape[0] * k.size <= _ONEHOT_ENTRIES):
+            s = _onehot_sum(g, k, shape[0])
+            if s is not None:
+                return s
     full = tuple(shape) + np.shape(g)[out_ndim:]
     plan = _plan(full, dtype, index, g)
     if plan is not None:
