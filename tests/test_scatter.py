@@ -206,6 +206,12 @@ def test_a_writable_index_is_never_summed_through_a_kept_matrix():
     np.testing.assert_array_equal(first, [[1, 1], [2, 2], [0, 0], [1, 1]])
     np.testing.assert_array_equal(second, [[1, 1], [0, 0], [3, 3], [0, 0]])
     assert id(idx) not in scatter._onehots
+    kept = _read_only([0, 1, 1, 3])                              # read-only, yet its owner can refill it
+    index_sum(g, (kept,), (4,), 1, np.float64)
+    kept.flags.writeable = True
+    kept[:] = [2, 2, 2, 0]
+    kept.flags.writeable = False
+    np.testing.assert_array_equal(index_sum(g, (kept,), (4,), 1, np.float64), second)
 
 
 def test_jacrev_through_gathers_against_jacfwd_and_finite_differences():

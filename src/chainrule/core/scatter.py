@@ -134,7 +134,7 @@ def add_at(z, index, g):
 
 # a one-hot selection matrix (targets x picks) with at most this many entries replaces bincount
 _ONEHOT_ENTRIES = 1 << 16
-_onehots = {}                       # id(index array) -> (the array, target length, its selection matrix)
+_onehots = {}                       # id(index array) -> (the array, target length, its selection matrix, its bytes)
 _ONEHOTS_KEPT = 64
 
 
@@ -156,7 +156,8 @@ def _onehot_sum(g, k, n):
     change (the read-only copies the gather rule keeps), so a loop pays for it once.
     """
     hit = _onehots.get(id(k))
-    if hit is not None and hit[0] is k and hit[1] == n:
+    key = k.tobytes()                               # a read-only array can still be made writable, refilled...
+    if hit is not None and hit[0] is k and hit[1] == n and hit[3] == key:
         S = hit[2]
     else:
         if not _immutable(k):
@@ -166,7 +167,7 @@ def _onehot_sum(g, k, n):
         S.flags.writeable = False
         if len(_onehots) >= _ONEHOTS_KEPT:
             _onehots.clear()
-        _onehots[id(k)] = (k, n, S)
+        _onehots[id(k)] = (k, n, S, key)
     with np.errstate(all="ignore"):                 # inf * 0 in other rows: discarded below
         out = S @ g
     return out if np.isfinite(out).all() else None
