@@ -161,6 +161,16 @@ def _fd(f, x, u, h=1e-6):
     return (f(x + h * u) - f(x - h * u)) / (2 * h)
 
 
+def _directions(f, a):
+    """Each unit direction of ``a`` (and i times it for a complex ``a``) with f's central difference along it."""
+    steps = (1.0,) if not np.iscomplexobj(a) else (1.0, 1j)
+    for k in range(a.size):
+        for step in steps:
+            u = np.zeros(a.shape, dtype=a.dtype)
+            u.flat[k] = step
+            yield u, _fd(f, a, u)
+
+
 @pytest.mark.parametrize("a", [REAL_NONSYM, _c(4, 4)], ids=["real non-symmetric", "complex"])
 def test_eigenvalue_derivatives_against_finite_differences(a):
     # a real function of the eigenvalues, in every direction of every element, in both modes
@@ -174,15 +184,10 @@ def test_eigenvalue_derivatives_against_finite_differences(a):
         g = cr.grad(f)(a)
         gf = cr.jacfwd(f)(a) if not np.iscomplexobj(a) else None
     assert g.dtype == a.dtype
-    steps = (1.0,) if not np.iscomplexobj(a) else (1.0, 1j)
-    for k in range(a.size):
-        for step in steps:
-            u = np.zeros(a.shape, dtype=a.dtype)
-            u.flat[k] = step
-            want = _fd(f, a, u)
-            assert abs(np.real(np.sum(g * u)) - want) < 1e-6 * max(1.0, abs(want))
-            if gf is not None:
-                assert abs(np.sum(gf * u) - want) < 1e-6 * max(1.0, abs(want))
+    for u, want in _directions(f, a):
+        assert abs(np.real(np.sum(g * u)) - want) < 1e-6 * max(1.0, abs(want))
+        if gf is not None:
+            assert abs(np.sum(gf * u) - want) < 1e-6 * max(1.0, abs(want))
 
 
 def test_eigenvalues_are_holomorphic_and_their_jacobian_is_the_complex_derivative():
@@ -218,15 +223,10 @@ def test_a_phase_invariant_function_of_the_eigenvectors(a):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         g = cr.grad(f)(a)
-    steps = (1.0,) if not np.iscomplexobj(a) else (1.0, 1j)
-    for k in range(a.size):
-        for step in steps:
-            u = np.zeros(a.shape, dtype=a.dtype)
-            u.flat[k] = step
-            want = _fd(f, a, u)
-            assert abs(np.real(np.sum(g * u)) - want) < 1e-6 * max(1.0, abs(want))
-            _, t = cr.jvp(f, (a,), (u,))
-            assert abs(t - want) < 1e-6 * max(1.0, abs(want))
+    for u, want in _directions(f, a):
+        assert abs(np.real(np.sum(g * u)) - want) < 1e-6 * max(1.0, abs(want))
+        _, t = cr.jvp(f, (a,), (u,))
+        assert abs(t - want) < 1e-6 * max(1.0, abs(want))
 
 
 def test_eigenvector_derivatives_keep_unit_norm_and_fix_the_phase():

@@ -434,6 +434,19 @@ def test_adjoints_are_named_after_their_primal_in_the_backward_sweep():
     assert first["v1"] < first["v2"] < first["v1_bar"] < first["w_bar"]     # forward, then backward
 
 
+def _run_racing(threads):
+    """Start and join ``threads`` with Python switching between them as often as it can: races show up."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def test_threads_sharing_a_jitted_function_get_their_own_results_and_trace_each_path_once():
     import threading
 
@@ -462,16 +475,7 @@ def test_threads_sharing_a_jitted_function_get_their_own_results_and_trace_each_
         except Exception as e:                              # reported in the main thread
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(k % 2,)) for k in range(3)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)                            # switch threads often: races show up
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    _run_racing([threading.Thread(target=work, args=(k % 2,)) for k in range(3)])
     assert not errors, errors
     assert g.trace_count == 6                              # 3 signatures x 2 paths, none traced twice
 
@@ -491,16 +495,7 @@ def test_threads_evicting_signatures_of_one_jitted_function():
         except Exception as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    _run_racing([threading.Thread(target=work, args=(k,)) for k in range(2)])
     assert not errors, errors
     assert len(g._cache) <= MAX_SIGNATURES
 
