@@ -155,13 +155,13 @@ def _onehot_sum(g, k, n):
     discarded and the caller sums by bincount instead.  ``S`` is kept for index arrays nobody can
     change (the read-only copies the gather rule keeps), so a loop pays for it once.
     """
+    if not _immutable(k):
+        return None
     hit = _onehots.get(id(k))
-    key = k.tobytes()                               # a read-only array can still be made writable, refilled...
+    key = k.tobytes()                               # a read-only array's owner can make it writable, refill it
     if hit is not None and hit[0] is k and hit[1] == n and hit[3] == key:
         S = hit[2]
     else:
-        if not _immutable(k):
-            return None
         S = np.zeros((n, k.size))
         S[np.arange(n)[k], np.arange(k.size)] = 1.0
         S.flags.writeable = False
