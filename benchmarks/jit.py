@@ -11,9 +11,11 @@ reference) before anything is timed.  A second table gives the peak memory
 (``tracemalloc``) of the heat equation's forward sweep (a ``jvp``) against
 its primal, eager and jitted.
 
-Times are CPU-time minima (``time.process_time``) over interleaved rounds:
-the machine is shared, and the least CPU time a call took is the figure
-least disturbed by other jobs (JAX's CPU time counts all its threads; run
+Times are CPU-time minima (``time.process_time``) over 41 interleaved rounds
+of about 10 ms each: the machine is shared, and the least CPU time a call took
+is the figure least disturbed by other jobs (this machine's speed drifts by up
+to 2x over spells of a second or more even at load 1, so the rounds are many
+and short, to span several spells) (JAX's CPU time counts all its threads; run
 with one BLAS/XLA thread).  The last table states every target of issue 13
 beside JAX's figure and whether it is met.
 """
@@ -120,7 +122,7 @@ def speed(quick=False, peers=None, out=sys.stdout):
         cands = {"numpy f": primal, "chainrule": c["chainrule"], "chainrule jit": lambda j=j, a=args: j(*a)}
         if "jax jit" in c:
             cands["jax jit"] = c["jax jit"]
-        times = measure_cpu(cands, rounds=5 if quick else 15, min_time=0.01 if quick else 0.02)
+        times = measure_cpu(cands, rounds=5 if quick else 41, min_time=0.01)
         TARGETS[name] = dict(times)
         if scale is None:                                    # "x NumPy f"
             show = {k: times[k] / times["numpy f"] for k in times}
