@@ -135,21 +135,17 @@ def test_the_second_call_times_reverse_mode_and_keeps_the_faster(monkeypatch, f,
 def test_many_outputs_make_the_guarded_forward_sweep_final():
     """m >= SHAPE_RATIO * n: forward for good, nothing left to verify."""
     cr.clear_caches()
-    reps = J.SHAPE_RATIO
+    scale = np.arange(1.0, J.SHAPE_RATIO * N + 1.0)
 
     def wide(u):
-        out = []
-        for i in range(u.shape[0]):
-            for k in range(reps):
-                out.append(u[i] * (k + 1.0))
-        return np.stack(out)
+        return misfit(u) * scale
     counted = Counted(wide)
     jac = cr.jacobian(counted)
     got = jac(U)
     d = jac.decision_for(U)
-    assert counted.count == 1 and (d.mode, d.m) == ("forward", N * reps) and d.measured and not d.verify
+    assert counted.count == 1 and (d.mode, d.m) == ("forward", scale.size) and d.measured and not d.verify
     assert "forward for good" in d.reason
-    assert np.allclose(got, cr.jacrev(wide)(U), rtol=1e-12, atol=1e-14)
+    assert np.allclose(got, scale[:, None] * cr.grad(misfit)(U), rtol=1e-12, atol=1e-12)
     counted.count = 0
     jac(U)
     assert counted.count == 1 and jac.decision_for(U) is d
@@ -250,3 +246,16 @@ def test_float32_inputs(f):
     want = cr.jacfwd(f)(u)
     assert np.allclose(got, want, rtol=1e-5, atol=1e-6) and np.allclose(got, cr.jacrev(f)(u), rtol=1e-5, atol=1e-6)
     assert np.allclose(got, cr.jacrev(f)(u.astype(np.float64)), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("f", [lambda u: sum(u[i] * u[i + 1] for i in range(N - 1)), narrow])
+def test_explain_reports_the_decision_jacobian_takes(f):
+    """Few scalar operations (the shapes alone would say reverse) or array code: explain asks the first call."""
+    x = np.linspace(-1.0, 1.0, N)
+    cr.clear_caches()
+    e = cr.explain(f, x, max_rows=4)
+    jac = cr.jacobian(f)
+    assert jac.decision_for(x) is e.decision
+    assert ("guarded forward sweep of all n = 300 directions completed" in e.decision.reason) == (f is not narrow)
+    assert "Recommendation: " + e.decision.reason in str(e)
+    assert np.allclose(jac(x), cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)

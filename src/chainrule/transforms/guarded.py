@@ -14,17 +14,24 @@ the sweep has cost and what the same prefix would have cost in reverse mode
 with one output, both in tangent entries:
 
 * forward: ``FORWARD_OP`` per operation (the engine's overhead) plus n entries
-  per entry of the operation's values (its result, or its largest traced
-  argument when that is larger: a reduction reads n x the argument);
+  per entry of the operation's values: its largest traced argument (a
+  reduction or a product reads n x its arguments), counted *before* the
+  operation runs, so that array code's first costly operation is refused
+  rather than paid for; and its result, when that is larger (broadcasting).
+  Views (indexing, reshapes) count their result only: ``u[i]`` of scalar
+  code reads one column of the seed;
 * reverse: ``REVERSE_OP`` per operation (its recording and its backward step)
   plus ``REVERSE_ENTRY`` per entry of the values.
 
 It raises :class:`GuardTripped` (a ``BaseException``: the user's ``except
-Exception`` does not swallow it) at the first operation after which forward's
-count exceeds ``GUARD_RATIO`` times reverse's, plus ``GUARD_SLACK`` entries.
+Exception`` does not swallow it) at the first operation that would take forward's
+count beyond ``GUARD_RATIO`` times reverse's, plus ``GUARD_SLACK`` entries.
 The level is popped on the way out (it is a context manager like every level),
-and the caller drops whatever the sweep computed.  The counting lives here, in
-its own level, so that plain forward sweeps never pay for it.
+and the caller drops whatever the sweep computed.  The seed (n x n entries)
+is made by :func:`guarded_jvp_flat` only when the guard first lets an
+operation run, so that array code refused at its first operation never pays
+for it.  The counting lives here, in its own level, so that plain forward
+sweeps never pay for it.
 
 The constants come from the RK4 loss of ``benchmarks/simulation.py`` (51000
 scalar operations): a forward sweep costs 5.8 us per operation with one

@@ -6,6 +6,16 @@ mode costs:
 * with at most ``FEW_DIRECTIONS`` inputs, one forward sweep carries all n
   tangent directions: that is the whole Jacobian, and it tells m.  Reverse
   mode would first have to record the function, which costs about as much.
+* from ``RECORD_FIRST`` inputs on (when one sweep can carry all n
+  directions), one forward sweep of all n directions runs under a guard
+  (:mod:`~chainrule.transforms.guarded`) that gives up at the first
+  operation where the directions' arithmetic makes forward mode clearly
+  dearer than reverse mode's recording and backward sweep (array code),
+  before that operation runs.  On scalar code it runs to its end: that sweep
+  is the Jacobian and tells m; forward is then final if m is at least
+  ``SHAPE_RATIO`` times n, else the next call times reverse mode (a
+  recording and backward sweep) against it and keeps the faster.  When the
+  guard gives up, nothing of the sweep is kept and the call goes on below.
 * otherwise one plain evaluation tells m (and what one evaluation costs) --
   or, from ``RECORD_FIRST`` inputs on, the recording reverse mode needs
   anyway: forward mode could then win from the shapes only with m at least
@@ -21,7 +31,8 @@ mode costs:
   favourite computed is kept, the recorded tape is the one reverse mode pulls
   through, and the decision for later calls follows the two timings.
 * when a recording shows long scalar code (the shapes say reverse, or near
-  the diagonal from ``RECORD_FIRST`` inputs on), where a forward sweep
+  the diagonal from ``RECORD_FIRST`` inputs on, after the guard gave up at
+  some array operation), where a forward sweep
   carries n directions for little more than the price of one, the first
   call finishes through its tape (the recording is paid) and later calls go
   forward if the recording's time and size predict a cheaper forward sweep;
@@ -467,10 +478,10 @@ class _AutoJacobian:
             with Progress("jacobian (forward)", n, self.progress) as bar:
                 self._push_cols(0, n, level)
                 bar.update(n)
-        except GuardTripped as trip:
-            self.tripped = trip
+        except GuardTripped:
+            pass
         if level.tripped is not None:           # also when f swallowed the exception: nothing is kept
-            self.tripped = level.tripped
+            self.tripped = level.tripped.with_traceback(None)      # no cycle through f's frames
             self.cols, self.outs, self.done["forward"] = None, None, 0
             return None
         t_forward = _clock() - c0
@@ -584,7 +595,9 @@ class _AutoJacobian:
         After a first call that predicted forward and finished through its
         tape: the same prediction, with the backward sweep's time as measured.
         After a later call that ran a predicted forward mode (``verify``): the
-        faster of the two timed modes, now measured.
+        faster of the two timed modes, now measured.  After a later call that
+        ran reverse mode, timed, against a first call's guarded forward sweep
+        (``verify`` and ``measured``): the faster of the two.
         """
         d = self.decision
         if not d.verify:
