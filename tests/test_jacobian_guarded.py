@@ -259,3 +259,23 @@ def test_explain_reports_the_decision_jacobian_takes(f):
     assert ("guarded forward sweep of all n = 300 directions completed" in e.decision.reason) == (f is not narrow)
     assert "Recommendation: " + e.decision.reason in str(e)
     assert np.allclose(jac(x), cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)
+
+
+def test_a_function_forward_mode_cannot_differentiate_goes_reverse():
+    """A custom_vjp has no JVP: the guarded sweep fails, and the first call records as it would without it."""
+    @cr.custom_vjp
+    def soft(x):
+        return np.sin(x)
+
+    soft.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda c, g: (g * c,))
+    f = lambda x: W4 @ soft(x)                                # noqa: E731
+    x = np.linspace(-1.0, 1.0, N)
+    cr.clear_caches()
+    with pytest.raises(cr.NotDifferentiableError):
+        cr.jacfwd(f)(x)
+    got = cr.jacobian(f)(x)
+    assert active_levels() == []
+    assert np.allclose(got, W4 * np.cos(x), rtol=1e-12, atol=1e-14)
+    assert np.allclose(got, cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)
+    d = cr.choose_mode(f, x)
+    assert d.mode == "reverse" and "guarded forward sweep of all 300 directions failed (NotDifferentiableError)" in d.reason

@@ -393,6 +393,7 @@ class _AutoJacobian:
         self.t_backward = self.t_forward = None     # the finishing sweeps, timed when a prediction needs them
         self.later = decision is not None         # a later call, following a decision taken before
         self.tripped = None         # the GuardTripped of a first call's guarded forward sweep
+        self.failed = None          # ... or the name of the exception it raised
         self.decision = decision if decision is not None else self._decide()
         if self.later and decision.verify and decision.measured:
             self.finish = "reverse"     # forward was timed by the first call (a guarded sweep): now reverse, timed
@@ -447,7 +448,11 @@ class _AutoJacobian:
                 return guarded
             decision = self._recorded_first(n)
             if self.tripped is not None:
-                decision = _noted(decision, self._trip_note())
+                decision = _noted(decision, functools.partial(_trip_note, n, self.tripped))
+            elif self.failed is not None:
+                failed = self.failed
+                decision = _noted(decision, lambda: f"A guarded forward sweep of all {n} directions failed "
+                                                    f"({failed}): recorded instead.")
             return decision
         # one plain evaluation tells m: the cheapest sweep there is (a recorded or tangent sweep of
         # scalar code costs 10-30 of them), so it is the one spent when the other mode wins
@@ -469,17 +474,19 @@ class _AutoJacobian:
         zero), else forward with ``verify`` -- the next call times reverse
         mode against this sweep and keeps the faster.
         """
-        n, flat = self.n, self.flat
-        if directions_per_sweep(n, None, guess_bytes_per_direction(flat.in_leaves), self.budget) < n:
-            return None
+        n = self.n
+        if n > DEFAULT_MAX_DIRECTIONS or n * guess_bytes_per_direction(self.flat.in_leaves) > self.budget:
+            return None                         # more than one sweep (directions_per_sweep, with jacfwd's guess)
         level = GuardedForwardLevel(n)
         c0 = _clock()
         try:
-            with Progress("jacobian (forward)", n, self.progress) as bar:
-                self._push_cols(0, n, level)
-                bar.update(n)
+            self._push_cols(0, n, level)        # one sweep: no progress to report before its end
         except GuardTripped:
             pass
+        except Exception as err:                # noqa: BLE001 - forward mode failed (a custom_vjp has no JVP,
+            self.failed = type(err).__name__    # memory ran out): reverse mode may still work, and records
+            self.cols, self.outs, self.done["forward"] = None, None, 0      # (raising again if f is at fault)
+            return None
         if level.tripped is not None:           # also when f swallowed the exception: nothing is kept
             self.tripped = level.tripped.with_traceback(None)      # no cycle through f's frames
             self.cols, self.outs, self.done["forward"] = None, None, 0
@@ -492,11 +499,6 @@ class _AutoJacobian:
         why = lambda: _guarded_why(n, m, ops, t_forward, final)     # noqa: E731
         return decide_without_timing("forward", n, m, why, self.budget, bytes_per_direction=self._forward_bytes(),
                                      seconds=(t_forward, float("nan")), verify=not final, measured=True)
-
-    def _trip_note(self):
-        trip = self.tripped
-        return (f"A guarded forward sweep of all {self.n} directions aborted at {trip.prim.name} on a "
-                f"{trip.shape} value (operation {trip.operations}): array code, recorded instead.")
 
     def _recorded_first(self, n):
         """From ``RECORD_FIRST`` inputs on, when no guarded forward sweep ran to its end: record first."""
@@ -734,14 +736,18 @@ def _guarded_why(n, m, operations, seconds, final):
     return why + "; the next call times reverse mode (a recording and backward sweep) and keeps the faster."
 
 
+def _trip_note(n, trip):
+    return (f"A guarded forward sweep of all {n} directions aborted at {trip.prim.name} on a {trip.shape} value "
+            f"(operation {trip.operations}): array code, recorded instead.")
+
+
 def _noted(d, note):
-    """``d`` (just built, not yet shared) with ``note`` appended to its reason, still written when first read."""
+    """``d`` (just built, not yet shared) with ``note()`` appended to its reason, both written when first read."""
     lazy = d.__dict__.get("_lazy")
-    if lazy is not None and "reason" in lazy:
-        make = lazy["reason"]
-        lazy["reason"] = lambda: make() + " " + note
-    else:
-        d.__dict__["reason"] = d.reason + " " + note
+    if lazy is None:
+        lazy = d.__dict__["_lazy"] = {}
+    reason = lazy.get("reason") or d.__dict__.pop("reason")
+    lazy["reason"] = lambda: (reason() if callable(reason) else reason) + " " + note()
     return d
 
 
