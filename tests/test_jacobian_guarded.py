@@ -277,3 +277,13 @@ def test_a_function_forward_mode_cannot_differentiate_goes_reverse():
     assert np.allclose(got, cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)
     d = cr.choose_mode(f, x)
     assert d.mode == "reverse" and "guarded forward sweep of all 300 directions failed (NotDifferentiableError)" in d.reason
+
+
+def test_progress_reports_the_guarded_sweep(monkeypatch, capsys):
+    from chainrule.transforms import progress as P
+    monkeypatch.setattr(P, "DELAY", 0.0)
+    monkeypatch.setattr(P, "_tqdm_bar", lambda *a: None)
+    cr.clear_caches()
+    got = cr.jacobian(misfit, progress=True)(U)
+    assert "jacobian (forward): 300/300" in capsys.readouterr().err
+    assert np.allclose(got, cr.grad(misfit)(U), rtol=1e-12, atol=1e-14)

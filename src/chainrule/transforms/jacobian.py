@@ -480,7 +480,9 @@ class _AutoJacobian:
         level = GuardedForwardLevel(n)
         c0 = _clock()
         try:
-            self._push_cols(0, n, level)        # one sweep: no progress to report before its end
+            with Progress("jacobian (forward)", n, self.progress) as bar:     # one sweep: reported at its end
+                self._push_cols(0, n, level)
+                bar.update(n)
         except GuardTripped:
             pass
         except Exception as err:                # noqa: BLE001 - forward mode failed (a custom_vjp has no JVP,
