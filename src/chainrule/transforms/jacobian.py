@@ -865,7 +865,11 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     gives the complex derivative of a holomorphic ``fun`` (see :func:`jacfwd`).
     Cost: min over modes of about (directions x one sweep); the first call
     adds at most one plain evaluation of ``fun`` and, near the diagonal, a
-    few directions of the other mode, so ``fun`` should have no side effects.
+    few directions of the other mode -- or, from ``RECORD_FIRST`` (256)
+    inputs on, starts with a forward sweep of all of them that stops at array
+    code's first costly operation and is the Jacobian of scalar code (whose
+    second call then times reverse mode once) -- so ``fun`` should have no
+    side effects.
 
     >>> import numpy as np
     >>> jacobian(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()
