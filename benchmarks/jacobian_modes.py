@@ -14,9 +14,10 @@ RK4-integrated oscillator (1000 steps, 4 parameters, the whole trajectory as
 output), its transpose problem (a scalar misfit of the trajectory with respect
 to 1000 forcing values), the positions after each of 333 steps with respect to
 the 333 forcing values (scalar code near the diagonal, from RECORD_FIRST
-inputs on, where the first call records to learn m), and a reaction-diffusion field whose plain
+inputs on, where the first call is a guarded forward sweep), and a reaction-diffusion field whose plain
 evaluation takes about 1 s (4 parameters, 8 sensors); for each, auto's first
-call over the faster forced mode.  Last, ``explain``'s build and render times
+call over the faster forced mode ('auto' there samples later calls, with the decision as the
+second call checked it).  Last, ``explain``'s build and render times
 for traces of about 1000 and 5000 operations (RK4, 16 and 80 steps) and for the
 1000-step RK4.
 
