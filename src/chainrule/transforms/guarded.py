@@ -127,8 +127,9 @@ class GuardedForwardLevel(ForwardLevel):
         self.inputs = ()            # the input tracers, whose tangents ...
         self.pending = None         # ... this function makes at the first operation the guard lets run
 
-    # Scalar operations only count: with at most a few thousand directions, each one leaves forward more room
-    # (per_scalar > 0), so the guard looks at the room only after operations on larger values.
+    # Scalar operations only count: with n below about 5000 directions (auto mode sweeps at most
+    # DEFAULT_MAX_DIRECTIONS = 2048 at once), each one leaves forward more room (per_scalar > 0), so the guard
+    # looks at the room only at operations on larger values.
 
     def process_unary(self, prim, a):
         if self.nested or not prim.fast:                        # ForwardLevel would call process: counted there
