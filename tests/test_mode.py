@@ -77,12 +77,14 @@ def test_near_the_diagonal_the_probe_measures_both_modes(monkeypatch):
         assert np.allclose(cr.jacobian(f)(x), cr.jacfwd(f)(x), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("budget, evaluations", [(None, 3), ("2MB", 4)])
+@pytest.mark.parametrize("budget, evaluations", [(None, 4), ("2MB", 4)])
 def test_many_inputs_near_the_diagonal_record_first_and_keep_the_tape_for_the_probe(monkeypatch, budget, evaluations):
-    """n = 300 >= RECORD_FIRST, m = 400: the recording tells m, a plain evaluation prices the probe, the
+    """n = 300 >= RECORD_FIRST, m = 400, array code: the guarded forward sweep gives up at the first matmul
+    (one evaluation of f, cut short), the recording tells m, a plain evaluation prices the probe, the
     forward sweep is the Jacobian, and reverse's probe pulls through the first recording when its tape is at
-    most 1/16 of the budget (3 evaluations of f), else records again (at least 4: the tape of 150 kB is more
-    than 1/16 of 2 MB, which also splits the forward sweeps, and how many follow depends on the timed choice)."""
+    most 1/16 of the budget (4 evaluations of f), else records again (at least 4: with 2 MB the 300 x 300
+    seed does not fit one sweep, so no guarded sweep; the tape of 150 kB is more than 1/16 of 2 MB, which
+    also splits the forward sweeps, and how many follow depends on the timed choice)."""
     import importlib
     J = importlib.import_module("chainrule.transforms.jacobian")
     monkeypatch.setattr(J, "PROBE_SHARE", 1e9)     # the probe runs, whatever it costs on this machine
@@ -218,12 +220,14 @@ def test_pytrees_argnums_and_aux():
     assert np.allclose(both[0], np.diag([0.0, 1.0])) and np.allclose(both[1], np.eye(2))
 
 
-# n = 4: one forward sweep of all 4 directions is the Jacobian.  n = 2000 (>= RECORD_FIRST): the tape,
-# which tells m and which the reverse Jacobian pulls its 4 rows through, with no plain evaluation.
-# n = 40: the plain evaluation, then the forward sweep.
-@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 1), (2000, 4, 1), (40, 2000, 2)])
+# n = 4: one forward sweep of all 4 directions is the Jacobian.  n = 2000 (>= RECORD_FIRST): a guarded
+# forward sweep, refused at f's first operation (array code), then the tape, which tells m and which the
+# reverse Jacobian pulls its 4 rows through, with no plain evaluation.  n = 40: the plain evaluation, then
+# the forward sweep.
+@pytest.mark.parametrize("n, m, evaluations", [(4, 2000, 1), (2000, 4, 2), (40, 2000, 2)])
 def test_auto_reuses_its_first_evaluation(n, m, evaluations):
-    """The first call evaluates f no more than the chosen mode would, plus at most one plain evaluation."""
+    """The first call evaluates f no more than the chosen mode would, plus at most one plain evaluation
+    (or, from RECORD_FIRST inputs on, one guarded forward sweep cut short at array code's first operation)."""
     cr.clear_caches()
     inner, calls = tanh_layers(n, m, hidden=8), []
 
@@ -277,18 +281,22 @@ def scalar_misfit(u):
 
 def test_scalar_code_with_one_output_goes_forward_after_a_first_call_in_reverse():
     """1 output, 300 inputs: the shapes say reverse, but scalar code sweeps 300 tangent directions for about
-    the price of one; the first call finishes through its tape and predicts forward, the second call times
-    its forward sweep against the first call's reverse mode and keeps the faster, later calls follow it."""
+    the price of one.  The function starts with an array operation on all its inputs, where the guarded
+    forward sweep gives up: the first call records, finishes through its tape and predicts forward, the second
+    call times its forward sweep against the first call's reverse mode and keeps the faster, later calls
+    follow it."""
     cr.clear_caches()
     u = 0.1 * np.sin(np.arange(300.0))
     calls = Counter()
-    f = lambda u: calls(scalar_misfit(u))           # noqa: E731
+    f = lambda u: calls(scalar_misfit(1.0 * u))     # noqa: E731
     jac = cr.jacobian(f)
     first = jac(u)
-    assert calls.count == 1                          # the recording alone (300 >= RECORD_FIRST inputs: no plain evaluation)
+    assert calls.count == 1                          # the recording (the guarded sweep, cut short at 1.0 * u, never
+    # reached the end of f; 300 >= RECORD_FIRST inputs: no plain evaluation)
     d = jac.decision_for(u)
     assert d.mode == "forward" and not d.measured and d.verify
     assert "scalar code" in d.reason and "finished in reverse" in d.reason and "timed" in d.reason
+    assert "aborted at numpy.multiply on a (300,) value (operation 1)" in d.reason
     assert d.operations >= 1000 and d.reverse.seconds > 0 and d.forward.seconds > 0
     calls.count = 0
     second = jac(u)
@@ -318,7 +326,7 @@ def test_a_predicted_forward_mode_that_times_slower_goes_back_to_reverse(monkeyp
     cr.clear_caches()
     u = 0.1 * np.cos(np.arange(300.0))
     calls = Counter()
-    jac = cr.jacobian(lambda u: calls(scalar_misfit(u)))
+    jac = cr.jacobian(lambda u: calls(scalar_misfit(1.0 * u)))      # array code first: the guarded sweep gives up
     jac(u)
     d = jac.decision_for(u)
     assert d.mode == "forward" and d.verify
@@ -349,15 +357,16 @@ def scalar_positions(u):
 
 
 def test_near_the_diagonal_scalar_code_finishes_through_its_first_recording():
-    """n = m = 300 >= RECORD_FIRST: the recording that told m is scalar code, where a sweep costs about a
-    recording whatever its directions: the first call pulls its rows through that tape (f runs once, no
-    plain evaluation, no probe), and later calls go forward, predicted, then timed by the second call."""
+    """n = m = 300 >= RECORD_FIRST, an array operation first (the guarded forward sweep gives up there): the
+    recording that told m is scalar code, where a sweep costs about a recording whatever its directions: the
+    first call pulls its rows through that tape (f recorded once, no plain evaluation, no probe), and later
+    calls go forward, predicted, then timed by the second call."""
     cr.clear_caches()
     u = 0.1 * np.sin(np.arange(300.0))
     calls = Counter()
-    jac = cr.jacobian(lambda u: calls(scalar_positions(u)))
+    jac = cr.jacobian(lambda u: calls(scalar_positions(1.0 * u)))
     first = jac(u)
-    assert calls.count == 1
+    assert calls.count == 1                          # the recording (the guarded sweep stopped at 1.0 * u)
     d = jac.decision_for(u)
     assert (d.n, d.m) == (300, 300) and d.mode == "forward" and d.verify and "scalar code" in d.reason
     calls.count = 0

@@ -18,7 +18,7 @@ import numpy as np
 from .core import EMPTY, Level, Tracer, bind, promote, quietly
 from .errors import NotDifferentiableError
 
-__all__ = ["ForwardTracer", "ForwardLevel", "jvp_flat"]
+__all__ = ["ForwardTracer", "ForwardLevel", "jvp_flat", "split_outputs"]
 
 
 class ForwardTracer(Tracer):
@@ -175,15 +175,19 @@ def jvp_flat(fun, primals, tangents):
     """
     with ForwardLevel() as level:
         inputs = [p if t is None else ForwardTracer(level, p, t) for p, t in zip(primals, tangents)]
-        outs = fun(inputs)
-        out_primals, out_tangents = [], []
-        for o in outs:
-            if type(o) is np.ndarray and o.dtype.kind == "O":      # np.array([t1, t2]) returned as it is
-                o = promote(o)
-            if isinstance(o, ForwardTracer) and o._level is level:
-                out_primals.append(o.primal)
-                out_tangents.append(o.tangent)
-            else:
-                out_primals.append(o)
-                out_tangents.append(None)
+        return split_outputs(level, fun(inputs))
+
+
+def split_outputs(level, outs):
+    """``(out_primals, out_tangents)`` of the values ``outs`` a function returned inside ``level``."""
+    out_primals, out_tangents = [], []
+    for o in outs:
+        if type(o) is np.ndarray and o.dtype.kind == "O":      # np.array([t1, t2]) returned as it is
+            o = promote(o)
+        if isinstance(o, ForwardTracer) and o._level is level:
+            out_primals.append(o.primal)
+            out_tangents.append(o.tangent)
+        else:
+            out_primals.append(o)
+            out_tangents.append(None)
     return out_primals, out_tangents

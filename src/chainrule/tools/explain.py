@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ChainruleError
 from ..transforms import choose_mode
-from ..transforms.jacobian import cached_decision, scalar_code, shape_decision
+from ..transforms.jacobian import RECORD_FIRST, cached_decision, scalar_code, shape_decision
 from ..transforms.mode import LIVE_VALUES, format_bytes
 from ..transforms.progress import Progress
 from .trace import evaluation_trace
@@ -392,8 +392,9 @@ def _decision(f, args, diff, n, m, stats, memory_budget):
     if decision is not None:
         return decision
     decision = shape_decision(n, m, memory_budget, stats=stats)
-    if decision is None or decision.mode == "reverse" and scalar_code(n, stats):
-        # near the diagonal, or scalar code, where jacobian's first call times or predicts from its recording
+    if decision is None or n >= RECORD_FIRST or decision.mode == "reverse" and scalar_code(n, stats):
+        # near the diagonal, or scalar code, where jacobian's first call times or predicts from its recording,
+        # or from RECORD_FIRST inputs on, where it starts with a guarded forward sweep
         decision = choose_mode(f, *args, argnums=tuple(diff), memory_budget=memory_budget)
     return decision
 

@@ -6,6 +6,16 @@ mode costs:
 * with at most ``FEW_DIRECTIONS`` inputs, one forward sweep carries all n
   tangent directions: that is the whole Jacobian, and it tells m.  Reverse
   mode would first have to record the function, which costs about as much.
+* from ``RECORD_FIRST`` inputs on (when one sweep can carry all n
+  directions), one forward sweep of all n directions runs under a guard
+  (:mod:`~chainrule.transforms.guarded`) that gives up at the first
+  operation where the directions' arithmetic makes forward mode clearly
+  dearer than reverse mode's recording and backward sweep (array code),
+  before that operation runs.  On scalar code it runs to its end: that sweep
+  is the Jacobian and tells m; forward is then final if m is at least
+  ``SHAPE_RATIO`` times n, else the next call times reverse mode (a
+  recording and backward sweep) against it and keeps the faster.  When the
+  guard gives up, nothing of the sweep is kept and the call goes on below.
 * otherwise one plain evaluation tells m (and what one evaluation costs) --
   or, from ``RECORD_FIRST`` inputs on, the recording reverse mode needs
   anyway: forward mode could then win from the shapes only with m at least
@@ -21,7 +31,8 @@ mode costs:
   favourite computed is kept, the recorded tape is the one reverse mode pulls
   through, and the decision for later calls follows the two timings.
 * when a recording shows long scalar code (the shapes say reverse, or near
-  the diagonal from ``RECORD_FIRST`` inputs on), where a forward sweep
+  the diagonal from ``RECORD_FIRST`` inputs on, after the guard gave up at
+  some array operation), where a forward sweep
   carries n directions for little more than the price of one, the first
   call finishes through its tape (the recording is paid) and later calls go
   forward if the recording's time and size predict a cheaper forward sweep;
@@ -57,6 +68,7 @@ from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _
 from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO,
                    Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
+from .guarded import GuardedForwardLevel, GuardTripped, guarded_jvp_flat
 from .progress import Progress
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE",
@@ -380,12 +392,20 @@ class _AutoJacobian:
         self.kept = None            # a recording made before a forward sweep, for reverse's probe
         self.t_backward = self.t_forward = None     # the finishing sweeps, timed when a prediction needs them
         self.later = decision is not None         # a later call, following a decision taken before
+        self.tripped = None         # the GuardTripped of a first call's guarded forward sweep
+        self.failed = None          # ... or the name of the exception it raised
         self.decision = decision if decision is not None else self._decide()
+        if self.later and decision.verify and decision.measured:
+            self.finish = "reverse"     # forward was timed by the first call (a guarded sweep): now reverse, timed
 
     # -- the sweeps, each one part of the Jacobian ------------------------------------------------------
-    def _push_cols(self, start, count):
+    def _push_cols(self, start, count, level=None):
         flat, n = self.flat, self.n
-        outs, touts = jvp_flat(flat, flat.in_leaves, _split(_basis_chunk(start, count, n), flat.in_leaves))
+        if level is None:
+            outs, touts = jvp_flat(flat, flat.in_leaves, _split(_basis_chunk(start, count, n), flat.in_leaves))
+        else:                               # a guarded sweep: the seed made once the guard lets an operation run
+            outs, touts = guarded_jvp_flat(level, flat, flat.in_leaves,
+                                           lambda: _split(_basis_chunk(start, count, n), flat.in_leaves))
         self.outs = outs
         if self.cols is None:
             self.cols = [[] for _ in outs]
@@ -423,23 +443,17 @@ class _AutoJacobian:
             self._push_cols(0, n)
             return shape_decision(n, sum(_sizes(self.outs)), self.budget, guess_bytes_per_direction(flat.in_leaves))
         if n >= RECORD_FIRST:
-            # the recording tells m too, and with this many inputs the shapes say reverse unless m is
-            # larger still (then a forward sweep of n >= RECORD_FIRST directions dwarfs the recording)
-            self._record()
-            m = sum(_sizes(self.outs))
-            self.first_outs = self.outs
-            if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
-                return self._by_shapes(n, m)
-            scalar = self._scalar_code(n, m)
-            if scalar is not None:              # scalar code: the recording cost as much as a sweep; use it
-                return scalar
-            if n <= m:                          # near the diagonal, forward first: as if nothing were recorded,
-                if self.stats.tape_bytes <= self.budget // KEEP_TAPE_SHARE:     # but a small tape is kept aside
-                    self.kept = (self.outs, self.pullback, self.stats, self.t_record)    # for reverse's probe
-                self.pullback = self.stats = None
-                self.t_record = 0.0
-            self._evaluate()                    # the probes are priced with one plain evaluation
-            return self._by_probes(n, m)
+            guarded = self._guarded_forward()
+            if guarded is not None:             # scalar code: the forward sweep was the Jacobian
+                return guarded
+            decision = self._recorded_first(n)
+            if self.tripped is not None:
+                decision = _noted(decision, functools.partial(_trip_note, n, self.tripped))
+            elif self.failed is not None:
+                failed = self.failed
+                decision = _noted(decision, lambda: f"A guarded forward sweep of all {n} directions failed "
+                                                    f"({failed}): recorded instead.")
+            return decision
         # one plain evaluation tells m: the cheapest sweep there is (a recorded or tangent sweep of
         # scalar code costs 10-30 of them), so it is the one spent when the other mode wins
         outs = self._evaluate()
@@ -447,6 +461,65 @@ class _AutoJacobian:
         self.first_outs = outs
         if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
             return self._by_shapes(n, m)
+        return self._by_probes(n, m)
+
+    def _guarded_forward(self):
+        """One forward sweep of all n directions under a guard (see :mod:`.guarded`); the decision, or None.
+
+        None when one sweep cannot carry all n directions within the budget,
+        or when the guard tripped (array code: forward mode would cost far
+        more than reverse mode's recording and backward sweep), with nothing
+        of the sweep kept.  Otherwise the sweep is this call's Jacobian and
+        tells m: forward for good when m is ``SHAPE_RATIO`` times n (or
+        zero), else forward with ``verify`` -- the next call times reverse
+        mode against this sweep and keeps the faster.
+        """
+        n = self.n
+        if n > DEFAULT_MAX_DIRECTIONS or n * guess_bytes_per_direction(self.flat.in_leaves) > self.budget:
+            return None                         # more than one sweep (directions_per_sweep, with jacfwd's guess)
+        level = GuardedForwardLevel(n)
+        c0 = _clock()
+        try:
+            with Progress("jacobian (forward)", n, self.progress) as bar:     # one sweep: reported at its end
+                self._push_cols(0, n, level)
+                bar.update(n)
+        except GuardTripped:
+            pass
+        except Exception as err:                # noqa: BLE001 - forward mode failed (a custom_vjp has no JVP,
+            self.failed = type(err).__name__    # memory ran out): reverse mode may still work, and records
+            self.cols, self.outs, self.done["forward"] = None, None, 0      # (raising again if f is at fault)
+            return None
+        if level.tripped is not None:           # also when f swallowed the exception: nothing is kept
+            self.tripped = level.tripped.with_traceback(None)      # no cycle through f's frames
+            self.cols, self.outs, self.done["forward"] = None, None, 0
+            return None
+        t_forward = _clock() - c0
+        m = sum(_sizes(self.outs))
+        self.first_outs = self.outs
+        final = m == 0 or m >= SHAPE_RATIO * n
+        ops = level.operations
+        why = lambda: _guarded_why(n, m, ops, t_forward, final)     # noqa: E731
+        return decide_without_timing("forward", n, m, why, self.budget, bytes_per_direction=self._forward_bytes(),
+                                     seconds=(t_forward, float("nan")), verify=not final, measured=True)
+
+    def _recorded_first(self, n):
+        """From ``RECORD_FIRST`` inputs on, when no guarded forward sweep ran to its end: record first."""
+        # the recording tells m too, and with this many inputs the shapes say reverse unless m is
+        # larger still (then a forward sweep of n >= RECORD_FIRST directions dwarfs the recording)
+        self._record()
+        m = sum(_sizes(self.outs))
+        self.first_outs = self.outs
+        if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
+            return self._by_shapes(n, m)
+        scalar = self._scalar_code(n, m)
+        if scalar is not None:              # scalar code: the recording cost as much as a sweep; use it
+            return scalar
+        if n <= m:                          # near the diagonal, forward first: as if nothing were recorded,
+            if self.stats.tape_bytes <= self.budget // KEEP_TAPE_SHARE:     # but a small tape is kept aside
+                self.kept = (self.outs, self.pullback, self.stats, self.t_record)    # for reverse's probe
+            self.pullback = self.stats = None
+            self.t_record = 0.0
+        self._evaluate()                    # the probes are priced with one plain evaluation
         return self._by_probes(n, m)
 
     def _evaluate(self):
@@ -526,11 +599,21 @@ class _AutoJacobian:
         After a first call that predicted forward and finished through its
         tape: the same prediction, with the backward sweep's time as measured.
         After a later call that ran a predicted forward mode (``verify``): the
-        faster of the two timed modes, now measured.
+        faster of the two timed modes, now measured.  After a later call that
+        ran reverse mode, timed, against a first call's guarded forward sweep
+        (``verify`` and ``measured``): the faster of the two.
         """
         d = self.decision
         if not d.verify:
             return None
+        if self.t_backward is not None and self.later:     # forward timed by a guarded first sweep, reverse now
+            fwd, rev = d.forward.seconds, self.t_backward
+            mode = "forward" if fwd <= rev else "reverse"
+            why = (f"{mode}: timed: the recording and backward sweep of m = {d.m} direction{'s' * (d.m != 1)} took "
+                   f"{_fmt(rev)} of CPU, against {_fmt(fwd)} for the first call's guarded forward sweep of all "
+                   f"n = {d.n} directions (it ran to its end: scalar code, where a forward sweep costs about a "
+                   "recording whatever its directions).")
+            return _with_seconds(d, fwd, rev, why, mode=mode, measured=True)
         if self.t_backward is not None:           # the first call: reverse is now timed
             rev = self.c_record + self.t_backward
             return _with_seconds(d, d.forward.seconds, rev, d.reason.replace(
@@ -625,12 +708,12 @@ class _AutoJacobian:
                 self.cols = [[_zeros((0,), o)] for o in outs]
                 self.outs = outs
             return _assemble_forward(flat, self.outs, self.cols)
+        timed = self.finish == "reverse" and self.decision.verify    # a first call's backward sweep, or a
+        t0 = _clock() if timed else 0.0         # later call's recording and backward sweep, against forward's
         if self.pullback is None:
             self._record(stats=False)
         m = sum(_sizes(self.outs))
         k = self.decision.reverse.directions_per_sweep
-        timed = self.finish == "reverse" and self.decision.verify
-        t0 = _clock() if timed else 0.0
         with Progress("jacobian (reverse)", m, self.progress) as bar:
             starts = list(range(self.done["reverse"], m, k))
             for s in starts:
@@ -642,6 +725,32 @@ class _AutoJacobian:
         if m == 0:                               # no outputs: no rows
             self.rows = [[_zeros((0,), x)] for x in flat.in_leaves]
         return _assemble_reverse(flat, self.outs, self.rows)
+
+
+def _guarded_why(n, m, operations, seconds, final):
+    """The reason of a decision after a guarded forward sweep that ran to its end."""
+    why = (f"forward: a guarded forward sweep of all n = {n} directions completed ({operations} operations, "
+           f"{_fmt(seconds)} of CPU): scalar code, or arrays small enough that the directions' arithmetic "
+           "stayed below the engine's overhead per operation, where one forward sweep costs about a recording "
+           "whatever its directions; it was this call's Jacobian and told m = " + str(m))
+    if final:
+        return why + (f", {_ratio(n, m):.0f} times n: forward for good." if m else ": no outputs, forward for good.")
+    return why + "; the next call times reverse mode (a recording and backward sweep) and keeps the faster."
+
+
+def _trip_note(n, trip):
+    return (f"A guarded forward sweep of all {n} directions aborted at {trip.prim.name} on a {trip.shape} value "
+            f"(operation {trip.operations}): array code, recorded instead.")
+
+
+def _noted(d, note):
+    """``d`` (just built, not yet shared) with ``note()`` appended to its reason, both written when first read."""
+    lazy = d.__dict__.get("_lazy")
+    if lazy is None:
+        lazy = d.__dict__["_lazy"] = {}
+    reason = lazy.get("reason") or d.__dict__.pop("reason")
+    lazy["reason"] = lambda: (reason() if callable(reason) else reason) + " " + note()
+    return d
 
 
 def _fmt(s):
@@ -756,7 +865,11 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
     gives the complex derivative of a holomorphic ``fun`` (see :func:`jacfwd`).
     Cost: min over modes of about (directions x one sweep); the first call
     adds at most one plain evaluation of ``fun`` and, near the diagonal, a
-    few directions of the other mode, so ``fun`` should have no side effects.
+    few directions of the other mode -- or, from ``RECORD_FIRST`` (256)
+    inputs on, starts with a forward sweep of all of them that stops at array
+    code's first costly operation and is the Jacobian of scalar code (whose
+    second call then times reverse mode once) -- so ``fun`` should have no
+    side effects.
 
     >>> import numpy as np
     >>> jacobian(lambda x: np.sin(x) * 2.0)(np.zeros(2)).tolist()

@@ -288,8 +288,9 @@ class Decision:
     ``ratio`` is the measured cost of one reverse direction over one forward
     direction for this function; ``reason`` says the decision in one sentence.
     ``measured`` is False when nothing (or not the chosen mode) was timed;
-    ``verify`` marks a prediction that the next call checks: it times the
-    chosen mode and the decision becomes the faster of the two timed modes.
+    ``verify`` marks a decision that the next call checks by timing the mode
+    not yet timed -- the chosen one when not ``measured`` (a prediction), else
+    the other -- after which the decision becomes the faster of the two.
 
     >>> import numpy as np
     >>> from chainrule import choose_mode
@@ -309,7 +310,7 @@ class Decision:
     memory_budget: int
     reason: str
     measured: bool = True       # False: decided from the shapes (or the cost of a probe), ``seconds`` are NaN
-    verify: bool = False        # a prediction: the next call times the chosen mode and keeps the faster
+    verify: bool = False        # the next call times the mode not yet timed and keeps the faster
 
     @property
     def chosen(self):
@@ -424,14 +425,14 @@ def decide(stats, t_record, forward, reverse, memory_budget=None):
 
 
 def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes_per_direction=None,
-                          seconds=None, verify=False):
+                          seconds=None, verify=False, measured=False):
     """A :class:`Decision` taken without timing the other mode: from the shapes, or because probing would cost too much.
 
     ``why`` is the reason (or a function returning it, called when the reason is first read); the costs carry the directions and sweeps the
     memory model gives (from ``stats`` when a tape was recorded, else from
     ``bytes_per_direction``), and NaN seconds: nothing was timed -- or
     ``seconds``, a ``(forward, reverse)`` pair predicted from a recording.
-    ``verify``: see :class:`Decision`.
+    ``verify``, ``measured``: see :class:`Decision` (``measured``: the chosen mode's seconds were timed).
     """
     budget = parse_bytes(memory_budget)
     per_b = stats.bytes_per_direction if stats is not None else int(bytes_per_direction or 8)
@@ -449,7 +450,7 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
     if callable(why):
         lazy["reason"] = why
     d = _built(Decision, mode, n, m, fwd() if mode == "forward" else None, rev() if mode == "reverse" else None,
-               nan, ops, tape_b, budget, why, False, verify)
+               nan, ops, tape_b, budget, why, measured, verify)
     for name in lazy:                   # the other mode's cost, and the reason if a function: written when read
         del d.__dict__[name]
     d.__dict__["_lazy"] = lazy
