@@ -170,6 +170,10 @@ def gather(x, index, unique=False):
 
 
 def _getitem(x, key):
+    if type(key) is np.ndarray and key.dtype.kind in "iu" and shape_of(x):
+        # x[idx], a gather along the first axis (y[SRC] in a loop): the common case, never a view
+        index = (_unchanging(key),) + (slice(None),) * (ndim_of(x) - 1)
+        return bind(getitem_p, (x,), {"index": index, "unique": False})
     index = canonical_index(key, shape_of(x))
     basic = _is_basic(index)
     params = {"index": index, "unique": basic}
