@@ -31,7 +31,7 @@ from math import isfinite
 
 import numpy as np
 
-__all__ = ["add_at", "index_sum"]
+__all__ = ["add_at", "index_sum", "vector_gather_sum"]
 
 # more distinct positions than this many times the picked elements: sum over the distinct ones only
 _SPARSE_RATIO = 8
@@ -187,6 +187,22 @@ def _onehot_sum(g, k, n):
             _onehots.clear()
         _onehots[id(k)] = hit = (k, n, S, None if _frozen(k) else k.tobytes())
     return hit[2] @ g
+
+
+def vector_gather_sum(g, k, n):
+    """The adjoints of a vector of length ``n`` from those of its gather ``x[k]``, batch first: ``g`` of shape
+    ``(B, k.size)``, float64, gives ``(B, n)`` (a transposed view), or None where no cached one-hot product applies
+    (the caller then takes :func:`index_sum`, which would come to the same product by a longer way).
+
+    >>> k = np.array([0, 2, 0]); k.flags.writeable = False
+    >>> vector_gather_sum(np.array([[1.0, 2.0, 3.0]]), k, 3)
+    array([[4., 0., 2.]])
+    """
+    if (type(k) is not np.ndarray or k.ndim != 1 or k.dtype.kind not in "iu" or g.ndim != 2
+            or g.dtype != np.float64 or g.shape[1] != k.size or not 0 < n * k.size <= _ONEHOT_ENTRIES):
+        return None
+    s = _onehot_sum(g.T, k, n)
+    return None if s is None else s.T
 
 
 def index_sum(g, index, shape, out_ndim, dtype):

@@ -127,7 +127,7 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
                     return g
                 x, out = vals[a], vals[0]
                 if getattr(x, "shape", ()) == getattr(out, "shape", ()):     # no broadcast to undo
-                    return g if type(g) is _F64 else real_for(g, x)
+                    return g if type(g) is np.ndarray and g.dtype.kind == "f" else real_for(g, x)
                 return real_for(fit_adjoint(g, x, out), x)
             return (lambda t, vals, params: fit_tangent(t, vals[a], vals[0])), vjp_identity, frozenset()
         return ((lambda t, vals, params: c * fit_tangent(t, vals[a], vals[0])),

@@ -22,7 +22,8 @@ import weakref
 
 import numpy as np
 
-from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, index_sum, mark_view, plain_value, register_function
+from ..core import (FUNCTIONS, SETITEM, Primitive, Tracer, bind, index_sum, mark_view, plain_value, register_function,
+                    vector_gather_sum)
 from ..errors import TracerConversionError
 from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
 from ._declare import linear
@@ -125,6 +126,10 @@ def _getitem_jvp(t, out, x, *, index, unique):
 def _getitem_vjp(g, out, x, *, index, unique):
     b = ndim_of(g) - ndim_of(out)
     if type(g) is np.ndarray:                   # plain adjoints (the backward sweep's common case)
+        if b == 1 and not unique and len(index) == 1 and ndim_of(x) == 1:      # jacrev through y[idx]
+            c = vector_gather_sum(g, index[0], shape_of(x)[0])
+            if c is not None:
+                return c
         c = _impl_index_add(_to_back(g, b), index=index, shape=shape_of(x), out_ndim=ndim_of(out), basic=unique)
         return _to_front(c, b)
     params = {"index": index, "shape": shape_of(x), "out_ndim": ndim_of(out), "basic": unique}
