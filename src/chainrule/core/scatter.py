@@ -145,7 +145,7 @@ def _immutable(k):
     if k.flags.writeable:
         return False
     base = k.base
-    return base is None or not getattr(getattr(base, "flags", None), "writeable", True)
+    return base is None or type(base) is bytes or not getattr(getattr(base, "flags", None), "writeable", True)
 
 
 def _frozen(k):
