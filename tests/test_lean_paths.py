@@ -205,3 +205,19 @@ def test_gather_dtypes_through_jacrev(dtype):
     np.testing.assert_allclose(jr, cr.jacfwd(f)(x), rtol=1e-6, atol=1e-6)
     tol = 1e-6 if dtype == np.float64 else 2e-2
     np.testing.assert_allclose(jr, _fd_jacobian(f, x, 1e-6 if dtype == np.float64 else 1e-2), rtol=tol, atol=tol)
+
+
+def test_vector_gather_sum_of_large_batches_checks_after_the_product_and_warns_nothing():
+    """Past a few thousand adjoint entries finiteness is tested on the product: the same answers, and an
+    infinity still goes to the caller's exact path without a floating-point warning or error."""
+    import warnings
+    idx = np.frombuffer(_rng.integers(-N, N, 60).tobytes(), dtype=np.int64)
+    for rows in (2, 100):                                  # 120 and 6000 entries: before and after
+        g = _rng.standard_normal((rows, 60))
+        want = np.zeros((rows, N))
+        np.add.at(want.T, (idx,), g.T)
+        np.testing.assert_allclose(vector_gather_sum(g, idx, N), want, rtol=1e-14, atol=1e-14)
+        g[rows // 2, 7] = np.inf
+        with np.errstate(all="raise"), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert vector_gather_sum(g, idx, N) is None

@@ -138,6 +138,9 @@ def add_at(z, index, g):
 _ONEHOT_ENTRIES = 1 << 16
 _onehots = {}                       # id(index array) -> (the array, target length, its selection matrix, its bytes)
 _ONEHOTS_KEPT = 64
+# up to this many adjoint entries their finiteness is tested before the product (no errstate needed);
+# past it, the smaller product is tested after, with floating-point flags ignored while it is computed
+_PRECHECKED = 4096
 
 
 def _immutable(k):
@@ -166,18 +169,20 @@ def _onehot_sum(g, k, n):
     at the positions ``k`` picked from a length-``n`` vector, or None where that is not exact.
 
     A matrix product touches every entry of ``S``: ``0 * inf`` would spread nan to other positions,
-    so a ``g`` that is not finite everywhere is left to the caller's bincount (tested by one BLAS pass,
-    ``<g, g>``, which is finite iff every entry is, bar overflow, which only sends us to bincount too;
-    and a finite ``g`` of entries below 1e154 gives a finite product, so no floating-point flag is
-    raised).  ``S`` is kept for index arrays nobody can change (the read-only copies the gather rule
+    so a ``g`` that is not finite everywhere is left to the caller's bincount.  A small ``g`` is tested
+    before the product by one BLAS pass, ``<g, g>``, finite iff every entry is (bar overflow, which only
+    sends it to bincount too); a finite ``g`` of entries below 1e154 gives a finite product, so no
+    floating-point flag is raised.  A large one is tested after, on the smaller product (not finite
+    iff ``g`` is not, bar overflow), with the flags ignored while it is computed.  ``S`` is kept for index arrays nobody can change (the read-only copies the gather rule
     keeps), so a loop pays for it once; for one whose owner could still make it writable and refill
     it, only while its bytes are unchanged.
     """
     if not _immutable(k):
         return None
-    v = g.T if g.flags.f_contiguous else g          # C-contiguous for vdot where a view allows it
-    if not isfinite(np.vdot(v, v)):
-        return None
+    if g.size <= _PRECHECKED:
+        v = g.T if g.flags.f_contiguous else g      # C-contiguous for vdot where a view allows it
+        if not isfinite(np.vdot(v, v)):
+            return None
     hit = _onehots.get(id(k))
     if hit is None or hit[0] is not k or hit[1] != n or (hit[3] is not None and hit[3] != k.tobytes()):
         S = np.zeros((n, k.size))
@@ -186,7 +191,11 @@ def _onehot_sum(g, k, n):
         if len(_onehots) >= _ONEHOTS_KEPT:
             _onehots.clear()
         _onehots[id(k)] = hit = (k, n, S, None if _frozen(k) else k.tobytes())
-    return hit[2] @ g
+    if g.size <= _PRECHECKED:
+        return hit[2] @ g
+    with np.errstate(all="ignore"):                 # inf * 0 in other rows: discarded below
+        out = hit[2] @ g
+    return out if isfinite(np.vdot(out, out)) else None
 
 
 def vector_gather_sum(g, k, n):
