@@ -221,3 +221,26 @@ def test_vector_gather_sum_of_large_batches_checks_after_the_product_and_warns_n
         with np.errstate(all="raise"), warnings.catch_warnings():
             warnings.simplefilter("error")
             assert vector_gather_sum(g, idx, N) is None
+
+
+@pytest.mark.parametrize("outer", [cr.jacfwd, cr.jacrev])
+def test_ufunc_call_with_an_array_of_inner_tracers_goes_to_the_inner_level(outer):
+    """np.multiply(np.array([t1, t2]), x): the array holds values of the inner transform, x is the outer
+    one's; the call must be taken by the inner level (the array is not a constant of the outer one)."""
+    c = np.array([0.3, 0.7])
+
+    def g(x):
+        def inner(y):
+            arr = np.array([y[0] * y[1], np.sin(y[1])])       # an object array of inner tracers
+            return np.sum(np.multiply(arr, x))
+        return cr.grad(inner)(c + x)
+
+    def exact(x):
+        y = c + x
+        return np.array([x[0] * y[1], x[0] * y[0] + x[1] * np.cos(y[1])])
+
+    x = np.array([0.4, -0.9])
+    np.testing.assert_allclose(g(x), exact(x), rtol=1e-14)
+    J = outer(g)(x)
+    np.testing.assert_allclose(J, _fd_jacobian(exact, x, 1e-6), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(J, (cr.jacrev if outer is cr.jacfwd else cr.jacfwd)(g)(x), rtol=1e-12, atol=1e-14)

@@ -336,18 +336,14 @@ class Tracer:
                     if level.active:
                         return level.process_unary(prim, self)
                     raise _leaked(prim)
-                if len(inputs) == 2:                    # A @ x, np.multiply(c, x): as the operators do
+                if len(inputs) == 2:                    # A @ x, np.multiply(c, x): a plain constant and self
                     a, b = inputs
-                    if b is self and not isinstance(a, Tracer):
-                        args = (a if type(a) in _SCALARS else _c(a), self)
-                    elif a is self and not isinstance(b, Tracer):
-                        args = (self, b if type(b) in _SCALARS else _c(b))
-                    else:
-                        args = None
-                    if args is not None:
+                    other = a if b is self else b if a is self else self
+                    kind = type(other)
+                    if kind in _SCALARS or (kind is np.ndarray and other.dtype.kind != "O"):
                         level = self._level
                         if level.active:
-                            return level.process(prim, args, EMPTY)
+                            return level.process(prim, inputs, EMPTY)
                         raise _leaked(prim)
                 return bind(prim, tuple(map(_c, inputs)), EMPTY)
         if "out" in kwargs:
