@@ -223,16 +223,23 @@ def test_vector_gather_sum_of_large_batches_checks_after_the_product_and_warns_n
             assert vector_gather_sum(g, idx, N) is None
 
 
+_PRODUCTS = {"np.multiply(arr, x)": lambda arr, x: np.multiply(arr, x),
+             "np.multiply(x, arr)": lambda arr, x: np.multiply(x, arr),
+             "x * arr": lambda arr, x: x * arr, "arr * x": lambda arr, x: arr * x}
+
+
+@pytest.mark.parametrize("product", sorted(_PRODUCTS))
 @pytest.mark.parametrize("outer", [cr.jacfwd, cr.jacrev])
-def test_ufunc_call_with_an_array_of_inner_tracers_goes_to_the_inner_level(outer):
-    """np.multiply(np.array([t1, t2]), x): the array holds values of the inner transform, x is the outer
-    one's; the call must be taken by the inner level (the array is not a constant of the outer one)."""
+def test_product_with_an_array_of_inner_tracers_goes_to_the_inner_level(outer, product):
+    """x * np.array([t1, t2]): the array holds values of the inner transform, x is the outer one's; the
+    product must be taken by the inner level (the array is not a constant of the outer one).  Before,
+    ``x * arr`` recorded the promoted array as a constant of the outer level: a zero Jacobian."""
     c = np.array([0.3, 0.7])
 
     def g(x):
         def inner(y):
             arr = np.array([y[0] * y[1], np.sin(y[1])])       # an object array of inner tracers
-            return np.sum(np.multiply(arr, x))
+            return np.sum(_PRODUCTS[product](arr, x))
         return cr.grad(inner)(c + x)
 
     def exact(x):

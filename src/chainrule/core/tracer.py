@@ -682,7 +682,11 @@ def _binary(prim):
         level = self._level
         if not level.active:
             raise _leaked(prim)
-        return level.process(prim, (self, other if type(other) in _SCALARS else _c(other)), EMPTY)
+        if type(other) not in _SCALARS:
+            other = _c(other)
+            if isinstance(other, Tracer):           # an array of traced values, promoted: perhaps a deeper level's
+                return bind(prim, (self, other))
+        return level.process(prim, (self, other), EMPTY)
     return op
 
 
@@ -694,7 +698,11 @@ def _reflected(prim):
         level = self._level
         if not level.active:
             raise _leaked(prim)
-        return level.process(prim, (other if type(other) in _SCALARS else _c(other), self), EMPTY)
+        if type(other) not in _SCALARS:
+            other = _c(other)
+            if isinstance(other, Tracer):           # an array of traced values, promoted: perhaps a deeper level's
+                return bind(prim, (other, self))
+        return level.process(prim, (other, self), EMPTY)
     return op
 
 
