@@ -65,6 +65,7 @@ def _projected(rule, a):
 
 
 _F64 = np.float64
+_ND = np.ndarray
 
 
 def real_for(c, x):
@@ -154,7 +155,7 @@ def _elementwise_rules(i, partial, arity, argnames, finite=False):
 
     def vjp(g, vals, params):
         c = g * (d(vals) if k is None else partial(vals[k]))
-        if type(c) is np.ndarray and c.dtype.kind == "f" and (finite or _isfinite(np.vdot(c, c))):
+        if type(c) is _ND and c.dtype.kind == "f" and (finite or _isfinite(np.vdot(c, c))):
             # real and finite, the common case of array code: the seed convention has nothing to
             # zero (seeded's own test, inlined) and a real adjoint nothing to project (real_for)
             x, out = vals[a], vals[0]
