@@ -258,6 +258,24 @@ def test_serial_fallback_for_cheap_sweeps(pool):
         assert last.reason.startswith("serial: ") and "would take about" in last.reason
 
 
+def test_a_call_on_cached_prices_counts_the_recording_it_would_redo_here():
+    """The first call records f here and sweeps the rest on that tape; a later call has no tape, so computing
+    it here records f again: the serial estimate weighed against the tasks includes that recording (it did
+    not, and a reverse Jacobian that paid off distributed was judged not worth sending after its first call)."""
+    x = np.linspace(0.1, 1.0, 30)
+    for transform, mode, recording in ((cr.jacrev, "reverse", 2.0), (cr.jacfwd, "forward", 0.0)):
+        fanout.forget()
+        key = (fanout.decision_key(cheap, (x,), {}, 0, False), mode, False)
+        fixed, per_dir = 0.5, 0.001                      # prices as a probe would have cached them
+        fanout._COSTS[key] = (30, fixed, per_dir, recording + fixed, 8 * 30, 8 * 30)
+        jac = within(lambda: transform(cheap, executor=NoWorkers())(x))
+        assert np.array_equal(jac, transform(cheap)(x))
+        last = fanout.last()
+        assert not last.distributed
+        assert last.serial_seconds == pytest.approx(fixed + 30 * per_dir + recording, rel=1e-12)
+    fanout.forget()
+
+
 class Counting:
     """``cheap`` and how often it was evaluated (its recorded or traced evaluations too)."""
 

@@ -47,11 +47,18 @@ _ARRAYS = (np.ndarray, Tracer)
 
 def _drop(vals, drop):
     """``vals`` with the arrays at positions ``drop`` replaced by their Meta."""
+    if len(drop) == 1 and drop[0] == 0 and type(vals[0]) is np.ndarray:    # a product's output, the common case
+        v = vals[0]
+        return (meta(v.shape, v.dtype),) + vals[1:]
     vals = list(vals)
+    m = None                                                # the last Meta: x + y's three values share one
     for k in drop:
         v = vals[k]
         if type(v) is np.ndarray:
-            vals[k] = meta(v.shape, v.dtype)
+            shape = v.shape
+            if m is None or m.shape != shape or m.dtype is not v.dtype:
+                m = meta(shape, v.dtype)
+            vals[k] = m
         elif isinstance(v, Tracer):
             while isinstance(v, Tracer):                    # read shape and dtype off the plain value
                 v = v.primal

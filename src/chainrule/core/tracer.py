@@ -336,6 +336,15 @@ class Tracer:
                     if level.active:
                         return level.process_unary(prim, self)
                     raise _leaked(prim)
+                if len(inputs) == 2:                    # A @ x, np.multiply(c, x): a plain constant and self
+                    a, b = inputs
+                    other = a if b is self else b if a is self else self
+                    kind = type(other)
+                    if kind in _SCALARS or (kind is np.ndarray and other.dtype.kind != "O"):
+                        level = self._level
+                        if level.active:
+                            return level.process(prim, inputs, EMPTY)
+                        raise _leaked(prim)
                 return bind(prim, tuple(map(_c, inputs)), EMPTY)
         if "out" in kwargs:
             out = kwargs.pop("out")
@@ -673,7 +682,11 @@ def _binary(prim):
         level = self._level
         if not level.active:
             raise _leaked(prim)
-        return level.process(prim, (self, other if type(other) in _SCALARS else _c(other)), EMPTY)
+        if type(other) not in _SCALARS:
+            other = _c(other)
+            if isinstance(other, Tracer):           # an array of traced values, promoted: perhaps a deeper level's
+                return bind(prim, (self, other))
+        return level.process(prim, (self, other), EMPTY)
     return op
 
 
@@ -685,7 +698,11 @@ def _reflected(prim):
         level = self._level
         if not level.active:
             raise _leaked(prim)
-        return level.process(prim, (other if type(other) in _SCALARS else _c(other), self), EMPTY)
+        if type(other) not in _SCALARS:
+            other = _c(other)
+            if isinstance(other, Tracer):           # an array of traced values, promoted: perhaps a deeper level's
+                return bind(prim, (other, self))
+        return level.process(prim, (other, self), EMPTY)
     return op
 
 

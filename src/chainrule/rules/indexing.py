@@ -22,7 +22,8 @@ import weakref
 
 import numpy as np
 
-from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, index_sum, mark_view, plain_value, register_function
+from ..core import (FUNCTIONS, SETITEM, Primitive, Tracer, bind, index_sum, mark_view, plain_value, register_function,
+                    vector_gather_sum)
 from ..errors import TracerConversionError
 from ._broadcast import batch_to_back, batch_to_front, ndim_of, shape_of
 from ._declare import linear
@@ -117,13 +118,31 @@ index_add_p = Primitive("index_add", _impl_index_add)
 
 def _getitem_jvp(t, out, x, *, index, unique):
     b = ndim_of(t) - ndim_of(x)
+    if type(t) is np.ndarray:                   # plain tangents: no level to bind through
+        return _to_front(_impl_getitem(_to_back(t, b), index=index, unique=unique), b)
     return batch_to_front(bind(getitem_p, (batch_to_back(t, b),), {"index": index, "unique": unique}), b)
 
 
 def _getitem_vjp(g, out, x, *, index, unique):
     b = ndim_of(g) - ndim_of(out)
+    if type(g) is np.ndarray:                   # plain adjoints (the backward sweep's common case)
+        if b == 1 and not unique and len(index) == 1 and ndim_of(x) == 1:      # jacrev through y[idx]
+            c = vector_gather_sum(g, index[0], shape_of(x)[0])
+            if c is not None:
+                return c
+        c = _impl_index_add(_to_back(g, b), index=index, shape=shape_of(x), out_ndim=ndim_of(out), basic=unique)
+        return _to_front(c, b)
     params = {"index": index, "shape": shape_of(x), "out_ndim": ndim_of(out), "basic": unique}
     return batch_to_front(bind(index_add_p, (batch_to_back(g, b),), params), b)
+
+
+def _to_back(t, b):
+    """:func:`batch_to_back` of a plain array; one batch axis of a matrix is its transpose, a view."""
+    return t if b == 0 else t.T if b == 1 and t.ndim == 2 else batch_to_back(t, b)
+
+
+def _to_front(t, b):
+    return t if b == 0 else t.T if b == 1 and t.ndim == 2 else batch_to_front(t, b)
 
 
 def _index_add_jvp(t, out, g, *, index, shape, out_ndim, basic):
@@ -156,6 +175,10 @@ def gather(x, index, unique=False):
 
 
 def _getitem(x, key):
+    if type(key) is np.ndarray and key.dtype.kind in "iu" and shape_of(x):
+        # x[idx], a gather along the first axis (y[SRC] in a loop): the common case, never a view
+        index = (_unchanging(key),) + (slice(None),) * (ndim_of(x) - 1)
+        return bind(getitem_p, (x,), {"index": index, "unique": False})
     index = canonical_index(key, shape_of(x))
     basic = _is_basic(index)
     params = {"index": index, "unique": basic}

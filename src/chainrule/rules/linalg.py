@@ -193,6 +193,8 @@ def _vjp_b_fast(g, out, a, b):
     if len(sa) == 1:                                        # a vector: a (x) g
         return np.reshape(a, (sa[0], 1)) * g[..., None, :] if len(sb) == 2 else g[..., None] * a
     if len(sb) == 1:
+        if type(g) is np.ndarray:                           # plain: the methods, not NumPy's dispatch
+            return (g.reshape(-1, sa[0]) @ a).reshape(batch + sb)
         return np.reshape(_rows(g, sa[0]) @ a, batch + sb)  # (*B, n) @ a -> (*B, p)
     return _mT(a) @ g                                       # unbatched 2-D
 

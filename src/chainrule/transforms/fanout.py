@@ -101,6 +101,7 @@ class Fanout:
     tasks: int
     distributed: bool
     serial_seconds: float      # estimated time of the directions left after the probe, swept locally
+                               # (with f's recording, in reverse mode, when the call did not probe)
     reason: str
 
 
@@ -510,6 +511,8 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     rest = total_dirs - p
     k_local = directions_per_sweep(max(rest, 1), chunk_size, guess_bytes_per_direction(leaves))
     serial_s = -(-rest // k_local) * fixed + rest * per_dir
+    if first is None:                             # no probe in this call, so no tape: computed here, f is
+        serial_s += per_task - fixed              # recorded again first (per_task - fixed: 0 in forward mode)
     if known_seconds is not None and math.isfinite(known_seconds):
         serial_s = known_seconds
     if key in _LOCAL:                             # measured: the last local call, for this many directions
