@@ -276,6 +276,33 @@ def test_a_call_on_cached_prices_counts_the_recording_it_would_redo_here():
     fanout.forget()
 
 
+def test_a_distributed_call_is_weighed_against_its_tasks_work_too():
+    """The first call's narrow probes may underprice a wide sweep (its large temporaries' page faults): a
+    later call weighs the last distributed time against the larger of that estimate and the work the tasks
+    did (their CPU time, less the fresh evaluations a serial call would not make), so a distribution that
+    paid off is not abandoned on an estimate that was too low; without that work, the estimate decides."""
+    x = np.linspace(0.1, 1.0, 30)
+    key = (fanout.decision_key(cheap, (x,), {}, 0, False), "forward", False)
+    fixed, per_dir = 0.01, 0.004                       # probes' prices: 0.13 s for the 30 columns here
+    estimate = fixed + 30 * per_dir
+    with cf.ThreadPoolExecutor(max_workers=2) as ex:
+        for work, distributed in ((None, False), (1.0, True), (0.1, False)):
+            fanout.forget()
+            fanout._COSTS[key] = (30, fixed, per_dir, fixed, 8 * 30, 8 * 30)
+            fanout._SEEN[key] = 0.9 * estimate         # the last distributed call: not clearly under the estimate
+            if work is not None:
+                fanout._WORK[key] = work               # ... but clearly under what its tasks' work took
+            jac = within(lambda: cr.jacfwd(cheap, executor=ex)(x))
+            assert np.array_equal(jac, cr.jacfwd(cheap)(x))
+            last = fanout.last()
+            assert last.distributed is distributed, (work, last.reason)
+            if not distributed:
+                assert "the last distributed call at these shapes took" in last.reason
+            else:                                      # and this call's tasks measured their own work
+                assert 0.0 <= fanout._WORK[key] < 1.0
+    fanout.forget()
+
+
 class Counting:
     """``cheap`` and how often it was evaluated (its recorded or traced evaluations too)."""
 

@@ -24,7 +24,10 @@ scheduler); otherwise the tasks' estimate -- ``TASK_OVERHEAD`` each, a fresh
 evaluation of ``f`` (recorded, in reverse) per task, the directions' share,
 and the results' bytes at ``TRANSFER_BYTES_PER_SECOND`` -- must beat the serial
 remainder clearly, and a distributed call that did not clearly beat computing here keeps
-later calls at those shapes here.  A call that stays here without the executor being
+later calls at those shapes here -- "computing here" being the fastest local call's time
+once there is one, else the larger of the probes' estimate and the work the last call's
+tasks did (their CPU time, :func:`timed_sweep_task`, less the fresh evaluations a serial
+call would not make: narrow probes can underprice a wide sweep).  A call that stays here without the executor being
 asked, on a measured serial price (which only ever falls), is settled: later calls at
 those shapes go straight to the serial transform, for one dictionary look-up (each
 transformed function keeps its own memo, by the arguments' shapes).  :func:`last` says
@@ -76,7 +79,7 @@ from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, decis
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
-           "sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
+           "sweep_task", "timed_sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
            "split_spans", "name_of", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
@@ -127,6 +130,8 @@ def report(fanout):
 _COSTS = {}
 _COSTS_LOCK = threading.Lock()
 _SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
+_WORK = {}                  # the same key -> its tasks' CPU seconds, less the fresh evaluations a serial call
+                            # does not repeat (for all directions): what the work cost at the tasks' width
 _LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
 _SETTLED = {}               # the same key -> the Fanout of a call that stays local for good (decided without workers)
 _EPOCH = [0]                # bumped by forget(): the transforms' own memos of settled calls are stale from then on
@@ -205,6 +210,19 @@ def _sweep(fun, args, kwargs, argnums, has_aux, mode, start, count, total, chunk
         pieces = [_concat(p) for p in rows]
     outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
     return pieces, outs, flat.out_tree, (strip(flat.aux) if has_aux else None)
+
+
+def timed_sweep_task(*args):
+    """:func:`sweep_task` and the CPU seconds it took in its worker's thread: ``(result, seconds)``.
+
+    The tasks of a distributed call measure what the work costs at the width
+    it was swept at, which the first call's narrow local probes may not (a
+    wide sweep's large temporaries cost page faults that a narrow one's do
+    not): the next call weighs its last distributed time against this too.
+    """
+    t0 = time.thread_time()
+    out = sweep_task(*args)
+    return out, time.thread_time() - t0
 
 
 def name_of(fun):
@@ -548,9 +566,12 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
                      f"less than sending them would, however many workers took them ({TASK_OVERHEAD + per_task:.3g} s "
                      f"a task, {transfer_s:.3g} s for the results to come back).", settled=True)
     seen = _SEEN.get(key)
-    if seen is not None and not _worth(serial_s, seen * rest / total_dirs):   # it did not pay last time
+    # it did not pay last time: against the serial price measured here, or estimated here and from the work
+    # the last call's tasks did (their CPU time at their sweeps' width, which the narrow probes may underprice)
+    here_s = serial_s if key in _LOCAL else max(serial_s, _WORK.get(key, 0.0) * rest / total_dirs)
+    if seen is not None and not _worth(here_s, seen * rest / total_dirs):
         return local(f"the last distributed call at these shapes took {seen:.3g} s, not clearly less than "
-                     f"computing here (about {serial_s * total_dirs / rest:.3g} s).", settled=True)
+                     f"computing here (about {here_s * total_dirs / rest:.3g} s).", settled=True)
     n_workers = some_workers(executor, transform)
     tasks = min(rest, n_workers)
     if chunk_size is None:                        # more tasks when one worker's share would not fit a sweep
@@ -571,9 +592,14 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     check_picklable(executor, fun, args, kwargs, transform)
     pullback = None                               # the probe's tape is not needed any more
     t = time.perf_counter()
-    results = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun)
+    timed = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun, task=timed_sweep_task)
+    results = [r for r, _ in timed]
     if key is not None:
         _SEEN[key] = (time.perf_counter() - t) * total_dirs / rest
+        # the tasks' CPU time, less the fresh recordings and the sweeps' fixed parts beyond a serial call's
+        extra = (len(timed) - 1) * (per_task - fixed) + max(0, len(timed) - -(-rest // k_local)) * fixed
+        work = sum(c for _, c in timed) - extra
+        _WORK[key] = max(work, 0.0) * total_dirs / rest
     if first is not None:
         results.insert(0, first)
     return _assemble(flat, mode, results, has_aux)
@@ -584,6 +610,7 @@ def forget():
     with _COSTS_LOCK:
         _COSTS.clear()
         _SEEN.clear()
+        _WORK.clear()
         _LOCAL.clear()
         _SETTLED.clear()
         _EPOCH[0] += 1
