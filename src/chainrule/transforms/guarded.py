@@ -202,7 +202,10 @@ def guarded_jvp_flat(level, fun, primals, seed):
     with level:
         inputs = [ForwardTracer(level, p, None) for p in primals]
         level.inputs, level.pending = inputs, seed
-        outs = fun(inputs)
-        if level.pending is not None:       # no operation reached the inputs (f returned them, or constants)
-            level.seed()
+        try:
+            outs = fun(inputs)
+            if level.pending is not None:   # no operation reached the inputs (f returned them, or constants)
+                level.seed()
+        finally:                            # the level no longer holds its tracers (which hold it): no cycle
+            level.inputs, level.pending = (), None      # to leave for the garbage collector
         return split_outputs(level, outs)

@@ -69,7 +69,7 @@ from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUE
                    Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .guarded import GuardedForwardLevel, GuardTripped, guarded_jvp_flat
-from .progress import Progress
+from .progress import Progress, report_done
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE",
            "cached_decision", "scalar_code", "predict_scalar_code"]
@@ -137,21 +137,27 @@ def _assemble_reverse(flat, outs, pieces):
 
 def _pull_rows(flat, outs, pullback, start, k, pieces, stop=None, consume_last=True):
     """Rows ``start..stop`` (default: to m) of the Jacobian, ``k`` adjoint directions per backward sweep."""
+    _check_real_outputs(flat, outs)
+    m = sum(_sizes(outs))
+    return pull_span(flat, outs, pullback, start, k, pieces, m if stop is None else min(stop, m), consume_last, m)
+
+
+def _check_real_outputs(flat, outs):
     for o in outs:                       # real seeds on a complex output would give only Re(J): refuse
         if dtype_of(o).kind == "c":
             check_holomorphic("jacobian (reverse mode; mode='forward' handles complex outputs of real inputs)",
                               flat.f, flat.in_leaves, outs, False)
-    m = sum(_sizes(outs))
-    return pull_span(flat, outs, pullback, start, k, pieces, m if stop is None else min(stop, m), consume_last)
 
 
-def pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True):
+def pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True, m=None):
     """Rows ``start .. stop`` of the Jacobian, ``k`` adjoints per backward sweep, appended to ``pieces``.
 
     The seeds take the outputs' dtypes (complex ones for a holomorphic function): the caller has
-    made the complex-value checks on the function's inputs and outputs.
+    made the complex-value checks on the function's inputs and outputs.  ``m``: the outputs' total
+    size, if the caller knows it.
     """
-    m = sum(_sizes(outs))
+    if m is None:
+        m = sum(_sizes(outs))
     starts = range(start, stop, k)
     for s in starts:
         count = min(k, stop - s)
@@ -478,11 +484,9 @@ class _AutoJacobian:
         if n > DEFAULT_MAX_DIRECTIONS or n * guess_bytes_per_direction(self.flat.in_leaves) > self.budget:
             return None                         # more than one sweep (directions_per_sweep, with jacfwd's guess)
         level = GuardedForwardLevel(n)
-        c0 = _clock()
+        start, c0 = time.monotonic(), _clock()
         try:
-            with Progress("jacobian (forward)", n, self.progress) as bar:     # one sweep: reported at its end
-                self._push_cols(0, n, level)
-                bar.update(n)
+            self._push_cols(0, n, level)
         except GuardTripped:
             pass
         except Exception as err:                # noqa: BLE001 - forward mode failed (a custom_vjp has no JVP,
@@ -494,6 +498,7 @@ class _AutoJacobian:
             self.cols, self.outs, self.done["forward"] = None, None, 0
             return None
         t_forward = _clock() - c0
+        report_done("jacobian (forward)", n, self.progress, start)      # one sweep: reported at its end
         m = sum(_sizes(self.outs))
         self.first_outs = self.outs
         final = m == 0 or m >= SHAPE_RATIO * n
@@ -697,10 +702,17 @@ class _AutoJacobian:
             n, k = self.n, self.decision.forward.directions_per_sweep
             timed = self.decision.verify and self.later     # a later call checking a predicted forward mode
             t0 = _clock() if timed else 0.0
-            with Progress("jacobian (forward)", n, self.progress) as bar:
-                for start in range(self.done["forward"], n, k):
-                    self._push_cols(start, min(k, n - start))
-                    bar.update(self.done["forward"])
+            start = self.done["forward"]
+            if start + k >= n:                   # at most one sweep (the common case): reported at its end
+                t_start = time.monotonic()
+                if start < n:
+                    self._push_cols(start, n - start)
+                report_done("jacobian (forward)", n, self.progress, t_start)
+            else:
+                with Progress("jacobian (forward)", n, self.progress) as bar:
+                    for start in range(start, n, k):
+                        self._push_cols(start, min(k, n - start))
+                        bar.update(self.done["forward"])
             if timed:
                 self.t_forward = _clock() - t0
             if self.cols is None:                # n = 0, or the forward sweeps never ran
@@ -712,13 +724,23 @@ class _AutoJacobian:
         t0 = _clock() if timed else 0.0         # later call's recording and backward sweep, against forward's
         if self.pullback is None:
             self._record(stats=False)
-        m = sum(_sizes(self.outs))
+        outs = self.outs
+        m = sum(_sizes(outs))
         k = self.decision.reverse.directions_per_sweep
-        with Progress("jacobian (reverse)", m, self.progress) as bar:
-            starts = list(range(self.done["reverse"], m, k))
-            for s in starts:
-                _pull_rows(flat, self.outs, self.pullback, s, k, self.rows, stop=s + k, consume_last=s == starts[-1])
-                bar.update(min(s + k, m))
+        start = self.done["reverse"]
+        if start < m:
+            _check_real_outputs(flat, outs)
+        if start + k >= m:                       # one sweep (the common case): reported at its end
+            t_start = time.monotonic()
+            if start < m:
+                pull_span(flat, outs, self.pullback, start, k, self.rows, m, m=m)
+            report_done("jacobian (reverse)", m, self.progress, t_start)
+        else:
+            with Progress("jacobian (reverse)", m, self.progress) as bar:
+                starts = range(start, m, k)
+                for s in starts:
+                    pull_span(flat, outs, self.pullback, s, k, self.rows, min(s + k, m), s == starts[-1], m=m)
+                    bar.update(min(s + k, m))
         if timed:
             self.t_backward = _clock() - t0
         self.pullback = None

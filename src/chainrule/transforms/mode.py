@@ -100,6 +100,8 @@ def parse_bytes(budget):
     >>> parse_bytes("1.5kB"), parse_bytes(4096)
     (1536, 4096)
     """
+    if type(budget) is int and budget > 0:         # already bytes (auto mode passes its parsed budget on)
+        return budget
     if budget is None:
         return default_memory_budget()
     if isinstance(budget, str):
@@ -435,25 +437,32 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
     ``verify``, ``measured``: see :class:`Decision` (``measured``: the chosen mode's seconds were timed).
     """
     budget = parse_bytes(memory_budget)
-    per_b = stats.bytes_per_direction if stats is not None else int(bytes_per_direction or 8)
-    tape_b = stats.tape_bytes if stats is not None else 0
+    if stats is not None:
+        per_b, tape_b, ops = stats.bytes_per_direction, stats.tape_bytes, stats.operations
+    else:
+        per_b, tape_b, ops = int(bytes_per_direction or 8), 0, 0
     nan = float("nan")
 
     def cost(d, fixed_b, s):
         k = directions_per_sweep(max(d, 1), bytes_per_direction=per_b, memory_budget=max(budget - fixed_b, 1))
         return _built(ModeCost, d, k, -(-d // k), s, fixed_b + k * per_b + 8 * n * m, fixed_b + per_b <= budget)
 
-    fwd = lambda: cost(n, 0, seconds[0] if seconds else nan)          # noqa: E731
-    rev = lambda: cost(m, tape_b, seconds[1] if seconds else nan)     # noqa: E731
-    ops = stats.operations if stats is not None else 0
-    lazy = {"forward" if mode == "reverse" else "reverse": rev if mode == "forward" else fwd}
+    state = {"mode": mode, "n": n, "m": m, "ratio": nan, "operations": ops, "tape_bytes": tape_b,
+             "memory_budget": budget, "measured": measured, "verify": verify}
+    # the other mode's cost, and the reason if a function: written when first read
+    if mode == "forward":
+        state["forward"] = cost(n, 0, seconds[0] if seconds else nan)
+        lazy = {"reverse": lambda: cost(m, tape_b, seconds[1] if seconds else nan)}
+    else:
+        state["reverse"] = cost(m, tape_b, seconds[1] if seconds else nan)
+        lazy = {"forward": lambda: cost(n, 0, seconds[0] if seconds else nan)}
     if callable(why):
         lazy["reason"] = why
-    d = _built(Decision, mode, n, m, fwd() if mode == "forward" else None, rev() if mode == "reverse" else None,
-               nan, ops, tape_b, budget, why, measured, verify)
-    for name in lazy:                   # the other mode's cost, and the reason if a function: written when read
-        del d.__dict__[name]
-    d.__dict__["_lazy"] = lazy
+    else:
+        state["reason"] = why
+    state["_lazy"] = lazy
+    d = object.__new__(Decision)
+    d.__dict__.update(state)
     return d
 
 

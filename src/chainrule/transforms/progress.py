@@ -16,7 +16,7 @@ stderr is a terminal, its bar is used instead.
 import sys
 import time
 
-__all__ = ["Progress", "DELAY"]
+__all__ = ["Progress", "DELAY", "report_done"]
 
 DELAY = 2.0          # seconds of work before anything is shown
 
@@ -72,6 +72,23 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
         return False
+
+
+def report_done(label, total, enabled, start):
+    """What ``with Progress(label, total, enabled) as bar: ...; bar.update(total)`` shows, for one step begun at ``start``.
+
+    ``start`` is the ``time.monotonic()`` of the step's beginning.  Work with a
+    single update at its end (one sweep) pays no :class:`Progress` unless it
+    ran longer than ``DELAY``.
+
+    >>> report_done("jacobian (forward)", 10, None, time.monotonic())     # short work: nothing shown
+    """
+    if enabled is False or time.monotonic() - start < DELAY:
+        return
+    bar = Progress(label, total, enabled)
+    bar.start = bar.last = start
+    with bar:
+        bar.update(total)
 
 
 def _tty(stream):
