@@ -431,13 +431,14 @@ class Pullback:
         return [adjoints[n] for n in self.in_nodes]
 
 
-def vjp_flat(fun, primals):
+def vjp_flat(fun, primals, level=None):
     """Run ``fun`` (a list of values -> a list of values) on a tape.
 
     Returns ``(out_primals, pullback)``; ``pullback(cotangents)`` returns one
     adjoint per input, ``None`` for an input the outputs do not depend on.
+    ``level``: a fresh :class:`ReverseLevel` (or subclass) to record on.
     """
-    with ReverseLevel() as level:
+    with ReverseLevel() if level is None else level as level:
         namer = _adjoint_namer(level, primals)
         inputs = [level.new_input(p) for p in primals]
         outs = [promote(o) if type(o) is np.ndarray and o.dtype.kind == "O" else o for o in fun(inputs)]

@@ -45,8 +45,9 @@ import numpy as np
 from ..core import EMPTY
 from ..core.primitive import PRIMITIVES
 from ..forward import ForwardLevel, ForwardTracer, split_outputs
+from ..reverse import ReverseLevel, ReverseTracer
 
-__all__ = ["GuardedForwardLevel", "GuardTripped", "guarded_jvp_flat", "FORWARD_OP", "REVERSE_OP", "REVERSE_ENTRY", "GUARD_RATIO",
+__all__ = ["GuardedForwardLevel", "GuardTripped", "guarded_jvp_flat", "FirstOperationLevel", "FirstOperationRuns", "FORWARD_OP", "REVERSE_OP", "REVERSE_ENTRY", "GUARD_RATIO",
            "GUARD_SLACK"]
 
 FORWARD_OP = 3000       # a forward operation's overhead, in tangent entries
@@ -209,3 +210,99 @@ def guarded_jvp_flat(level, fun, primals, seed):
         finally:                            # the level no longer holds its tracers (which hold it): no cycle
             level.inputs, level.pending = (), None      # to leave for the garbage collector
         return split_outputs(level, outs)
+
+
+def first_trip(n, prim, primals, views=True):
+    """The :class:`GuardTripped` a fresh ``GuardedForwardLevel(n)`` raises at its first operation, ``prim`` on
+    traced arguments of these primal values, before that operation runs -- or None (the guard lets it run).
+
+    ``views=False``: a fast unary operation (``process_unary``), charged whatever it is.
+    """
+    size, value = 1, None
+    if not views or prim not in _views:
+        for x in primals:
+            if type(x) is not _float64:
+                s = _size(x)
+                if s > size:
+                    size, value = s, x
+    if size <= 1:
+        return None
+    level = GuardedForwardLevel(n)
+    level.operations = 1
+    try:
+        level._charge(prim, value, size)
+    except GuardTripped as trip:
+        return trip.with_traceback(None)
+    return None
+
+
+class FirstOperationRuns(BaseException):
+    """Raised by :class:`FirstOperationLevel` at a first operation that a guarded forward sweep would let run."""
+
+
+_FIRST = {}         # FirstOperationLevel -> [n, the GuardTripped of its first operation]: until that operation
+
+
+class FirstOperationLevel(ReverseLevel):
+    """A recording that goes on only if a guarded forward sweep of ``n`` directions would refuse its first operation.
+
+    Auto mode's first call meets array code (the common case from
+    ``RECORD_FIRST`` inputs on) where a :class:`GuardedForwardLevel` trips at
+    the first operation on the inputs, before it runs, and the call then
+    records: this level records at once, and asks at that first operation what
+    the guard would have done (:func:`first_trip`).  Refused: the recording
+    goes on, the level becomes a plain :class:`~chainrule.reverse.ReverseLevel`
+    (later operations pay nothing) and :meth:`verdict` gives the guard's
+    :class:`GuardTripped`.  Let run (scalar code, a view first), or under
+    another level, or not an ordinary primitive first on the tape: :class:`FirstOperationRuns` is raised
+    before the operation runs, and the caller runs the guarded forward sweep as before.
+
+    >>> import numpy as np
+    >>> from chainrule.reverse import vjp_flat
+    >>> level = FirstOperationLevel(300)
+    >>> outs, pullback = vjp_flat(lambda xs: [np.sin(xs[0])], [np.ones(300)], level)
+    >>> print(FirstOperationLevel.verdict(level)[0])
+    numpy.sin on a (300,) value, operation 1
+    """
+
+    __slots__ = ()
+
+    def __init__(self, n, clock=None):
+        super().__init__()
+        _FIRST[self] = [n, None, clock, None]
+
+    @staticmethod
+    def verdict(level):
+        """``(trip, clock)``: the guard's :class:`GuardTripped` at ``level``'s first operation (None: no
+        operation was checked), and ``clock()`` read then, before that operation ran (None without a clock)."""
+        entry = _FIRST.pop(level, None)
+        return (entry[1], entry[3]) if entry is not None else (None, None)
+
+    def _first(self, prim, primals, views):
+        self.__class__ = ReverseLevel           # from now on a plain recording
+        entry = _FIRST.get(self)
+        # only an ordinary primitive, first on the tape (which holds its inputs alone): the transforms'
+        # own primitives (custom rules, loops, checkpoints) and entries appended without this method
+        # may take other ways through a forward level, where the guard would see something else first
+        plain = not self.nested and entry is not None and not prim.name.startswith("chainrule.")
+        trip = first_trip(entry[0], prim, primals, views) if plain and self.tape.count(None) == len(self.tape) else None
+        if trip is None:
+            _FIRST.pop(self, None)
+            raise FirstOperationRuns
+        entry[1] = trip
+        if entry[2] is not None:
+            entry[3] = entry[2]()
+
+    def process_unary(self, prim, a):
+        if self.nested or not prim.fast:
+            return self.process(prim, (a,), EMPTY)
+        self._first(prim, (a.primal,), False)
+        return ReverseLevel.process_unary(self, prim, a)
+
+    def process(self, prim, args, params):
+        self._first(prim, [a.primal for a in args if type(a) is ReverseTracer and a._level is self], True)
+        return ReverseLevel.process(self, prim, args, params)
+
+    def __enter__(self):
+        _find_views()
+        return ReverseLevel.__enter__(self)

@@ -68,7 +68,7 @@ from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _
 from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO,
                    Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
-from .guarded import GuardedForwardLevel, GuardTripped, guarded_jvp_flat
+from .guarded import FirstOperationLevel, FirstOperationRuns, GuardedForwardLevel, GuardTripped, guarded_jvp_flat
 from .progress import Progress, report_done
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE",
@@ -483,6 +483,8 @@ class _AutoJacobian:
         n = self.n
         if n > DEFAULT_MAX_DIRECTIONS or n * guess_bytes_per_direction(self.flat.in_leaves) > self.budget:
             return None                         # more than one sweep (directions_per_sweep, with jacfwd's guess)
+        if self._record_if_refused(n):          # array code: the guard would refuse the first operation
+            return None
         level = GuardedForwardLevel(n)
         start, c0 = time.monotonic(), _clock()
         try:
@@ -507,11 +509,46 @@ class _AutoJacobian:
         return decide_without_timing("forward", n, m, why, self.budget, bytes_per_direction=self._forward_bytes(),
                                      seconds=(t_forward, float("nan")), verify=not final, measured=True)
 
+    def _record_if_refused(self, n):
+        """Record f if a guarded forward sweep would refuse its first operation (then True, ``tripped`` set).
+
+        That is array code's usual start (``W @ x``, ``np.sin(x)`` on the
+        inputs): the guarded sweep would give up before that operation ran,
+        and the call record instead -- so the recording starts at once, and
+        its first operation asks what the guard would have done
+        (:class:`~chainrule.transforms.guarded.FirstOperationLevel`).  False,
+        nothing kept, when the guard would let it run (or f failed, or made
+        no operation): the guarded sweep runs as before, and decides the same.
+        """
+        # CPU time from the first operation on (what runs before it is a few tracers): a recording that
+        # stops there costs no clock reading
+        level = FirstOperationLevel(n, _clock)
+        flat = self.flat
+        recorded = False
+        try:
+            t0 = time.perf_counter()
+            outs, pullback = vjp_flat(flat, flat.in_leaves, level)
+            t_record, c1 = time.perf_counter() - t0, _clock()
+            recorded = True
+        except FirstOperationRuns:
+            pass
+        except Exception:                        # noqa: BLE001 - the guarded sweep and the recording after it
+            pass                                 # meet (and report) the failure as without this shortcut
+        finally:
+            trip, c0 = FirstOperationLevel.verdict(level)
+        if not recorded or trip is None:
+            return False
+        self.outs, self.pullback, self.t_record, self.c_record = outs, pullback, t_record, c1 - c0
+        self.stats = tape_stats(pullback.tape, flat.in_leaves, outs)
+        self.tripped = trip
+        return True
+
     def _recorded_first(self, n):
         """From ``RECORD_FIRST`` inputs on, when no guarded forward sweep ran to its end: record first."""
         # the recording tells m too, and with this many inputs the shapes say reverse unless m is
         # larger still (then a forward sweep of n >= RECORD_FIRST directions dwarfs the recording)
-        self._record()
+        if self.pullback is None:               # not recorded already (by _record_if_refused)
+            self._record()
         m = sum(_sizes(self.outs))
         self.first_outs = self.outs
         if max(n, m) >= SHAPE_RATIO * max(min(n, m), 1):
