@@ -289,3 +289,45 @@ def test_progress_reports_the_guarded_sweep(monkeypatch, capsys):
     got = cr.jacobian(misfit, progress=True)(U)
     assert "jacobian (forward): 300/300" in capsys.readouterr().err
     assert np.allclose(got, cr.grad(misfit)(U), rtol=1e-12, atol=1e-14)
+
+
+def _view_first(x):
+    """A view first (the guard lets it run, then refuses its 100-entry result), then array code."""
+    return W4[:, :100] @ np.sin(x[:100])
+
+
+def _scalar_first_op(x):
+    """The first operation on the inputs is a fast unary one on the whole array (process_unary)."""
+    return np.tanh(W4 @ np.exp(-x * x))
+
+
+# evaluations of the first call: 1, the recording (the guard would refuse the first operation); 2, a recording
+# stopped before its first operation and the guarded sweep, which ran to its end (scalar code); 3, those two,
+# the guarded sweep refusing a later operation, and the recording
+@pytest.mark.parametrize("f, evaluations", [(narrow, 1), (lambda x: np.sum(np.sin(x)), 1), (_view_first, 3),
+                                            (_scalar_first_op, 1), (misfit, 2), (scalar_then_array, 3),
+                                            (lambda x: np.exp(x)[:4], 1)])
+def test_recording_first_when_the_guard_would_refuse_decides_as_the_guarded_sweep(monkeypatch, f, evaluations):
+    """The first call records at once when the guard would refuse f's first operation; the decision is the one
+    that running the guarded sweep first gives (a recording stopped before its first operation otherwise)."""
+    x = np.linspace(-1.0, 1.0, N)
+    cr.clear_caches()
+    counted = Counted(f)
+    got = cr.jacobian(counted)(x)
+    fast = cr.choose_mode(counted, x)
+    first = counted.count
+    cr.clear_caches()
+    monkeypatch.setattr(J._AutoJacobian, "_record_if_refused", lambda self, n: False)    # the guarded sweep first
+    slow = cr.choose_mode(counted, x)
+    assert active_levels() == []
+    assert (fast.mode, fast.n, fast.m, fast.measured, fast.verify) == (slow.mode, slow.n, slow.m, slow.measured,
+                                                                         slow.verify)
+    if not fast.measured:                               # decided from the shapes: the reasons read the same
+        assert fast.reason == slow.reason
+        assert (fast.operations, fast.tape_bytes, fast.chosen.directions_per_sweep) == (
+            slow.operations, slow.tape_bytes, slow.chosen.directions_per_sweep)
+    assert first == evaluations
+    assert np.allclose(got, cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)
+    assert np.allclose(got, cr.jacfwd(f)(x), rtol=1e-12, atol=1e-14)
+    cols = [0, 150, 299]
+    assert np.allclose(got[..., cols], central(f, x, cols), rtol=1e-6, atol=1e-8)
