@@ -180,9 +180,13 @@ class GuardedForwardLevel(ForwardLevel):
 
     def _charge(self, prim, value, size):
         """An operation on ``size`` entries (counted as one operation already): trip if forward is now too dear."""
-        self.room -= (size - 1) * self.per_entry
-        if self.room + self.operations * self.per_scalar < 0:
+        if self._over(size):
             self._trip(prim, value)
+
+    def _over(self, size):
+        """Charge an operation on ``size`` entries: whether forward is now too dear."""
+        self.room -= (size - 1) * self.per_entry
+        return self.room + self.operations * self.per_scalar < 0
 
     def _trip(self, prim, value):
         self.tripped = GuardTripped(prim, tuple(getattr(value, "shape", ())), self.operations)
@@ -229,10 +233,8 @@ def first_trip(n, prim, primals, views=True):
         return None
     level = GuardedForwardLevel(n)
     level.operations = 1
-    try:
-        level._charge(prim, value, size)
-    except GuardTripped as trip:
-        return trip.with_traceback(None)
+    if level._over(size):
+        return GuardTripped(prim, tuple(getattr(value, "shape", ())), 1)
     return None
 
 

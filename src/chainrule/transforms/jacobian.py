@@ -586,6 +586,8 @@ class _AutoJacobian:
         if decision.mode == "forward":
             self.pullback = None
             return decision
+        if self.stats.operations < SCALAR_CODE_OPERATIONS:     # too short for scalar code (see scalar_code)
+            return decision
         scalar = self._scalar_code(n, m)
         return scalar if scalar is not None else decision
 
