@@ -168,7 +168,7 @@ def pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True, m
 
 
 def _sizes(leaves):
-    return [math.prod(shape_of(x)) for x in leaves]
+    return [x.size if type(x) is np.ndarray else math.prod(shape_of(x)) for x in leaves]
 
 
 class _Unkeyable(Exception):
