@@ -539,3 +539,34 @@ def test_auto_jacobian_dtype_does_not_depend_on_the_mode_chosen(n, m):
     want = w * np.cos(x.astype(np.float64))
     np.testing.assert_allclose(j, want, rtol=1e-6)
     assert cr.jacobian(lambda x: 2 * np.sin(x))(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("n, m, budget", [(2000, 4, None), (2000, 40, "300kB"), (8, 2000, "200kB"),
+                                          (40, 2000, "400kB"), (300, 400, "2MB")])
+def test_a_decisions_costs_written_when_read_are_the_memory_model(n, m, budget):
+    """Both modes' costs of a decision taken without timing are written when first read: they equal the
+    memory model's (directions per sweep within the budget, sweeps, bytes, fits), and the Jacobian, whose
+    sweeps read them when there are more than FEW_DIRECTIONS (chunked here by a small budget), is right."""
+    from chainrule.transforms.mode import FEW_DIRECTIONS, decide_without_timing, parse_bytes
+    f = tanh_layers(n, m)
+    x = RNG.standard_normal(n)
+    cr.clear_caches()
+    got = cr.jacobian(f, memory_budget=budget)(x)
+    d = cr.choose_mode(f, x, memory_budget=budget)
+    assert np.allclose(got, cr.jacrev(f)(x), rtol=1e-12, atol=1e-14)
+    assert np.allclose(got, cr.jacfwd(f)(x), rtol=1e-12, atol=1e-14)
+    # a decision built now, its costs read at once, against the one above read only now
+    st = stats(n, m, operations=d.operations, tape_bytes=d.tape_bytes)
+    eager = decide_without_timing(d.mode, n, m, "why", budget, stats=st)
+    lazy = decide_without_timing(d.mode, n, m, "why", budget, stats=st)
+    per_b, limit = st.bytes_per_direction, parse_bytes(budget)
+    for mode, dirs, fixed in (("forward", n, 0), ("reverse", m, st.tape_bytes)):
+        cost = getattr(eager, mode)
+        k = directions_per_sweep(max(dirs, 1), bytes_per_direction=per_b, memory_budget=max(limit - fixed, 1))
+        assert (cost.directions, cost.directions_per_sweep, cost.sweeps) == (dirs, k, math.ceil(dirs / k))
+        assert cost.bytes == fixed + k * per_b + 8 * n * m and cost.fits == (fixed + per_b <= limit)
+        assert math.isnan(cost.seconds)
+    assert "forward" not in lazy.__dict__ and "reverse" not in lazy.__dict__
+    assert repr(lazy) == repr(eager) and "forward" in lazy.__dict__ and "reverse" in lazy.__dict__
+    if budget is not None and d.chosen.directions > FEW_DIRECTIONS:     # the small budgets chunk the sweeps
+        assert d.chosen.directions_per_sweep < d.chosen.directions

@@ -167,6 +167,15 @@ def pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True, m
     return pieces
 
 
+def _few(total):
+    """The directions one sweep carries when there are at most ``FEW_DIRECTIONS`` (0: more, ask the decision).
+
+    What :func:`~chainrule.transforms.mode.directions_per_sweep` gives whatever the budget, so that a
+    decision's cost of the chosen mode (written when first read) need not be built for it.
+    """
+    return max(total, 1) if total <= FEW_DIRECTIONS else 0
+
+
 def _sizes(leaves):
     return [x.size if type(x) is np.ndarray else math.prod(shape_of(x)) for x in leaves]
 
@@ -738,7 +747,8 @@ class _AutoJacobian:
             mode = "reverse"                     # ... or every row
         if mode == "forward":
             self.pullback = None                 # free the tape before the forward sweeps
-            n, k = self.n, self.decision.forward.directions_per_sweep
+            n = self.n
+            k = _few(n) or self.decision.forward.directions_per_sweep
             timed = self.decision.verify and self.later     # a later call checking a predicted forward mode
             t0 = _clock() if timed else 0.0
             start = self.done["forward"]
@@ -765,7 +775,7 @@ class _AutoJacobian:
             self._record(stats=False)
         outs = self.outs
         m = sum(_sizes(outs))
-        k = self.decision.reverse.directions_per_sweep
+        k = _few(m) or self.decision.reverse.directions_per_sweep
         start = self.done["reverse"]
         if start < m:
             _check_real_outputs(flat, outs)

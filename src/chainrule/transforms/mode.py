@@ -449,13 +449,10 @@ def decide_without_timing(mode, n, m, why, memory_budget=None, stats=None, bytes
 
     state = {"mode": mode, "n": n, "m": m, "ratio": nan, "operations": ops, "tape_bytes": tape_b,
              "memory_budget": budget, "measured": measured, "verify": verify}
-    # the other mode's cost, and the reason if a function: written when first read
-    if mode == "forward":
-        state["forward"] = cost(n, 0, seconds[0] if seconds else nan)
-        lazy = {"reverse": lambda: cost(m, tape_b, seconds[1] if seconds else nan)}
-    else:
-        state["reverse"] = cost(m, tape_b, seconds[1] if seconds else nan)
-        lazy = {"forward": lambda: cost(n, 0, seconds[0] if seconds else nan)}
+    # the two modes' costs, and the reason if a function: written when first read (auto mode's first
+    # call reads the chosen mode's directions per sweep only when there are more than FEW_DIRECTIONS)
+    lazy = {"forward": lambda: cost(n, 0, seconds[0] if seconds else nan),
+            "reverse": lambda: cost(m, tape_b, seconds[1] if seconds else nan)}
     if callable(why):
         lazy["reason"] = why
     else:
