@@ -16,6 +16,11 @@ mode costs:
   ``SHAPE_RATIO`` times n, else the next call times reverse mode (a
   recording and backward sweep) against it and keeps the faster.  When the
   guard gives up, nothing of the sweep is kept and the call goes on below.
+  Where it would give up at f's very first operation (array code's usual
+  start, ``W @ x``), the call records at once instead and asks the guard's
+  question at that operation (:class:`~chainrule.transforms.guarded.FirstOperationLevel`):
+  the same decision, without the sweep cut short; elsewhere that recording
+  stops before its first operation and the guarded sweep runs.
 * otherwise one plain evaluation tells m (and what one evaluation costs) --
   or, from ``RECORD_FIRST`` inputs on, the recording reverse mode needs
   anyway: forward mode could then win from the shapes only with m at least
