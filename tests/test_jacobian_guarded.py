@@ -16,7 +16,7 @@ import chainrule as cr
 from chainrule.core import active_levels
 from chainrule.transforms.guarded import GuardedForwardLevel, GuardTripped, guarded_jvp_flat
 
-from .test_mode import scalar_misfit
+from .test_mode import scalar_misfit, scalar_positions
 
 J = importlib.import_module("chainrule.transforms.jacobian")       # the module, not the function
 N = 300                                                             # >= RECORD_FIRST
@@ -24,15 +24,7 @@ assert N >= J.RECORD_FIRST
 
 
 misfit = scalar_misfit        # scalar code, R^n -> R (tests/test_mode.py)
-
-
-def positions(u):
-    """Scalar code, R^n -> R^n, near the diagonal: the squared positions of the same recurrence."""
-    x, v, xs = 1.0, 0.0, []
-    for i in range(u.shape[0]):
-        x, v = x + 0.05 * v, v + 0.05 * (u[i] - 0.3 * v - 2.0 * x)
-        xs.append(x * x)
-    return np.stack(xs)
+positions = scalar_positions  # scalar code, R^n -> R^n, near the diagonal (tests/test_mode.py)
 
 
 RNG = np.random.default_rng(11)

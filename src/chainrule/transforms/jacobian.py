@@ -756,17 +756,7 @@ class _AutoJacobian:
             k = _few(n) or self.decision.forward.directions_per_sweep
             timed = self.decision.verify and self.later     # a later call checking a predicted forward mode
             t0 = _clock() if timed else 0.0
-            start = self.done["forward"]
-            if start + k >= n:                   # at most one sweep (the common case): reported at its end
-                t_start = time.monotonic()
-                if start < n:
-                    self._push_cols(start, n - start)
-                report_done("jacobian (forward)", n, self.progress, t_start)
-            else:
-                with Progress("jacobian (forward)", n, self.progress) as bar:
-                    for start in range(start, n, k):
-                        self._push_cols(start, min(k, n - start))
-                        bar.update(self.done["forward"])
+            _sweep_all("jacobian (forward)", self.done["forward"], n, k, self.progress, self._push_cols)
             if timed:
                 self.t_forward = _clock() - t0
             if self.cols is None:                # n = 0, or the forward sweeps never ran
@@ -784,23 +774,33 @@ class _AutoJacobian:
         start = self.done["reverse"]
         if start < m:
             _check_real_outputs(flat, outs)
-        if start + k >= m:                       # one sweep (the common case): reported at its end
-            t_start = time.monotonic()
-            if start < m:
-                pull_span(flat, outs, self.pullback, start, k, self.rows, m, m=m)
-            report_done("jacobian (reverse)", m, self.progress, t_start)
-        else:
-            with Progress("jacobian (reverse)", m, self.progress) as bar:
-                starts = range(start, m, k)
-                for s in starts:
-                    pull_span(flat, outs, self.pullback, s, k, self.rows, min(s + k, m), s == starts[-1], m=m)
-                    bar.update(min(s + k, m))
+        pullback, rows = self.pullback, self.rows
+        _sweep_all("jacobian (reverse)", start, m, k, self.progress,      # the last sweep consumes the tape
+                   lambda s, c: pull_span(flat, outs, pullback, s, c, rows, s + c, s + c >= m, m=m))
         if timed:
             self.t_backward = _clock() - t0
         self.pullback = None
         if m == 0:                               # no outputs: no rows
             self.rows = [[_zeros((0,), x)] for x in flat.in_leaves]
         return _assemble_reverse(flat, self.outs, self.rows)
+
+
+def _sweep_all(label, start, total, k, progress, sweep):
+    """``sweep(s, count)`` over directions ``start .. total``, ``k`` at a time, showing progress.
+
+    At most one sweep (the common case) is reported at its end, without a
+    :class:`~chainrule.transforms.progress.Progress` unless it ran long.
+    """
+    if start + k >= total:
+        t_start = time.monotonic()
+        if start < total:
+            sweep(start, total - start)
+        report_done(label, total, progress, t_start)
+        return
+    with Progress(label, total, progress) as bar:
+        for s in range(start, total, k):
+            sweep(s, min(k, total - s))
+            bar.update(min(s + k, total))
 
 
 def _guarded_why(n, m, operations, seconds, final):
