@@ -212,24 +212,3 @@ def test_a_writable_index_is_never_summed_through_a_kept_matrix():
     kept[:] = [2, 2, 2, 0]
     kept.flags.writeable = False
     np.testing.assert_array_equal(index_sum(g, (kept,), (4,), 1, np.float64), second)
-
-
-def test_jacrev_through_gathers_against_jacfwd_and_finite_differences():
-    """Many outputs pull a batch of adjoints through ``y[src]`` (a reaction network's rate law):
-    reverse against forward and against central differences."""
-    src = _rng.integers(0, 6, 40)
-    cat = _rng.integers(0, 6, 40)
-    stoich = _rng.standard_normal((6, 40))
-
-    def f(k):
-        y = np.linspace(0.5, 1.5, 6)
-        for _ in range(3):
-            y = y + 0.05 * (stoich @ (k * y[src] * (1.0 + y[cat]) / (1.0 + y[src])))
-        return y
-
-    k = _rng.uniform(0.1, 0.5, 40)
-    jr, jf = cr.jacrev(f)(k), cr.jacfwd(f)(k)
-    np.testing.assert_allclose(jr, jf, rtol=1e-12, atol=1e-14)
-    h = 1e-6
-    fd = np.stack([(f(k + h * e) - f(k - h * e)) / (2 * h) for e in np.eye(40)], axis=1)
-    np.testing.assert_allclose(jr, fd, rtol=1e-6, atol=1e-8)

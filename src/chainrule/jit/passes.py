@@ -576,7 +576,7 @@ def absorb_negations(program):
     * ``(-x) * c`` with ``c`` a float constant -> ``x * (-c)``.
 
     Float arrays only (an unsigned integer has no exact negation)."""
-    if not any(e.fn in _NEGATE for e in program.eqns if e.kind == CALL):
+    if not any(e.fn in _NEG for e in program.eqns if e.kind == CALL):
         return program
     uses = _use_counts(program)
     made_by = {}
@@ -588,7 +588,7 @@ def absorb_negations(program):
 
     def negated(a):
         p = made_by.get(a)
-        if (type(a) is Var and uses.get(a) == 1 and p is not None and p.kind == CALL and p.fn in _NEGATE
+        if (type(a) is Var and uses.get(a) == 1 and p is not None and p.kind == CALL and p.fn in _NEG
                 and not p.params and len(p.ins) == 1 and _float_array(p.ins[0]) and _float_array(a)
                 and p.ins[0].dtype == a.dtype and id(p) not in drop):
             return p
@@ -640,9 +640,6 @@ def absorb_negations(program):
         return program
     return Program(program.inputs, [replace.get(id(e), e) for e in program.eqns if id(e) not in drop],
                    program.outputs)
-
-
-_NEGATE = {operator.neg, np.negative}
 
 
 def index_add_sum(a, b, *, index, shape):

@@ -93,17 +93,21 @@ def fit_adjoint(c, x, out):
 
 
 def batch_to_back(t, b):
-    """Move the first ``b`` axes of ``t`` to the end."""
+    """Move the first ``b`` axes of ``t`` to the end (of a plain matrix, one axis: its transpose, a view)."""
     if b == 0:
         return t
+    if b == 1 and type(t) is np.ndarray and t.ndim == 2:
+        return t.T
     n = ndim_of(t)
     return np.transpose(t, tuple(range(b, n)) + tuple(range(b)))
 
 
 def batch_to_front(t, b):
-    """Move the last ``b`` axes of ``t`` to the front."""
+    """Move the last ``b`` axes of ``t`` to the front (of a plain matrix, one axis: its transpose, a view)."""
     if b == 0:
         return t
+    if b == 1 and type(t) is np.ndarray and t.ndim == 2:
+        return t.T
     n = ndim_of(t)
     return np.transpose(t, tuple(range(n - b, n)) + tuple(range(n - b)))
 

@@ -119,7 +119,7 @@ index_add_p = Primitive("index_add", _impl_index_add)
 def _getitem_jvp(t, out, x, *, index, unique):
     b = ndim_of(t) - ndim_of(x)
     if type(t) is np.ndarray:                   # plain tangents: no level to bind through
-        return _to_front(_impl_getitem(_to_back(t, b), index=index, unique=unique), b)
+        return batch_to_front(_impl_getitem(batch_to_back(t, b), index=index, unique=unique), b)
     return batch_to_front(bind(getitem_p, (batch_to_back(t, b),), {"index": index, "unique": unique}), b)
 
 
@@ -130,19 +130,10 @@ def _getitem_vjp(g, out, x, *, index, unique):
             c = vector_gather_sum(g, index[0], shape_of(x)[0])
             if c is not None:
                 return c
-        c = _impl_index_add(_to_back(g, b), index=index, shape=shape_of(x), out_ndim=ndim_of(out), basic=unique)
-        return _to_front(c, b)
+        c = _impl_index_add(batch_to_back(g, b), index=index, shape=shape_of(x), out_ndim=ndim_of(out), basic=unique)
+        return batch_to_front(c, b)
     params = {"index": index, "shape": shape_of(x), "out_ndim": ndim_of(out), "basic": unique}
     return batch_to_front(bind(index_add_p, (batch_to_back(g, b),), params), b)
-
-
-def _to_back(t, b):
-    """:func:`batch_to_back` of a plain array; one batch axis of a matrix is its transpose, a view."""
-    return t if b == 0 else t.T if b == 1 and t.ndim == 2 else batch_to_back(t, b)
-
-
-def _to_front(t, b):
-    return t if b == 0 else t.T if b == 1 and t.ndim == 2 else batch_to_front(t, b)
 
 
 def _index_add_jvp(t, out, g, *, index, shape, out_ndim, basic):
