@@ -220,6 +220,7 @@ def main(argv=None):
             # of the distributed one (the busiest worker, plus this process's own sending and assembling)
             cpu_speedup = serial_cpu / (worker_cpu + client_cpu)
             fanout._worth = worth
+            print(f"{name}: each task's compute in its worker, s: {[round(c, 3) for c in computes]}", flush=True)
             rows.append((name, serial_s, first_s, dist_s, serial_s / dist_s, last.tasks, (worker_s, task_s), overhead,
                          (serial_cpu, worker_cpu, client_cpu, cpu_speedup, task_cpu),
                          f"{last.reason} Largest difference from serial: {diff:.2g} of the largest entry."))

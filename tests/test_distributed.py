@@ -267,7 +267,7 @@ def test_a_call_on_cached_prices_counts_the_recording_it_would_redo_here():
         fanout.forget()
         key = (fanout.decision_key(cheap, (x,), {}, 0, False), mode, False)
         fixed, per_dir = 0.5, 0.001                      # prices as a probe would have cached them
-        fanout._COSTS[key] = (30, fixed, per_dir, recording + fixed, 8 * 30, 8 * 30)
+        fanout._COSTS[key] = (30, fixed, per_dir, recording + fixed, 8 * 30, 8 * 30, None)
         jac = within(lambda: transform(cheap, executor=NoWorkers())(x))
         assert np.array_equal(jac, transform(cheap)(x))
         last = fanout.last()
@@ -288,7 +288,7 @@ def test_a_distributed_call_is_weighed_against_its_tasks_work_too():
     with cf.ThreadPoolExecutor(max_workers=2) as ex:
         for work, distributed in ((None, False), (1.0, True), (0.1, False)):
             fanout.forget()
-            fanout._COSTS[key] = (30, fixed, per_dir, fixed, 8 * 30, 8 * 30)
+            fanout._COSTS[key] = (30, fixed, per_dir, fixed, 8 * 30, 8 * 30, None)
             fanout._SEEN[key] = 0.9 * estimate         # the last distributed call: not clearly under the estimate
             if work is not None:
                 fanout._WORK[key] = work               # ... but clearly under what its tasks' work took

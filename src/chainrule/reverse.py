@@ -314,6 +314,11 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
     tape entries are dropped as they are processed, freeing the values they kept.
     ``namer(i, adjoint)`` (chainrule.jit: names staged adjoints) sees each node's final adjoint.
 
+    A rule may return ``None`` for an exact zero (the value written into a buffer when no
+    adjoint row reads it), and a join's pieces that come out all zero are dropped: the work
+    only they lead back to is never visited.  Rows of a reverse Jacobian that read early
+    states of a trajectory then cost the sweep only the steps up to those states.
+
     Where several contributions meet, the first sum is a fresh array that
     only this sweep references; further contributions are added into it in
     place instead of allocating a new array each time.
@@ -359,6 +364,8 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
                 elif (p in owned and type(a) is np.ndarray and type(c) is np.ndarray
                       and c.shape == a.shape and c.dtype == a.dtype):
                     np.add(a, c, out=a)                     # a buffer this sweep made: add in place
+                elif c is None:                             # a rule's exact zero (a write no row reads)
+                    pass
                 else:
                     a = adjoints[p] = a + c
                     if type(a) is np.ndarray:
@@ -394,6 +401,8 @@ def _backward_rare(prim, parents, vals, params, g, adjoints):
             c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
         except FloatingPointError:
             c = quietly(vjps, j, g, vals, params) if variadic else quietly(vjps[j], g, vals, params)
+        if c is None or (variadic and type(c) is np.ndarray and c.dtype.kind in "fc" and not c.any()):
+            continue                                        # a piece of a join no row reaches: nothing to pull
         a = adjoints[p]
         adjoints[p] = c if a is None else a + c
 

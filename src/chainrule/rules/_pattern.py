@@ -61,11 +61,13 @@ def same_pattern(out, x, **params):
 def moving_pattern(impl):
     """The rule of a linear function that only moves elements: ``impl`` run on element numbers.
 
-    Element numbers start at 1 so that a 0 the function inserts reads as "no element".
+    Element numbers start at 1 so that a 0 the function inserts reads as "no element".  The rule
+    is marked ``moving`` (every output element is one argument element or none).
     """
     def pattern(out, x, **params):
         moved = np.asarray(impl(_numbers(np.shape(x), 1), **params))
         return (moved.ravel().astype(np.int64) - 1,)
+    pattern.moving = True
     return pattern
 
 
@@ -77,6 +79,7 @@ def moving_variadic_pattern(impl):
         moved = np.asarray(impl(*[_numbers(np.shape(x), 1 + s) for x, s in zip(xs, starts)], **params))
         g = moved.ravel().astype(np.int64) - 1
         return tuple(np.where((g >= a) & (g < b), g - a, -1) for a, b in zip(starts[:-1], starts[1:]))
+    pattern.moving = True
     return pattern
 
 
@@ -120,3 +123,8 @@ def update_pattern(out, x, v, *, index, **params):
     from_v = np.full(shape, -1, dtype=np.int64)
     from_v[index] = _numbers(np.shape(v))
     return from_x.ravel(), from_v.ravel()
+
+
+# Rules that only move elements (each output element is one element of one argument, or none) say so:
+# a reverse Jacobian's rows follow them to where their elements were computed (transforms.fanout)
+same_pattern.moving = update_pattern.moving = True

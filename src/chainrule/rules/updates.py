@@ -94,6 +94,8 @@ def _update_vjp_v(g, out, x, v, *, index, winners):
         # a real v written into a complex x: under the bilinear pairing the transpose of that
         # inclusion is the real part (not a cast that drops the imaginary part with a warning)
         c = (np.real(c) if dtype_of(c).kind == "c" else c).astype(dtype_of(v))
+    if type(c) is np.ndarray and c.dtype.kind in "fc" and not c.any():
+        return None         # an exact zero: the sweep skips what only v leads back to (rows that read other writes)
     return c
 
 

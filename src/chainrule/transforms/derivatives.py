@@ -247,6 +247,22 @@ def _split(chunk, leaves, widths=None):
     return out
 
 
+def _row_seeds(start, count, total, outs):
+    """The seeds of rows ``start .. start+count`` of a reverse Jacobian: one ``(count, *shape)`` adjoint per
+    output leaf, ``None`` (no adjoint, rather than zeros) for the leaves outside those rows, so that the
+    backward sweep never visits work only they depend on (the states of a trajectory after the last one
+    these rows read)."""
+    seeds = _split(_basis_chunk(start, count, total), outs)
+    if len(outs) > 1:
+        off = 0
+        for i, x in enumerate(outs):
+            size = int(np.prod(shape_of(x), dtype=np.int64))
+            if not (off < start + count and start < off + size):
+                seeds[i] = None
+            off += size
+    return seeds
+
+
 def _concat(parts):
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
@@ -353,8 +369,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         starts = list(range(0, max(m, 1), k))
         for start in starts:
             count = min(k, m - start)
-            seeds = _split(_basis_chunk(start, count, m), outs)
-            adjoints = pullback(seeds, consume=start == starts[-1])
+            adjoints = pullback(_row_seeds(start, count, m, outs), consume=start == starts[-1])
             for p, a, x in zip(pieces, adjoints, leaves):
                 p.append(_finish(a, x, (count,)))
         fulls = [_concat(p) for p in pieces]                   # (m, *x.shape) per input leaf

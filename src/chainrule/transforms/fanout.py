@@ -5,7 +5,10 @@ A full Jacobian is a set of independent sweeps: columns (forward) or rows
 (threads or processes) or a ``dask.distributed.Client`` (anything whose
 ``submit`` returns futures with ``result()``) -- the directions are split into
 one contiguous chunk per worker (more when a chunk would not fit the memory
-budget); each task runs a fresh top-level transform of ``f`` in the worker and
+budget).  Reverse-mode rows are split by cost, not by count: a row that reads an
+early state of a trajectory sweeps back only from that state (:func:`output_reach`
+says how far along the tape each row reaches), so the task holding early rows takes
+more of them.  Each task runs a fresh top-level transform of ``f`` in the worker and
 sweeps its chunk in as few batched sweeps as the budget allows
 (:func:`sweep_task`), and the chunks are assembled in order.  The result is
 the serial one: the same seeds give the same numbers wherever they run --
@@ -16,7 +19,8 @@ differently at another batch width (NumPy's BLAS picks its kernel by shape;
 Worth it or not: at the first call at given shapes, two sweeps of 1 and
 ``max(PROBE_DIRECTIONS, directions // PROBE_SHARE)`` directions run locally,
 timed (they are part of the answer), which prices a sweep's fixed cost and a
-direction's (auto mode's measured decision gives the whole time directly).
+direction's (auto mode's measured decision gives the whole time directly); in
+reverse mode they take the rows that reach furthest, so they price whole sweeps.
 Later calls take the prices from that first one, and the time of the fastest
 local call once there is one.  Work under ``MIN_SECONDS`` is computed here
 without even asking the executor for its workers (a Dask client asks its
@@ -70,6 +74,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.primitive import EMPTY, PRIMITIVES
 from ..errors import UnpicklableFunctionError, WorkerLostError
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
@@ -80,7 +85,7 @@ from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sw
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
            "sweep_task", "timed_sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
-           "split_spans", "name_of", "JacrevOf"]
+           "split_spans", "split_by_cost", "output_reach", "name_of", "JacrevOf"]
 
 TASK_OVERHEAD = 0.02       # seconds a task costs beyond its sweeps: sending f and x, scheduling, the result back
 MIN_SECONDS = 0.05         # a serial remainder shorter than this is never distributed
@@ -381,6 +386,92 @@ def split_spans(start, count, tasks):
     return spans
 
 
+def split_by_cost(start, count, tasks, cost):
+    """``count`` directions from ``start`` as at most ``tasks`` contiguous spans whose largest ``cost(lo, hi)``
+    is about as small as it can be (``cost`` grows as a span grows).  Span ends are taken from at most
+    256 evenly spaced candidates, so a long range is split in a few milliseconds.
+
+    >>> split_by_cost(0, 10, 2, lambda lo, hi: (hi - lo) * (2 if lo >= 5 else 1))
+    [(0, 7), (7, 3)]
+    """
+    if tasks <= 1 or count <= 1:
+        return [(start, count)]
+    step = -(-count // 256)
+    ends = list(range(start + step, start + count, step)) + [start + count]
+
+    def pack(limit):
+        spans, lo, prev = [], start, None
+        for e in ends:
+            if cost(lo, e) > limit and prev is not None:
+                spans.append((lo, prev - lo))
+                lo = prev
+            prev = e
+        spans.append((lo, start + count - lo))
+        return spans
+
+    low, high = 0.0, cost(start, start + count)
+    best = pack(high)
+    for _ in range(30):
+        mid = 0.5 * (low + high)
+        spans = pack(mid)
+        if len(spans) <= tasks:
+            best, high = spans, mid
+        else:
+            low = mid
+    return best
+
+
+def output_reach(tape, out_nodes, outs, budget=1 << 20):
+    """For each flattened output element (a row of a reverse Jacobian), the last tape position where a
+    backward sweep seeded on it does work, over the tape's length: a fraction in [0, 1].
+
+    A row's sweep starts where its element was computed, past the joins and writes that only moved it
+    into the outputs (the states of a trajectory joined by ``np.concatenate`` or ``np.array([...])``,
+    or written into a buffer): their rules hand the other rows' zeros on as nothing, so a row that
+    reads an early state costs only the steps before it.  The walk follows the primitives whose
+    sparsity rule only moves elements (``pattern.moving``); ``budget`` bounds the elements it maps.
+    """
+    memo, left, parts = {}, [budget], []
+    n = max(len(tape), 1)
+    for node, o in zip(out_nodes, outs):
+        size = math.prod(shape_of(o))
+        r = -1 if node is None else _reach(tape, node, memo, left, 64)
+        parts.append(np.full(size, r, dtype=np.int64) if isinstance(r, int) else r)
+    reach = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return (reach + 1) / n
+
+
+def _reach(tape, node, memo, left, depth):
+    """The tape position each element of ``node``'s value is computed at (one int for all of them)."""
+    hit = memo.get(node)
+    if hit is not None:
+        return hit
+    entry = tape[node]
+    if entry is None or depth == 0 or left[0] <= 0 or entry[0] < 0:
+        return node
+    tag, parents, vals, params = entry
+    pattern = PRIMITIVES[tag].pattern
+    if not getattr(pattern, "moving", False):
+        return node
+    try:
+        maps = pattern(*vals, **(EMPTY if params is None else params))
+        size = math.prod(shape_of(vals[0]))
+    except Exception:                            # a rule that cannot read these values: the row starts here
+        return node
+    left[0] -= size * len(parents)
+    res = np.full(size, -1, dtype=np.int64)
+    for p, where in zip(parents, maps):
+        if p is None or where is None:
+            continue
+        if where is True:                        # element to element
+            where = np.arange(size, dtype=np.int64)
+        sub = _reach(tape, p, memo, left, depth - 1)
+        sel = where >= 0
+        res[sel] = np.maximum(res[sel], sub if isinstance(sub, int) else sub[where[sel]])
+    memo[node] = res
+    return res
+
+
 def gather(executor, spans, task_args, transform, fun, task=sweep_task):
     """:func:`_gather`, with a clear :class:`UnpicklableFunctionError` when what a task needs cannot be sent."""
     try:
@@ -476,6 +567,8 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
 
     first = finish = None
     probe_s = 0.0
+    reach = None                                  # reverse: each row's reach along the tape (output_reach)
+    lo = 0                                        # the first direction left after the probes
     if cost is None:                              # two timed sweeps here, of 1 and a few directions: the answer's start
         if mode == "forward":
             check_holomorphic("jacfwd", fun, leaves, None, holomorphic)
@@ -502,39 +595,64 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
             total_dirs = m = sum(math.prod(shape_of(o)) for o in outs)
             per_b = sweep_bytes_per_direction(pullback.tape, leaves, outs)
             p1, p2 = min(1, m), min(max(PROBE_DIRECTIONS, m // PROBE_SHARE), max(m - 1, 0))
-            rows = _pull_span(flat, outs, pullback, 0, 1, [[] for _ in leaves], p1, consume_last=False)
+            reach = output_reach(pullback.tape, pullback.out_nodes, outs)
+            # the probes take the rows that reach furthest (the last ones, for a trajectory's states in
+            # time order): a sweep of them prices what a sweep of all the rows costs
+            at_end = m > 1 and reach[-1] > reach[0]
+            a1, a2 = (m - p1, m - p1 - p2) if at_end else (0, p1)
+            rows = _pull_span(flat, outs, pullback, a1, 1, [[] for _ in leaves], a1 + p1, consume_last=False)
             t1 = time.perf_counter()
-            rows = _pull_span(flat, outs, pullback, p1, max(p2, 1), rows, p1 + p2, consume_last=False)
+            more = _pull_span(flat, outs, pullback, a2, max(p2, 1), [[] for _ in leaves], a2 + p2,
+                              consume_last=False)
             t2 = time.perf_counter()
+            rows = [b + a if at_end else a + b for a, b in zip(rows, more)]
             pieces = [_concat(r) if r else _zeros((0,), x) for r, x in zip(rows, leaves)]
             first = (pieces, outs, flat.out_tree, strip(flat.aux) if has_aux else None)
             result_b = sum(np.asarray(x).nbytes for x in leaves)
+            lo = 0 if at_end else p1 + p2
 
             def finish():                            # the rest on the probe's tape: no second recording
                 k = directions_per_sweep(rest, chunk_size, per_b)
-                done = _pull_span(flat, outs, pullback, p, k, [[] for _ in leaves], total_dirs)
+                done = _pull_span(flat, outs, pullback, lo, k, [[] for _ in leaves], lo + rest)
                 return [_concat(r) for r in done], outs, flat.out_tree, first[3]
         p = p1 + p2
+        if mode == "forward":
+            lo = p
         probe_s = t2 - (t if mode == "reverse" else t0)
         # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
         # (a first sweep slower than the wider second one paid for cold caches: it prices nothing)
         fixed, per_dir = fit_sweep(min(t1 - t0, t2 - t1), t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
+        if reach is not None:                     # priced over the probes' reach: a sweep of the whole tape
+            share = float(reach[a1:a1 + p1].max(initial=0.0)) if p2 <= 1 else float(
+                max(reach[a1:a1 + p1].max(initial=0.0), reach[a2:a2 + p2].max(initial=0.0)))
+            if share > 0:
+                fixed, per_dir = fixed / share, per_dir / share
+            if reach.min() >= reach.max():        # every row reaches as far: nothing to balance
+                reach = None
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
-                _COSTS[key] = (total_dirs, fixed, per_dir, per_task, per_b, result_b)
+                _COSTS[key] = (total_dirs, fixed, per_dir, per_task, per_b, result_b, reach)
     else:
-        total_dirs, fixed, per_dir, per_task, per_b, result_b = cost
+        total_dirs, fixed, per_dir, per_task, per_b, result_b, reach = cost
         p = 0
     rest = total_dirs - p
+
+    def sweeps_s(a, b):
+        """The backward (or forward) sweeps of directions ``a .. b`` in one sweep: their reach's share of the tape."""
+        share = 1.0 if reach is None else float(reach[a:b].max(initial=0.0))
+        return share * (fixed + (b - a) * per_dir)
+
     k_local = directions_per_sweep(max(rest, 1), chunk_size, guess_bytes_per_direction(leaves))
-    serial_s = -(-rest // k_local) * fixed + rest * per_dir
+    serial_s = sum(sweeps_s(a, min(a + k_local, lo + rest)) for a in range(lo, lo + rest, k_local))
     if first is None:                             # no probe in this call, so no tape: computed here, f is
         serial_s += per_task - fixed              # recorded again first (per_task - fixed: 0 in forward mode)
     if known_seconds is not None and math.isfinite(known_seconds):
         serial_s = known_seconds
     if key in _LOCAL:                             # measured: the last local call, for this many directions
         serial_s = _LOCAL[key] * rest / total_dirs
+        # it prices a direction better than the narrow probes did (a wide sweep's temporaries cost more)
+        per_dir = max(per_dir, (_LOCAL[key] - per_task) / total_dirs)
 
     def local(why, n_workers=None, settled=False):
         """Serially: the rest on top of the probe's directions, or everything when nothing was probed (timed).
@@ -548,8 +666,11 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
             if settled_hook is not None:
                 settled_hook(_LAST.fanout)
         t = time.perf_counter()
-        jac = serial() if first is None else _assemble(flat, mode, [first, finish()] if rest > 0 else [first],
-                                                       has_aux)
+        if first is None:
+            jac = serial()
+        else:                                     # the probe's rows first, or last when they were the last rows
+            jac = _assemble(flat, mode, [first] if rest <= 0 else [first, finish()] if lo else [finish(), first],
+                            has_aux)
         if key is not None:                       # the fastest local call: one slowed by other load misleads less
             took = time.perf_counter() - t + (probe_s if first is not None else 0.0)
             _LOCAL[key] = min(took, _LOCAL.get(key, took))
@@ -582,17 +703,27 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     waves = -(-tasks // n_workers)
     parallel_s = (rest * per_dir / min(tasks, n_workers) + waves * (TASK_OVERHEAD + per_task)
                   + transfer_s)
+    spans = split_spans(lo, rest, tasks)
+    if reach is not None and tasks <= n_workers:  # rows that reach less of the tape cost less: spans of equal cost
+        balanced = split_by_cost(lo, rest, tasks, lambda a, b: per_task - fixed + sweeps_s(a, b))
+        if len(balanced) == tasks:                # (fewer: no split beats one task, by these prices)
+            spans = balanced
+        parallel_s = (max(per_task - fixed + sweeps_s(a, a + c) for a, c in spans) + TASK_OVERHEAD
+                      + transfer_s)
     how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
            f"against about {parallel_s:.3g} s as {tasks} task{'s' * (tasks != 1)} on {n_workers} "
            f"worker{'s' * (n_workers != 1)} (each task pays about {TASK_OVERHEAD + per_task:.3g} s: sending, and "
            f"a fresh {'recorded ' if mode == 'reverse' else ''}evaluation of {name_of(fun)})")
+    if reach is not None and tasks > 1:
+        how += (f"; rows split {' + '.join(str(c) for _, c in spans)} by how far back along the tape each "
+                "reaches (a row that reads an early output costs only the steps before it)")
     if not (tasks > 1 and _worth(serial_s, parallel_s)):
         return local(how + ".", n_workers)
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
     check_picklable(executor, fun, args, kwargs, transform)
     pullback = None                               # the probe's tape is not needed any more
     t = time.perf_counter()
-    timed = gather(executor, split_spans(p, rest, tasks), task_args, transform, fun, task=timed_sweep_task)
+    timed = gather(executor, spans, task_args, transform, fun, task=timed_sweep_task)
     results = [r for r, _ in timed]
     if key is not None:
         _SEEN[key] = (time.perf_counter() - t) * total_dirs / rest
@@ -601,7 +732,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         work = sum(c for _, c in timed) - extra
         _WORK[key] = max(work, 0.0) * total_dirs / rest
     if first is not None:
-        results.insert(0, first)
+        results.insert(0 if lo else len(results), first)
     return _assemble(flat, mode, results, has_aux)
 
 
