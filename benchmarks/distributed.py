@@ -8,13 +8,14 @@ The workload: an RK4-integrated reaction network of ``SPECIES`` = 20 species and
 * forward: ``jacfwd`` of the final state (20) with respect to the 200 rate constants;
 * reverse: ``jacrev`` of the states at 10 output times (200 outputs) with respect to them.
 
-Each is timed serially and with ``executor=client`` (median of ``--repeat`` calls
-after a first call, which probes and caches the sweep cost: its time is reported
-apart), and checked equal to the serial result (to rounding: NumPy's matrix products may
+Each is timed serially and with ``executor=client``, the two alternated (median of ``--repeat``
+calls of each, after a serial call and a first distributed call, which probes and caches the sweep
+cost: its time is reported apart), and checked equal to the serial result (to rounding: NumPy's matrix products may
 take another BLAS kernel at another batch width, so the last bits may differ).  Each task's
 compute time in its worker comes from Dask's task stream; the overhead is the time of a
 distributed call less the slowest task's compute (sending, scheduling, the results back,
-assembling).  One task's sweep is also timed in this process, for comparison.
+assembling); every task's compute is printed as well (reverse mode splits its rows by cost, not
+by count: see ``fanout.split_by_cost``).  One task's sweep is also timed in this process, for comparison.
 
 The cluster runs with Dask's background monitoring slowed (:data:`QUIET`): by default each
 worker samples its running task's stack every 10 ms for the dashboard's profile, checks its event
@@ -96,15 +97,25 @@ def _time(fn, repeat):
     return statistics.median(ts), out
 
 
-def _cpu(fn, repeat, client=None):
-    """Median wall time, and the CPU seconds per call: this process's, and the busiest worker's (with a client)."""
-    before = client.run(time.process_time) if client is not None else {}
-    c0 = time.process_time()
-    wall, out = _time(fn, repeat)
-    here = (time.process_time() - c0) / repeat
-    after = client.run(time.process_time) if client is not None else {}
-    busiest = max((after[w] - before[w] for w in after), default=0.0) / repeat
-    return wall, here, busiest, out
+def _alternated(serial, distributed, repeat, client):
+    """``serial()`` and ``distributed()`` alternated ``repeat`` times, so that a slow spell of the machine slows
+    both: the medians of their wall times and of their CPU seconds per call -- the serial call's (this
+    process's), and of a distributed call, this process's and the busiest worker's -- and the last result."""
+    got = {"serial": [], "serial cpu": [], "distributed": [], "client cpu": [], "worker cpu": []}
+    out = None
+    for _ in range(repeat):
+        c0, t0 = time.process_time(), time.perf_counter()
+        serial()
+        got["serial"].append(time.perf_counter() - t0)
+        got["serial cpu"].append(time.process_time() - c0)
+        before = client.run(time.process_time)
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = distributed()
+        got["distributed"].append(time.perf_counter() - t0)
+        got["client cpu"].append(time.process_time() - c0)
+        after = client.run(time.process_time)
+        got["worker cpu"].append(max((after[w] - before[w] for w in after), default=0.0))
+    return {k: statistics.median(v) for k, v in got.items()}, out
 
 
 SMALL_ROUNDS = 60
@@ -164,7 +175,7 @@ def small_workloads(client, rounds=SMALL_ROUNDS):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks.distributed", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="200 steps instead of 2000")
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="timed calls of each (the median is reported)")
     ap.add_argument("--small-only", action="store_true", help="only the small workloads of the speed suite")
     ap.add_argument("--dask-defaults", action="store_true", help="keep Dask's background monitoring as it is")
     ap.add_argument("--always-distribute", action="store_true",
@@ -191,7 +202,7 @@ def main(argv=None):
         for name, transform, fun, outs in (("forward (jacfwd), 20 x 200", cr.jacfwd, final_state, SPECIES),
                                            ("reverse (jacrev), 200 x 200", cr.jacrev, sampled_states,
                                             SPECIES * OUT_TIMES))[:0 if a.small_only else 2]:
-            serial_s, serial_cpu, _, ref = _cpu(lambda: transform(fun)(K0, steps), a.repeat)
+            ref = transform(fun)(K0, steps)
             if a.always_distribute:
                 fanout._worth = lambda serial_s, parallel_s: True
             fanned = transform(fun, executor=client)
@@ -199,7 +210,9 @@ def main(argv=None):
             first = fanned(K0, steps)
             first_s = time.perf_counter() - t0
             with get_task_stream(client) as stream:
-                dist_s, client_cpu, worker_cpu, jac = _cpu(lambda: fanned(K0, steps), a.repeat, client)
+                m, jac = _alternated(lambda: transform(fun)(K0, steps), lambda: fanned(K0, steps), a.repeat, client)
+            serial_s, serial_cpu, dist_s = m["serial"], m["serial cpu"], m["distributed"]
+            client_cpu, worker_cpu = m["client cpu"], m["worker cpu"]
             computes = _computes(stream.data)
             # equal to rounding: NumPy's matrix products may take another BLAS kernel at another batch width
             diff = max(float(np.max(np.abs(x - ref))) for x in (first, jac)) / float(np.max(np.abs(ref)))

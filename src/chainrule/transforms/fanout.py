@@ -453,12 +453,15 @@ def _reach(tape, node, memo, left, depth):
     pattern = PRIMITIVES[tag].pattern
     if not getattr(pattern, "moving", False):
         return node
+    size = math.prod(shape_of(vals[0]))
+    mapped = size + sum(math.prod(shape_of(v)) for v in vals[1:])      # the element numbers the rule builds
+    if mapped > left[0]:
+        return node
+    left[0] -= mapped
     try:
         maps = pattern(*vals, **(EMPTY if params is None else params))
-        size = math.prod(shape_of(vals[0]))
     except Exception:                            # a rule that cannot read these values: the row starts here
         return node
-    left[0] -= size * len(parents)
     res = np.full(size, -1, dtype=np.int64)
     for p, where in zip(parents, maps):
         if p is None or where is None:
