@@ -169,6 +169,7 @@ def test_fanned_out_rows_are_split_by_their_reach(monkeypatch):
     np.testing.assert_allclose(first, serial, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(again, serial, rtol=1e-13, atol=1e-15)
     spans = seen[-1]
+    assert fanout.last().spans == tuple(spans)
     assert [a for a, _ in spans] == [0, spans[0][1]] and sum(c for _, c in spans) == total
     assert spans[0][1] > spans[1][1]                # the early rows: more of them in one task
     fanout.forget()

@@ -100,7 +100,8 @@ _LOST = ("KilledWorker", "CommClosedError", "BrokenProcessPool", "BrokenThreadPo
 class Fanout:
     """What a call with ``executor=`` did: ``distributed`` or not, over how many tasks, and why.
 
-    ``workers`` is None when the executor was not asked (too little work to send anywhere).
+    ``workers`` is None when the executor was not asked (too little work to send anywhere);
+    ``spans`` are the tasks' ``(first direction, count)`` when it was distributed.
     """
 
     mode: str
@@ -111,6 +112,7 @@ class Fanout:
     serial_seconds: float      # estimated time of the directions left after the probe, swept locally
                                # (with f's recording, in reverse mode, when the call did not probe)
     reason: str
+    spans: tuple = ()
 
 
 class _Last:
@@ -131,7 +133,7 @@ def report(fanout):
 
 
 # (decision key, mode, holomorphic) -> (directions, a sweep's fixed and per-direction seconds, seconds per
-# task, a backward sweep's bytes per direction, the result's bytes per direction)
+# task, a backward sweep's bytes per direction, the result's bytes per direction, each row's reach or None)
 _COSTS = {}
 _COSTS_LOCK = threading.Lock()
 _SEEN = {}                  # the same key -> seconds the last distributed call took (for all directions)
@@ -722,7 +724,8 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
                 "reaches (a row that reads an early output costs only the steps before it)")
     if not (tasks > 1 and _worth(serial_s, parallel_s)):
         return local(how + ".", n_workers)
-    _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".")
+    _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".",
+                          tuple(spans))
     check_picklable(executor, fun, args, kwargs, transform)
     pullback = None                               # the probe's tape is not needed any more
     t = time.perf_counter()
