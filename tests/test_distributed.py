@@ -344,6 +344,31 @@ def test_settled_serial_calls_cost_the_serial_call():
     assert f.calls > before and fanout.last() is not settled
 
 
+def test_settled_auto_calls_skip_the_fan_out(monkeypatch):
+    """``jacobian(mode="auto", executor=...)`` remembers a call that stays local for good, as jacfwd and jacrev
+    do: later calls at those shapes do not enter the fan-out at all, and give the plain call's Jacobian."""
+    fanout.forget()
+    cr.clear_caches()
+    x = np.linspace(0.1, 1.0, 30)
+    f = Counting()
+    fanned = cr.jacobian(f, executor=NoWorkers())
+    for _ in range(3):                                  # decide, probe, measure the serial price: settled
+        jac = within(lambda: fanned(x))
+    settled = fanout.last()
+    assert "too little to send" in settled.reason
+    entered = []
+    real = fanout.fan_out
+    monkeypatch.setattr(fanout, "fan_out", lambda *a, **k: entered.append(1) or real(*a, **k))
+    before = f.calls
+    again = within(lambda: fanned(x))
+    assert not entered and fanout.last() is settled and f.calls - before == 1
+    assert np.array_equal(again, jac) and np.array_equal(jac, cr.jacobian(f)(x))
+    np.testing.assert_allclose(jac, cr.jacrev(f)(x), rtol=1e-13, atol=1e-13)
+    fanout.forget()                                     # forgetting unsettles: the fan-out is entered again
+    within(lambda: fanned(x))
+    assert entered
+
+
 class FakeDask:
     """What the fan-out sees of a Dask client: ``nthreads()`` (a scheduler round trip, counted) and ``scheduler``."""
 

@@ -742,6 +742,11 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     return _assemble(flat, mode, results, has_aux)
 
 
+def epoch():
+    """How many times :func:`forget` has run: a verdict remembered at an older epoch no longer holds."""
+    return _EPOCH[0]
+
+
 def forget():
     """Forget every price measured and every call timed (:func:`fan_out` measures again at the next call)."""
     with _COSTS_LOCK:

@@ -978,13 +978,19 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
             return (jac, strip(flat.aux)) if has_aux else jac
         return jac_reverse
 
+    local_for_good = {}          # (decision key, mode) -> (epoch, Fanout): fanned calls that stay local for good
+
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         if _complex_argument(args, argnums):         # forward sweeps cannot hold a Jacobian over C
             return jacrev(fun, argnums, has_aux, executor=executor)(*args, **kwargs)
         decision, run, key = _first_call(fun, args, kwargs, argnums, has_aux, memory_budget, progress)
         if executor is not None:
-            return _fanned_auto(decision, run, args, kwargs)
+            from . import fanout                         # it builds on this module
+            hit = local_for_good.get((key, decision.mode)) if key is not None and run is None else None
+            if hit is None or hit[0] != fanout.epoch():
+                return _fanned_auto(decision, run, args, kwargs, key)
+            fanout.report(hit[1])        # settled local at these shapes: the plain call, as jacfwd/jacrev do
         if run is None:                  # decided before: the chosen mode alone
             run = _AutoJacobian(FlatFun(_bind_kwargs(fun, kwargs), args, argnums, has_aux), decision.memory_budget,
                                 progress, decision)
@@ -995,9 +1001,9 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
                 DECISIONS.put(key, settled)
         return (jac, strip(run.flat.aux)) if has_aux else jac
 
-    def _fanned_auto(decision, run, args, kwargs):
+    def _fanned_auto(decision, run, args, kwargs, key):
         """The decided mode's sweeps over ``executor``; locally (finishing the probes' work) when not worth it."""
-        from .fanout import fan_out                           # it builds on this module
+        from .fanout import epoch, fan_out                    # it builds on this module
 
         def serial():
             local = run if run is not None else _AutoJacobian(
@@ -1008,8 +1014,12 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"
         if run is not None and (run.done["forward"] >= run.n > 0 or run.pullback is not None
                                 and run.done["reverse"] >= sum(_sizes(run.outs))):
             return serial()                                   # deciding computed the whole Jacobian
+        settled = None
+        if key is not None:
+            settled = functools.partial(lambda k, e, verdict: local_for_good.__setitem__(k, (e, verdict)),
+                                        (key, decision.mode), epoch())
         return fan_out(executor, fun, args, kwargs, argnums, has_aux, decision.mode, "jacobian", serial,
-                       known_seconds=decision.chosen.seconds if decision.measured else None)
+                       known_seconds=decision.chosen.seconds if decision.measured else None, settled=settled)
 
     def decision_for(*args, **kwargs):
         """The Decision taken for this function at the shapes of ``args`` (None before a first call there)."""
