@@ -173,3 +173,72 @@ def test_fanned_out_rows_are_split_by_their_reach(monkeypatch):
     assert [a for a, _ in spans] == [0, spans[0][1]] and sum(c for _, c in spans) == total
     assert spans[0][1] > spans[1][1]                # the early rows: more of them in one task
     fanout.forget()
+
+
+def test_split_by_cost_on_many_directions_is_within_one_candidate_step_of_the_best():
+    count, step = 1000, 4                                    # 256 candidates: ends every 4 directions
+    reach = np.repeat(np.linspace(0.1, 1.0, 10), 100)
+
+    def cost(a, b):
+        return 0.5 + reach[a:b].max() * (1.0 + (b - a) * 0.02)
+    spans = fanout.split_by_cost(0, count, 2, cost)
+    assert len(spans) == 2 and spans[0] == (0, spans[1][0]) and sum(c for _, c in spans) == count
+    best = min(max(cost(0, e), cost(e, count)) for e in range(1, count))
+    got = max(cost(a, a + c) for a, c in spans)
+    assert best <= got <= best + step * 0.02 + 1e-9
+    assert got < max(cost(0, 500), cost(500, count))       # and better than equal halves
+
+
+def test_a_fanned_call_that_stays_local_keeps_the_rows_in_order():
+    """The probes take the last rows (they reach furthest); a call that stays here puts them back last."""
+    fanout.forget()
+
+    def f(k):
+        return trajectory(k, "list", marked=False)
+    serial = cr.jacrev(f)(K)
+    fanned = cr.jacrev(f, executor=cf.ThreadPoolExecutor(max_workers=2))(K)     # far too cheap to send
+    assert not fanout.last().distributed
+    for a, b in zip(fanned, serial):
+        assert np.array_equal(a, b)
+    fanout.forget()
+
+
+def test_empty_outputs_and_rows_that_all_reach_alike(monkeypatch):
+    monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
+    fanout.forget()
+    with cf.ThreadPoolExecutor(max_workers=2) as ex:
+        jac = cr.jacrev(lambda x: x[:0] * 2.0, executor=ex)(K)
+        assert jac.shape == (0, 3)
+
+        def with_aux(k):                                    # the aux is computed after the output
+            out = np.tanh(k) * k[::-1]
+            return out, np.sum(np.sin(out) ** 2)
+        got, aux = cr.jacrev(with_aux, has_aux=True, executor=ex)(K)
+        want, aux_want = cr.jacrev(with_aux, has_aux=True)(K)
+        assert np.array_equal(got, want) and aux == aux_want
+        np.testing.assert_allclose(got, cr.jacfwd(lambda k: with_aux(k)[0])(K), rtol=1e-13)
+    # every row reaches as far (less than the whole tape): no balancing, and prices not scaled up
+    (cost,) = [c for k, c in fanout._COSTS.items() if k[1] == "reverse" and c[0] == 3]
+    assert cost[-1] is None
+    fanout.forget()
+
+
+def test_output_reach_of_a_long_stack_moves_each_element_once():
+    """A join of k pieces costs one pass of its size (not k maps of it, as its sparsity rule builds)."""
+    import tracemalloc
+
+    def f(x):
+        y, states = x, []
+        for _ in range(300):
+            y = np.sin(y)
+            states.append(y)
+        return np.stack(states)
+    flat = FlatFun(f, (np.linspace(0.0, 1.0, 2000),), 0, False)
+    outs, pullback = vjp_flat(flat, flat.in_leaves)
+    tracemalloc.start()
+    reach = fanout.output_reach(pullback.tape, pullback.out_nodes, outs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 40e6                              # the reach itself is 600 000 x 8 bytes = 4.8 MB
+    steps = reach.reshape(300, 2000)
+    assert np.all(steps == steps[:, :1]) and np.all(np.diff(steps[:, 0]) > 0)

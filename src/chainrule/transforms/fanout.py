@@ -14,7 +14,10 @@ sweeps its chunk in as few batched sweeps as the budget allows
 the serial one: the same seeds give the same numbers wherever they run --
 bit for bit, except that a matrix product in ``f`` may round its last bits
 differently at another batch width (NumPy's BLAS picks its kernel by shape;
-``chunk_size=`` does the same serially).
+``chunk_size=`` does the same serially), and that where ``f`` meets an infinite
+value, a chunk whose rows read nothing of it gets the seed convention's exact
+zeros, while a sweep of all rows at once may carry the NaN of a ``0 * inf``
+through a rule that does not follow the convention (a matrix product's).
 
 Worth it or not: at the first call at given shapes, two sweeps of 1 and
 ``max(PROBE_DIRECTIONS, directions // PROBE_SHARE)`` directions run locally,
@@ -76,6 +79,7 @@ import numpy as np
 
 from ..core.primitive import EMPTY, PRIMITIVES
 from ..errors import UnpicklableFunctionError, WorkerLostError
+from ..rules._pattern import same_pattern
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
@@ -423,7 +427,7 @@ def split_by_cost(start, count, tasks, cost):
     return best
 
 
-def output_reach(tape, out_nodes, outs, budget=1 << 20):
+def output_reach(tape, out_nodes, outs, budget=1 << 23):
     """For each flattened output element (a row of a reverse Jacobian), the last tape position where a
     backward sweep seeded on it does work, over the tape's length: a fraction in [0, 1].
 
@@ -431,7 +435,9 @@ def output_reach(tape, out_nodes, outs, budget=1 << 20):
     into the outputs (the states of a trajectory joined by ``np.concatenate`` or ``np.array([...])``,
     or written into a buffer): their rules hand the other rows' zeros on as nothing, so a row that
     reads an early state costs only the steps before it.  The walk follows the primitives whose
-    sparsity rule only moves elements (``pattern.moving``); ``budget`` bounds the elements it maps.
+    sparsity rule only moves elements (``pattern.moving``), 64 deep at most (the writes into a buffer
+    form a chain; past that depth a row counts as starting at the write it reached); ``budget``
+    bounds the elements it moves (8 bytes each, 64 MB by default), past which the same holds.
     """
     memo, left, parts = {}, [budget], []
     n = max(len(tape), 1)
@@ -444,35 +450,40 @@ def output_reach(tape, out_nodes, outs, budget=1 << 20):
 
 
 def _reach(tape, node, memo, left, depth):
-    """The tape position each element of ``node``'s value is computed at (one int for all of them)."""
+    """The tape position each element of ``node``'s value is computed at (one int for all of them).
+
+    A primitive that only moves elements moves its arguments' reaches as it moves their values: its
+    own ``impl`` run on them (int64 arrays, -1 for a constant argument) gives the output's, in one pass
+    of the output's size (a join of k pieces: not k maps of the output's size, as its sparsity rule)."""
     hit = memo.get(node)
     if hit is not None:
         return hit
     entry = tape[node]
-    if entry is None or depth == 0 or left[0] <= 0 or entry[0] < 0:
+    if entry is None or depth == 0 or entry[0] < 0:
         return node
     tag, parents, vals, params = entry
-    pattern = PRIMITIVES[tag].pattern
-    if not getattr(pattern, "moving", False):
+    prim = PRIMITIVES[tag]
+    if not getattr(prim.pattern, "moving", False) or prim.multiple_results:
         return node
-    size = math.prod(shape_of(vals[0]))
-    mapped = size + sum(math.prod(shape_of(v)) for v in vals[1:])      # the element numbers the rule builds
-    if mapped > left[0]:
+    shapes = [shape_of(v) for v in vals[1:]]
+    moved = math.prod(shape_of(vals[0])) + sum(math.prod(sh) for sh in shapes)
+    if moved > left[0]:
         return node
-    left[0] -= mapped
+    left[0] -= moved
+    subs = []
+    for p, sh in zip(parents, shapes):
+        r = -1 if p is None else _reach(tape, p, memo, left, depth - 1)
+        subs.append(np.full(sh, r, dtype=np.int64) if isinstance(r, int) else r.reshape(sh))
     try:
-        maps = pattern(*vals, **(EMPTY if params is None else params))
-    except Exception:                            # a rule that cannot read these values: the row starts here
+        if prim.pattern is same_pattern:         # astype: the elements stay where they are
+            res = subs[0]
+        else:
+            res = np.asarray(prim.impl(*subs, **(EMPTY if params is None else params)))
+    except Exception:                            # an impl that cannot take these arrays: the row starts here
         return node
-    res = np.full(size, -1, dtype=np.int64)
-    for p, where in zip(parents, maps):
-        if p is None or where is None:
-            continue
-        if where is True:                        # element to element
-            where = np.arange(size, dtype=np.int64)
-        sub = _reach(tape, p, memo, left, depth - 1)
-        sel = where >= 0
-        res[sel] = np.maximum(res[sel], sub if isinstance(sub, int) else sub[where[sel]])
+    if res.dtype != np.int64 or res.size != math.prod(shape_of(vals[0])):
+        return node
+    res = res.ravel()
     memo[node] = res
     return res
 
@@ -627,13 +638,13 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         # a sweep of k directions costs fixed + k * per_dir (fit_sweep's model, from the two timings)
         # (a first sweep slower than the wider second one paid for cold caches: it prices nothing)
         fixed, per_dir = fit_sweep(min(t1 - t0, t2 - t1), t2 - t1, p2) if p2 > 1 else (t1 - t0, 0.0)
+        if reach is not None and (reach.size == 0 or reach.min() >= reach.max()):
+            reach = None                          # every row reaches as far: the probes priced them all
         if reach is not None:                     # priced over the probes' reach: a sweep of the whole tape
             share = float(reach[a1:a1 + p1].max(initial=0.0)) if p2 <= 1 else float(
                 max(reach[a1:a1 + p1].max(initial=0.0), reach[a2:a2 + p2].max(initial=0.0)))
             if share > 0:
                 fixed, per_dir = fixed / share, per_dir / share
-            if reach.min() >= reach.max():        # every row reaches as far: nothing to balance
-                reach = None
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
         if key is not None:
             with _COSTS_LOCK:
