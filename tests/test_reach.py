@@ -242,3 +242,13 @@ def test_output_reach_of_a_long_stack_moves_each_element_once():
     assert peak < 40e6                              # the reach itself is 600 000 x 8 bytes = 4.8 MB
     steps = reach.reshape(300, 2000)
     assert np.all(steps == steps[:, :1]) and np.all(np.diff(steps[:, 0]) > 0)
+
+
+def test_sweep_share_prices_a_probe_of_early_rows_as_a_sweep_of_all():
+    from chainrule.transforms.reach import sweep_share
+    reach = np.array([0.1] * 20 + [0.5] * 20 + [1.0] * 20)
+    assert sweep_share(reach, 0, 20) == pytest.approx(10.0)
+    assert sweep_share(reach, 10, 20) == pytest.approx(2.0)       # rows reaching half the tape
+    assert sweep_share(reach, 40, 20) == sweep_share(reach, 0, 60) == 1.0
+    assert sweep_share(None, 0, 5) == sweep_share(np.zeros(0), 0, 5) == 1.0
+    assert sweep_share(np.array([0.0, 0.0, 1.0]), 0, 2) == 1.0    # rows that do no work: not priced up

@@ -77,15 +77,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.primitive import EMPTY, PRIMITIVES
 from ..errors import UnpicklableFunctionError, WorkerLostError
-from ..rules._pattern import same_pattern
 from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
 from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
+from .reach import output_reach
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
            "sweep_task", "timed_sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
@@ -425,67 +424,6 @@ def split_by_cost(start, count, tasks, cost):
         else:
             low = mid
     return best
-
-
-def output_reach(tape, out_nodes, outs, budget=1 << 23):
-    """For each flattened output element (a row of a reverse Jacobian), the last tape position where a
-    backward sweep seeded on it does work, over the tape's length: a fraction in [0, 1].
-
-    A row's sweep starts where its element was computed, past the joins and writes that only moved it
-    into the outputs (the states of a trajectory joined by ``np.concatenate`` or ``np.array([...])``,
-    or written into a buffer): their rules hand the other rows' zeros on as nothing, so a row that
-    reads an early state costs only the steps before it.  The walk follows the primitives whose
-    sparsity rule only moves elements (``pattern.moving``), 64 deep at most (the writes into a buffer
-    form a chain; past that depth a row counts as starting at the write it reached); ``budget``
-    bounds the elements it moves (8 bytes each, 64 MB by default), past which the same holds.
-    """
-    memo, left, parts = {}, [budget], []
-    n = max(len(tape), 1)
-    for node, o in zip(out_nodes, outs):
-        size = math.prod(shape_of(o))
-        r = -1 if node is None else _reach(tape, node, memo, left, 64)
-        parts.append(np.full(size, r, dtype=np.int64) if isinstance(r, int) else r)
-    reach = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return (reach + 1) / n
-
-
-def _reach(tape, node, memo, left, depth):
-    """The tape position each element of ``node``'s value is computed at (one int for all of them).
-
-    A primitive that only moves elements moves its arguments' reaches as it moves their values: its
-    own ``impl`` run on them (int64 arrays, -1 for a constant argument) gives the output's, in one pass
-    of the output's size (a join of k pieces: not k maps of the output's size, as its sparsity rule)."""
-    hit = memo.get(node)
-    if hit is not None:
-        return hit
-    entry = tape[node]
-    if entry is None or depth == 0 or entry[0] < 0:
-        return node
-    tag, parents, vals, params = entry
-    prim = PRIMITIVES[tag]
-    if not getattr(prim.pattern, "moving", False) or prim.multiple_results:
-        return node
-    shapes = [shape_of(v) for v in vals[1:]]
-    moved = math.prod(shape_of(vals[0])) + sum(math.prod(sh) for sh in shapes)
-    if moved > left[0]:
-        return node
-    left[0] -= moved
-    subs = []
-    for p, sh in zip(parents, shapes):
-        r = -1 if p is None else _reach(tape, p, memo, left, depth - 1)
-        subs.append(np.full(sh, r, dtype=np.int64) if isinstance(r, int) else r.reshape(sh))
-    try:
-        if prim.pattern is same_pattern:         # astype: the elements stay where they are
-            res = subs[0]
-        else:
-            res = np.asarray(prim.impl(*subs, **(EMPTY if params is None else params)))
-    except Exception:                            # an impl that cannot take these arrays: the row starts here
-        return node
-    if res.dtype != np.int64 or res.size != math.prod(shape_of(vals[0])):
-        return node
-    res = res.ravel()
-    memo[node] = res
-    return res
 
 
 def gather(executor, spans, task_args, transform, fun, task=sweep_task):

@@ -75,6 +75,7 @@ from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUE
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
 from .guarded import FirstOperationLevel, FirstOperationRuns, GuardedForwardLevel, GuardTripped, guarded_jvp_flat
 from .progress import Progress, report_done
+from .reach import output_reach, sweep_share
 
 __all__ = ["jacobian", "choose_mode", "clear_caches", "decision_key", "shape_decision", "PROBE_SHARE",
            "cached_decision", "scalar_code", "predict_scalar_code"]
@@ -450,11 +451,19 @@ class _AutoJacobian:
         self.done["reverse"] = start + count
 
     def _timed(self, mode, count):
-        """Sweep ``count`` more directions of ``mode``; ``(seconds, count)``."""
+        """Sweep ``count`` more directions of ``mode``; ``(seconds, count)``.
+
+        Reverse rows that read early outputs of a trajectory sweep back only from those outputs
+        (:mod:`chainrule.transforms.reach`): their time is scaled to a sweep that reaches as far back
+        as the Jacobian's full sweeps do."""
         start = self.done[mode]
         t0 = time.perf_counter()
         (self._push_cols if mode == "forward" else self._pull)(start, count)
-        return time.perf_counter() - t0, count
+        t = time.perf_counter() - t0
+        if mode == "reverse" and start + count < sum(_sizes(self.outs)):      # a probe, not every row
+            pb = self.pullback
+            t *= sweep_share(output_reach(pb.tape, pb.out_nodes, self.outs), start, count)
+        return t, count
 
     # -- the decision ---------------------------------------------------------------------------------
     def _decide(self):
