@@ -252,3 +252,22 @@ def test_sweep_share_prices_a_probe_of_early_rows_as_a_sweep_of_all():
     assert sweep_share(reach, 40, 20) == sweep_share(reach, 0, 60) == 1.0
     assert sweep_share(None, 0, 5) == sweep_share(np.zeros(0), 0, 5) == 1.0
     assert sweep_share(np.array([0.0, 0.0, 1.0]), 0, 2) == 1.0    # rows that do no work: not priced up
+
+
+def test_the_split_is_refitted_to_what_the_last_tasks_took():
+    """Two tasks' times (less the recording each paid) give a sweep's fixed and per-row prices exactly;
+    tasks of one reach cannot tell them apart, and leave the prices as they were."""
+    fanout.forget()
+    reach = np.repeat(np.linspace(0.1, 1.0, 10), 20)
+    spans, record, fixed, per_row = [(0, 120), (120, 80)], 0.6, 0.9, 0.021
+    took = [record + reach[a:a + c].max() * (fixed + c * per_row) for a, c in spans]
+    fanout._fit_split("k", spans, took, reach, record)
+    np.testing.assert_allclose(fanout._SPLIT["k"], (fixed, per_row), rtol=1e-9)
+    # balanced by those prices, the tasks would take alike (within one row's price)
+    new = fanout.split_by_cost(0, 200, 2, lambda a, b: record + reach[a:b].max() * (fixed + (b - a) * per_row))
+    times = [record + reach[a:a + c].max() * (fixed + c * per_row) for a, c in new]
+    assert abs(times[0] - times[1]) < max(times) * 0.05 and max(times) < max(took)
+    fanout._fit_split("flat", [(0, 100), (100, 100)], [2.0, 2.0], np.ones(200), 0.5)
+    assert "flat" not in fanout._SPLIT
+    fanout.forget()
+    assert not fanout._SPLIT

@@ -144,6 +144,8 @@ _WORK = {}                  # the same key -> its tasks' CPU seconds, less the f
                             # does not repeat (for all directions): what the work cost at the tasks' width
 _LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
 _SETTLED = {}               # the same key -> the Fanout of a call that stays local for good (decided without workers)
+_SPLIT = {}                 # the same key -> a sweep's fixed and per-row seconds (whole tape) fitted to the last
+                            # distributed call's tasks, for splitting rows of unequal reach by cost
 _EPOCH = [0]                # bumped by forget(): the transforms' own memos of settled calls are stale from then on
 
 
@@ -659,7 +661,11 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
                   + transfer_s)
     spans = split_spans(lo, rest, tasks)
     if reach is not None and tasks <= n_workers:  # rows that reach less of the tape cost less: spans of equal cost
-        balanced = split_by_cost(lo, rest, tasks, lambda a, b: per_task - fixed + sweeps_s(a, b))
+        f_row, p_row = _SPLIT.get(key, (fixed, per_dir))      # the last call's tasks' prices, when known
+
+        def task_s(a, b):
+            return per_task - fixed + float(reach[a:b].max(initial=0.0)) * (f_row + (b - a) * p_row)
+        balanced = split_by_cost(lo, rest, tasks, task_s)
         if len(balanced) == tasks:                # (fewer: no split beats one task, by these prices)
             spans = balanced
         parallel_s = (max(per_task - fixed + sweeps_s(a, a + c) for a, c in spans) + TASK_OVERHEAD
@@ -686,9 +692,27 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         extra = (len(timed) - 1) * (per_task - fixed) + max(0, len(timed) - -(-rest // k_local)) * fixed
         work = sum(c for _, c in timed) - extra
         _WORK[key] = max(work, 0.0) * total_dirs / rest
+        if reach is not None and len(timed) > 1:
+            _fit_split(key, spans, [c for _, c in timed], reach, per_task - fixed)
     if first is not None:
         results.insert(0 if lo else len(results), first)
     return _assemble(flat, mode, results, has_aux)
+
+
+def _fit_split(key, spans, seconds, reach, record):
+    """Fit a sweep's fixed and per-row seconds to what the tasks of ``spans`` took (CPU, in their workers,
+    less ``record``, the recording each paid): ``seconds[i] - record = reach_i * (fixed + rows_i * per_row)``.
+    The narrow probes price a row at a width the tasks do not sweep at, and a worker's sweep may run at
+    another speed than this process's; the next call splits its rows by these prices instead.  Kept only
+    when both come out positive (two tasks of the same reach cannot tell them apart)."""
+    e = np.array([float(reach[a:a + c].max(initial=0.0)) for a, c in spans])
+    rows = np.array([c for _, c in spans], dtype=float)
+    y = np.array(seconds, dtype=float) - record
+    A = np.stack([e, e * rows], axis=1)
+    sol, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)
+    if rank == 2 and sol[0] > 0 and sol[1] > 0:
+        with _COSTS_LOCK:
+            _SPLIT[key] = (float(sol[0]), float(sol[1]))
 
 
 def epoch():
@@ -702,6 +726,7 @@ def forget():
         _COSTS.clear()
         _SEEN.clear()
         _WORK.clear()
+        _SPLIT.clear()
         _LOCAL.clear()
         _SETTLED.clear()
         _EPOCH[0] += 1
