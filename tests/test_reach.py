@@ -267,6 +267,9 @@ def test_the_split_is_refitted_to_what_the_last_tasks_took():
     new = fanout.split_by_cost(0, 200, 2, lambda a, b: record + reach[a:b].max() * (fixed + (b - a) * per_row))
     times = [record + reach[a:a + c].max() * (fixed + c * per_row) for a, c in new]
     assert abs(times[0] - times[1]) < max(times) * 0.05 and max(times) < max(took)
+    slower = [record + reach[a:a + c].max() * (3 * fixed + c * 3 * per_row) for a, c in spans]
+    fanout._fit_split("k", spans, slower, reach, record)              # a call 3x slower: half way there
+    np.testing.assert_allclose(fanout._SPLIT["k"], (2 * fixed, 2 * per_row), rtol=1e-9)
     fanout._fit_split("flat", [(0, 100), (100, 100)], [2.0, 2.0], np.ones(200), 0.5)
     assert "flat" not in fanout._SPLIT
     fanout.forget()

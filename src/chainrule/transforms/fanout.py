@@ -703,16 +703,19 @@ def _fit_split(key, spans, seconds, reach, record):
     """Fit a sweep's fixed and per-row seconds to what the tasks of ``spans`` took (CPU, in their workers,
     less ``record``, the recording each paid): ``seconds[i] - record = reach_i * (fixed + rows_i * per_row)``.
     The narrow probes price a row at a width the tasks do not sweep at, and a worker's sweep may run at
-    another speed than this process's; the next call splits its rows by these prices instead.  Kept only
-    when both come out positive (two tasks of the same reach cannot tell them apart)."""
+    another speed than this process's; the next call splits its rows by these prices instead (averaged
+    with the last call's fit).  Kept only when both come out positive (two tasks of the same reach
+    cannot tell them apart)."""
     e = np.array([float(reach[a:a + c].max(initial=0.0)) for a, c in spans])
     rows = np.array([c for _, c in spans], dtype=float)
     y = np.array(seconds, dtype=float) - record
     A = np.stack([e, e * rows], axis=1)
     sol, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)
     if rank == 2 and sol[0] > 0 and sol[1] > 0:
-        with _COSTS_LOCK:
-            _SPLIT[key] = (float(sol[0]), float(sol[1]))
+        with _COSTS_LOCK:                        # averaged with the last fit: one slowed task moves it half as far
+            old = _SPLIT.get(key)
+            _SPLIT[key] = ((float(sol[0]), float(sol[1])) if old is None else
+                           (0.5 * (old[0] + float(sol[0])), 0.5 * (old[1] + float(sol[1]))))
 
 
 def epoch():
