@@ -270,6 +270,11 @@ def test_the_split_is_refitted_to_what_the_last_tasks_took():
     slower = [record + reach[a:a + c].max() * (3 * fixed + c * 3 * per_row) for a, c in spans]
     fanout._fit_split("k", spans, slower, reach, record)              # a call 3x slower: half way there
     np.testing.assert_allclose(fanout._SPLIT["k"], (2 * fixed, 2 * per_row), rtol=1e-9)
+    # a fit far from the probes' balance of fixed and per-row prices (a factor 10 here) is not kept
+    fanout._fit_split("wild", spans, took, reach, record, probed_ratio=10 * fixed / per_row)
+    assert "wild" not in fanout._SPLIT
+    fanout._fit_split("near", spans, took, reach, record, probed_ratio=2 * fixed / per_row)
+    np.testing.assert_allclose(fanout._SPLIT["near"], (fixed, per_row), rtol=1e-9)
     fanout._fit_split("flat", [(0, 100), (100, 100)], [2.0, 2.0], np.ones(200), 0.5)
     assert "flat" not in fanout._SPLIT
     fanout.forget()

@@ -692,26 +692,29 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         extra = (len(timed) - 1) * (per_task - fixed) + max(0, len(timed) - -(-rest // k_local)) * fixed
         work = sum(c for _, c in timed) - extra
         _WORK[key] = max(work, 0.0) * total_dirs / rest
-        if reach is not None and len(timed) > 1:
-            _fit_split(key, spans, [c for _, c in timed], reach, per_task - fixed)
+        if reach is not None and len(timed) > 1 and first is None:     # (a first call's tasks warm their workers)
+            _fit_split(key, spans, [c for _, c in timed], reach, per_task - fixed, fixed / max(per_dir, 1e-12))
     if first is not None:
         results.insert(0 if lo else len(results), first)
     return _assemble(flat, mode, results, has_aux)
 
 
-def _fit_split(key, spans, seconds, reach, record):
+def _fit_split(key, spans, seconds, reach, record, probed_ratio=None):
     """Fit a sweep's fixed and per-row seconds to what the tasks of ``spans`` took (CPU, in their workers,
     less ``record``, the recording each paid): ``seconds[i] - record = reach_i * (fixed + rows_i * per_row)``.
     The narrow probes price a row at a width the tasks do not sweep at, and a worker's sweep may run at
     another speed than this process's; the next call splits its rows by these prices instead (averaged
     with the last call's fit).  Kept only when both come out positive (two tasks of the same reach
-    cannot tell them apart)."""
+    cannot tell them apart) and, given the probes' ``fixed / per_row`` as ``probed_ratio``, within a
+    factor of 3 of it: two tasks' times are noisy, and a wild fit would split worse than the probes."""
     e = np.array([float(reach[a:a + c].max(initial=0.0)) for a, c in spans])
     rows = np.array([c for _, c in spans], dtype=float)
     y = np.array(seconds, dtype=float) - record
     A = np.stack([e, e * rows], axis=1)
     sol, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)
     if rank == 2 and sol[0] > 0 and sol[1] > 0:
+        if probed_ratio is not None and not probed_ratio / 3 <= sol[0] / sol[1] <= probed_ratio * 3:
+            return
         with _COSTS_LOCK:                        # averaged with the last fit: one slowed task moves it half as far
             old = _SPLIT.get(key)
             _SPLIT[key] = ((float(sol[0]), float(sol[1])) if old is None else
