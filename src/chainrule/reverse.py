@@ -314,9 +314,9 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
     tape entries are dropped as they are processed, freeing the values they kept.
     ``namer(i, adjoint)`` (chainrule.jit: names staged adjoints) sees each node's final adjoint.
 
-    A rule may return ``None`` for an exact zero (the value written into a buffer when no
-    adjoint row reads it), and a join's pieces that come out all zero are dropped: the work
-    only they lead back to is never visited.  Rows of a reverse Jacobian that read early
+    A rule may return ``None`` for an exact zero (a join's piece or the value written into a
+    buffer when no adjoint row reads it: :func:`chainrule.rules._broadcast.zero_as_none`), and
+    the work only it leads back to is never visited.  Rows of a reverse Jacobian that read early
     states of a trajectory then cost the sweep only the steps up to those states.
 
     Where several contributions meet, the first sum is a fresh array that
@@ -401,8 +401,8 @@ def _backward_rare(prim, parents, vals, params, g, adjoints):
             c = vjps(j, g, vals, params) if variadic else vjps[j](g, vals, params)
         except FloatingPointError:
             c = quietly(vjps, j, g, vals, params) if variadic else quietly(vjps[j], g, vals, params)
-        if c is None or (variadic and type(c) is np.ndarray and c.dtype.kind in "fc" and not c.any()):
-            continue                                        # a piece of a join no row reaches: nothing to pull
+        if c is None:                                       # a rule's exact zero (a join's piece no row reads)
+            continue
         a = adjoints[p]
         adjoints[p] = c if a is None else a + c
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..core import Tracer as _TRACERS
 from ..core import call_plain
 
-__all__ = ["seeded", "seeded_all", "add_into", "into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
+__all__ = ["zero_as_none", "seeded", "seeded_all", "add_into", "into", "broadcast", "shape_of", "dtype_of", "ndim_of", "fit_tangent", "fit_adjoint", "sum_to", "insert_axes",
            "batch_to_back", "batch_to_front"]
 
 
@@ -110,6 +110,20 @@ def batch_to_front(t, b):
         return t.T
     n = ndim_of(t)
     return np.transpose(t, tuple(range(n - b, n)) + tuple(range(n - b)))
+
+
+def zero_as_none(c):
+    """``c``, or ``None`` when it is a plain float or complex array of zeros: the exact zero of an adjoint
+    that the backward sweep skips, with all the work only it leads back to.  The joins and writes use it
+    for the pieces no row of a reverse Jacobian reads (a trajectory's later states, for rows that read
+    an early one).
+
+    >>> zero_as_none(np.zeros((2, 3))) is None, zero_as_none(np.ones(2))
+    (True, array([1., 1.]))
+    """
+    if type(c) is np.ndarray and c.dtype.kind in "fc" and not c.any():
+        return None
+    return c
 
 
 def seeded(c, s):

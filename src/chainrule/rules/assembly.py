@@ -28,7 +28,7 @@ FFT) reject it.  ``np.array(..., dtype=float)`` of traced values cannot work
 import numpy as np
 
 from ..core import ASSEMBLE, UNSTACK, Primitive, Tracer, bind, concrete_value, register_function
-from ._broadcast import dtype_of, ndim_of, shape_of
+from ._broadcast import dtype_of, ndim_of, shape_of, zero_as_none
 from ._declare import complex_safe, rule, variadic
 
 __all__ = ["assemble", "unstack", "pack_p", "unstack_p"]
@@ -60,7 +60,7 @@ def _pack_jvp(i, t, out, *elems):
 
 
 def _pack_vjp(i, g, out, *elems):
-    return g[..., i]
+    return zero_as_none(g[..., i])          # an element no row reads: the sweep skips what only it leads to
 
 
 variadic(pack_p, _pack_jvp, _pack_vjp, needs=(), jvp_all=_pack_jvp_all)

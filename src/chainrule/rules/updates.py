@@ -33,7 +33,7 @@ import numpy as np
 from ..core import FUNCTIONS, SETITEM, Primitive, Tracer, bind, canonical_operand, concrete_value, mark_view, \
     plain_value, register_function
 from ..errors import InPlaceError, NotDifferentiableError
-from ._broadcast import batch_to_back, batch_to_front, dtype_of, ndim_of, shape_of, sum_to
+from ._broadcast import batch_to_back, batch_to_front, dtype_of, ndim_of, shape_of, sum_to, zero_as_none
 from ._declare import linear, rule
 from .indexing import canonical_index, index_add_p
 
@@ -94,9 +94,7 @@ def _update_vjp_v(g, out, x, v, *, index, winners):
         # a real v written into a complex x: under the bilinear pairing the transpose of that
         # inclusion is the real part (not a cast that drops the imaginary part with a warning)
         c = (np.real(c) if dtype_of(c).kind == "c" else c).astype(dtype_of(v))
-    if type(c) is np.ndarray and c.dtype.kind in "fc" and not c.any():
-        return None         # an exact zero: the sweep skips what only v leads back to (rows that read other writes)
-    return c
+    return zero_as_none(c)      # no row reads this write: the sweep skips what only v leads back to
 
 
 # linear in (x, v), so right for complex values; a complex v into a real x is refused by the frontend

@@ -84,7 +84,7 @@ from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
 from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
-from .reach import output_reach
+from .reach import output_reach, share_of
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
            "sweep_task", "timed_sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
@@ -581,8 +581,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         if reach is not None and (reach.size == 0 or reach.min() >= reach.max()):
             reach = None                          # every row reaches as far: the probes priced them all
         if reach is not None:                     # priced over the probes' reach: a sweep of the whole tape
-            share = float(reach[a1:a1 + p1].max(initial=0.0)) if p2 <= 1 else float(
-                max(reach[a1:a1 + p1].max(initial=0.0), reach[a2:a2 + p2].max(initial=0.0)))
+            share = max(share_of(reach, a1, a1 + p1), share_of(reach, a2, a2 + p2))
             if share > 0:
                 fixed, per_dir = fixed / share, per_dir / share
         per_task = record + fixed                 # each task evaluates f (and records, in reverse) again
@@ -594,10 +593,11 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         p = 0
     rest = total_dirs - p
 
-    def sweeps_s(a, b):
-        """The backward (or forward) sweeps of directions ``a .. b`` in one sweep: their reach's share of the tape."""
-        share = 1.0 if reach is None else float(reach[a:b].max(initial=0.0))
-        return share * (fixed + (b - a) * per_dir)
+    def sweeps_s(a, b, fixed_s=None, per_s=None):
+        """One sweep of directions ``a .. b``, at these prices (the probes' by default): over their reach's
+        share of the tape."""
+        return share_of(reach, a, b) * ((fixed if fixed_s is None else fixed_s)
+                                        + (b - a) * (per_dir if per_s is None else per_s))
 
     k_local = directions_per_sweep(max(rest, 1), chunk_size, guess_bytes_per_direction(leaves))
     serial_s = sum(sweeps_s(a, min(a + k_local, lo + rest)) for a in range(lo, lo + rest, k_local))
@@ -662,10 +662,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     spans = split_spans(lo, rest, tasks)
     if reach is not None and tasks <= n_workers:  # rows that reach less of the tape cost less: spans of equal cost
         f_row, p_row = _SPLIT.get(key, (fixed, per_dir))      # the last call's tasks' prices, when known
-
-        def task_s(a, b):
-            return per_task - fixed + float(reach[a:b].max(initial=0.0)) * (f_row + (b - a) * p_row)
-        balanced = split_by_cost(lo, rest, tasks, task_s)
+        balanced = split_by_cost(lo, rest, tasks, lambda a, b: per_task - fixed + sweeps_s(a, b, f_row, p_row))
         if len(balanced) == tasks:                # (fewer: no split beats one task, by these prices)
             spans = balanced
         parallel_s = (max(per_task - fixed + sweeps_s(a, a + c) for a, c in spans) + TASK_OVERHEAD
@@ -707,7 +704,7 @@ def _fit_split(key, spans, seconds, reach, record, probed_ratio=None):
     with the last call's fit).  Kept only when both come out positive (two tasks of the same reach
     cannot tell them apart) and, given the probes' ``fixed / per_row`` as ``probed_ratio``, within a
     factor of 3 of it: two tasks' times are noisy, and a wild fit would split worse than the probes."""
-    e = np.array([float(reach[a:a + c].max(initial=0.0)) for a, c in spans])
+    e = np.array([share_of(reach, a, a + c) for a, c in spans])
     rows = np.array([c for _, c in spans], dtype=float)
     y = np.array(seconds, dtype=float) - record
     A = np.stack([e, e * rows], axis=1)

@@ -17,7 +17,7 @@ from ..core.primitive import EMPTY, PRIMITIVES
 from ..rules._pattern import same_pattern
 from .adapter import shape_of
 
-__all__ = ["output_reach", "sweep_share"]
+__all__ = ["output_reach", "share_of", "sweep_share"]
 
 
 def output_reach(tape, out_nodes, outs, budget=1 << 23):
@@ -81,11 +81,16 @@ def _reach(tape, node, memo, left, depth):
     return res
 
 
+def share_of(reach, start, stop):
+    """The share of the tape one sweep of rows ``start .. stop`` walks back over (1 without a ``reach``)."""
+    return 1.0 if reach is None else float(reach[start:stop].max(initial=0.0))
+
+
 def sweep_share(reach, start, count):
     """A sweep of rows ``start .. start+count`` against one of every row: the share of the tape the latter
     reaches back over per unit of the former's (>= 1; 1 without a ``reach``).  A probe of early rows of a
     trajectory is priced as a sweep of all of them by its time times this."""
     if reach is None or not reach.size:
         return 1.0
-    part = float(reach[start:start + count].max(initial=0.0))
-    return float(reach.max()) / part if part > 0 else 1.0
+    part = share_of(reach, start, start + count)
+    return share_of(reach, 0, reach.size) / part if part > 0 else 1.0
