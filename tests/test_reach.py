@@ -146,8 +146,10 @@ def test_split_by_cost_finds_the_balanced_split():
 
 def test_fanned_out_rows_are_split_by_their_reach(monkeypatch):
     """Earlier outputs' rows reach less of the tape, so the task holding them takes more rows; the
-    Jacobian is the serial one either way (first call, with its probes, and a call on cached prices)."""
+    Jacobian is the serial one either way (first call, with its probes, and a call on cached prices).
+    (Split by rows: the split along the tape, which wins here, is tested in test_segments.py.)"""
     monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
+    monkeypatch.setattr(fanout, "_segments", lambda *a, **kw: None)
     fanout.forget()
 
     def f(k):

@@ -305,7 +305,7 @@ _NOTHING_OWNED = frozenset()
 _F64 = np.float64
 
 
-def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
+def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None, stop=0):
     """Pull the adjoints in ``adjoints`` (a list as long as the tape) back to the inputs.
 
     On return ``adjoints[i]`` holds the adjoint of every input entry ``i``
@@ -313,6 +313,8 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
     ``explain``) the intermediates' adjoints stay too.  With ``consume`` the
     tape entries are dropped as they are processed, freeing the values they kept.
     ``namer(i, adjoint)`` (chainrule.jit: names staged adjoints) sees each node's final adjoint.
+    ``stop``: the sweep processes entries ``stop ..`` only; the adjoints it leaves on earlier
+    entries are those of the cut there (the fan-out's tape segments, ``transforms/segments.py``).
 
     A rule may return ``None`` for an exact zero (a join's piece or the value written into a
     buffer when no adjoint row reads it: :func:`chainrule.rules._broadcast.zero_as_none`), and
@@ -325,7 +327,7 @@ def sweep_backward(tape, adjoints, consume, keep_adjoints=False, namer=None):
     """
     owned = _NOTHING_OWNED
     prims = PRIMITIVES
-    for i in range(len(tape) - 1, -1, -1):
+    for i in range(len(tape) - 1, stop - 1, -1):
         g = adjoints[i]
         if g is None:
             continue

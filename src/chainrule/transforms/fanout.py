@@ -85,6 +85,7 @@ from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _z
 from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 from .reach import output_reach, share_of
+from .segments import TapeMismatch, chain, live_at, plan_cuts, segment_task, split_rows, tape_plan
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
            "sweep_task", "timed_sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
@@ -104,7 +105,8 @@ class Fanout:
     """What a call with ``executor=`` did: ``distributed`` or not, over how many tasks, and why.
 
     ``workers`` is None when the executor was not asked (too little work to send anywhere);
-    ``spans`` are the tasks' ``(first direction, count)`` when it was distributed.
+    ``spans`` are the tasks' ``(first direction, count)`` when it was distributed by rows; ``cuts`` the
+    tape positions where a reverse Jacobian was cut into segments (``transforms/segments.py``) instead.
     """
 
     mode: str
@@ -116,6 +118,7 @@ class Fanout:
                                # (with f's recording, in reverse mode, when the call did not probe)
     reason: str
     spans: tuple = ()
+    cuts: tuple = ()           # reverse mode split along the tape: the tape positions of the cuts
 
 
 class _Last:
@@ -144,6 +147,7 @@ _WORK = {}                  # the same key -> its tasks' CPU seconds, less the f
                             # does not repeat (for all directions): what the work cost at the tasks' width
 _LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
 _SETTLED = {}               # the same key -> the Fanout of a call that stays local for good (decided without workers)
+_PLANS = {}                 # the same key -> the TapePlan of a reverse call's tape (False: its workers' tapes differed)
 _SPLIT = {}                 # the same key -> a sweep's fixed and per-row seconds (whole tape) fitted to the last
                             # distributed call's tasks, for splitting rows of unequal reach by cost
 _EPOCH = [0]                # bumped by forget(): the transforms' own memos of settled calls are stale from then on
@@ -521,7 +525,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         return (fun, args, kwargs, argnums, has_aux, mode, start, count, total_dirs if total is None else total,
                 chunk_size, per_b)
 
-    first = finish = None
+    first = finish = pullback = None
     probe_s = 0.0
     reach = None                                  # reverse: each row's reach along the tape (output_reach)
     lo = 0                                        # the first direction left after the probes
@@ -674,8 +678,39 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     if reach is not None and tasks > 1:
         how += (f"; rows split {' + '.join(str(c) for _, c in spans)} by how far back along the tape each "
                 "reaches (a row that reads an early output costs only the steps before it)")
+    segs = None
+    if mode == "reverse" and 1 < tasks <= n_workers and not holomorphic and key is not None:
+        segs = _segments(key, pullback, leaves, outs if first is not None else None, lo, rest, tasks,
+                         per_task - fixed, fixed, per_dir)
+        if segs is not None and segs[3] + TASK_OVERHEAD + transfer_s < 0.9 * parallel_s:
+            parallel_s = segs[3] + TASK_OVERHEAD + transfer_s
+            how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
+                   f"against about {parallel_s:.3g} s as {tasks} segments of the tape on {n_workers} "
+                   f"worker{'s' * (n_workers != 1)}, cut at {', '.join(map(str, segs[1]))} of {segs[0].n} "
+                   f"entries where {' and '.join(str(int(segs[0].live[c])) for c in segs[1])} elements are "
+                   f"live (each task records {name_of(fun)} and sweeps its segment for its "
+                   f"{' / '.join(str(r.size) for r in segs[2])} rows and the live values' derivatives)")
+        else:
+            segs = None
     if not (tasks > 1 and _worth(serial_s, parallel_s)):
         return local(how + ".", n_workers)
+    if segs is not None:
+        _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".",
+                              cuts=tuple(segs[1]))
+        check_picklable(executor, fun, args, kwargs, transform)
+        t = time.perf_counter()
+        try:
+            result, cpu = _run_segments(executor, segs, fun, args, kwargs, argnums, has_aux, leaves, lo, rest,
+                                        chunk_size, per_b, transform)
+        except TapeMismatch as e:                 # f recorded another tape there: never chain such pieces
+            _PLANS[key] = False
+            return local(f"the tape segments could not be chained ({e}); computed here instead", n_workers)
+        _SEEN[key] = (time.perf_counter() - t) * total_dirs / rest
+        _WORK[key] = max(sum(cpu) - (len(cpu) - 1) * (per_task - fixed), 0.0) * total_dirs / rest
+        results = [result]
+        if first is not None:
+            results.insert(0 if lo else len(results), first)
+        return _assemble(flat, mode, results, has_aux)
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".",
                           tuple(spans))
     check_picklable(executor, fun, args, kwargs, transform)
@@ -694,6 +729,51 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     if first is not None:
         results.insert(0 if lo else len(results), first)
     return _assemble(flat, mode, results, has_aux)
+
+
+def _segments(key, pullback, leaves, outs, lo, rest, tasks, record, fixed, per_row):
+    """``(plan, cuts, rows per segment, seconds)`` of the best split of a reverse Jacobian's tape into
+    ``tasks`` segments (:mod:`.segments`), or None: no plan (no tape to plan on, or workers recorded
+    another one before), complex values, or no cuts that beat a single task."""
+    plan = _PLANS.get(key)
+    if plan is None and pullback is not None and outs is not None:
+        if any(dtype_of(x).kind != "f" for x in list(leaves) + list(outs)):
+            plan = False
+        else:
+            plan = tape_plan(pullback.tape, len(leaves), pullback.out_nodes, outs)
+        with _COSTS_LOCK:
+            _PLANS[key] = plan
+    if not plan:
+        return None
+    rows = np.arange(lo, lo + rest)
+    cuts, seconds = plan_cuts(plan, rows, tasks, record, fixed, per_row)
+    if cuts is None:
+        return None
+    return plan, cuts, split_rows(plan, rows, cuts), seconds
+
+
+def _run_segments(executor, segs, fun, args, kwargs, argnums, has_aux, leaves, lo, rest, chunk_size, per_b,
+                  transform):
+    """The segments' tasks, gathered and chained: ``((pieces, outs, out_tree, aux), CPU seconds per task)``."""
+    plan, cuts, seg_rows, _ = segs
+    bounds = [0] + list(cuts) + [plan.n]
+    lives = [live_at(plan, c) for c in bounds]
+    starts = {}
+    for i, r in enumerate(seg_rows):               # for the gather's messages: a task by its first row
+        starts[int(r[0]) if r.size else lo + rest + i] = i
+
+    def task_args(s, c):
+        i = starts[s]
+        width = seg_rows[i].size + int(plan.size[lives[i + 1]].sum())
+        return (fun, args, kwargs, argnums, has_aux, seg_rows[i], bounds[i], lives[i], lives[i + 1],
+                plan.fingerprint, directions_per_sweep(max(width, 1), chunk_size, per_b))
+
+    spans = [(s, max(seg_rows[i].size, 1)) for s, i in starts.items()]
+    done = gather(executor, spans, task_args, transform, fun, task=segment_task)
+    parts = [(d[0], d[1]) for d in done]
+    pieces = chain(parts, seg_rows, leaves, lo, rest)
+    _, _, outs, out_tree, aux, _ = done[0]
+    return (pieces, outs, out_tree, aux), [d[5] for d in done]
 
 
 def _fit_split(key, spans, seconds, reach, record, probed_ratio=None):
@@ -730,6 +810,7 @@ def forget():
         _SEEN.clear()
         _WORK.clear()
         _SPLIT.clear()
+        _PLANS.clear()
         _LOCAL.clear()
         _SETTLED.clear()
         _EPOCH[0] += 1

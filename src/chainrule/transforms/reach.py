@@ -17,7 +17,7 @@ from ..core.primitive import EMPTY, PRIMITIVES
 from ..rules._pattern import same_pattern
 from .adapter import shape_of
 
-__all__ = ["output_reach", "share_of", "sweep_share"]
+__all__ = ["output_reach", "output_sources", "share_of", "sweep_share"]
 
 
 def output_reach(tape, out_nodes, outs, budget=1 << 23):
@@ -32,14 +32,20 @@ def output_reach(tape, out_nodes, outs, budget=1 << 23):
     form a chain; past that depth a row counts as starting at the write it reached); ``budget``
     bounds the elements it moves (8 bytes each, 64 MB by default), past which the same holds.
     """
+    return (output_sources(tape, out_nodes, outs, budget)[0] + 1) / max(len(tape), 1)
+
+
+def output_sources(tape, out_nodes, outs, budget=1 << 23):
+    """:func:`output_reach` as tape positions: for each flattened output element, the index of the entry
+    its backward sweep starts its work at (-1 for a constant output), and the set of the moving entries
+    the walk went through on the way (the joins and writes that carry values into the outputs)."""
     memo, left, parts = {}, [budget], []
-    n = max(len(tape), 1)
     for node, o in zip(out_nodes, outs):
         size = math.prod(shape_of(o))
         r = -1 if node is None else _reach(tape, node, memo, left, 64)
         parts.append(np.full(size, r, dtype=np.int64) if isinstance(r, int) else r)
-    reach = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return (reach + 1) / n
+    sources = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return sources, set(memo)
 
 
 def _reach(tape, node, memo, left, depth):
