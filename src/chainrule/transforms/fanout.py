@@ -8,7 +8,9 @@ one contiguous chunk per worker (more when a chunk would not fit the memory
 budget).  Reverse-mode rows are split by cost, not by count: a row that reads an
 early state of a trajectory sweeps back only from that state (:func:`output_reach`
 says how far along the tape each row reaches), so the task holding early rows takes
-more of them.  Each task runs a fresh top-level transform of ``f`` in the worker and
+more of them.  When its prices say so, a reverse Jacobian is cut along the tape instead, where
+little is live (a trajectory's state between two steps): each task sweeps one segment of the tape,
+and the pieces are chained here (:mod:`.segments`; :attr:`Fanout.cuts`).  Each task runs a fresh top-level transform of ``f`` in the worker and
 sweeps its chunk in as few batched sweeps as the budget allows
 (:func:`sweep_task`), and the chunks are assembled in order.  The result is
 the serial one: the same seeds give the same numbers wherever they run --
@@ -684,6 +686,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
                          per_task - fixed, fixed, per_dir)
         if segs is not None and segs[3] + TASK_OVERHEAD + transfer_s < 0.9 * parallel_s:
             parallel_s = segs[3] + TASK_OVERHEAD + transfer_s
+            tasks = len(segs[1]) + 1
             how = (f"the {rest} {mode} direction{'s' * (rest != 1)} left would take about {serial_s:.3g} s here, "
                    f"against about {parallel_s:.3g} s as {tasks} segments of the tape on {n_workers} "
                    f"worker{'s' * (n_workers != 1)}, cut at {', '.join(map(str, segs[1]))} of {segs[0].n} "

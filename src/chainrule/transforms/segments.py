@@ -117,6 +117,10 @@ def tape_plan(tape, n_in, out_nodes, outs):
     bad = np.zeros(n + 2, dtype=np.int64)
     delta = np.zeros(n + 2, dtype=np.float64)
     for j in np.nonzero(last > 0)[0].tolist():
+        e = tape[j]
+        if e[0] != SELECT and type(e[2][0]) is tuple:   # several results: read only by the markers after it
+            last[j] = -1
+            continue
         shape, dt = _node_meta(tape, j)
         size[j] = s = math.prod(shape)
         delta[j + 1] += s
@@ -148,7 +152,7 @@ def plan_cuts(plan, rows, tasks, record, fixed, per_row):
     segment's task costing about ``record + share * (fixed + width * per_row)`` seconds (``share``: of
     the tape it sweeps; ``width``: its rows and the live elements of the cut after it).
 
-    Returns ``(cuts, seconds)``: ``tasks - 1`` increasing positions and the costliest task's estimate,
+    Returns ``(cuts, seconds)``: at most ``tasks - 1`` increasing positions and the costliest task's estimate,
     or ``(None, inf)`` when no cuts do better than one task.  The largest task cost is bisected; for
     each bound, segments are packed greedily, each as long as the bound allows.
     """
@@ -174,16 +178,14 @@ def plan_cuts(plan, rows, tasks, record, fixed, per_row):
     def pack(limit):
         a, cuts = 0, []
         for _ in range(tasks - 1):
-            c = costs(a)
-            ok = np.nonzero(c <= limit)[0]
+            if tail(a) <= limit:                 # the rest fits one task: fewer segments will do
+                break
+            ok = np.nonzero(costs(a)[:n - a - 1] <= limit)[0]
             if not ok.size:
                 return None
-            b = a + 1 + int(ok[-1])
-            if b >= n:
-                return None
-            cuts.append(b)
-            a = b
-        return cuts if tail(a) <= limit else None
+            a = a + 1 + int(ok[-1])
+            cuts.append(a)
+        return cuts if cuts and tail(a) <= limit else None
 
     single = tail(0)
     low, high, best = 0.0, single, None
@@ -301,7 +303,7 @@ def chain(parts, seg_rows, leaves, lo, count):
     full = np.zeros((count, sum(sizes)), dtype=dt)
     g = None                                  # d(live values at the cut so far) / d(inputs)
     for (d_in, d_live), rows in zip(parts, seg_rows):
-        t = np.concatenate([np.reshape(d, (d.shape[0], -1)) for d in d_in], axis=1) if d_in else \
+        t = np.concatenate([np.reshape(d, (d.shape[0], s)) for d, s in zip(d_in, sizes)], axis=1) if d_in else \
             np.zeros((rows.size, 0), dtype=dt)
         if g is not None and d_live is not None and d_live.shape[1]:
             if d_live.shape[1] != g.shape[0]:
