@@ -14,9 +14,10 @@ cost: its time is reported apart), and checked equal to the serial result (to ro
 take another BLAS kernel at another batch width, so the last bits may differ).  Each task's
 compute time in its worker comes from Dask's task stream; the overhead is the time of a
 distributed call less the slowest task's compute (sending, scheduling, the results back,
-assembling); every task's compute is printed as well (reverse mode splits its rows by cost, not
-by count: see ``fanout.split_by_cost``).  The tasks' sweeps are also timed in this process, for
-comparison (the slowest is shown).
+assembling); every task's compute is printed as well (reverse mode cuts the tape into segments
+where only the state is live, ``chainrule.transforms.segments``, or else splits its rows by cost,
+``fanout.split_by_cost``).  The tasks' sweeps are also timed in this process, for comparison (the
+slowest is shown).
 
 The cluster runs with Dask's background monitoring slowed (:data:`QUIET`): by default each
 worker samples its running task's stack every 10 ms for the dashboard's profile, checks its event
@@ -117,6 +118,21 @@ def _alternated(serial, distributed, repeat, client):
         after = client.run(time.process_time)
         got["worker cpu"].append(max((after[w] - before[w] for w in after), default=0.0))
     return {k: statistics.median(v) for k, v in got.items()}, out
+
+
+def _segment_tasks(fun, args, cuts, total):
+    """The tasks of a reverse Jacobian cut along the tape at ``cuts`` (the last call's plan), as calls to
+    time here: each records ``fun`` and sweeps its segment, as in a worker."""
+    from chainrule.transforms import segments
+
+    plan = next(p for p in fanout._PLANS.values() if p and p.sources.size == total)
+    bounds = [0, *cuts, plan.n]
+    seg_rows = segments.split_rows(plan, np.arange(total), list(cuts))
+    return [lambda i=i, rows=rows: segments.segment_task(fun, args, {}, 0, False, rows, bounds[i],
+                                                          segments.live_at(plan, bounds[i]),
+                                                          segments.live_at(plan, bounds[i + 1]),
+                                                          plan.fingerprint, 1 << 20)
+            for i, rows in enumerate(seg_rows)]
 
 
 SMALL_ROUNDS = 60
@@ -223,11 +239,15 @@ def main(argv=None):
             mode = "forward" if transform is cr.jacfwd else "reverse"
             total = REACTIONS if mode == "forward" else outs
             half = -(-total // 2)
-            task_s = task_cpu = float("nan") if last.cuts else 0.0
-            # (stayed local: 2 halves; split along the tape, not by rows: not timed here, nan)
+            task_s = task_cpu = 0.0
+            # (stayed local: 2 halves)
             for start, count in () if last.cuts else last.spans or ((0, half), (half, total - half)):
                 c0 = time.thread_time()
                 t, _ = _time(lambda: fanout.sweep_task(fun, (K0, steps), {}, 0, False, mode, start, count, total), 1)
+                task_s, task_cpu = max(task_s, t), max(task_cpu, time.thread_time() - c0)
+            for task in _segment_tasks(fun, (K0, steps), last.cuts, total) if last.cuts else ():
+                c0 = time.thread_time()
+                t, _ = _time(task, 1)
                 task_s, task_cpu = max(task_s, t), max(task_cpu, time.thread_time() - c0)
             # the slowest task's compute in its worker, per call (a median call's, with --repeat)
             per_call = [max(computes[i:i + last.tasks]) for i in range(0, len(computes), max(last.tasks, 1))]

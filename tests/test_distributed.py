@@ -56,6 +56,32 @@ def boom(x):
     raise ValueError("boom from inside f")
 
 
+def trajectory(k):
+    """The states of a nonlinear 4-state recurrence driven by ``k`` (5,) at every third of 30 steps."""
+    y, states = np.array([1.0, 0.5, -0.3, 0.8]), []
+    for i in range(30):
+        y = y + 0.1 * np.tanh(k[:4] * y) * np.roll(y, 1) + 0.05 * np.sin(k[4] * y)
+        if (i + 1) % 3 == 0:
+            states.append(y)
+    return np.concatenate(states)
+
+
+def check_segments(executor):
+    """A reverse Jacobian cut along the tape in other processes: their tapes match the planned one (the
+    fingerprint is the same in every process), and the chained pieces are the serial Jacobian."""
+    k = np.array([0.7, -0.4, 1.3, 0.2, -0.9])
+    serial = cr.jacrev(trajectory)(k)
+    fanned = cr.jacrev(trajectory, executor=executor)
+    first = within(lambda: fanned(k))
+    key = next(iter(fanout._COSTS))
+    total, _, _, _, per_b, result_b, reach = fanout._COSTS[key]
+    fanout._COSTS[key] = (total, 1.0, 0.5, 2.0, per_b, result_b, reach)    # prices at which cutting pays
+    again = within(lambda: fanned(k))
+    assert fanout.last().cuts and "segments of the tape" in fanout.last().reason, fanout.last().reason
+    for got in (first, again):
+        np.testing.assert_allclose(got, serial, rtol=1e-12, atol=1e-14)
+
+
 def dies_once(marker, parent, x):
     """In a worker (not the test process) the first call kills its process; later calls compute."""
     if os.getpid() != parent and not os.path.exists(marker):
@@ -168,6 +194,10 @@ def check_transforms(executor):
 
 def test_process_pool_equals_serial(forced, pool):
     check_transforms(pool)
+
+
+def test_segments_on_a_process_pool(forced, pool):
+    check_segments(pool)
 
 
 def test_thread_pool_equals_serial(forced):
@@ -511,6 +541,10 @@ def client():
 
 def test_dask_equals_serial(forced, client):
     check_transforms(client)
+
+
+def test_dask_segments(forced, client):
+    check_segments(client)
 
 
 def test_dask_worker_killed(forced, client, tmp_path):
