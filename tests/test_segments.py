@@ -239,3 +239,37 @@ def test_a_function_whose_tape_changes_is_not_chained(monkeypatch):
     assert any("could not be chained" in r for r in reasons), reasons
     assert not fanout.last().cuts
     fanout.forget()
+
+
+def test_evaluations_that_differ_are_not_chained(monkeypatch):
+    """A function whose values depend on more than its arguments (a call counter here) records the same
+    tape in each task but other values: the tasks' outputs differ, so the pieces are not chained (each
+    of them is right only for its own evaluation); the rows are split instead."""
+    monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
+    calls = itertools.count()
+
+    def f(k):
+        return walk(k * (1.0 + next(calls) % 2), steps=24)
+    _fanned(f, K)
+    last = fanout.last()
+    assert last.distributed and not last.cuts and last.spans
+    assert "could not be chained" in last.reason and "different outputs" in last.reason
+    fanout.forget()
+
+
+def test_cuts_are_planned_once_per_prices(monkeypatch):
+    monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
+    planned = []
+    real = fanout.plan_cuts
+    monkeypatch.setattr(fanout, "plan_cuts", lambda *a: planned.append(a) or real(*a))
+
+    def f(k):
+        return walk(k, steps=24)
+    _, again, last = _fanned(f, K)
+    with cf.ThreadPoolExecutor(max_workers=2) as ex:
+        fanned = cr.jacrev(f, executor=ex)
+        for _ in range(2):
+            np.testing.assert_allclose(fanned(K), again, rtol=1e-13, atol=1e-15)
+            assert fanout.last().cuts == last.cuts
+    assert len(planned) == 2                      # the first call's prices, then the plain ones set in _fanned
+    fanout.forget()

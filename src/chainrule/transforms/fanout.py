@@ -149,6 +149,7 @@ _WORK = {}                  # the same key -> its tasks' CPU seconds, less the f
                             # does not repeat (for all directions): what the work cost at the tasks' width
 _LOCAL = {}                 # the same key -> seconds the last local call took (all directions)
 _SETTLED = {}               # the same key -> the Fanout of a call that stays local for good (decided without workers)
+_CUTS = {}                  # the same key -> (the arguments of its last plan_cuts, its answer)
 _PLANS = {}                 # the same key -> the TapePlan of a reverse call's tape (False: its workers' tapes differed)
 _SPLIT = {}                 # the same key -> a sweep's fixed and per-row seconds (whole tape) fitted to the last
                             # distributed call's tasks, for splitting rows of unequal reach by cost
@@ -680,7 +681,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
     if reach is not None and tasks > 1:
         how += (f"; rows split {' + '.join(str(c) for _, c in spans)} by how far back along the tape each "
                 "reaches (a row that reads an early output costs only the steps before it)")
-    segs = None
+    segs, by_rows = None, (how, tasks, parallel_s)
     if mode == "reverse" and 1 < tasks <= n_workers and not holomorphic and key is not None:
         segs = _segments(key, pullback, leaves, outs if first is not None else None, lo, rest, tasks,
                          per_task - fixed, fixed, per_dir)
@@ -703,17 +704,21 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
         check_picklable(executor, fun, args, kwargs, transform)
         t = time.perf_counter()
         try:
-            result, cpu = _run_segments(executor, segs, fun, args, kwargs, argnums, has_aux, leaves, lo, rest,
-                                        chunk_size, per_b, transform)
-        except TapeMismatch as e:                 # f recorded another tape there: never chain such pieces
-            _PLANS[key] = False
-            return local(f"the tape segments could not be chained ({e}); computed here instead", n_workers)
-        _SEEN[key] = (time.perf_counter() - t) * total_dirs / rest
-        _WORK[key] = max(sum(cpu) - (len(cpu) - 1) * (per_task - fixed), 0.0) * total_dirs / rest
-        results = [result]
-        if first is not None:
-            results.insert(0 if lo else len(results), first)
-        return _assemble(flat, mode, results, has_aux)
+            result = _run_segments(executor, segs, fun, args, kwargs, argnums, has_aux, leaves, lo, rest,
+                                   chunk_size, per_b, transform)
+        except TapeMismatch as e:                 # f recorded other tapes there: never chain such pieces
+            _PLANS[key] = False                   # (nor plan on one tape again: split by rows from now on)
+            how, tasks, parallel_s = by_rows
+            how += f"; not cut along the tape: the segments could not be chained ({e})"
+            if not (tasks > 1 and _worth(serial_s, parallel_s)):
+                return local(how + ".", n_workers)
+        else:
+            # (not the tasks' CPU as the work a serial call would do: they swept the live values' rows too)
+            _SEEN[key] = (time.perf_counter() - t) * total_dirs / rest
+            results = [result]
+            if first is not None:
+                results.insert(0 if lo else len(results), first)
+            return _assemble(flat, mode, results, has_aux)
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".",
                           tuple(spans))
     check_picklable(executor, fun, args, kwargs, transform)
@@ -749,7 +754,14 @@ def _segments(key, pullback, leaves, outs, lo, rest, tasks, record, fixed, per_r
     if not plan:
         return None
     rows = np.arange(lo, lo + rest)
-    cuts, seconds = plan_cuts(plan, rows, tasks, record, fixed, per_row)
+    asked = (key, lo, rest, tasks, record, fixed, per_row)
+    hit = _CUTS.get(key)
+    if hit is not None and hit[0] == asked:      # the same call at the same prices: the same cuts
+        cuts, seconds = hit[1]
+    else:
+        cuts, seconds = plan_cuts(plan, rows, tasks, record, fixed, per_row)
+        with _COSTS_LOCK:
+            _CUTS[key] = (asked, (cuts, seconds))
     if cuts is None:
         return None
     return plan, cuts, split_rows(plan, rows, cuts), seconds
@@ -757,7 +769,9 @@ def _segments(key, pullback, leaves, outs, lo, rest, tasks, record, fixed, per_r
 
 def _run_segments(executor, segs, fun, args, kwargs, argnums, has_aux, leaves, lo, rest, chunk_size, per_b,
                   transform):
-    """The segments' tasks, gathered and chained: ``((pieces, outs, out_tree, aux), CPU seconds per task)``."""
+    """The segments' tasks, gathered and chained: ``(pieces, outs, out_tree, aux)``.  Raises
+    :class:`~.segments.TapeMismatch` when the tasks' tapes or outputs differ (pieces of two evaluations
+    of an impure function are never chained)."""
     plan, cuts, seg_rows, _ = segs
     bounds = [0] + list(cuts) + [plan.n]
     lives = [live_at(plan, c) for c in bounds]
@@ -773,10 +787,21 @@ def _run_segments(executor, segs, fun, args, kwargs, argnums, has_aux, leaves, l
 
     spans = [(s, max(seg_rows[i].size, 1)) for s, i in starts.items()]
     done = gather(executor, spans, task_args, transform, fun, task=segment_task)
-    parts = [(d[0], d[1]) for d in done]
-    pieces = chain(parts, seg_rows, leaves, lo, rest)
     _, _, outs, out_tree, aux, _ = done[0]
-    return (pieces, outs, out_tree, aux), [d[5] for d in done]
+    for d in done[1:]:                             # a function whose values depend on more than its arguments
+        if d[3] != out_tree or not all(_same(a, b) for a, b in zip(d[2], outs)):
+            raise TapeMismatch("the tasks' evaluations of the function gave different outputs")
+    pieces = chain([(d[0], d[1]) for d in done], seg_rows, leaves, lo, rest)
+    return pieces, outs, out_tree, aux
+
+
+def _same(a, b):
+    """Whether two evaluations' output leaves agree (to the last bits another BLAS kernel may change)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    scale = float(np.max(np.abs(b), initial=0.0)) if b.size else 0.0
+    return bool(np.allclose(a, b, rtol=1e-10, atol=1e-12 * scale, equal_nan=True))
 
 
 def _fit_split(key, spans, seconds, reach, record, probed_ratio=None):
@@ -814,6 +839,7 @@ def forget():
         _WORK.clear()
         _SPLIT.clear()
         _PLANS.clear()
+        _CUTS.clear()
         _LOCAL.clear()
         _SETTLED.clear()
         _EPOCH[0] += 1
