@@ -273,3 +273,28 @@ def test_cuts_are_planned_once_per_prices(monkeypatch):
             assert fanout.last().cuts == last.cuts
     assert len(planned) == 2                      # the first call's prices, then the plain ones set in _fanned
     fanout.forget()
+
+
+def test_what_no_output_depends_on_neither_is_live_nor_costs(monkeypatch):
+    """Auxiliary data read from every state at the end (has_aux) keeps no state live across a cut, and
+    the work it took is not priced: the cut balances the work the sweeps do."""
+    def f(k):
+        y, states, energy = Y0, [], []
+        for i in range(24):
+            y = y + 0.1 * np.tanh(M @ k * y) * np.roll(y, 1)
+            energy.append(np.sum(y * y) * np.exp(-0.1 * i) + np.cos(y).sum())    # for the aux alone
+            if (i + 1) % 2 == 0:
+                states.append(y)
+        return np.concatenate(states), np.stack(energy).sum() + np.stack(states).sum()
+    flat = FlatFun(f, (K,), 0, True)
+    outs, pullback = vjp_flat(flat, flat.in_leaves)
+    plan = S.tape_plan(pullback.tape, 1, pullback.out_nodes, outs)
+    inner = plan.live[plan.n_in + 1:plan.sources.max()]
+    assert inner[np.isfinite(inner)].min() == Y0.size
+    assert plan.work[plan.n] < 0.8 * plan.n                  # the aux's entries are not work for a sweep
+    monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
+    serial, aux = cr.jacrev(f, has_aux=True)(K)
+    _, (again, aux2), last = _fanned(f, K, has_aux=True)
+    assert last.cuts and np.allclose(aux2, aux)
+    np.testing.assert_allclose(again, serial, rtol=1e-12, atol=1e-14)
+    fanout.forget()

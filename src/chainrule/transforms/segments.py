@@ -82,7 +82,9 @@ class TapePlan:
     and the joins themselves are -1); ``size``: per entry, its value's elements (counted only where
     ``last`` is set); ``live``: per position ``k`` (``0 .. len(tape)``), the elements live across a cut
     there, ``inf`` where no cut may fall (a live value that is not a real float array, inside a
-    primitive's several results, or among the inputs).
+    primitive's several results, or among the inputs); ``work``: per position, how many entries before
+    it an output depends on (a sweep visits only those: what the function computes for nothing else,
+    such as auxiliary data, costs it nothing).  Only the entries an output depends on count as readers.
     """
 
     n: int
@@ -92,6 +94,7 @@ class TapePlan:
     size: np.ndarray
     live: np.ndarray
     fingerprint: str
+    work: np.ndarray
 
 
 def tape_plan(tape, n_in, out_nodes, outs):
@@ -100,17 +103,22 @@ def tape_plan(tape, n_in, out_nodes, outs):
     sources, walked = output_sources(tape, out_nodes, outs)
     last = [-1] * n
     carried = bytearray(n)                  # read by an entry that is not one of the outputs' pure joins
+    reached = bytearray(n)                  # an output depends on it: a backward sweep may visit it
+    for node in out_nodes:
+        if node is not None:
+            reached[node] = 1
     for i in range(n - 1, -1, -1):
         e = tape[i]
-        if e is None:
+        if e is None or not reached[i]:     # (no output depends on what an unreached entry reads)
             continue
-        if i in walked and not carried[i]:  # it only carries values into the outputs: not a reader
-            continue
+        pure = i in walked and not carried[i]   # it only carries values into the outputs: not a reader
         for p in e[1]:
             if p is not None:
-                carried[p] = 1
-                if last[p] < 0:
-                    last[p] = i             # the first reader met walking back is the last one
+                reached[p] = 1
+                if not pure:
+                    carried[p] = 1
+                    if last[p] < 0:
+                        last[p] = i         # the first reader met walking back is the last one
     last = np.array(last, dtype=np.int64)
     last[:n_in] = -1
     size = np.zeros(n, dtype=np.int64)
@@ -136,7 +144,8 @@ def tape_plan(tape, n_in, out_nodes, outs):
         if tape[k] is not None and tape[k][0] == SELECT:
             blocked[k] = True
     live[blocked] = np.inf
-    return TapePlan(n, n_in, sources, last, size, live, fingerprint(tape))
+    work = np.concatenate([[0], np.cumsum(np.frombuffer(bytes(reached), dtype=np.uint8), dtype=np.int64)])
+    return TapePlan(n, n_in, sources, last, size, live, fingerprint(tape), work)
 
 
 def live_at(plan, k):
@@ -150,7 +159,8 @@ def live_at(plan, k):
 def plan_cuts(plan, rows, tasks, record, fixed, per_row):
     """Cuts for ``tasks`` segments of the tape, for the rows ``rows`` (flat output indices), each
     segment's task costing about ``record + share * (fixed + width * per_row)`` seconds (``share``: of
-    the tape it sweeps; ``width``: its rows and the live elements of the cut after it).
+    the entries an output depends on, those in its segment; ``width``: its rows and the live elements
+    of the cut after it).
 
     Returns ``(cuts, seconds)``: at most ``tasks - 1`` increasing positions and the costliest task's estimate,
     or ``(None, inf)`` when no cuts do better than one task.  The largest task cost is bisected; for
@@ -162,18 +172,20 @@ def plan_cuts(plan, rows, tasks, record, fixed, per_row):
     pos = np.arange(n + 1)
     before = np.searchsorted(src, pos, side="left")           # rows whose sweeps start before each position
 
+    work = plan.work
+    total = max(int(work[n]), 1)
+
     def costs(a):
         """Task cost of a segment from ``a`` to each position ``b > a`` (ending there with a cut)."""
-        b = pos[a + 1:]
         width = before[a + 1:] - (before[a] if a else 0) + plan.live[a + 1:]
         with np.errstate(invalid="ignore"):               # inf * 0 where no cut may fall, at no per-row price
-            c = record + (b - a) / n * (fixed + width * per_row)
+            c = record + (work[a + 1:] - work[a]) / total * (fixed + width * per_row)
         c[~np.isfinite(width)] = np.inf
         return c
 
     def tail(a):
         width = src.size - (before[a] if a else 0)
-        return record + max(last_src - a, 0) / n * (fixed + width * per_row)
+        return record + max(int(work[max(last_src, a)]) - int(work[a]), 0) / total * (fixed + width * per_row)
 
     def pack(limit):
         a, cuts = 0, []
