@@ -200,6 +200,24 @@ def test_segments_on_a_process_pool(forced, pool):
     check_segments(pool)
 
 
+@pytest.mark.parametrize("transform", [cr.jacrev, cr.jacfwd, cr.jacobian])
+def test_mixed_precision_keeps_the_serial_dtype(forced, transform):
+    """A float32 input of a float64 function (and the other way round): the fanned Jacobian has the serial
+    transform's dtype (jacrev: the input's, jacfwd: the output's, jacobian: both together), not another."""
+    M = np.linspace(0.5, 1.5, 144).reshape(12, 12) / 12
+    cases = [(lambda x: M @ np.sin(x), np.linspace(0.1, 0.9, 12, dtype=np.float32)),
+             (lambda x: (M @ np.sin(x) * 2).astype(np.float32), np.linspace(0.1, 0.9, 12))]
+    with cf.ThreadPoolExecutor(max_workers=2) as ex:
+        for f, x in cases:
+            serial = transform(f)(x)
+            fanout.forget()
+            for _ in range(2):                          # the first call (probes) and one on cached prices
+                got = within(lambda: transform(f, executor=ex)(x))
+                assert fanout.last().distributed
+                assert got.dtype == serial.dtype
+                np.testing.assert_allclose(got, serial, rtol=1e-6)
+
+
 def test_thread_pool_equals_serial(forced):
     with cf.ThreadPoolExecutor(max_workers=2) as ex:
         check_transforms(ex)

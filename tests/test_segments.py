@@ -298,3 +298,16 @@ def test_what_no_output_depends_on_neither_is_live_nor_costs(monkeypatch):
     assert last.cuts and np.allclose(aux2, aux)
     np.testing.assert_allclose(again, serial, rtol=1e-12, atol=1e-14)
     fanout.forget()
+
+
+def test_a_float32_input_of_a_float64_function_keeps_jacrevs_dtype(monkeypatch):
+    monkeypatch.setattr(fanout, "_worth", lambda serial_s, parallel_s: True)
+
+    def f(k):
+        return walk(k.astype(np.float64), steps=24)     # float64 from the first step on
+    k32 = K.astype(np.float32)
+    serial = cr.jacrev(f)(k32)
+    _, again, last = _fanned(f, k32)
+    assert last.cuts and serial.dtype == again.dtype == np.float32
+    np.testing.assert_allclose(again, serial, rtol=1e-6, atol=1e-7)
+    fanout.forget()

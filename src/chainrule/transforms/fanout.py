@@ -84,7 +84,8 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
-from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, decision_key, pull_span as _pull_span
+from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, _block, _keep, decision_key
+from .jacobian import pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 from .reach import output_reach, share_of
 from .segments import TapeMismatch, chain, live_at, plan_cuts, segment_task, split_rows, tape_plan
@@ -633,7 +634,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
             jac = serial()
         else:                                     # the probe's rows first, or last when they were the last rows
             jac = _assemble(flat, mode, [first] if rest <= 0 else [first, finish()] if lo else [finish(), first],
-                            has_aux)
+                            has_aux, transform)
         if key is not None:                       # the fastest local call: one slowed by other load misleads less
             took = time.perf_counter() - t + (probe_s if first is not None else 0.0)
             _LOCAL[key] = min(took, _LOCAL.get(key, took))
@@ -718,7 +719,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
             results = [result]
             if first is not None:
                 results.insert(0 if lo else len(results), first)
-            return _assemble(flat, mode, results, has_aux)
+            return _assemble(flat, mode, results, has_aux, transform)
     _LAST.fanout = Fanout(mode, total_dirs, n_workers, tasks, True, serial_s, "distributed: " + how + ".",
                           tuple(spans))
     check_picklable(executor, fun, args, kwargs, transform)
@@ -736,7 +737,7 @@ def _fan_out(executor, fun, args, kwargs, argnums, has_aux, mode, transform, ser
             _fit_split(key, spans, [c for _, c in timed], reach, per_task - fixed, fixed / max(per_dir, 1e-12))
     if first is not None:
         results.insert(0 if lo else len(results), first)
-    return _assemble(flat, mode, results, has_aux)
+    return _assemble(flat, mode, results, has_aux, transform)
 
 
 def _segments(key, pullback, leaves, outs, lo, rest, tasks, record, fixed, per_row):
@@ -845,9 +846,13 @@ def forget():
         _EPOCH[0] += 1
 
 
-def _assemble(flat, mode, results, has_aux):
+def _assemble(flat, mode, results, has_aux, transform):
+    """The Jacobian from the tasks' results, in the dtypes ``transform`` gives serially: ``jacfwd`` and
+    ``jacrev`` keep their sweeps' (the outputs' and the inputs' precision: a float32 input of a float64
+    function has a float32 ``jacrev``), ``jacobian`` the two together, whichever mode it chose."""
     _, outs, out_tree, aux = results[0]
     flat.out_tree, flat.aux = out_tree, aux
     pieces = [[r[0][i] for r in results] for i in range(len(results[0][0]))]
-    jac = (_assemble_forward if mode == "forward" else _assemble_reverse)(flat, outs, pieces)
+    block = _block if transform == "jacobian" else _keep
+    jac = (_assemble_forward if mode == "forward" else _assemble_reverse)(flat, outs, pieces, block)
     return (jac, aux) if has_aux else jac

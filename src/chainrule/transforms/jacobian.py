@@ -114,8 +114,13 @@ def _block(b, o, x):
     return b if b.dtype == dt or dt.kind not in "fc" else b.astype(dt)
 
 
-def _assemble_forward(flat, outs, pieces):
-    """Columns ``(n, *o.shape)`` per output leaf -> the Jacobian pytree (as ``jacfwd`` lays it out)."""
+def _keep(b, o, x):
+    return b
+
+
+def _assemble_forward(flat, outs, pieces, block=_block):
+    """Columns ``(n, *o.shape)`` per output leaf -> the Jacobian pytree (as ``jacfwd`` lays it out).
+    ``block``: what makes each block's dtype (``_keep``: the sweeps', as ``jacfwd`` leaves it)."""
     leaves = flat.in_leaves
     blocks = []
     for o, parts in zip(outs, pieces):
@@ -123,19 +128,20 @@ def _assemble_forward(flat, outs, pieces):
         row, off = [], 0
         for x, size in zip(leaves, _sizes(leaves)):
             b = np.moveaxis(full[off:off + size], 0, -1)
-            row.append(_block(np.reshape(b, shape_of(o) + shape_of(x)), o, x))
+            row.append(block(np.reshape(b, shape_of(o) + shape_of(x)), o, x))
             off += size
         blocks.append(flat.inputs(row))
     return flat.outputs(blocks)
 
 
-def _assemble_reverse(flat, outs, pieces):
-    """Rows ``(m, *x.shape)`` per input leaf -> the Jacobian pytree (as ``jacrev`` lays it out)."""
+def _assemble_reverse(flat, outs, pieces, block=_block):
+    """Rows ``(m, *x.shape)`` per input leaf -> the Jacobian pytree (as ``jacrev`` lays it out).
+    ``block``: as in :func:`_assemble_forward` (``_keep``: the sweeps' dtype, as ``jacrev`` leaves it)."""
     leaves = flat.in_leaves
     fulls = [_concat(p) if p else _zeros((0,), x) for p, x in zip(pieces, leaves)]     # m == 0: no rows
     blocks, off = [], 0
     for o, size in zip(outs, _sizes(outs)):
-        blocks.append(flat.inputs([_block(np.reshape(f[off:off + size], shape_of(o) + shape_of(x)), o, x)
+        blocks.append(flat.inputs([block(np.reshape(f[off:off + size], shape_of(o) + shape_of(x)), o, x)
                                    for f, x in zip(fulls, leaves)]))
         off += size
     return flat.outputs(blocks)

@@ -310,7 +310,9 @@ def _sweep_segment(tape, out_nodes, outs, leaves, rows, stop, live_in, live_out,
 def chain(parts, seg_rows, leaves, lo, count):
     """Rows ``lo .. lo+count`` of the Jacobian, per input leaf ``(count, *shape)``, from the segments'
     results ``parts`` (``(d_inputs, d_live)`` in tape order) and their rows ``seg_rows``."""
-    dt = np.result_type(*[dtype_of(x) for x in leaves]) if leaves else np.float64
+    # (computed at the precision of the live values' adjoints too: a float32 input of a float64 function)
+    dt = np.result_type(*[dtype_of(x) for x in leaves], *[d.dtype for _, d in parts if d is not None]) \
+        if leaves else np.float64
     sizes = [math.prod(shape_of(x)) for x in leaves]
     full = np.zeros((count, sum(sizes)), dtype=dt)
     g = None                                  # d(live values at the cut so far) / d(inputs)
