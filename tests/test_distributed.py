@@ -66,6 +66,14 @@ def trajectory(k):
     return np.concatenate(states)
 
 
+def trajectory_dies_once(armed, died, parent, k):
+    """:func:`trajectory`; once ``armed`` exists, the first call in a worker kills its process."""
+    if os.getpid() != parent and os.path.exists(armed) and not os.path.exists(died):
+        open(died, "w").close()
+        os._exit(1)
+    return trajectory(k)
+
+
 def check_segments(executor):
     """A reverse Jacobian cut along the tape in other processes: their tapes match the planned one (the
     fingerprint is the same in every process), and the chained pieces are the serial Jacobian."""
@@ -243,6 +251,25 @@ def test_worker_killed_process_pool(forced, tmp_path):
     assert (tmp_path / "died").exists()                  # a worker really died
     assert np.array_equal(jac, cr.jacfwd(f)(x))
     np.testing.assert_allclose(jac, cr.jacrev(f)(x), rtol=1e-12, atol=1e-12)
+
+
+def test_worker_killed_during_a_cut_along_the_tape(forced, tmp_path):
+    """A worker dies while sweeping one segment of the tape: the task is resubmitted once (on a fresh pool),
+    and the chained Jacobian is complete and equal to the serial one."""
+    armed, died = tmp_path / "armed", tmp_path / "died"
+    f = functools.partial(trajectory_dies_once, str(armed), str(died), os.getpid())
+    k = np.array([0.7, -0.4, 1.3, 0.2, -0.9])
+    serial = cr.jacrev(f)(k)
+    with cf.ProcessPoolExecutor(max_workers=2) as ex:
+        fanned = cr.jacrev(f, executor=ex)
+        within(lambda: fanned(k))
+        key = next(iter(fanout._COSTS))
+        total, _, _, _, per_b, result_b, reach = fanout._COSTS[key]
+        fanout._COSTS[key] = (total, 1.0, 0.5, 2.0, per_b, result_b, reach)    # prices at which cutting pays
+        armed.touch()
+        jac = within(lambda: fanned(k))
+    assert died.exists() and fanout.last().cuts
+    np.testing.assert_allclose(jac, serial, rtol=1e-12, atol=1e-14)
 
 
 def test_worker_lost_twice_is_an_error(forced):
