@@ -126,13 +126,9 @@ def _segment_tasks(fun, args, cuts, total):
     from chainrule.transforms import segments
 
     plan = next(p for p in fanout._PLANS.values() if p and p.sources.size == total)
-    bounds = [0, *cuts, plan.n]
-    seg_rows = segments.split_rows(plan, np.arange(total), list(cuts))
-    return [lambda i=i, rows=rows: segments.segment_task(fun, args, {}, 0, False, rows, bounds[i],
-                                                          segments.live_at(plan, bounds[i]),
-                                                          segments.live_at(plan, bounds[i + 1]),
-                                                          plan.fingerprint, 1 << 20)
-            for i, rows in enumerate(seg_rows)]
+    specs = segments.segment_specs(plan, segments.split_rows(plan, np.arange(total), list(cuts)), cuts)
+    return [lambda spec=spec: segments.segment_task(fun, args, {}, 0, False, *spec, plan.fingerprint, 1 << 20)
+            for spec in specs]
 
 
 SMALL_ROUNDS = 60

@@ -52,12 +52,9 @@ def _chained(f, x, plan, cuts, chunk=1000):
     m = plan.sources.size
     rows = np.arange(m)
     seg_rows = S.split_rows(plan, rows, cuts)
-    bounds = [0] + list(cuts) + [plan.n]
-    lives = [S.live_at(plan, c) for c in bounds]
     parts = []
-    for i, r in enumerate(seg_rows):
-        d_in, d_live, *_ = S.segment_task(f, (x,), {}, 0, False, r, bounds[i], lives[i], lives[i + 1],
-                                          plan.fingerprint, chunk)
+    for spec in S.segment_specs(plan, seg_rows, cuts):
+        d_in, d_live, *_ = S.segment_task(f, (x,), {}, 0, False, *spec, plan.fingerprint, chunk)
         parts.append((d_in, d_live))
     (jac,) = S.chain(parts, seg_rows, flat.in_leaves, 0, m)
     return jac

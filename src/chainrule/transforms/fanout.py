@@ -88,7 +88,7 @@ from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, _bloc
 from .jacobian import pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 from .reach import output_reach, share_of
-from .segments import TapeMismatch, chain, live_at, plan_cuts, segment_task, split_rows, tape_plan
+from .segments import TapeMismatch, chain, plan_cuts, segment_specs, segment_task, split_rows, tape_plan
 
 __all__ = ["TASK_OVERHEAD", "MIN_SECONDS", "PROBE_DIRECTIONS", "PROBE_SHARE", "Fanout", "last", "fan_out", "fanned",
            "sweep_task", "timed_sweep_task", "collector_paused", "workers", "some_workers", "check_picklable", "gather", "report", "forget",
@@ -755,7 +755,7 @@ def _segments(key, pullback, leaves, outs, lo, rest, tasks, record, fixed, per_r
     if not plan:
         return None
     rows = np.arange(lo, lo + rest)
-    asked = (key, lo, rest, tasks, record, fixed, per_row)
+    asked = (lo, rest, tasks, record, fixed, per_row)
     hit = _CUTS.get(key)
     if hit is not None and hit[0] == asked:      # the same call at the same prices: the same cuts
         cuts, seconds = hit[1]
@@ -774,17 +774,16 @@ def _run_segments(executor, segs, fun, args, kwargs, argnums, has_aux, leaves, l
     :class:`~.segments.TapeMismatch` when the tasks' tapes or outputs differ (pieces of two evaluations
     of an impure function are never chained)."""
     plan, cuts, seg_rows, _ = segs
-    bounds = [0] + list(cuts) + [plan.n]
-    lives = [live_at(plan, c) for c in bounds]
+    specs = segment_specs(plan, seg_rows, cuts)
     starts = {}
     for i, r in enumerate(seg_rows):               # for the gather's messages: a task by its first row
         starts[int(r[0]) if r.size else lo + rest + i] = i
 
     def task_args(s, c):
-        i = starts[s]
-        width = seg_rows[i].size + int(plan.size[lives[i + 1]].sum())
-        return (fun, args, kwargs, argnums, has_aux, seg_rows[i], bounds[i], lives[i], lives[i + 1],
-                plan.fingerprint, directions_per_sweep(max(width, 1), chunk_size, per_b))
+        rows, stop, live_in, live_out = specs[starts[s]]
+        width = rows.size + int(plan.size[live_out].sum())
+        return (fun, args, kwargs, argnums, has_aux, rows, stop, live_in, live_out, plan.fingerprint,
+                directions_per_sweep(max(width, 1), chunk_size, per_b))
 
     spans = [(s, max(seg_rows[i].size, 1)) for s, i in starts.items()]
     done = gather(executor, spans, task_args, transform, fun, task=segment_task)

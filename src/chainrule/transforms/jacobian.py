@@ -412,7 +412,7 @@ class _AutoJacobian:
         leaves = flat.in_leaves
         self.n = sum(_sizes(leaves))
         self.cols, self.rows = None, [[] for _ in leaves]
-        self.outs = self.pullback = self.stats = None
+        self.outs = self.pullback = self.stats = self.reach = None
         self.done = {"forward": 0, "reverse": 0}
         self.t_record = self.t_eval = self.c_record = 0.0     # seconds: wall clock; c_record: CPU (_clock)
         self.finish = None          # the mode this call finishes in, when not the decision's
@@ -467,8 +467,10 @@ class _AutoJacobian:
         (self._push_cols if mode == "forward" else self._pull)(start, count)
         t = time.perf_counter() - t0
         if mode == "reverse" and start + count < sum(_sizes(self.outs)):      # a probe, not every row
-            pb = self.pullback
-            t *= sweep_share(output_reach(pb.tape, pb.out_nodes, self.outs), start, count)
+            if self.reach is None:                  # (walked once: both probes sweep the same tape)
+                pb = self.pullback
+                self.reach = output_reach(pb.tape, pb.out_nodes, self.outs)
+            t *= sweep_share(self.reach, start, count)
         return t, count
 
     # -- the decision ---------------------------------------------------------------------------------

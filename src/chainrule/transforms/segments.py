@@ -38,11 +38,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reverse import SELECT, sweep_backward, vjp_flat
-from .adapter import FlatFun, dtype_of, shape_of
-from .derivatives import _bind_kwargs, _finish
+from .adapter import FlatFun, dtype_of, shape_of, strip
+from .derivatives import _bind_kwargs, _finish, _split
 from .reach import output_sources
 
-__all__ = ["TapePlan", "TapeMismatch", "tape_plan", "plan_cuts", "live_at", "segment_task", "chain",
+__all__ = ["TapePlan", "TapeMismatch", "tape_plan", "plan_cuts", "split_rows", "segment_specs", "live_at", "segment_task", "chain",
            "fingerprint"]
 
 
@@ -107,9 +107,14 @@ def tape_plan(tape, n_in, out_nodes, outs):
     for node in out_nodes:
         if node is not None:
             reached[node] = 1
+    markers = []                            # several results' markers: no cut between them and their entry
     for i in range(n - 1, -1, -1):
         e = tape[i]
-        if e is None or not reached[i]:     # (no output depends on what an unreached entry reads)
+        if e is None:
+            continue
+        if e[0] == SELECT:
+            markers.append(i)
+        if not reached[i]:                  # (no output depends on what an unreached entry reads)
             continue
         pure = i in walked and not carried[i]   # it only carries values into the outputs: not a reader
         for p in e[1]:
@@ -140,9 +145,7 @@ def tape_plan(tape, n_in, out_nodes, outs):
     blocked = np.cumsum(bad)[: n + 1] > 0
     blocked[: n_in + 1] = True
     blocked[n] = False
-    for k in range(n_in, n):
-        if tape[k] is not None and tape[k][0] == SELECT:
-            blocked[k] = True
+    blocked[markers] = True
     live[blocked] = np.inf
     work = np.concatenate([[0], np.cumsum(np.frombuffer(bytes(reached), dtype=np.uint8), dtype=np.int64)])
     return TapePlan(n, n_in, sources, last, size, live, fingerprint(tape), work)
@@ -222,6 +225,14 @@ def split_rows(plan, rows, cuts):
     return [rows[seg == s] for s in range(len(cuts) + 1)]
 
 
+def segment_specs(plan, seg_rows, cuts):
+    """What each segment's :func:`segment_task` is given besides the function: ``(rows, stop, live_in,
+    live_out)``, for the rows per segment ``seg_rows`` (:func:`split_rows`) and the ``cuts``."""
+    bounds = [0, *cuts, plan.n]
+    lives = [live_at(plan, c) for c in bounds]
+    return [(r, bounds[i], lives[i], lives[i + 1]) for i, r in enumerate(seg_rows)]
+
+
 def segment_task(fun, args, kwargs, argnums, has_aux, rows, stop, live_in, live_out, expected, chunk):
     """One segment's sweep, in a worker: ``(d_inputs, d_live, outs, out_tree, aux, seconds)``.
 
@@ -244,15 +255,13 @@ def segment_task(fun, args, kwargs, argnums, has_aux, rows, stop, live_in, live_
                                "were planned on")
         d_in, d_live = _sweep_segment(tape, pullback.out_nodes, outs, leaves, np.asarray(rows, dtype=np.int64),
                                       stop, list(live_in), list(live_out), chunk)
-    from .adapter import strip
     outs = [np.asarray(o) if not isinstance(o, (float, np.generic)) else o for o in outs]
     return d_in, d_live, outs, flat.out_tree, (strip(flat.aux) if has_aux else None), time.thread_time() - t0
 
 
 def _sweep_segment(tape, out_nodes, outs, leaves, rows, stop, live_in, live_out, chunk):
     n_in = len(leaves)
-    out_sizes = [math.prod(shape_of(o)) for o in outs]
-    offsets = np.cumsum([0] + out_sizes)
+    m = sum(math.prod(shape_of(o)) for o in outs)
     metas_out = [_node_meta(tape, j) for j in live_out]
     metas_in = [_node_meta(tape, j) for j in live_in]
     sizes_in = [math.prod(s) for s, _ in metas_in]
@@ -270,17 +279,12 @@ def _sweep_segment(tape, out_nodes, outs, leaves, rows, stop, live_in, live_out,
             a = adjoints[node]
             adjoints[node] = value if a is None else a + value
 
-        for i, (node, o) in enumerate(zip(out_nodes, outs)):       # one-hot rows on the outputs
-            if node is None:
-                continue
-            cols = np.arange(c0, min(c1, rows.size))
-            r = rows[cols] if cols.size else cols
-            here = (r >= offsets[i]) & (r < offsets[i + 1])
-            if not here.any():
-                continue
-            g = np.zeros((c, out_sizes[i]), dtype=dtype_of(o))
-            g[cols[here] - c0, r[here] - offsets[i]] = 1
-            seed(node, g.reshape((c,) + shape_of(o)))
+        basis = np.zeros((c, m))                                   # one-hot rows on the outputs
+        cols = np.arange(c0, min(c1, rows.size))
+        basis[cols - c0, rows[cols]] = 1
+        for node, g in zip(out_nodes, _split(basis, outs)):
+            if node is not None and g.any():                       # (a leaf no row here reads: no seed)
+                seed(node, g)
         off = rows.size
         for j, (shape, dt) in zip(live_out, metas_out):            # the identity on the live values after
             s = math.prod(shape)
