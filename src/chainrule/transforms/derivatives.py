@@ -263,6 +263,24 @@ def _row_seeds(start, count, total, outs):
     return seeds
 
 
+def pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True, m=None):
+    """Rows ``start .. stop`` of the Jacobian, ``k`` adjoints per backward sweep, appended to ``pieces``.
+
+    The seeds take the outputs' dtypes (complex ones for a holomorphic function): the caller has
+    made the complex-value checks on the function's inputs and outputs.  ``m``: the outputs' total
+    size, if the caller knows it.
+    """
+    if m is None:
+        m = sum(_sizes(outs))
+    starts = range(start, stop, k)
+    for s in starts:
+        count = min(k, stop - s)
+        adjoints = pullback(_row_seeds(s, count, m, outs), consume=consume_last and s == starts[-1])
+        for p, a, x in zip(pieces, adjoints, flat.in_leaves):
+            p.append(_finish(a, x, (count,)))
+    return pieces
+
+
 def _concat(parts):
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
@@ -365,14 +383,8 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         out_sizes = _sizes(outs)
         m = sum(out_sizes)
         k = directions_per_sweep(m, chunk_size, lambda: sweep_bytes_per_direction(pullback.tape, leaves, outs))
-        pieces = [[] for _ in leaves]
-        starts = list(range(0, max(m, 1), k))
-        for start in starts:
-            count = min(k, m - start)
-            adjoints = pullback(_row_seeds(start, count, m, outs), consume=start == starts[-1])
-            for p, a, x in zip(pieces, adjoints, leaves):
-                p.append(_finish(a, x, (count,)))
-        fulls = [_concat(p) for p in pieces]                   # (m, *x.shape) per input leaf
+        pieces = pull_span(flat, outs, pullback, 0, k, [[] for _ in leaves], m, m=m)
+        fulls = [_concat(p) if p else _zeros((0,), x) for p, x in zip(pieces, leaves)]   # (m, *x.shape) per leaf
         blocks, off = [], 0
         for o, size in zip(outs, out_sizes):
             blocks.append(flat.inputs([np.reshape(f[off:off + size], shape_of(o) + shape_of(x))

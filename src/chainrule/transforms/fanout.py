@@ -84,8 +84,8 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
 from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacrev
+from .derivatives import pull_span as _pull_span
 from .jacobian import _argument_key, _assemble_forward, _assemble_reverse, _block, _keep, decision_key
-from .jacobian import pull_span as _pull_span
 from .mode import directions_per_sweep, fit_sweep, guess_bytes_per_direction, sweep_bytes_per_direction
 from .reach import output_reach, share_of
 from .segments import TapeMismatch, chain, plan_cuts, segment_specs, segment_task, split_rows, tape_plan

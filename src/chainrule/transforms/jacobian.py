@@ -69,7 +69,7 @@ from ..forward import jvp_flat
 from ..reverse import vjp_flat
 from ..pytree import flatten
 from .adapter import FlatFun, check_holomorphic, dtype_of, shape_of, strip
-from .derivatives import _basis_chunk, _bind_kwargs, _concat, _finish, _owned, _row_seeds, _split, _zeros, jacfwd, jacrev
+from .derivatives import _basis_chunk, _bind_kwargs, _concat, _owned, _split, _zeros, jacfwd, jacrev, pull_span
 from .mode import (DECISIONS, DEFAULT_MAX_DIRECTIONS, FEW_DIRECTIONS, LIVE_VALUES, SHAPE_RATIO,
                    Decision, decide, decide_without_timing,
                    directions_per_sweep, format_bytes, guess_bytes_per_direction, parse_bytes, tape_stats)
@@ -159,24 +159,6 @@ def _check_real_outputs(flat, outs):
         if dtype_of(o).kind == "c":
             check_holomorphic("jacobian (reverse mode; mode='forward' handles complex outputs of real inputs)",
                               flat.f, flat.in_leaves, outs, False)
-
-
-def pull_span(flat, outs, pullback, start, k, pieces, stop, consume_last=True, m=None):
-    """Rows ``start .. stop`` of the Jacobian, ``k`` adjoints per backward sweep, appended to ``pieces``.
-
-    The seeds take the outputs' dtypes (complex ones for a holomorphic function): the caller has
-    made the complex-value checks on the function's inputs and outputs.  ``m``: the outputs' total
-    size, if the caller knows it.
-    """
-    if m is None:
-        m = sum(_sizes(outs))
-    starts = range(start, stop, k)
-    for s in starts:
-        count = min(k, stop - s)
-        adjoints = pullback(_row_seeds(s, count, m, outs), consume=consume_last and s == starts[-1])
-        for p, a, x in zip(pieces, adjoints, flat.in_leaves):
-            p.append(_finish(a, x, (count,)))
-    return pieces
 
 
 def _few(total):
